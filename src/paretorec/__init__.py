@@ -1,0 +1,1 @@
+"""paretorec: multi-objective optimization of e-commerce search and recommendation."""

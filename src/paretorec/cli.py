@@ -1,0 +1,325 @@
+"""The `paretorec` command: parses arguments, calls the library, prints results.
+
+Every command fails with exit code 1 and one line that says why; `--help` works on all.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from paretorec.data.io import FileFormat, write_dataset
+from paretorec.types import Dataset
+
+app = typer.Typer(
+    help="paretorec: multi-objective optimization of e-commerce search and recommendation.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+data_app = typer.Typer(help="Read, check, describe, split and convert datasets.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+console = Console()
+errors = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
+
+
+def fails_cleanly(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn any error into `error: <reason>` on stderr and exit code 1 (no traceback)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as error:
+            errors.print(f"[bold red]error:[/] {_one_line(error)}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from error
+
+    return wrapper
+
+
+@contextmanager
+def spinner(description: str) -> Iterator[None]:
+    """A spinner with elapsed time for work whose length is not known up front."""
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=errors, transient=True) as progress:
+        progress.add_task(description, total=None)
+        yield
+
+
+@contextmanager
+def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A bar for counted work; yields the callback the library calls with increments."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=errors, transient=True) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def frame_table(frame: pl.DataFrame, title: str, *, floats: str = "{:.4g}") -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in frame.columns:
+        table.add_column(column, justify="right" if frame.schema[column].is_numeric() else "left")
+    for row in frame.iter_rows():
+        table.add_row(*(floats.format(v) if isinstance(v, float) else str(v) for v in row))
+    return table
+
+
+# ----------------------------------------------------------------------------- data
+
+
+@data_app.command("validate")
+@fails_cleanly
+def data_validate(
+    folder: Annotated[Path, typer.Argument(help="Dataset folder (items, users, queries, judgments, events as CSV or Parquet).")],
+    quarantine: Annotated[
+        Path | None, typer.Option(help="Write the rejected rows with their reasons to this CSV or Parquet file.")
+    ] = None,
+    clean_out: Annotated[
+        Path | None, typer.Option(help="Write the good rows, typed, as a dataset folder here.")
+    ] = None,
+    fmt: Annotated[FileFormat, typer.Option("--format", help="Table format for --clean-out.")] = FileFormat.PARQUET,
+    show: Annotated[int, typer.Option(help="How many problems to print (all are counted and quarantined).")] = 50,
+) -> None:
+    """Check a dataset folder against the data contract and report every problem.
+
+    Exit code 0 when the data is clean, 1 when any problem was found (after writing
+    --quarantine and --clean-out, so nothing is lost).
+    """
+    from paretorec.data.validate import validate_dataset, write_quarantine
+
+    with spinner(f"validating {folder}"):
+        result = validate_dataset(folder)
+    report = result.report
+    counts = Table(title=f"{folder}", title_justify="left")
+    for column in ("table", "rows read", "rows kept", "rows rejected"):
+        counts.add_column(column, justify="left" if column == "table" else "right")
+    for name, read in report.rows_read.items():
+        kept = report.rows_kept.get(name, 0)
+        counts.add_row(str(name), f"{read:,}", f"{kept:,}", f"{read - kept:,}")
+    console.print(counts)
+    for line in report.lines(show):
+        console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
+    if report.problems.height > show:
+        console.print(f"  ... and {report.problems.height - show:,} more (see --quarantine)")
+    if quarantine is not None:
+        written = write_quarantine(result, quarantine)
+        console.print(f"quarantined {written:,} row(s) with their reasons to {quarantine}")
+    if clean_out is not None:
+        if result.dataset is None:
+            raise ValueError("no usable items table, so there is no clean dataset to write")
+        write_dataset(result.dataset, clean_out, fmt)
+        console.print(f"wrote the good rows to {clean_out}")
+    if not report.ok:
+        rows = report.problems.drop_nulls("row").select("table", "row").n_unique()
+        errors.print(f"[bold red]error:[/] {report.problems.height:,} problem(s) in {rows:,} row(s) of {folder}", highlight=False)
+        raise typer.Exit(1)
+    console.print("[green]ok[/]: the dataset follows the contract")
+
+
+@data_app.command("stats")
+@fails_cleanly
+def data_stats(
+    folder: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON here.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Also draw the figures into this PNG.")] = None,
+) -> None:
+    """Counts, sparsity, events by type, CTR by position, top categories, price distribution."""
+    from paretorec.data.stats import dataset_stats
+    from paretorec.data.validate import load_dataset
+
+    with spinner(f"reading {folder}"):
+        dataset = load_dataset(folder)
+        stats = dataset_stats(dataset)
+    summary = Table(title=f"{stats.name}", title_justify="left", show_header=False)
+    summary.add_column("what")
+    summary.add_column("value", justify="right")
+    for table, rows in stats.rows.items():
+        summary.add_row(f"{table} rows", f"{rows:,}")
+    summary.add_row("items", f"{stats.n_items:,}")
+    if stats.n_users is not None:
+        summary.add_row("users", f"{stats.n_users:,}")
+    if stats.n_queries is not None:
+        summary.add_row("queries", f"{stats.n_queries:,}")
+    if stats.sparsity is not None:
+        summary.add_row("sparsity (user x item)", f"{stats.sparsity:.6f}")
+    console.print(summary)
+    for title, frame in (
+        ("events by type", stats.events_by_type),
+        ("CTR by position", stats.ctr_by_position),
+        ("top categories", stats.top_categories),
+        ("price distribution", stats.price),
+        ("judgment grades", stats.grades),
+    ):
+        if frame is not None and not frame.is_empty():
+            console.print(frame_table(frame, title))
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(stats.to_dict(), indent=2, default=str))
+        console.print(f"wrote {json_out}")
+    if plot is not None:
+        from paretorec.data.plots import plot_stats
+
+        plot_stats(stats, dataset, plot)
+        console.print(f"wrote {plot}")
+
+
+@data_app.command("split")
+@fails_cleanly
+def data_split(
+    folder: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    out: Annotated[Path, typer.Argument(help="Where to write the dataset with a complete `split` column.")],
+    seed: Annotated[int, typer.Option(help="Seed of the query shuffle for judgments.")] = 0,
+    fmt: Annotated[FileFormat, typer.Option("--format")] = FileFormat.PARQUET,
+) -> None:
+    """Fill the `split` column: judgments by query (80/10/10), events leave-last-out per user."""
+    from paretorec.data.splits import assign_splits
+    from paretorec.data.validate import load_dataset
+
+    with spinner(f"splitting {folder}"):
+        dataset = assign_splits(load_dataset(folder), seed=seed)
+        write_dataset(dataset, out, fmt)
+    for name, frame in dataset.tables().items():
+        if "split" in frame.columns:
+            counts = frame.group_by("split").len("rows").sort("split")
+            console.print(frame_table(counts, f"{name}"))
+    console.print(f"wrote {out}")
+
+
+@data_app.command("convert")
+@fails_cleanly
+def data_convert(
+    name: Annotated[str, typer.Argument(help="Built-in dataset: see `paretorec data list`.")],
+    out: Annotated[Path, typer.Argument(help="Folder to write the dataset to.")],
+    source: Annotated[Path | None, typer.Option(help="Folder of the original files (default: the shared data folder).")] = None,
+    fmt: Annotated[FileFormat, typer.Option("--format", help="Table format.")] = FileFormat.PARQUET,
+) -> None:
+    """Convert a built-in real dataset into the data contract's format."""
+    from paretorec.data.datasets import BuiltinDataset, load_builtin
+
+    dataset_name = _builtin(name)
+    with spinner(f"converting {dataset_name}"):
+        dataset = load_builtin(BuiltinDataset(dataset_name), source=source)
+        written = write_dataset(dataset, out, fmt)
+    _print_written(dataset, written)
+
+
+@data_app.command("fetch")
+@fails_cleanly
+def data_fetch(
+    name: Annotated[str, typer.Argument(help="What to fetch: `obd` (the Open Bandit Dataset, from the obp==0.4.1 wheel).")],
+    cache: Annotated[Path | None, typer.Option(help="Cache folder (default: $PARETOREC_CACHE or ~/.cache/paretorec).")] = None,
+) -> None:
+    """Download a dataset that is not in the shared folder into the cache (once; then offline)."""
+    from paretorec.data.datasets.obd import fetch_obd
+
+    if name != "obd":
+        raise ValueError(f"unknown dataset to fetch {name!r}; only 'obd' is fetched (others are converted from local files)")
+    with spinner("fetching the Open Bandit Dataset (obp==0.4.1 wheel)"):
+        wheel = fetch_obd(cache)
+    console.print(f"Open Bandit Dataset ready: {wheel}")
+
+
+@data_app.command("list")
+@fails_cleanly
+def data_list() -> None:
+    """List the built-in datasets that `data convert` knows."""
+    from paretorec.data.datasets import BuiltinDataset
+
+    for dataset in BuiltinDataset:
+        console.print(f"  {dataset.value}")
+
+
+def _builtin(name: str) -> str:
+    from paretorec.data.datasets import BuiltinDataset
+
+    known = [d.value for d in BuiltinDataset]
+    if name not in known:
+        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(known)}")
+    return name
+
+
+def _print_written(dataset: Dataset, written: list[Path]) -> None:
+    tables = dataset.tables()
+    for path in written:
+        rows = tables[next(n for n in tables if path.stem == n)].height
+        console.print(f"  {path}  ({rows:,} rows)")
+
+
+# ----------------------------------------------------------------------------- simulate
+
+
+@app.command("simulate")
+@fails_cleanly
+def simulate(
+    out: Annotated[Path, typer.Argument(help="Folder to write the simulated dataset to.")],
+    items: Annotated[int, typer.Option(min=1, help="Catalog size.")] = 10_000,
+    users: Annotated[int, typer.Option(min=1, help="Number of shoppers.")] = 5_000,
+    sessions: Annotated[int, typer.Option(min=1, help="Logged sessions (one shown list each).")] = 50_000,
+    seed: Annotated[int, typer.Option(help="Seed of the world and the log.")] = 0,
+    fmt: Annotated[FileFormat, typer.Option("--format", help="Table format.")] = FileFormat.PARQUET,
+) -> None:
+    """Generate a shop and a log of its shoppers (uniform random logging policy) in the contract."""
+    from paretorec.simulate import simulate_dataset
+
+    with progress_bar("simulating sessions", sessions) as advance:
+        dataset = simulate_dataset(items, users, sessions, seed=seed, on_progress=advance)
+    with spinner(f"writing {out}"):
+        written = write_dataset(dataset, out, fmt)
+    _print_written(dataset, written)
+
+
+# ----------------------------------------------------------------------------- demo
+
+
+@app.command("demo")
+@fails_cleanly
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the demo's datasets and report.")] = Path("demo-output"),
+    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+) -> None:
+    """Run the pipeline on the embedded default: a simulated shop, and the Open Bandit Dataset."""
+    from paretorec.demo import run_demo
+
+    run_demo(out, seed=seed, console=console, spinner=spinner, progress_bar=progress_bar)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
