@@ -65,7 +65,9 @@ def make_dataset(folder: Path, n_events: int, n_items: int, seed: int = 0) -> No
                     "propensity": np.round(rng.uniform(0.01, 1.0, n), 5),
                     "value": np.where(kinds == 3, np.round(rng.lognormal(3, 1, n), 2), np.nan),
                 }
-            ).with_columns(pl.format("i{}", "item_id").alias("item_id"), pl.col("value").fill_nan(None))
+            ).with_columns(
+                pl.format("i{}", "item_id").alias("item_id"), pl.col("value").fill_nan(None)
+            )
             frame.write_csv(out, include_header=start == 0)
     marker.touch()
 
@@ -108,7 +110,9 @@ def run_child(name: str, folder: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=2)
@@ -127,7 +131,9 @@ def main() -> None:
             "peak_mib": max(r["peak_mib"] for r in runs),
             "rows": best["rows"],
         }
-        print(f"{name}: {best['seconds']:.2f} s, peak {results[name]['peak_mib']:.0f} MiB", flush=True)
+        print(
+            f"{name}: {best['seconds']:.2f} s, peak {results[name]['peak_mib']:.0f} MiB", flush=True
+        )
 
     base = results["pandas.read_csv"]
     lines = [
@@ -153,7 +159,9 @@ def main() -> None:
     lines += ["", "Produced by `.venv/bin/python benchmarks/bench_data.py`.", ""]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "data.md").write_text("\n".join(lines))
-    (RESULTS / "data.json").write_text(json.dumps({"events": args.events, "items": args.items, "results": results}, indent=2))
+    (RESULTS / "data.json").write_text(
+        json.dumps({"events": args.events, "items": args.items, "results": results}, indent=2)
+    )
     print("\n".join(lines))
 
 

@@ -23,8 +23,16 @@ GOOD = {
 
 def test_help_on_every_command() -> None:
     for args in (
-        [], ["data"], ["data", "validate"], ["data", "stats"], ["data", "split"], ["data", "convert"],
-        ["data", "fetch"], ["data", "list"], ["simulate"], ["demo"],
+        [],
+        ["data"],
+        ["data", "validate"],
+        ["data", "stats"],
+        ["data", "split"],
+        ["data", "convert"],
+        ["data", "fetch"],
+        ["data", "list"],
+        ["simulate"],
+        ["demo"],
     ):
         result = runner.invoke(app, [*args, "--help"])
         assert result.exit_code == 0, (args, result.output)
@@ -37,11 +45,26 @@ def test_validate_clean_folder(write_folder: Folder) -> None:
     assert "follows the contract" in result.output
 
 
-def test_validate_reports_all_problems_quarantines_and_exits_1(write_folder: Folder, tmp_path: Path) -> None:
-    folder = write_folder({**GOOD, "events.csv": GOOD["events.csv"] + "u2,zz,click,1\nu2,a,hover,0\n"})
+def test_validate_reports_all_problems_quarantines_and_exits_1(
+    write_folder: Folder, tmp_path: Path
+) -> None:
+    folder = write_folder(
+        {**GOOD, "events.csv": GOOD["events.csv"] + "u2,zz,click,1\nu2,a,hover,0\n"}
+    )
     quarantine = tmp_path / "bad.csv"
     clean = tmp_path / "clean"
-    result = runner.invoke(app, ["data", "validate", str(folder), "--quarantine", str(quarantine), "--clean-out", str(clean)])
+    result = runner.invoke(
+        app,
+        [
+            "data",
+            "validate",
+            str(folder),
+            "--quarantine",
+            str(quarantine),
+            "--clean-out",
+            str(clean),
+        ],
+    )
     assert result.exit_code == 1
     assert "events.csv row 4: item_id 'zz' is not in items" in result.output
     assert "events.csv row 5: unknown event 'hover'" in result.output
@@ -59,7 +82,10 @@ def test_missing_folder_is_one_line_and_exit_1(tmp_path: Path) -> None:
 
 def test_stats_writes_json_and_plot(write_folder: Folder, tmp_path: Path) -> None:
     out_json, out_png = tmp_path / "stats.json", tmp_path / "stats.png"
-    result = runner.invoke(app, ["data", "stats", str(write_folder(GOOD)), "--json", str(out_json), "--plot", str(out_png)])
+    result = runner.invoke(
+        app,
+        ["data", "stats", str(write_folder(GOOD)), "--json", str(out_json), "--plot", str(out_png)],
+    )
     assert result.exit_code == 0, result.output
     stats = json.loads(out_json.read_text())
     assert stats["ctr_by_position"] == [
@@ -70,7 +96,9 @@ def test_stats_writes_json_and_plot(write_folder: Folder, tmp_path: Path) -> Non
 
 
 def test_stats_refuses_invalid_data(write_folder: Folder) -> None:
-    result = runner.invoke(app, ["data", "stats", str(write_folder({"items.csv": "item_id,title,price\na,A,-1\n"}))])
+    result = runner.invoke(
+        app, ["data", "stats", str(write_folder({"items.csv": "item_id,title,price\na,A,-1\n"}))]
+    )
     assert result.exit_code == 1
     assert "negative price" in result.output
 

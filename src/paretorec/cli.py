@@ -35,7 +35,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-data_app = typer.Typer(help="Read, check, describe, split and convert datasets.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Read, check, describe, split and convert datasets.", no_args_is_help=True
+)
 app.add_typer(data_app, name="data")
 
 console = Console()
@@ -69,7 +71,13 @@ def fails_cleanly(command: Callable[P, R]) -> Callable[P, R]:
 @contextmanager
 def spinner(description: str) -> Iterator[None]:
     """A spinner with elapsed time for work whose length is not known up front."""
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=errors, transient=True) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+    ) as progress:
         progress.add_task(description, total=None)
         yield
 
@@ -104,15 +112,27 @@ def frame_table(frame: pl.DataFrame, title: str, *, floats: str = "{:.4g}") -> T
 @data_app.command("validate")
 @fails_cleanly
 def data_validate(
-    folder: Annotated[Path, typer.Argument(help="Dataset folder (items, users, queries, judgments, events as CSV or Parquet).")],
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            help="Dataset folder (items, users, queries, judgments, events as CSV or Parquet)."
+        ),
+    ],
     quarantine: Annotated[
-        Path | None, typer.Option(help="Write the rejected rows with their reasons to this CSV or Parquet file.")
+        Path | None,
+        typer.Option(
+            help="Write the rejected rows with their reasons to this CSV or Parquet file."
+        ),
     ] = None,
     clean_out: Annotated[
         Path | None, typer.Option(help="Write the good rows, typed, as a dataset folder here.")
     ] = None,
-    fmt: Annotated[FileFormat, typer.Option("--format", help="Table format for --clean-out.")] = FileFormat.PARQUET,
-    show: Annotated[int, typer.Option(help="How many problems to print (all are counted and quarantined).")] = 50,
+    fmt: Annotated[
+        FileFormat, typer.Option("--format", help="Table format for --clean-out.")
+    ] = FileFormat.PARQUET,
+    show: Annotated[
+        int, typer.Option(help="How many problems to print (all are counted and quarantined).")
+    ] = 50,
 ) -> None:
     """Check a dataset folder against the data contract and report every problem.
 
@@ -145,7 +165,10 @@ def data_validate(
         console.print(f"wrote the good rows to {clean_out}")
     if not report.ok:
         rows = report.problems.drop_nulls("row").select("table", "row").n_unique()
-        errors.print(f"[bold red]error:[/] {report.problems.height:,} problem(s) in {rows:,} row(s) of {folder}", highlight=False)
+        errors.print(
+            f"[bold red]error:[/] {report.problems.height:,} problem(s) in {rows:,} row(s) of {folder}",
+            highlight=False,
+        )
         raise typer.Exit(1)
     console.print("[green]ok[/]: the dataset follows the contract")
 
@@ -154,7 +177,9 @@ def data_validate(
 @fails_cleanly
 def data_stats(
     folder: Annotated[Path, typer.Argument(help="Dataset folder.")],
-    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON here.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the figures as JSON here.")
+    ] = None,
     plot: Annotated[Path | None, typer.Option(help="Also draw the figures into this PNG.")] = None,
 ) -> None:
     """Counts, sparsity, events by type, CTR by position, top categories, price distribution."""
@@ -201,7 +226,9 @@ def data_stats(
 @fails_cleanly
 def data_split(
     folder: Annotated[Path, typer.Argument(help="Dataset folder.")],
-    out: Annotated[Path, typer.Argument(help="Where to write the dataset with a complete `split` column.")],
+    out: Annotated[
+        Path, typer.Argument(help="Where to write the dataset with a complete `split` column.")
+    ],
     seed: Annotated[int, typer.Option(help="Seed of the query shuffle for judgments.")] = 0,
     fmt: Annotated[FileFormat, typer.Option("--format")] = FileFormat.PARQUET,
 ) -> None:
@@ -224,7 +251,10 @@ def data_split(
 def data_convert(
     name: Annotated[str, typer.Argument(help="Built-in dataset: see `paretorec data list`.")],
     out: Annotated[Path, typer.Argument(help="Folder to write the dataset to.")],
-    source: Annotated[Path | None, typer.Option(help="Folder of the original files (default: the shared data folder).")] = None,
+    source: Annotated[
+        Path | None,
+        typer.Option(help="Folder of the original files (default: the shared data folder)."),
+    ] = None,
     fmt: Annotated[FileFormat, typer.Option("--format", help="Table format.")] = FileFormat.PARQUET,
 ) -> None:
     """Convert a built-in real dataset into the data contract's format."""
@@ -240,14 +270,24 @@ def data_convert(
 @data_app.command("fetch")
 @fails_cleanly
 def data_fetch(
-    name: Annotated[str, typer.Argument(help="What to fetch: `obd` (the Open Bandit Dataset, from the obp==0.4.1 wheel).")],
-    cache: Annotated[Path | None, typer.Option(help="Cache folder (default: $PARETOREC_CACHE or ~/.cache/paretorec).")] = None,
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="What to fetch: `obd` (the Open Bandit Dataset, from the obp==0.4.1 wheel)."
+        ),
+    ],
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="Cache folder (default: $PARETOREC_CACHE or ~/.cache/paretorec)."),
+    ] = None,
 ) -> None:
     """Download a dataset that is not in the shared folder into the cache (once; then offline)."""
     from paretorec.data.datasets.obd import fetch_obd
 
     if name != "obd":
-        raise ValueError(f"unknown dataset to fetch {name!r}; only 'obd' is fetched (others are converted from local files)")
+        raise ValueError(
+            f"unknown dataset to fetch {name!r}; only 'obd' is fetched (others are converted from local files)"
+        )
     with spinner("fetching the Open Bandit Dataset (obp==0.4.1 wheel)"):
         wheel = fetch_obd(cache)
     console.print(f"Open Bandit Dataset ready: {wheel}")
@@ -288,7 +328,9 @@ def simulate(
     out: Annotated[Path, typer.Argument(help="Folder to write the simulated dataset to.")],
     items: Annotated[int, typer.Option(min=1, help="Catalog size.")] = 10_000,
     users: Annotated[int, typer.Option(min=1, help="Number of shoppers.")] = 5_000,
-    sessions: Annotated[int, typer.Option(min=1, help="Logged sessions (one shown list each).")] = 50_000,
+    sessions: Annotated[
+        int, typer.Option(min=1, help="Logged sessions (one shown list each).")
+    ] = 50_000,
     seed: Annotated[int, typer.Option(help="Seed of the world and the log.")] = 0,
     fmt: Annotated[FileFormat, typer.Option("--format", help="Table format.")] = FileFormat.PARQUET,
 ) -> None:
@@ -308,7 +350,9 @@ def simulate(
 @app.command("demo")
 @fails_cleanly
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for the demo's datasets and report.")] = Path("demo-output"),
+    out: Annotated[Path, typer.Option(help="Folder for the demo's datasets and report.")] = Path(
+        "demo-output"
+    ),
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
 ) -> None:
     """Run the pipeline on the embedded default: a simulated shop, and the Open Bandit Dataset."""

@@ -10,7 +10,18 @@ from paretorec.data.parse import parse_float, parse_int, parse_timestamp
 
 
 def test_timestamps_from_iso_text_unix_seconds_and_milliseconds() -> None:
-    parsed = parse_timestamp(pl.Series(["2019-11-24 00:00:34.762830+00:00", "1574553634", "1574553634000", "2020-01-02", "x", None]))
+    parsed = parse_timestamp(
+        pl.Series(
+            [
+                "2019-11-24 00:00:34.762830+00:00",
+                "1574553634",
+                "1574553634000",
+                "2020-01-02",
+                "x",
+                None,
+            ]
+        )
+    )
     utc = dt.UTC
     assert parsed.to_list() == [
         dt.datetime(2019, 11, 24, 0, 0, 34, 762830, tzinfo=utc),
@@ -23,7 +34,14 @@ def test_timestamps_from_iso_text_unix_seconds_and_milliseconds() -> None:
 
 
 def test_integers_written_as_floats_are_accepted_but_fractions_are_not() -> None:
-    assert parse_int(pl.Series(["3", "3.0", " 4 ", "2.5", "x", None])).to_list() == [3, 3, 4, None, None, None]
+    assert parse_int(pl.Series(["3", "3.0", " 4 ", "2.5", "x", None])).to_list() == [
+        3,
+        3,
+        4,
+        None,
+        None,
+        None,
+    ]
 
 
 @given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), max_size=50))

@@ -17,7 +17,15 @@ EVENTS = Events(
         {
             "user_id": ["u1", "u1", "u1", "u2", "u2", "u2", "u3"],
             "item_id": ["a", "a", "b", "a", "b", "b", "c"],
-            "event": ["impression", "click", "impression", "impression", "impression", "click", "purchase"],
+            "event": [
+                "impression",
+                "click",
+                "impression",
+                "impression",
+                "impression",
+                "click",
+                "purchase",
+            ],
             "position": [1, 1, 2, 1, 2, 2, None],
         }
     )
@@ -60,7 +68,11 @@ def test_sparsity_counts_distinct_pairs() -> None:
 def test_top_categories_cut_the_path() -> None:
     top = top_categories(ITEMS)
     assert top.select("category", "items").rows() == [("Tools", 2), ("Garden", 1)]
-    assert top_categories(ITEMS, level=2)["category"].to_list() == ["Garden", "Tools > Hand", "Tools > Power"]
+    assert top_categories(ITEMS, level=2)["category"].to_list() == [
+        "Garden",
+        "Tools > Hand",
+        "Tools > Power",
+    ]
 
 
 def test_price_quantiles() -> None:

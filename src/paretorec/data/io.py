@@ -18,7 +18,9 @@ class FileFormat(StrEnum):
 
 def table_file(folder: Path, table: TableName) -> Path | None:
     """The file that holds `table` in `folder`, or None; two formats at once is an error."""
-    found = [folder / f"{table}.{fmt}" for fmt in FileFormat if (folder / f"{table}.{fmt}").is_file()]
+    found = [
+        folder / f"{table}.{fmt}" for fmt in FileFormat if (folder / f"{table}.{fmt}").is_file()
+    ]
     if len(found) > 1:
         names = " and ".join(p.name for p in found)
         raise ValueError(f"{folder}: both {names} exist; keep one so it is clear which is read")
@@ -36,7 +38,9 @@ def write_table(frame: pl.DataFrame, path: Path) -> None:
         raise ValueError(f"{path}: unknown table format (use .csv or .parquet)")
 
 
-def write_dataset(dataset: Dataset, folder: Path, fmt: FileFormat = FileFormat.PARQUET) -> list[Path]:
+def write_dataset(
+    dataset: Dataset, folder: Path, fmt: FileFormat = FileFormat.PARQUET
+) -> list[Path]:
     """Write every table of `dataset` into `folder`; returns the files written."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []

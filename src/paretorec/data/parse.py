@@ -57,7 +57,11 @@ def parse_timestamp(series: pl.Series) -> pl.Series:
     ).dt.replace_time_zone("UTC")
     text = _as_text(series).str.strip_chars()
     text_only = pl.select(pl.when(pl.lit(numeric).is_null()).then(pl.lit(text))).to_series()
-    return pl.select(pl.coalesce(pl.lit(from_numbers), pl.lit(_parse_iso(text_only)))).to_series().cast(target)
+    return (
+        pl.select(pl.coalesce(pl.lit(from_numbers), pl.lit(_parse_iso(text_only))))
+        .to_series()
+        .cast(target)
+    )
 
 
 # Tried in turn on the values still unparsed; %.f also matches no fraction at all.
@@ -80,7 +84,9 @@ def _parse_iso(text: pl.Series) -> pl.Series:
         pending = pl.select(pl.when(pl.lit(result).is_null()).then(pl.lit(text))).to_series()
         if pending.null_count() == len(pending):
             break
-        parsed = pending.str.to_datetime(fmt, strict=False, time_unit="us", time_zone=None if zoned else "UTC")
+        parsed = pending.str.to_datetime(
+            fmt, strict=False, time_unit="us", time_zone=None if zoned else "UTC"
+        )
         if zoned:
             parsed = parsed.dt.convert_time_zone("UTC")
         result = pl.select(pl.coalesce(pl.lit(result), pl.lit(parsed))).to_series()

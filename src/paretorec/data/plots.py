@@ -20,16 +20,28 @@ def plot_stats(stats: DatasetStats, dataset: Dataset, path: Path) -> None:
     fig.suptitle(f"{stats.name}: {stats.n_items:,} items")
     price_ax, events_ax, ctr_ax, category_ax = axes.ravel()
 
-    prices = dataset.items.frame["price"].drop_nulls().to_numpy() if "price" in dataset.items.frame.columns else np.array([])
+    prices = (
+        dataset.items.frame["price"].drop_nulls().to_numpy()
+        if "price" in dataset.items.frame.columns
+        else np.array([])
+    )
     positive = prices[prices > 0]
     if positive.size:
-        bins = np.logspace(np.log10(positive.min()), np.log10(positive.max()), 40) if positive.max() > positive.min() else 10
+        bins = (
+            np.logspace(np.log10(positive.min()), np.log10(positive.max()), 40)
+            if positive.max() > positive.min()
+            else 10
+        )
         price_ax.hist(positive, bins=bins, color="#4c72b0")
         price_ax.set_xscale("log")
     price_ax.set(title="price distribution (log scale)", xlabel="price", ylabel="items")
 
     if stats.events_by_type is not None:
-        events_ax.bar(stats.events_by_type["event"].to_list(), stats.events_by_type["count"].to_list(), color="#55a868")
+        events_ax.bar(
+            stats.events_by_type["event"].to_list(),
+            stats.events_by_type["count"].to_list(),
+            color="#55a868",
+        )
         events_ax.set_yscale("log")
     events_ax.set(title="events by type", ylabel="rows (log scale)")
 
@@ -41,7 +53,9 @@ def plot_stats(stats: DatasetStats, dataset: Dataset, path: Path) -> None:
 
     top = stats.top_categories
     if not top.is_empty():
-        category_ax.barh(top["category"].to_list()[::-1], top["items"].to_list()[::-1], color="#8172b2")
+        category_ax.barh(
+            top["category"].to_list()[::-1], top["items"].to_list()[::-1], color="#8172b2"
+        )
     category_ax.set(title="top categories", xlabel="items")
 
     fig.tight_layout()

@@ -22,7 +22,9 @@ DEFAULT_QUERY_FRACTIONS = (0.8, 0.1, 0.1)
 
 def _check_fractions(fractions: tuple[float, float, float]) -> None:
     if len(fractions) != 3 or any(f < 0 for f in fractions) or not np.isclose(sum(fractions), 1.0):
-        raise ValueError(f"split fractions must be three non-negative numbers summing to 1, got {fractions}")
+        raise ValueError(
+            f"split fractions must be three non-negative numbers summing to 1, got {fractions}"
+        )
 
 
 def _filled(frame: pl.DataFrame, rule: pl.Expr) -> pl.DataFrame:
@@ -32,7 +34,10 @@ def _filled(frame: pl.DataFrame, rule: pl.Expr) -> pl.DataFrame:
 
 
 def split_judgments(
-    judgments: Judgments, *, fractions: tuple[float, float, float] = DEFAULT_QUERY_FRACTIONS, seed: int = 0
+    judgments: Judgments,
+    *,
+    fractions: tuple[float, float, float] = DEFAULT_QUERY_FRACTIONS,
+    seed: int = 0,
 ) -> Judgments:
     """Assign whole queries to train/valid/test in the given fractions (a seeded shuffle)."""
     _check_fractions(fractions)
@@ -70,6 +75,8 @@ def assign_splits(dataset: Dataset, *, seed: int = 0) -> Dataset:
     """The dataset with a complete `split` column on its judgments and events."""
     return replace(
         dataset,
-        judgments=split_judgments(dataset.judgments, seed=seed) if dataset.judgments is not None else None,
+        judgments=split_judgments(dataset.judgments, seed=seed)
+        if dataset.judgments is not None
+        else None,
         events=split_events(dataset.events) if dataset.events is not None else None,
     )

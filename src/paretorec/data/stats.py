@@ -23,7 +23,9 @@ def ctr_by_position(events: Events) -> pl.DataFrame:
     its own row, so a log must write the position on click rows too (the contract does).
     """
     frame = events.frame
-    schema = {"position": pl.Int64, "impressions": pl.UInt32, "clicks": pl.UInt32, "ctr": pl.Float64}
+    schema = pl.Schema(
+        {"position": pl.Int64(), "impressions": pl.UInt32(), "clicks": pl.UInt32(), "ctr": pl.Float64()}
+    )
     if "position" not in frame.columns:
         return pl.DataFrame(schema=schema)
     counts = (
@@ -63,7 +65,9 @@ def top_categories(items: Catalog, *, k: int = 10, level: int = 1) -> pl.DataFra
     """The `k` most common categories cut to the first `level` levels of the path."""
     if "category" not in items.frame.columns:
         return pl.DataFrame(schema={"category": pl.String, "items": pl.UInt32, "share": pl.Float64})
-    path = pl.col("category").str.split(CATEGORY_SEPARATOR).list.eval(pl.element().str.strip_chars())
+    path = (
+        pl.col("category").str.split(CATEGORY_SEPARATOR).list.eval(pl.element().str.strip_chars())
+    )
     cut = path.list.head(level).list.join(f" {CATEGORY_SEPARATOR} ")
     return (
         items.frame.filter(pl.col("category").is_not_null())
@@ -78,11 +82,17 @@ def top_categories(items: Catalog, *, k: int = 10, level: int = 1) -> pl.DataFra
 
 def price_distribution(items: Catalog) -> pl.DataFrame:
     """Quantiles of item price (empty when the catalog has no prices)."""
-    if "price" not in items.frame.columns or items.frame["price"].null_count() == items.frame.height:
+    if (
+        "price" not in items.frame.columns
+        or items.frame["price"].null_count() == items.frame.height
+    ):
         return pl.DataFrame(schema={"quantile": pl.Float64, "price": pl.Float64})
     prices = items.frame["price"].drop_nulls()
     return pl.DataFrame(
-        {"quantile": list(PRICE_QUANTILES), "price": [prices.quantile(q, "linear") for q in PRICE_QUANTILES]}
+        {
+            "quantile": list(PRICE_QUANTILES),
+            "price": [prices.quantile(q, "linear") for q in PRICE_QUANTILES],
+        }
     )
 
 
@@ -107,6 +117,7 @@ class DatasetStats:
 
     def to_dict(self) -> dict[str, object]:
         """Plain values for JSON."""
+
         def rows(frame: pl.DataFrame | None) -> list[dict[str, object]] | None:
             return frame.to_dicts() if frame is not None else None
 

@@ -42,7 +42,10 @@ _SHOWN_VALUE_CHARS = 40
 
 # Which tables a table's id columns must be found in: (column, table, its key column).
 _REFERENCES: dict[TableName, tuple[tuple[str, TableName, str], ...]] = {
-    TableName.JUDGMENTS: (("item_id", TableName.ITEMS, "item_id"), ("query_id", TableName.QUERIES, "query_id")),
+    TableName.JUDGMENTS: (
+        ("item_id", TableName.ITEMS, "item_id"),
+        ("query_id", TableName.QUERIES, "query_id"),
+    ),
     TableName.EVENTS: (
         ("item_id", TableName.ITEMS, "item_id"),
         ("user_id", TableName.USERS, "user_id"),
@@ -58,7 +61,9 @@ class DataValidationError(ValueError):
         self.report = report
         first = report.lines(1)
         detail = f"; first: {first[0]}" if first else ""
-        super().__init__(f"{report.summary().splitlines()[0]}{detail} (`paretorec data validate` lists all)")
+        super().__init__(
+            f"{report.summary().splitlines()[0]}{detail} (`paretorec data validate` lists all)"
+        )
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,9 @@ class ValidationReport:
         """Problems as `file row N: reason` lines, in file and row order."""
         shown = self.problems if limit is None else self.problems.head(limit)
         return [
-            f"{p['file']} row {p['row']}: {p['reason']}" if p["row"] is not None else f"{p['file']}: {p['reason']}"
+            f"{p['file']} row {p['row']}: {p['reason']}"
+            if p["row"] is not None
+            else f"{p['file']}: {p['reason']}"
             for p in shown.iter_rows(named=True)
         ]
 
@@ -117,21 +124,31 @@ class _TableState:
         assert self.typed is not None
         frame = self.typed.with_columns(self.raw.select(pl.all().name.prefix("raw:")))
         # Reasons are computed before filtering, so window expressions see every row.
-        found = frame.select(
-            pl.lit(str(self.name)).alias("table"),
-            pl.lit(self.file.name).alias("file"),
-            pl.col(ROW).cast(pl.Int64).alias("row"),
-            pl.lit(column, dtype=pl.String).alias("column"),
-            pl.when(bad).then(reason.cast(pl.String)).alias("reason"),
-            pl.lit(bad).alias("__bad") if isinstance(bad, pl.Series) else bad.alias("__bad"),
-        ).filter(pl.col("__bad")).drop("__bad")
+        found = (
+            frame.select(
+                pl.lit(str(self.name)).alias("table"),
+                pl.lit(self.file.name).alias("file"),
+                pl.col(ROW).cast(pl.Int64).alias("row"),
+                pl.lit(column, dtype=pl.String).alias("column"),
+                pl.when(bad).then(reason.cast(pl.String)).alias("reason"),
+                pl.lit(bad).alias("__bad") if isinstance(bad, pl.Series) else bad.alias("__bad"),
+            )
+            .filter(pl.col("__bad"))
+            .drop("__bad")
+        )
         if found.height:
             self.problems.append(found)
 
     def whole_file(self, reason: str) -> None:
         self.problems.append(
             pl.DataFrame(
-                {"table": [str(self.name)], "file": [self.file.name], "row": [None], "column": [None], "reason": [reason]},
+                {
+                    "table": [str(self.name)],
+                    "file": [self.file.name],
+                    "row": [None],
+                    "column": [None],
+                    "reason": [reason],
+                },
                 schema=PROBLEM_SCHEMA,
             )
         )
@@ -151,9 +168,11 @@ class _TableState:
 def _shown(column: str) -> pl.Expr:
     """The raw value as the file has it, cut short, for a message."""
     raw = pl.col(f"raw:{column}").cast(pl.String)
-    return pl.when(raw.str.len_chars() > _SHOWN_VALUE_CHARS).then(
-        raw.str.slice(0, _SHOWN_VALUE_CHARS) + "…"
-    ).otherwise(raw)
+    return (
+        pl.when(raw.str.len_chars() > _SHOWN_VALUE_CHARS)
+        .then(raw.str.slice(0, _SHOWN_VALUE_CHARS) + "…")
+        .otherwise(raw)
+    )
 
 
 def read_raw(path: Path) -> pl.DataFrame:
@@ -170,7 +189,9 @@ def _parse(state: _TableState) -> None:
     specs = SCHEMAS[state.name]
     missing = [c.name for c in specs if c.required and c.name not in state.raw.columns]
     if missing:
-        state.whole_file(f"missing required column(s): {', '.join(missing)}; found: {', '.join(state.raw.columns[1:])}")
+        state.whole_file(
+            f"missing required column(s): {', '.join(missing)}; found: {', '.join(state.raw.columns[1:])}"
+        )
         state.typed = None
         return
     parsed = []
@@ -180,14 +201,18 @@ def _parse(state: _TableState) -> None:
         column = parse_column(state.raw[spec.name], spec.kind)
         if spec.kind is Kind.STRING:
             column = column.str.strip_chars()
-            column = pl.select(pl.when(pl.lit(column) == "").then(None).otherwise(pl.lit(column))).to_series()
+            column = pl.select(
+                pl.when(pl.lit(column) == "").then(None).otherwise(pl.lit(column))
+            ).to_series()
             column = column.alias(spec.name)
         parsed.append(column)
     state.typed = state.raw.with_columns(parsed)
     for spec in specs:
         if spec.name not in state.raw.columns:
             continue
-        raw_present = pl.col(f"raw:{spec.name}").is_not_null() & (pl.col(f"raw:{spec.name}").cast(pl.String).str.strip_chars() != "")
+        raw_present = pl.col(f"raw:{spec.name}").is_not_null() & (
+            pl.col(f"raw:{spec.name}").cast(pl.String).str.strip_chars() != ""
+        )
         if spec.kind is not Kind.STRING:
             state.add(
                 raw_present & pl.col(spec.name).is_null(),
@@ -216,7 +241,11 @@ def _check_values(state: _TableState) -> None:
 
     def finite(name: str) -> None:
         if name in columns and state.typed is not None and state.typed.schema[name] == pl.Float64:
-            state.add(~pl.col(name).is_finite(), name, pl.format(f"{name} {{}} is not finite", pl.col(name)))
+            state.add(
+                ~pl.col(name).is_finite(),
+                name,
+                pl.format(f"{name} {{}} is not finite", pl.col(name)),
+            )
 
     def one_of(name: str, allowed: tuple[str, ...]) -> None:
         if name not in columns:
@@ -226,7 +255,9 @@ def _check_values(state: _TableState) -> None:
         state.add(
             pl.col(name).is_not_null() & ~pl.col(name).is_in(allowed),
             name,
-            pl.format(f"unknown {name} '{{}}' (expected one of: {', '.join(allowed)})", _shown(name)),
+            pl.format(
+                f"unknown {name} '{{}}' (expected one of: {', '.join(allowed)})", _shown(name)
+            ),
         )
 
     if state.name is TableName.ITEMS:
@@ -248,7 +279,11 @@ def _check_values(state: _TableState) -> None:
                 pl.format("propensity {} is outside (0, 1]", pl.col("propensity")),
             )
         if "position" in columns:
-            state.add(pl.col("position") < 1, "position", pl.format("position {} is below 1 (positions are 1-based)", pl.col("position")))
+            state.add(
+                pl.col("position") < 1,
+                "position",
+                pl.format("position {} is below 1 (positions are 1-based)", pl.col("position")),
+            )
 
 
 def _check_duplicates(state: _TableState) -> None:
@@ -272,15 +307,26 @@ def _check_references(state: _TableState, states: dict[TableName, _TableState]) 
         if column not in state.typed.columns or target is None:
             continue
         kept = target.kept()
-        kept_ids = kept[key].implode() if kept is not None else pl.Series([], dtype=pl.String).implode()
-        all_ids = target.raw[key].cast(pl.String).str.strip_chars().implode() if key in target.raw.columns else kept_ids
+        kept_ids = (
+            kept[key].implode() if kept is not None else pl.Series([], dtype=pl.String).implode()
+        )
+        all_ids = (
+            target.raw[key].cast(pl.String).str.strip_chars().implode()
+            if key in target.raw.columns
+            else kept_ids
+        )
         value = pl.col(column)
         dangling = value.is_not_null() & ~value.is_in(kept_ids)
         state.add(
             dangling,
             column,
             pl.when(value.is_in(all_ids))
-            .then(pl.format(f"{column} '{{}}' names a row of {target_name} that was rejected", _shown(column)))
+            .then(
+                pl.format(
+                    f"{column} '{{}}' names a row of {target_name} that was rejected",
+                    _shown(column),
+                )
+            )
             .otherwise(pl.format(f"{column} '{{}}' is not in {target_name}", _shown(column))),
         )
 
@@ -288,7 +334,10 @@ def _check_references(state: _TableState, states: dict[TableName, _TableState]) 
 def _dataset(kept: dict[TableName, pl.DataFrame], name: str) -> Dataset | None:
     if TableName.ITEMS not in kept:
         return None
-    tables = {n: f.drop(ROW).select(contract_order([c for c in f.columns if c != ROW], n)) for n, f in kept.items()}
+    tables = {
+        n: f.drop(ROW).select(contract_order([c for c in f.columns if c != ROW], n))
+        for n, f in kept.items()
+    }
     return Dataset(
         items=Catalog(tables[TableName.ITEMS]),
         users=Users(tables[TableName.USERS]) if TableName.USERS in tables else None,
@@ -308,10 +357,21 @@ def _rejected_rows(states: dict[TableName, _TableState], problems: pl.DataFrame)
             continue
         whole = mine.filter(pl.col("row").is_null())
         if whole.height:
-            reasons = pl.DataFrame({ROW: state.raw[ROW].cast(pl.Int64), "reasons": ["; ".join(whole["reason"])] * state.raw.height})
+            reasons = pl.DataFrame(
+                {
+                    ROW: state.raw[ROW].cast(pl.Int64),
+                    "reasons": ["; ".join(whole["reason"])] * state.raw.height,
+                }
+            )
         else:
-            reasons = mine.group_by("row", maintain_order=True).agg(pl.col("reason").str.join("; ").alias("reasons")).rename({"row": ROW})
-        records = state.raw.with_columns(pl.col(ROW).cast(pl.Int64)).join(reasons, on=ROW, how="inner")
+            reasons = (
+                mine.group_by("row", maintain_order=True)
+                .agg(pl.col("reason").str.join("; ").alias("reasons"))
+                .rename({"row": ROW})
+            )
+        records = state.raw.with_columns(pl.col(ROW).cast(pl.Int64)).join(
+            reasons, on=ROW, how="inner"
+        )
         raw_columns = [c for c in state.raw.columns if c != ROW]
         parts.append(
             records.select(
@@ -319,10 +379,18 @@ def _rejected_rows(states: dict[TableName, _TableState], problems: pl.DataFrame)
                 pl.lit(state.file.name).alias("file"),
                 pl.col(ROW).alias("row"),
                 pl.col("reasons"),
-                pl.struct([pl.col(c).cast(pl.String) for c in raw_columns]).struct.json_encode().alias("record"),
+                pl.struct([pl.col(c).cast(pl.String) for c in raw_columns])
+                .struct.json_encode()
+                .alias("record"),
             ).sort("row")
         )
-    schema = {"table": pl.String, "file": pl.String, "row": pl.Int64, "reasons": pl.String, "record": pl.String}
+    schema = {
+        "table": pl.String,
+        "file": pl.String,
+        "row": pl.Int64,
+        "reasons": pl.String,
+        "record": pl.String,
+    }
     return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
 
 
@@ -340,7 +408,9 @@ def validate_dataset(folder: Path) -> ValidationResult:
         try:
             raw = read_raw(path)
         except (pl.exceptions.PolarsError, OSError, ValueError) as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            reason = (
+                str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            )
             state = _TableState(name, path, pl.DataFrame({ROW: []}, schema={ROW: pl.UInt32}), None)
             state.whole_file(f"cannot be read: {reason}")
             file_problems.extend(state.problems)
@@ -355,8 +425,13 @@ def validate_dataset(folder: Path) -> ValidationResult:
     ):
         file_problems.append(
             pl.DataFrame(
-                {"table": ["items"], "file": ["items.csv|items.parquet"], "row": [None], "column": [None],
-                 "reason": ["the items table is required and was not found"]},
+                {
+                    "table": ["items"],
+                    "file": ["items.csv|items.parquet"],
+                    "row": [None],
+                    "column": [None],
+                    "reason": ["the items table is required and was not found"],
+                },
                 schema=PROBLEM_SCHEMA,
             )
         )
@@ -366,8 +441,10 @@ def validate_dataset(folder: Path) -> ValidationResult:
     all_problems = [p for s in states.values() for p in s.problems] + file_problems
     order = {str(n): i for i, n in enumerate(TableName)}
     problems = (
-        pl.concat(all_problems).with_columns(pl.col("table").replace_strict(order, return_dtype=pl.Int64).alias("__order"))
-        .sort("__order", "row", nulls_last=False).drop("__order")
+        pl.concat(all_problems)
+        .with_columns(pl.col("table").replace_strict(order, return_dtype=pl.Int64).alias("__order"))
+        .sort("__order", "row", nulls_last=False)
+        .drop("__order")
         if all_problems
         else pl.DataFrame(schema=PROBLEM_SCHEMA)
     )

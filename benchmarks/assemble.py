@@ -1,0 +1,36 @@
+"""Stitch the benchmark sections in benchmarks/results/*.md into BENCHMARKS.md.
+
+Each benchmark script writes its own section; this puts them in a fixed order under one
+header, so BENCHMARKS.md is always the output of the scripts and never edited by hand.
+
+    .venv/bin/python benchmarks/assemble.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ORDER = ("data", "simulator")
+
+HEADER = """# Benchmarks
+
+Every figure here is produced by a script in `benchmarks/` that runs paretorec and its
+baseline or peer in one run on the same data, and reports ratios (these machines are
+noisy; absolute times alone mean little). Regenerate everything with `make bench`.
+Measured on the project's 2-core, 24 GiB CPU machine unless a section says otherwise.
+"""
+
+
+def main() -> None:
+    sections = [HEADER]
+    results = HERE / "results"
+    names = sorted(p.stem for p in results.glob("*.md"))
+    for name in sorted(names, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n)):
+        sections.append((results / f"{name}.md").read_text().strip() + "\n")
+    (HERE.parent / "BENCHMARKS.md").write_text("\n".join(sections))
+    print(f"wrote BENCHMARKS.md from {len(names)} section(s)")
+
+
+if __name__ == "__main__":
+    main()
