@@ -115,3 +115,45 @@ def test_unknown_dataset_names_are_clear_errors(name: str, tmp_path: Path) -> No
     result = runner.invoke(app, ["data", "convert", name, str(tmp_path / "out")])
     assert result.exit_code == 1
     assert f"unknown dataset '{name}'" in result.output
+
+
+def test_simulate_writes_a_dataset_that_validates(tmp_path: Path) -> None:
+    out = tmp_path / "shop"
+    args = ["simulate", str(out), "--items", "500", "--users", "100", "--sessions", "300"]
+    result = runner.invoke(app, [*args, "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {
+        "items.csv",
+        "users.csv",
+        "queries.csv",
+        "events.csv",
+    }
+    assert pl.read_csv(out / "items.csv").height == 500
+    checked = runner.invoke(app, ["data", "validate", str(out)])
+    assert checked.exit_code == 0, checked.output
+
+
+def test_simulate_refuses_an_empty_catalog(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["simulate", str(tmp_path / "x"), "--items", "0"])
+    assert result.exit_code != 0
+    assert "--items" in result.output
+
+
+def test_convert_a_real_dataset_then_validate_it(tmp_path: Path, shared_data: Path) -> None:
+    out = tmp_path / "taobao"
+    result = runner.invoke(
+        app, ["data", "convert", "taobao", str(out), "--source", str(shared_data / "taobao")]
+    )
+    assert result.exit_code == 0, result.output
+    assert pl.read_parquet(out / "events.parquet").height == 10_000
+    checked = runner.invoke(app, ["data", "validate", str(out)])
+    assert checked.exit_code == 0, checked.output
+
+
+def test_convert_from_a_missing_folder_is_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["data", "convert", "homedepot", str(tmp_path / "o"), "--source", str(tmp_path / "none")],
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ") and result.output.count("\n") == 1

@@ -70,6 +70,7 @@ EVENT_COLUMNS = (
     Column("query_id", Kind.STRING),
     Column("position", Kind.INT),
     Column("propensity", Kind.FLOAT),
+    Column("propensity_given_above", Kind.FLOAT),
     Column("value", Kind.FLOAT),
     Column("split", Kind.STRING),
 )
@@ -89,6 +90,13 @@ PRIMARY_KEY: dict[TableName, tuple[str, ...]] = {
     TableName.QUERIES: ("query_id",),
     TableName.JUDGMENTS: ("query_id", "item_id"),
 }
+
+# Propensities of the logging policy (obp's conventions, so off-policy estimators agree):
+# `propensity` is the marginal probability that it showed this item at this position
+# (obp's pscore_item_position; what the Open Bandit Dataset ships); the optional
+# `propensity_given_above` is the probability of this item at this position given the
+# items above it, so its product down a list is the probability of that list's top.
+PROPENSITY_COLUMNS = ("propensity", "propensity_given_above")
 
 EVENT_TYPES: tuple[str, ...] = tuple(e.value for e in EventType)
 SPLITS: tuple[str, ...] = tuple(s.value for s in Split)

@@ -19,7 +19,15 @@ import polars as pl
 
 from paretorec.data.io import FileFormat, table_file, write_table
 from paretorec.data.parse import parse_column
-from paretorec.data.schema import EVENT_TYPES, PRIMARY_KEY, SCHEMAS, SPLITS, Kind, contract_order
+from paretorec.data.schema import (
+    EVENT_TYPES,
+    PRIMARY_KEY,
+    PROPENSITY_COLUMNS,
+    SCHEMAS,
+    SPLITS,
+    Kind,
+    contract_order,
+)
 from paretorec.types import (
     Catalog,
     Dataset,
@@ -272,12 +280,13 @@ def _check_values(state: _TableState) -> None:
         one_of("event", EVENT_TYPES)
         one_of("split", SPLITS)
         finite("value")
-        if "propensity" in columns:
-            state.add(
-                ~((pl.col("propensity") > 0) & (pl.col("propensity") <= 1)),
-                "propensity",
-                pl.format("propensity {} is outside (0, 1]", pl.col("propensity")),
-            )
+        for name in PROPENSITY_COLUMNS:
+            if name in columns:
+                state.add(
+                    ~((pl.col(name) > 0) & (pl.col(name) <= 1)),
+                    name,
+                    pl.format(f"{name} {{}} is outside (0, 1]", pl.col(name)),
+                )
         if "position" in columns:
             state.add(
                 pl.col("position") < 1,

@@ -1,0 +1,182 @@
+"""`paretorec demo`: the pipeline on the embedded default, end to end, in a few minutes.
+
+Today the pipeline is its foundation: a simulated shop and its log, the real Open Bandit
+Dataset (fetched once into the cache), both written in the data contract, read back
+through the validator, described, and the simulator's click-through rate by position set
+beside the real one. Each later stage adds its step here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+
+from paretorec.data.datasets import BuiltinDataset, DatasetUnavailableError, load_builtin
+from paretorec.data.io import FileFormat, write_dataset
+from paretorec.data.plots import plot_stats
+from paretorec.data.stats import DatasetStats, ctr_by_position, dataset_stats
+from paretorec.data.validate import load_dataset
+from paretorec.simulate import simulate_dataset
+from paretorec.types import Dataset
+
+Spinner = Callable[[str], AbstractContextManager[None]]
+ProgressBar = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
+
+
+@dataclass(frozen=True)
+class DemoSize:
+    """The embedded default shop: big enough to be a shop, small enough for a laptop."""
+
+    items: int = 20_000
+    users: int = 5_000
+    sessions: int = 100_000
+
+
+def _describe(dataset: Dataset, folder: Path, report: Path, console: Console) -> DatasetStats:
+    """Read the written folder back through the validator, then describe and draw it."""
+    again = load_dataset(folder)
+    stats = dataset_stats(again)
+    (report / f"{dataset.name}-stats.json").write_text(
+        json.dumps(stats.to_dict(), indent=2, default=str)
+    )
+    plot_stats(stats, again, report / f"{dataset.name}-stats.png")
+    rows = ", ".join(f"{name} {count:,}" for name, count in stats.rows.items())
+    console.print(f"  [bold]{dataset.name}[/]: {rows} — valid, written to {folder}")
+    return stats
+
+
+def _calibration(simulated: pl.DataFrame, real: pl.DataFrame) -> pl.DataFrame:
+    """CTR by position of the shop beside the real log's, at the positions both have."""
+    return (
+        simulated.select(
+            "position",
+            pl.col("ctr").alias("sim CTR"),
+            pl.col("impressions").alias("sim shown"),
+        )
+        .join(
+            real.select(
+                "position",
+                pl.col("ctr").alias("OBD CTR"),
+                pl.col("impressions").alias("OBD shown"),
+            ),
+            on="position",
+            how="inner",
+        )
+        .with_columns((pl.col("sim CTR") / pl.col("OBD CTR")).alias("sim / OBD"))
+        .sort("position")
+    )
+
+
+def _cells(frame: pl.DataFrame) -> Iterator[list[str]]:
+    for row in frame.iter_rows():
+        yield [
+            f"{v:.5f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
+            for v in row
+        ]
+
+
+def _markdown(frame: pl.DataFrame) -> str:
+    head = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "---:|" * len(frame.columns)
+    return "\n".join([head, rule, *("| " + " | ".join(row) + " |" for row in _cells(frame))])
+
+
+def run_demo(
+    out: Path,
+    *,
+    seed: int,
+    console: Console,
+    spinner: Spinner,
+    progress_bar: ProgressBar,
+    size: DemoSize = DemoSize(),
+) -> None:
+    out = Path(out)
+    report = out / "report"
+    report.mkdir(parents=True, exist_ok=True)
+    console.rule("paretorec demo")
+
+    console.print(
+        f"1. A simulated shop: {size.items:,} items, {size.users:,} shoppers, {size.sessions:,} sessions (seed {seed})"
+    )
+    with progress_bar("simulating sessions", size.sessions) as advance:
+        shop = simulate_dataset(
+            size.items, size.users, size.sessions, seed=seed, on_progress=advance
+        )
+    shop = Dataset(
+        shop.items, shop.users, shop.queries, shop.judgments, shop.events, name="simulated-shop"
+    )
+    with spinner("writing and validating the shop"):
+        write_dataset(shop, out / shop.name, FileFormat.PARQUET)
+        shop_stats = _describe(shop, out / shop.name, report, console)
+
+    console.print(
+        "2. The Open Bandit Dataset (ZOZOTOWN, uniformly random logging policy, ALL campaign)"
+    )
+    obd_stats: DatasetStats | None = None
+    calibration: pl.DataFrame | None = None
+    try:
+        with spinner("fetching and converting the Open Bandit Dataset"):
+            obd = load_builtin(BuiltinDataset.OBD_RANDOM_ALL)
+            write_dataset(obd, out / obd.name, FileFormat.PARQUET)
+            obd_stats = _describe(obd, out / obd.name, report, console)
+    except DatasetUnavailableError as error:
+        console.print(f"  [yellow]skipped[/]: {error}")
+
+    summary: dict[str, object] = {"shop": shop_stats.to_dict()}
+    if obd_stats is not None and shop.events is not None:
+        console.print(
+            "3. Calibration: the simulator's click-through rate by position beside the real one"
+        )
+        calibration = table = _calibration(
+            ctr_by_position(shop.events),
+            obd_stats.ctr_by_position if obd_stats.ctr_by_position is not None else pl.DataFrame(),
+        )
+        view = Table(
+            title="CTR by position: simulated shop vs Open Bandit Dataset (random/ALL)",
+            title_justify="left",
+        )
+        for column in table.columns:
+            view.add_column(column, justify="right")
+        for row in _cells(table):
+            view.add_row(*row)
+        console.print(view)
+        summary["calibration"] = table.to_dicts()
+        summary["obd"] = obd_stats.to_dict()
+    (report / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    _write_report_page(report, shop_stats, obd_stats, calibration)
+
+    console.print(f"\nReport folder: {report} (statistics as JSON, plots as PNG)")
+    console.print("Next:")
+    console.print(f"  .venv/bin/paretorec data stats {out / shop.name}")
+    console.print(f"  .venv/bin/paretorec data validate {out / shop.name}")
+    console.print("  .venv/bin/paretorec data convert homedepot data/homedepot")
+
+
+def _write_report_page(
+    report: Path, shop: DatasetStats, obd: DatasetStats | None, calibration: pl.DataFrame | None
+) -> None:
+    """report/README.md: the figures a person reads first, with the plots inline."""
+    lines = ["# paretorec demo report", ""]
+    for stats in (shop, obd):
+        if stats is None:
+            continue
+        rows = ", ".join(f"{name} {count:,}" for name, count in stats.rows.items())
+        lines += [f"## {stats.name}", "", rows, "", f"![{stats.name}]({stats.name}-stats.png)", ""]
+        if stats.ctr_by_position is not None and not stats.ctr_by_position.is_empty():
+            lines += ["CTR by position:", "", _markdown(stats.ctr_by_position), ""]
+    if calibration is not None:
+        table = calibration
+        lines += [
+            "## Calibration: simulated shop vs Open Bandit Dataset (random/ALL)",
+            "",
+            _markdown(table),
+            "",
+        ]
+    (report / "README.md").write_text("\n".join(lines))
