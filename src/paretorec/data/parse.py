@@ -21,7 +21,11 @@ def _as_text(series: pl.Series) -> pl.Series:
 def parse_float(series: pl.Series) -> pl.Series:
     if series.dtype.is_numeric():
         return series.cast(pl.Float64)
-    return _as_text(series).str.strip_chars().cast(pl.Float64, strict=False)
+    text = _as_text(series)
+    numbers = text.cast(pl.Float64, strict=False)
+    if numbers.null_count() == text.null_count():
+        return numbers
+    return text.str.strip_chars().cast(pl.Float64, strict=False)  # " 3 " is a number too
 
 
 def parse_int(series: pl.Series) -> pl.Series:
@@ -45,16 +49,19 @@ def parse_timestamp(series: pl.Series) -> pl.Series:
     if isinstance(series.dtype, pl.Date):
         return series.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
     numeric = parse_float(series)
-    seconds = pl.Series(
-        pl.select(
+    from_numbers = pl.select(
+        (
             pl.when(pl.lit(numeric).abs() >= _MILLISECONDS_FROM)
-            .then(pl.lit(numeric) / 1000)
-            .otherwise(pl.lit(numeric))
-        ).to_series()
-    )
-    from_numbers = (
-        (seconds * 1_000_000).round().cast(pl.Int64, strict=False).cast(pl.Datetime("us"))
-    ).dt.replace_time_zone("UTC")
+            .then(pl.lit(numeric) * 1_000)
+            .otherwise(pl.lit(numeric) * 1_000_000)
+        )
+        .round()
+        .cast(pl.Int64, strict=False)
+        .cast(pl.Datetime("us"))
+        .dt.replace_time_zone("UTC")
+    ).to_series()
+    if numeric.null_count() == series.null_count():  # all numbers: no text to parse
+        return from_numbers.cast(target).alias(series.name)
     text = _as_text(series).str.strip_chars()
     text_only = pl.select(pl.when(pl.lit(numeric).is_null()).then(pl.lit(text))).to_series()
     return (

@@ -24,7 +24,12 @@ def ctr_by_position(events: Events) -> pl.DataFrame:
     """
     frame = events.frame
     schema = pl.Schema(
-        {"position": pl.Int64(), "impressions": pl.UInt32(), "clicks": pl.UInt32(), "ctr": pl.Float64()}
+        {
+            "position": pl.Int64(),
+            "impressions": pl.UInt32(),
+            "clicks": pl.UInt32(),
+            "ctr": pl.Float64(),
+        }
     )
     if "position" not in frame.columns:
         return pl.DataFrame(schema=schema)

@@ -207,7 +207,7 @@ def _parse(state: _TableState) -> None:
         if spec.name not in state.raw.columns:
             continue
         column = parse_column(state.raw[spec.name], spec.kind)
-        if spec.kind is Kind.STRING:
+        if spec.kind is Kind.STRING:  # blank text is missing text
             column = column.str.strip_chars()
             column = pl.select(
                 pl.when(pl.lit(column) == "").then(None).otherwise(pl.lit(column))
@@ -215,20 +215,23 @@ def _parse(state: _TableState) -> None:
             column = column.alias(spec.name)
         parsed.append(column)
     state.typed = state.raw.with_columns(parsed)
-    for spec in specs:
-        if spec.name not in state.raw.columns:
+    raw = pl.col  # raw values sit under "raw:<name>" in the frame `add` evaluates on
+    for spec, column in zip([s for s in specs if s.name in state.raw.columns], parsed, strict=True):
+        # Parsing only ever turns a value into null, so equal null counts mean no bad value;
+        # the row-wise checks below run only where something is missing or failed to parse.
+        if column.null_count() == 0:
             continue
-        raw_present = pl.col(f"raw:{spec.name}").is_not_null() & (
-            pl.col(f"raw:{spec.name}").cast(pl.String).str.strip_chars() != ""
+        blank = raw(f"raw:{spec.name}").is_null() | (
+            raw(f"raw:{spec.name}").cast(pl.String).str.strip_chars() == ""
         )
-        if spec.kind is not Kind.STRING:
+        if spec.kind is not Kind.STRING and column.null_count() > state.raw[spec.name].null_count():
             state.add(
-                raw_present & pl.col(spec.name).is_null(),
+                ~blank & pl.col(spec.name).is_null(),
                 spec.name,
                 pl.format(f"{spec.name} '{{}}' is not {_KIND_WORDS[spec.kind]}", _shown(spec.name)),
             )
         if spec.required:
-            state.add(~raw_present, spec.name, pl.lit(f"missing required value for {spec.name}"))
+            state.add(blank, spec.name, pl.lit(f"missing required value for {spec.name}"))
 
 
 _KIND_WORDS = {
