@@ -1,0 +1,1 @@
+"""Evaluation: ranking and beyond-accuracy metrics, off-policy estimators, reports."""

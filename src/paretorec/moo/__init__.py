@@ -1,0 +1,1 @@
+"""Multi-objective optimization: Pareto utilities, scalarizations and search."""
