@@ -70,10 +70,15 @@ def test_impressions_positions_propensities_and_values(dataset: Dataset) -> None
     )
     assert (per_list["items"] == K).all()
     assert per_list["pos"].to_list() == [list(range(1, K + 1))] * N_SESSIONS
-    assert ((ev["propensity"] > 0) & (ev["propensity"] <= 1)).all()
+    for column in ("propensity", "propensity_given_above"):
+        assert ev[column].null_count() == 0, column
+        assert ((ev[column] > 0) & (ev[column] <= 1)).all(), column
+    # the uniform policy: marginal 1 / n_candidates at every position (like the Open
+    # Bandit Dataset), 1 / (n_candidates - k + 1) given the items above
     c = WorldConfig().sessions.n_candidates
-    first = imp.filter(pl.col("position") == 1)["propensity"]
-    np.testing.assert_allclose(first.to_numpy(), 1.0 / c)
+    np.testing.assert_allclose(ev["propensity"].to_numpy(), 1.0 / c)
+    given_above = 1.0 / (c - imp["position"].to_numpy() + 1)
+    np.testing.assert_allclose(imp["propensity_given_above"].to_numpy(), given_above)
     counts = ev["event"].value_counts()
     assert set(counts["event"]) == set(EVENT_TYPES)
     bought = ev.filter(pl.col("event") == EventType.PURCHASE.value)
@@ -117,6 +122,34 @@ def test_softmax_logging_and_multi_step_sessions() -> None:
     assert lists.height == 600
     assert lists["len"].to_numpy().max() > 3  # some sessions saw more than one list
     assert imp["propensity"].n_unique() > 100  # softmax propensities vary
+    ev = ds.events.frame
+    for column in ("propensity", "propensity_given_above"):
+        assert ev[column].null_count() == 0, column
+        assert ((ev[column] > 0) & (ev[column] <= 1)).all(), column
+    # marginal and given-the-items-above agree at the top position only
+    top = imp.filter(pl.col("position") == 1)
+    np.testing.assert_allclose(top["propensity"], top["propensity_given_above"], rtol=1e-12)
+    lower = imp.filter(pl.col("position") > 1)
+    assert (lower["propensity"] != lower["propensity_given_above"]).mean() > 0.9  # type: ignore[operator]
+    # a click row carries its impression's propensities (the latest impression of that
+    # item at that position in the session, as a session's lists can repeat items; a
+    # click comes within a minute, before the session's next list)
+    key = ["session_id", "item_id", "position"]
+    shown = imp.select(*key, "timestamp", "propensity", "propensity_given_above")
+    clicks = (
+        ev.filter(pl.col("event") == "click")
+        .sort(*key, "timestamp")
+        .join_asof(
+            shown.sort(*key, "timestamp"),
+            on="timestamp",
+            by=key,
+            suffix="_imp",
+            check_sortedness=False,  # sorted within each group
+        )
+    )
+    assert clicks.height > 0
+    for column in ("propensity", "propensity_given_above"):
+        np.testing.assert_array_equal(clicks[column], clicks[f"{column}_imp"])
 
 
 @pytest.mark.parametrize(

@@ -186,7 +186,7 @@ def test_off_policy_estimate_agrees_with_true_value(lively: World) -> None:
     logged = UniformRandomPolicy().sample(obs, k, np.random.default_rng(2))
     clicks = env.step(logged.actions).feedback.clicks[:, 0]
     match = logged.actions[:, 0] == target[:, 0]
-    ips = float((clicks * match / logged.propensities[:, 0]).mean())
+    ips = float((clicks * match / logged.marginal_propensities[:, 0]).mean())
     assert ips == pytest.approx(truth, rel=0.25)
     # policy_value: exact for a deterministic policy, and the uniform policy is worse
     env2 = RankingEnv(lively, n_sessions=5000, list_size=3)
@@ -196,3 +196,25 @@ def test_off_policy_estimate_agrees_with_true_value(lively: World) -> None:
     v_random = policy_value(env2, UniformRandomPolicy(), n_samples=4, rng=np.random.default_rng(0))
     assert v_greedy["clicks"] > 1.5 * v_random["clicks"]
     assert set(v_greedy) == set(FEEDBACK_NAMES)
+
+
+def test_list_ips_under_softmax_logging_uses_propensities_given_above(lively: World) -> None:
+    """Whole-list IPS on softmax logs estimates a deterministic target list's clicks: the
+    logged list's probability is the product of `propensities_given_above`; the product
+    of the marginals is not a list's probability, and with it the estimate is far off."""
+    n, k = 20_000, 3
+    env = RankingEnv(lively, n_sessions=n, list_size=k)
+    obs = env.reset(seed=6)
+    target = np.argsort(-heuristic_scores(obs), axis=1)[:, :k]
+    truth = float(env.expected_feedback(target).clicks.sum(axis=1).mean())
+    logged = SoftmaxPolicy(temperature=0.3).sample(obs, k, np.random.default_rng(2))
+    np.testing.assert_allclose(
+        logged.list_propensities, logged.propensities_given_above.prod(axis=1)
+    )
+    clicks = env.step(logged.actions).feedback.clicks.sum(axis=1)
+    match = (logged.actions == target).all(axis=1)
+    assert match.mean() > 0.1
+    ips = float((clicks * match / logged.list_propensities).mean())
+    assert ips == pytest.approx(truth, rel=0.1)
+    naive = float((clicks * match / logged.marginal_propensities.prod(axis=1)).mean())
+    assert abs(naive / truth - 1) > 0.3

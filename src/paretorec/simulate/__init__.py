@@ -34,6 +34,7 @@ from paretorec.simulate.logging_policy import (
     SoftmaxPolicy,
     UniformRandomPolicy,
     heuristic_scores,
+    plackett_luce_marginals,
     policy_value,
 )
 from paretorec.simulate.world import World
@@ -65,6 +66,7 @@ __all__ = [
     "generate_world",
     "heuristic_scores",
     "list_fatigue",
+    "plackett_luce_marginals",
     "policy_value",
     "random_policy_ctr",
     "simulate_dataset",

@@ -1,9 +1,14 @@
 """Writing simulated logs as a `Dataset` in the data contract.
 
 Every shown item is an `impression` row; a click, an add-to-cart and a purchase each add
-a row for the same item with the same session, query, position and propensity (the
-logging policy's exact probability of that placement, see `logging_policy`); `value`
-is the revenue (the price) on purchase rows and empty elsewhere. Sessions start at
+a row for the same item with the same session, query, position and propensities; `value`
+is the revenue (the price) on purchase rows and empty elsewhere. The propensities are the
+logging policy's (see `logging_policy`), in the data contract's conventions (Open Bandit
+Pipeline's): `propensity` is the marginal probability that the policy showed this item at
+this position (obp's `pscore_item_position`; 1 / n_candidates at every position for the
+uniform policy, like the Open Bandit Dataset's random campaign), and
+`propensity_given_above` the probability of this item at this position given the items
+above it, whose product down a list is the probability of the list's top. Sessions start at
 random times over `log_days` days from the catalog's `today`, in session-id order;
 a click follows its impression by seconds, a cart the click, a purchase the cart.
 """
@@ -41,7 +46,8 @@ class _Log:
     user: list[IntArray] = field(default_factory=list)
     query: list[IntArray] = field(default_factory=list)
     items: list[IntArray] = field(default_factory=list)
-    propensity: list[FloatArray] = field(default_factory=list)
+    propensity: list[FloatArray] = field(default_factory=list)  # marginal
+    given_above: list[FloatArray] = field(default_factory=list)
     click: list[BoolArray] = field(default_factory=list)
     cart: list[BoolArray] = field(default_factory=list)
     purchase: list[BoolArray] = field(default_factory=list)
@@ -123,7 +129,8 @@ def simulate_logs(
             log.user.append(obs.user[act])
             log.query.append(obs.query[act])
             log.items.append(result.shown[act])
-            log.propensity.append(ranking.propensities[act])
+            log.propensity.append(ranking.marginal_propensities[act])
+            log.given_above.append(ranking.propensities_given_above[act])
             log.click.append(fb.clicks[act] > 0)
             log.cart.append(fb.carts[act] > 0)
             log.purchase.append(fb.purchases[act] > 0)
@@ -156,6 +163,7 @@ def _events(
     query = _cat(log.query, (0,))
     items = _cat(log.items, (0, k))
     prop = np.concatenate(log.propensity) if log.propensity else np.zeros((0, k))
+    above = np.concatenate(log.given_above) if log.given_above else np.zeros((0, k))
     click = np.concatenate(log.click) if log.click else np.zeros((0, k), dtype=bool)
     cart = np.concatenate(log.cart) if log.cart else np.zeros((0, k), dtype=bool)
     bought = np.concatenate(log.purchase) if log.purchase else np.zeros((0, k), dtype=bool)
@@ -191,6 +199,7 @@ def _events(
             "query_id": pl.Series(q),
             "position": pl.Series(pos, dtype=pl.Int64),
             "propensity": pl.Series(prop[r, pos - 1]),
+            "propensity_given_above": pl.Series(above[r, pos - 1]),
             "value": pl.Series(value).fill_nan(None),
             "__s": pl.Series(session[r]),
             "__c": pl.Series(code),
