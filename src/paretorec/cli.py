@@ -39,6 +39,11 @@ data_app = typer.Typer(
     help="Read, check, describe, split and convert datasets.", no_args_is_help=True
 )
 app.add_typer(data_app, name="data")
+evaluate_app = typer.Typer(
+    help="Measure: trade-off fronts and off-policy estimates, as report folders.",
+    no_args_is_help=True,
+)
+app.add_typer(evaluate_app, name="evaluate")
 
 console = Console()
 errors = Console(stderr=True)
@@ -320,6 +325,91 @@ def _print_written(dataset: Dataset, written: list[Path]) -> None:
     for path in written:
         rows = tables[next(n for n in tables if path.stem == n)].height
         console.print(f"  {path}  ({rows:,} rows)")
+
+
+# ----------------------------------------------------------------------------- evaluate
+
+
+def _read_table(path: Path) -> pl.DataFrame:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    if path.suffix == ".parquet":
+        return pl.read_parquet(path)
+    if path.suffix == ".json":
+        return pl.read_json(path)
+    return pl.read_csv(path)
+
+
+@evaluate_app.command("front")
+@fails_cleanly
+def evaluate_front(
+    table: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV, Parquet or JSON: one row per candidate, a column per objective (and optional w_* weight columns)."
+        ),
+    ],
+    objective: Annotated[
+        list[str],
+        typer.Option(
+            "--objective",
+            "-o",
+            help="An objective column as NAME:max or NAME:min; give two or more.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Report folder.")] = Path("report"),
+    choose: Annotated[
+        str, typer.Option(help="How to pick one row: knee, compromise or constrained.")
+    ] = "knee",
+    target: Annotated[
+        str | None, typer.Option(help="With --choose constrained: the objective to make best.")
+    ] = None,
+    at_least: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="With --choose constrained: NAME=FRACTION, e.g. ndcg=0.97 (at least 97% of the best ndcg)."
+        ),
+    ] = None,
+) -> None:
+    """The Pareto front of a table of trade-offs, its hypervolume, and the row to pick."""
+    from paretorec.evaluate.front_report import (
+        Choice,
+        ObjectiveSpec,
+        analyse_front,
+        write_front_report,
+    )
+
+    specs = [ObjectiveSpec.parse(text) for text in objective]
+    bounds: dict[str, float] = {}
+    for item in at_least or []:
+        name, sep, fraction = item.partition("=")
+        if not sep:
+            raise ValueError(f"--at-least {item!r}: expected NAME=FRACTION")
+        bounds[name.strip()] = float(fraction)
+    try:
+        choice = Choice(choose)
+    except ValueError:
+        raise ValueError(
+            f"--choose must be one of {', '.join(c.value for c in Choice)}, got {choose!r}"
+        ) from None
+    analysis = analyse_front(
+        _read_table(table), specs, choice=choice, target=target, min_fraction_of_best=bounds
+    )
+    written = write_front_report(analysis, out)
+    chosen = analysis.table.filter(pl.col("chosen")).drop("chosen", "pareto_rank")
+    console.print(
+        frame_table(
+            analysis.front.drop("chosen", "pareto_rank"),
+            f"Pareto front: {analysis.front.height} of {analysis.table.height} rows",
+        )
+    )
+    console.print(frame_table(chosen, f"chosen by {choice.value}"))
+    hv = analysis.hypervolume
+    console.print(
+        f"hypervolume {hv.value:.6g}" + (f" ± {hv.std_error:.2g}" if hv.std_error else " (exact)")
+    )
+    for path in written:
+        console.print(f"  wrote {path}")
 
 
 # ----------------------------------------------------------------------------- simulate

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -10,7 +12,6 @@ from hypothesis.extra.numpy import arrays
 from numpy.typing import NDArray
 from pymoo.indicators.hv import HV
 
-from paretorec.moo import hypervolume as hv_module
 from paretorec.moo.hypervolume import (
     HypervolumeMethod,
     hypervolume,
@@ -18,6 +19,9 @@ from paretorec.moo.hypervolume import (
     hypervolume_monte_carlo,
 )
 from paretorec.moo.pareto import Direction
+
+# The module, not the function `paretorec.moo` re-exports under the same name.
+hv_module = importlib.import_module("paretorec.moo.hypervolume")
 
 MIN, MAX = Direction.MINIMIZE, Direction.MAXIMIZE
 

@@ -60,6 +60,9 @@ class Selection:
     n_candidates: int
 
 
+_THRESHOLD_RTOL = 1e-12
+
+
 class NoFeasiblePointError(ValueError):
     """No point meets every threshold of `select_constrained`."""
 
@@ -191,7 +194,9 @@ def select_constrained(
                     f"{t.objective} has best {best}: use bound instead"
                 )
             limit = float(t.fraction_of_best or 0.0) * best
-        feasible &= column >= limit if maximize else column <= limit
+        # A relative tolerance, so 0.72 meets "90% of 0.8" despite 0.9 * 0.8 = 0.7200000000000001.
+        slack = _THRESHOLD_RTOL * max(abs(limit), 1e-300)
+        feasible &= column >= limit - slack if maximize else column <= limit + slack
     front_mask = _front_mask_min(mins)
     front = np.flatnonzero(front_mask).astype(np.intp)
     candidates = np.flatnonzero(front_mask & feasible)

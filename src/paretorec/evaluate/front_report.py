@@ -1,0 +1,287 @@
+"""A report on a set of trade-offs: which are Pareto-optimal, how much of the objective
+space they cover, which one to pick, and how each objective moves with each weight.
+
+`analyse_front` is pure: a table with one row per candidate (a weighting, a model, a
+configuration) and a column per objective goes in, a typed `FrontAnalysis` comes out.
+`write_front_report` puts it into a folder: `metrics.md`, `metrics.json`, `front.png`
+(the front with the chosen point marked; a scatter matrix beyond two objectives) and,
+when the table has weight columns (`w_<name>`), `weights.png` (each objective against
+each weight).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from matplotlib.figure import Figure
+from numpy.typing import NDArray
+
+from paretorec.moo import (
+    Direction,
+    HypervolumeResult,
+    Selection,
+    Threshold,
+    axis_label,
+    hypervolume,
+    pareto_ranks,
+    plot_front_2d,
+    plot_scatter_matrix,
+    select_compromise,
+    select_constrained,
+    select_knee,
+)
+
+WEIGHT_PREFIX = "w_"
+# The hypervolume's reference point sits this share of each objective's range beyond the
+# worst value seen (the usual "nadir + 10%"), so extreme points still count.
+REFERENCE_MARGIN = 0.1
+
+
+class Choice(StrEnum):
+    KNEE = "knee"
+    COMPROMISE = "compromise"
+    CONSTRAINED = "constrained"
+
+
+@dataclass(frozen=True)
+class ObjectiveSpec:
+    """An objective column and whether more of it is better."""
+
+    name: str
+    direction: Direction
+
+    @classmethod
+    def parse(cls, text: str) -> ObjectiveSpec:
+        """`revenue:max`, `latency:min`, or a bare name (maximized)."""
+        name, _, direction = text.partition(":")
+        words = {
+            "max": Direction.MAXIMIZE,
+            "maximize": Direction.MAXIMIZE,
+            "min": Direction.MINIMIZE,
+            "minimize": Direction.MINIMIZE,
+        }
+        if not name.strip():
+            raise ValueError(f"objective {text!r} has no name")
+        if direction and direction.lower() not in words:
+            raise ValueError(f"objective {text!r}: direction must be max or min, got {direction!r}")
+        return cls(name.strip(), words[direction.lower()] if direction else Direction.MAXIMIZE)
+
+
+@dataclass(frozen=True)
+class FrontAnalysis:
+    objectives: tuple[ObjectiveSpec, ...]
+    table: pl.DataFrame  # the input, plus `pareto_rank` (0 = on the front) and `chosen`
+    reference: tuple[float, ...]
+    hypervolume: HypervolumeResult
+    selection: Selection
+    choice: Choice
+
+    @property
+    def front(self) -> pl.DataFrame:
+        return self.table.filter(pl.col("pareto_rank") == 0)
+
+    @property
+    def weight_columns(self) -> list[str]:
+        return [c for c in self.table.columns if c.startswith(WEIGHT_PREFIX)]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "objectives": [
+                {"name": o.name, "direction": o.direction.value} for o in self.objectives
+            ],
+            "n_points": self.table.height,
+            "n_front": self.front.height,
+            "hypervolume": self.hypervolume.value,
+            "hypervolume_std_error": self.hypervolume.std_error,
+            "hypervolume_algorithm": self.hypervolume.algorithm,
+            "reference": list(self.reference),
+            "choice": self.choice.value,
+            "chosen": self.table.row(self.selection.index, named=True),
+            "front": self.front.to_dicts(),
+        }
+
+
+def _matrix(table: pl.DataFrame, objectives: Sequence[ObjectiveSpec]) -> NDArray[np.float64]:
+    missing = [o.name for o in objectives if o.name not in table.columns]
+    if missing:
+        raise ValueError(
+            f"no column for objective(s) {', '.join(missing)}; columns: {', '.join(table.columns)}"
+        )
+    try:
+        values = table.select([pl.col(o.name).cast(pl.Float64) for o in objectives]).to_numpy()
+    except pl.exceptions.PolarsError as error:
+        raise ValueError(f"objective columns must be numbers: {error}") from error
+    return np.asarray(values, dtype=np.float64)
+
+
+def default_reference(
+    points: NDArray[np.float64], directions: Sequence[Direction]
+) -> tuple[float, ...]:
+    """The worst value of each objective, moved `REFERENCE_MARGIN` of its range further."""
+    reference = []
+    for column, direction in zip(points.T, directions, strict=True):
+        spread = float(column.max() - column.min()) or max(abs(float(column.max())), 1.0)
+        worst = column.min() if direction is Direction.MAXIMIZE else column.max()
+        step = REFERENCE_MARGIN * spread
+        reference.append(float(worst - step if direction is Direction.MAXIMIZE else worst + step))
+    return tuple(reference)
+
+
+def analyse_front(
+    table: pl.DataFrame,
+    objectives: Sequence[ObjectiveSpec],
+    *,
+    choice: Choice = Choice.KNEE,
+    target: str | None = None,
+    min_fraction_of_best: dict[str, float] | None = None,
+    reference: Sequence[float] | None = None,
+    seed: int = 0,
+) -> FrontAnalysis:
+    """Rank the rows, measure the front's hypervolume and pick one row.
+
+    `choice=constrained` picks the best `target` among rows whose other objectives reach
+    `min_fraction_of_best[name]` of their best (e.g. revenue with NDCG ≥ 0.97 × best).
+    """
+    if len(objectives) < 2:
+        raise ValueError("a trade-off needs at least two objectives")
+    if len({o.name for o in objectives}) != len(objectives):
+        raise ValueError("an objective is named twice")
+    if table.is_empty():
+        raise ValueError("the table has no rows")
+    points = _matrix(table, objectives)
+    directions = [o.direction for o in objectives]
+    ranks = pareto_ranks(points, directions)
+    names = [o.name for o in objectives]
+    if choice is Choice.KNEE:
+        selection = select_knee(points, directions)
+    elif choice is Choice.COMPROMISE:
+        selection = select_compromise(points, directions)
+    else:
+        if target is None or target not in names:
+            raise ValueError(
+                f"constrained choice needs a target among the objectives ({', '.join(names)})"
+            )
+        bounds = min_fraction_of_best or {}
+        unknown = [n for n in bounds if n not in names]
+        if unknown:
+            raise ValueError(f"threshold on unknown objective(s): {', '.join(unknown)}")
+        thresholds = [Threshold(names.index(n), fraction_of_best=f) for n, f in bounds.items()]
+        selection = select_constrained(
+            points, directions, objective=names.index(target), thresholds=thresholds
+        )
+    ref = tuple(reference) if reference is not None else default_reference(points, directions)
+    if len(ref) != len(objectives):
+        raise ValueError(
+            f"the reference point has {len(ref)} values for {len(objectives)} objectives"
+        )
+    volume = hypervolume(points, ref, directions, seed=seed)
+    marked = table.with_columns(
+        pl.Series("pareto_rank", ranks),
+        (pl.int_range(pl.len()) == selection.index).alias("chosen"),
+    )
+    return FrontAnalysis(tuple(objectives), marked, ref, volume, selection, choice)
+
+
+def _markdown(frame: pl.DataFrame) -> str:
+    def cell(value: object) -> str:
+        return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows()]
+    return "\n".join(lines)
+
+
+def _weights_figure(analysis: FrontAnalysis) -> Figure:
+    weights = analysis.weight_columns
+    objectives = analysis.objectives
+    fig = Figure(figsize=(4.0 * len(weights), 3.0 * len(objectives)), layout="constrained")
+    axes = fig.subplots(len(objectives), len(weights), squeeze=False)
+    for j, weight in enumerate(weights):
+        ordered = analysis.table.sort(weight)
+        for i, objective in enumerate(objectives):
+            ax = axes[i][j]
+            ax.plot(
+                ordered[weight].to_numpy(),
+                ordered[objective.name].to_numpy(),
+                marker="o",
+                ms=3,
+                lw=1,
+            )
+            chosen = analysis.table.row(analysis.selection.index, named=True)
+            ax.plot(
+                [chosen[weight]],
+                [chosen[objective.name]],
+                marker="*",
+                ms=12,
+                color="tab:red",
+                ls="none",
+            )
+            ax.set_xlabel(weight)
+            ax.set_ylabel(axis_label(objective.name, objective.direction))
+            ax.grid(alpha=0.3)
+    fig.suptitle("each objective against each weight (★ the chosen row)")
+    return fig
+
+
+def write_front_report(analysis: FrontAnalysis, folder: Path) -> list[Path]:
+    """Write the analysis into `folder`; returns the files written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [o.name for o in analysis.objectives]
+    directions = [o.direction for o in analysis.objectives]
+    points = _matrix(analysis.table, analysis.objectives)
+    written = []
+    front_png = folder / "front.png"
+    title = f"{analysis.front.height} of {analysis.table.height} on the front; chosen: {analysis.choice.value}"
+    if len(names) == 2:
+        figure = plot_front_2d(
+            points, directions, labels=names, chosen=analysis.selection, title=title
+        )
+    else:
+        figure = plot_scatter_matrix(
+            points, directions, labels=names, chosen=analysis.selection, title=title
+        )
+    figure.savefig(front_png, dpi=100)
+    written.append(front_png)
+    if analysis.weight_columns:
+        weights_png = folder / "weights.png"
+        _weights_figure(analysis).savefig(weights_png, dpi=100)
+        written.append(weights_png)
+
+    hv = analysis.hypervolume
+    hv_text = f"{hv.value:.6g}" + (
+        f" ± {hv.std_error:.2g} (Monte Carlo)" if hv.std_error else f" (exact, {hv.algorithm})"
+    )
+    chosen = analysis.table.filter(pl.col("chosen")).drop("chosen")
+    page = [
+        "# Trade-off report",
+        "",
+        "Objectives: " + ", ".join(axis_label(o.name, o.direction) for o in analysis.objectives),
+        "",
+        f"- rows: {analysis.table.height}, on the Pareto front: {analysis.front.height}",
+        f"- hypervolume: {hv_text}, reference point ({', '.join(f'{r:.6g}' for r in analysis.reference)})",
+        f"- chosen by {analysis.choice.value}:",
+        "",
+        _markdown(chosen),
+        "",
+        "## Pareto front",
+        "",
+        _markdown(
+            analysis.front.drop("chosen").sort(
+                names[0], descending=directions[0] is Direction.MAXIMIZE
+            )
+        ),
+        "",
+        "![front](front.png)",
+    ]
+    if analysis.weight_columns:
+        page += ["", "![weights](weights.png)"]
+    (folder / "metrics.md").write_text("\n".join(page) + "\n")
+    (folder / "metrics.json").write_text(json.dumps(analysis.to_dict(), indent=2, default=str))
+    written += [folder / "metrics.md", folder / "metrics.json"]
+    return written
