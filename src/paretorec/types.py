@@ -34,6 +34,13 @@ class EventType(StrEnum):
     PURCHASE = "purchase"
 
 
+class Direction(StrEnum):
+    """Whether an objective is to be made large or small (shared by objectives and moo)."""
+
+    MAXIMIZE = "maximize"
+    MINIMIZE = "minimize"
+
+
 class Split(StrEnum):
     TRAIN = "train"
     VALID = "valid"

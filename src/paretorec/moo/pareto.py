@@ -25,10 +25,11 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from enum import StrEnum
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from paretorec.types import Direction
 
 __all__ = [
     "Direction",
@@ -44,13 +45,6 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
-
-
-class Direction(StrEnum):
-    """Whether an objective is to be made large or small."""
-
-    MAXIMIZE = "maximize"
-    MINIMIZE = "minimize"
 
 
 Directions = Direction | str | Sequence[Direction | str]
