@@ -30,6 +30,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_data.py
 	$(BIN)/python benchmarks/bench_simulator.py
+	$(BIN)/python benchmarks/bench_topk.py
+	$(BIN)/python benchmarks/bench_pareto.py
+	$(BIN)/python benchmarks/bench_ope_obp.py
+	$(BIN)/python benchmarks/bench_ope_simulator.py
 	$(BIN)/python benchmarks/assemble.py
 
 clean:

@@ -1,6 +1,7 @@
 """Evaluation: ranking and beyond-accuracy metrics, full-catalog top-K, off-policy
 estimators (`paretorec.evaluate.ope`) and trade-off reports."""
 
+from paretorec.evaluate import ope
 from paretorec.evaluate.beyond import Discount, beyond_accuracy
 from paretorec.evaluate.business import BusinessMetrics, business_metrics
 from paretorec.evaluate.metrics import (
@@ -36,6 +37,7 @@ __all__ = [
     "business_metrics",
     "evaluate_ranked",
     "evaluate_top_k",
+    "ope",
     "ranking_metrics",
     "top_k_dot",
     "top_k_scores",
