@@ -157,3 +157,31 @@ def test_convert_from_a_missing_folder_is_one_line(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert result.output.startswith("error: ") and result.output.count("\n") == 1
+
+
+def test_evaluate_ope_writes_a_report(tmp_path: Path) -> None:
+    from paretorec.data.io import write_dataset
+    from paretorec.simulate import WorldConfig, simulate_dataset
+
+    data = tmp_path / "shop"
+    write_dataset(
+        simulate_dataset(30, 200, 2_000, seed=2, list_size=3, config=WorldConfig.lively()), data
+    )
+    out = tmp_path / "report"
+    args = [
+        "evaluate",
+        "ope",
+        str(data),
+        "--target",
+        "greedy-ctr",
+        "--out",
+        str(out),
+        "--n-bootstrap",
+        "50",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    estimates = json.loads((out / "ope.json").read_text())
+    assert estimates["target"] == "greedy-ctr"
+    bad = runner.invoke(app, [*args[:3], "--target", "best"])
+    assert bad.exit_code == 1 and "--target must be one of" in bad.output

@@ -412,6 +412,86 @@ def evaluate_front(
         console.print(f"  wrote {path}")
 
 
+@evaluate_app.command("ope")
+@fails_cleanly
+def evaluate_ope(
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            help="Dataset folder whose events hold impressions with position and propensity."
+        ),
+    ],
+    target: Annotated[
+        str,
+        typer.Option(
+            help="Policy to judge: uniform, greedy-ctr or softmax-ctr (fitted on the first part of the log)."
+        ),
+    ] = "softmax-ctr",
+    out: Annotated[Path, typer.Option(help="Report folder.")] = Path("report"),
+    reward_event: Annotated[
+        str, typer.Option(help="Which event is the reward: click, cart or purchase.")
+    ] = "click",
+    temperature: Annotated[
+        float, typer.Option(help="softmax-ctr: temperature over the standardized rates.")
+    ] = 1.0,
+    fit_fraction: Annotated[
+        float,
+        typer.Option(
+            help="Share of the log (earliest first) that fits the target; the rest judges it."
+        ),
+    ] = 0.5,
+    n_bootstrap: Annotated[
+        int, typer.Option(help="Bootstrap replicates for the intervals.")
+    ] = 1000,
+    alpha: Annotated[float, typer.Option(help="1 - confidence of the intervals.")] = 0.05,
+    clip: Annotated[
+        float | None,
+        typer.Option(help="Also report IPS with importance weights capped at this value."),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the reward model's folds and the bootstrap.")
+    ] = 0,
+) -> None:
+    """Estimate what another policy would earn from logged data (IPS, SNIPS, DM, DR, SNDR, Switch-DR)."""
+    from paretorec.data.validate import load_dataset
+    from paretorec.evaluate.ope_report import TargetPolicy, analyse_ope, write_ope_report
+    from paretorec.types import EventType
+
+    targets = {t.value: t for t in TargetPolicy}
+    if target not in targets:
+        raise ValueError(f"--target must be one of {', '.join(targets)}, got {target!r}")
+    rewards = {e.value: e for e in EventType if e is not EventType.IMPRESSION}
+    if reward_event not in rewards:
+        raise ValueError(
+            f"--reward-event must be one of {', '.join(rewards)}, got {reward_event!r}"
+        )
+    with spinner(f"reading {folder}"):
+        dataset = load_dataset(folder)
+    with spinner("fitting the reward model and bootstrapping"):
+        analysis = analyse_ope(
+            dataset,
+            target=targets[target],
+            reward_event=rewards[reward_event],
+            temperature=temperature,
+            fit_fraction=fit_fraction,
+            n_bootstrap=n_bootstrap,
+            alpha=alpha,
+            clip=clip,
+            seed=seed,
+        )
+    written = write_ope_report(analysis, out)
+    console.print(analysis.description, soft_wrap=True)
+    logged = analysis.logged
+    console.print(
+        f"logged policy: {logged.mean:.6g} [{logged.lower:.6g}, {logged.upper:.6g}] over {analysis.n_rounds_eval:,} rounds"
+    )
+    console.print(
+        frame_table(analysis.table, f"{target}: estimated {reward_event} rate per impression")
+    )
+    for path in written:
+        console.print(f"  wrote {path}")
+
+
 # ----------------------------------------------------------------------------- simulate
 
 
