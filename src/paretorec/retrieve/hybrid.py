@@ -1,0 +1,153 @@
+"""`HybridRetriever`: lexical and dense candidates, fused.
+
+Each retriever returns its best `depth` items (at least K) that pass the filters, and the
+fusion (`ReciprocalRankFusion` by default, or `ScoreFusion`) orders their union; the
+result's `components` hold the BM25 and cosine scores behind each item. Changes go to both
+indexes, so their item tables stay aligned and an item has one position in both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from numpy.typing import ArrayLike
+
+from paretorec.retrieve.candidates import Candidates
+from paretorec.retrieve.dense import DenseIndex
+from paretorec.retrieve.filters import Filters
+from paretorec.retrieve.fusion import (
+    DENSE,
+    LEXICAL,
+    Fusion,
+    Normalization,
+    ReciprocalRankFusion,
+    ScoreFusion,
+)
+from paretorec.retrieve.lexical import LexicalIndex, item_texts
+from paretorec.retrieve.storage import read_meta, write_meta
+from paretorec.retrieve.topk import check_k
+from paretorec.types import Catalog
+
+__all__ = ["DEFAULT_DEPTH", "HybridRetriever"]
+
+DEFAULT_DEPTH = 100
+_KIND = "hybrid"
+
+
+class HybridRetriever:
+    """Lexical plus dense retrieval with rank or score fusion (see the module docstring)."""
+
+    def __init__(
+        self,
+        lexical: LexicalIndex,
+        dense: DenseIndex,
+        *,
+        fusion: Fusion | None = None,
+        depth: int = DEFAULT_DEPTH,
+    ) -> None:
+        if lexical.item_ids != dense.item_ids:
+            raise ValueError(
+                "the lexical and dense indexes hold different items (or in another order): "
+                "build both from the same catalog"
+            )
+        self.lexical = lexical
+        self.dense = dense
+        self.fusion: Fusion = fusion if fusion is not None else ReciprocalRankFusion()
+        self.depth = check_k(depth)
+
+    def with_fusion(self, fusion: Fusion) -> HybridRetriever:
+        """The same indexes (shared, not copied) under another fusion."""
+        return HybridRetriever(self.lexical, self.dense, fusion=fusion, depth=self.depth)
+
+    # ------------------------------------------------------------ searching
+
+    def search_components(
+        self,
+        query: str | bytes,
+        query_vector: ArrayLike,
+        *,
+        depth: int | None = None,
+        filters: Filters | None = None,
+    ) -> dict[str, Candidates]:
+        """Each retriever's own best `depth` items, by name (``lexical``, ``dense``)."""
+        depth = check_k(depth if depth is not None else self.depth)
+        return {
+            LEXICAL: self.lexical.search(query, k=depth, filters=filters),
+            DENSE: self.dense.search(query_vector, k=depth, filters=filters),
+        }
+
+    def search(
+        self,
+        query: str | bytes,
+        query_vector: ArrayLike,
+        *,
+        k: int = 10,
+        filters: Filters | None = None,
+    ) -> Candidates:
+        """The fused best `k` items for a query's text and its embedding."""
+        k = check_k(k)
+        runs = self.search_components(
+            query, query_vector, depth=max(k, self.depth), filters=filters
+        )
+        return self.fusion.fuse(runs[LEXICAL], runs[DENSE], k=k)
+
+    # ------------------------------------------------------------ changes
+
+    def add_items(self, catalog: Catalog, vectors: ArrayLike) -> None:
+        """Add new items to both indexes (checked in full before either changes)."""
+        item_texts(catalog, self.lexical.fields)
+        self.dense.add_items(catalog, vectors)
+        self.lexical.add_items(catalog)
+
+    def update_items(self, catalog: Catalog, vectors: ArrayLike) -> None:
+        item_texts(catalog, self.lexical.fields)
+        self.dense.update_items(catalog, vectors)
+        self.lexical.update_items(catalog)
+
+    def remove_items(self, item_ids: Iterable[str]) -> None:
+        ids = list(item_ids)
+        self.dense.remove_items(ids)
+        self.lexical.remove_items(ids)
+
+    def compact(self) -> None:
+        self.lexical.compact()
+        self.dense.compact()
+
+    def __len__(self) -> int:
+        return len(self.lexical)
+
+    # ------------------------------------------------------------ files
+
+    def save(self, folder: str | Path) -> None:
+        """Write both indexes and the fusion settings to `folder`."""
+        folder = Path(folder)
+        fusion = self.fusion
+        settings: dict[str, object] = {"fusion": type(fusion).__name__, "weight": fusion.weight}
+        if isinstance(fusion, ReciprocalRankFusion):
+            settings["k_rrf"] = fusion.k_rrf
+        else:
+            settings["normalization"] = fusion.normalization.value
+        write_meta(folder, _KIND, {"depth": self.depth, **settings})
+        self.lexical.save(folder / LEXICAL)
+        self.dense.save(folder / DENSE)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> HybridRetriever:
+        folder = Path(folder)
+        meta = read_meta(folder, _KIND)
+        fusion: Fusion
+        if meta["fusion"] == ReciprocalRankFusion.__name__:
+            fusion = ReciprocalRankFusion(weight=float(meta["weight"]), k_rrf=int(meta["k_rrf"]))
+        elif meta["fusion"] == ScoreFusion.__name__:
+            fusion = ScoreFusion(
+                weight=float(meta["weight"]), normalization=Normalization(meta["normalization"])
+            )
+        else:
+            raise ValueError(f"{folder / 'meta.json'} names an unknown fusion {meta['fusion']!r}")
+        return cls(
+            LexicalIndex.load(folder / LEXICAL),
+            DenseIndex.load(folder / DENSE),
+            fusion=fusion,
+            depth=int(meta["depth"]),
+        )
