@@ -1,0 +1,119 @@
+"""The search path end to end: a catalog's indexes, and judging search on a dataset.
+
+`build_search` encodes the catalog (through the embedding cache), builds the BM25 and
+dense indexes and joins them with a fusion; `evaluate_search` splits a dataset's
+judgments by query (or uses its `split` column), tunes the fusion weight on the train
+queries and reports full-catalog metrics on the test queries for BM25, dense and hybrid.
+The CLI's `index`, `search` and `eval search` are thin wrappers around these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from paretorec.data.splits import split_judgments
+from paretorec.encode import TextEncoder, encode_items_cached, item_text
+from paretorec.retrieve.candidates import Candidates
+from paretorec.retrieve.dense import DenseIndex
+from paretorec.retrieve.fusion import Fusion, ScoreFusion
+from paretorec.retrieve.hybrid import HybridRetriever
+from paretorec.retrieve.lexical import LexicalIndex
+from paretorec.retrieve.tuning import evaluate_runs, tune_fusion_weight
+from paretorec.types import Dataset, Judgments, Split
+
+DEPTH = 100
+METRICS = ("ndcg@10", "recall@100")
+
+
+def build_search(
+    dataset: Dataset,
+    encoder: TextEncoder,
+    cache: Path,
+    *,
+    fusion: Fusion | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> HybridRetriever:
+    """BM25 and dense indexes over `dataset.items`, fused (score fusion, weight 0.5 unless
+    given); item vectors come through the on-disk cache at `cache`."""
+    if len(dataset.items) == 0:
+        raise ValueError("the catalog is empty: nothing to index")
+    vectors = encode_items_cached(encoder, item_text(dataset.items), cache, on_progress=on_progress)
+    return HybridRetriever(
+        LexicalIndex.build(dataset.items),
+        DenseIndex.build(vectors, dataset.items),
+        fusion=fusion or ScoreFusion(),
+    )
+
+
+@dataclass(frozen=True)
+class SearchEvaluation:
+    """Test-query metrics by method, and how the split and the fusion were made."""
+
+    table: pl.DataFrame  # method, ndcg@10, recall@100
+    fusion: Fusion
+    n_train: int
+    n_test: int
+    split_from_data: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "metrics": self.table.to_dicts(),
+            "fusion": {"kind": type(self.fusion).__name__, "lexical_weight": self.fusion.weight},
+            "n_train_queries": self.n_train,
+            "n_test_queries": self.n_test,
+            "split": "from the data" if self.split_from_data else "by query, seeded",
+            "note": "full-catalog retrieval; unjudged items count as irrelevant",
+        }
+
+
+def evaluate_search(
+    dataset: Dataset,
+    encoder: TextEncoder,
+    cache: Path,
+    *,
+    seed: int = 0,
+    on_progress: Callable[[int], None] | None = None,
+) -> SearchEvaluation:
+    """Fit on the train queries (the fusion weight), judge on the test queries."""
+    if dataset.judgments is None or dataset.queries is None:
+        raise ValueError("judging search needs the queries and judgments tables")
+    given = (
+        "split" in dataset.judgments.frame.columns
+        and dataset.judgments.frame["split"].null_count() == 0
+    )
+    judgments = dataset.judgments if given else split_judgments(dataset.judgments, seed=seed)
+    frame = judgments.frame
+    texts = dict(dataset.queries.frame.select("query_id", "text").iter_rows())
+    train_ids = sorted(
+        frame.filter(pl.col("split") == Split.TRAIN.value)["query_id"].unique().to_list()
+    )
+    test_ids = sorted(
+        frame.filter(pl.col("split") == Split.TEST.value)["query_id"].unique().to_list()
+    )
+    if not train_ids or not test_ids:
+        raise ValueError(f"need train and test queries, got {len(train_ids)} and {len(test_ids)}")
+    search = build_search(dataset, encoder, cache, on_progress=on_progress)
+
+    def runs(ids: list[str]) -> tuple[dict[str, Candidates], dict[str, Candidates]]:
+        lexical = {q: search.lexical.search(texts[q], k=DEPTH) for q in ids}
+        vectors = encoder.encode_queries([texts[q] for q in ids])
+        dense = dict(zip(ids, search.dense.search_many(vectors, k=DEPTH), strict=True))
+        return lexical, dense
+
+    train_lexical, train_dense = runs(train_ids)
+    train_judgments = Judgments(frame.filter(pl.col("split") == Split.TRAIN.value))
+    tuning = tune_fusion_weight(train_lexical, train_dense, train_judgments, fusion=ScoreFusion())
+    test_lexical, test_dense = runs(test_ids)
+    test_judgments = Judgments(frame.filter(pl.col("split") == Split.TEST.value))
+    hybrid = {q: tuning.fusion.fuse(test_lexical[q], test_dense[q]) for q in test_ids}
+    rows = []
+    for method, run in (("BM25", test_lexical), ("dense", test_dense), ("hybrid", hybrid)):
+        rows.append(
+            {"method": method, **{m: evaluate_runs(run, test_judgments, metric=m) for m in METRICS}}
+        )
+    table = pl.DataFrame(rows).with_columns(pl.col(m).cast(pl.Float64) for m in METRICS)
+    return SearchEvaluation(table, tuning.fusion, len(train_ids), len(test_ids), given)
