@@ -47,6 +47,8 @@ evaluate_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(evaluate_app, name="evaluate")
+train_app = typer.Typer(help="Train models on a dataset.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
 
 console = Console()
 errors = Console(stderr=True)
@@ -443,6 +445,64 @@ def evaluate_search_command(
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result.to_dict(), indent=2))
         console.print(f"wrote {json_out}")
+
+
+@train_app.command("encoder")
+@fails_cleanly
+def train_encoder(
+    data: Annotated[
+        Path, typer.Option("--data", help="Dataset folder with queries and judgments.")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for the fine-tuned model (safetensors).")],
+    model: Annotated[
+        Path | None,
+        typer.Option(help="Model to start from (default: the bundled all-MiniLM-L6-v2)."),
+    ] = None,
+    steps: Annotated[int, typer.Option(min=1, help="Training steps (batches).")] = 600,
+    batch_size: Annotated[
+        int,
+        typer.Option(min=2, help="Pairs per batch; the other items of a batch are the negatives."),
+    ] = 32,
+    min_grade: Annotated[
+        float, typer.Option(help="Judgments graded at least this become training pairs.")
+    ] = 2.5,
+    cache: Annotated[Path | None, typer.Option(help="Embedding cache folder.")] = None,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the split (when the data has none) and of training.")
+    ] = 0,
+) -> None:
+    """Fine-tune the text encoder on the train queries; check it on the valid queries.
+
+    Exit code 1 when the fine-tuned model is not better on the valid queries (it is kept in
+    --out for inspection, with the check in paretorec-finetune.json).
+    """
+    from paretorec.data.validate import load_dataset
+    from paretorec.encode import bundled_model_path
+    from paretorec.encode.finetune import FinetuneConfig
+    from paretorec.retrieve.pipeline import finetune_encoder
+
+    with spinner(f"reading {data}"):
+        dataset = load_dataset(data)
+    config = FinetuneConfig(batch_size=batch_size, max_steps=steps, seed=seed)
+    with progress_bar("fine-tuning (steps)", steps) as advance:
+        outcome = finetune_encoder(
+            dataset,
+            model if model is not None else bundled_model_path(),
+            out,
+            _embedding_cache(cache),
+            config=config,
+            min_grade=min_grade,
+            seed=seed,
+            on_progress=advance,
+        )
+    console.print(
+        f"valid queries, dense NDCG@10: {outcome.valid_before:.4f} before, {outcome.valid_after:.4f} after "
+        f"({outcome.n_pairs:,} training pairs); model in {outcome.folder}"
+    )
+    if not outcome.helped:
+        raise ValueError(
+            f"fine-tuning did not help on the valid queries; the model stays in {out} for inspection"
+        )
 
 
 # ----------------------------------------------------------------------------- evaluate

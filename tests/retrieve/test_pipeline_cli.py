@@ -97,3 +97,31 @@ def test_eval_search_needs_judgments(tmp_path: Path) -> None:
         app, ["evaluate", "search", "--data", str(folder), "--cache", str(tmp_path / "c")]
     )
     assert result.exit_code == 1 and "needs the queries and judgments" in result.output
+
+
+def test_train_encoder_checks_on_valid_queries(shop: Path, tmp_path: Path) -> None:
+    judgments = JUDGMENTS.replace("q2,t1,3,train", "q2,t1,3,valid").replace(
+        "q2,t2,2,train", "q2,t2,2,valid"
+    )
+    (shop / "judgments.csv").write_text(judgments)
+    out = tmp_path / "tuned"
+    args = [
+        "train",
+        "encoder",
+        "--data",
+        str(shop),
+        "--out",
+        str(out),
+        "--steps",
+        "2",
+        "--batch-size",
+        "2",
+    ]
+    result = runner.invoke(app, [*args, "--cache", str(tmp_path / "cache")])
+    check = json.loads((out / "paretorec-finetune.json").read_text())
+    assert check["n_pairs"] == 2  # q1's two items graded 3 in train
+    assert (out / "model.safetensors").is_file()
+    # Exit 0 exactly when the valid queries improved; otherwise one line saying so.
+    assert (result.exit_code == 0) == check["helped"], result.output
+    if not check["helped"]:
+        assert "did not help on the valid queries" in result.output

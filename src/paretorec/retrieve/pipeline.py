@@ -9,6 +9,7 @@ The CLI's `index`, `search` and `eval search` are thin wrappers around these.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import polars as pl
 
 from paretorec.data.splits import split_judgments
 from paretorec.encode import TextEncoder, encode_items_cached, item_text
+from paretorec.encode.finetune import FinetuneConfig, finetune, pairs_from_judgments
 from paretorec.retrieve.candidates import Candidates
 from paretorec.retrieve.dense import DenseIndex
 from paretorec.retrieve.fusion import Fusion, ScoreFusion
@@ -117,3 +119,78 @@ def evaluate_search(
         )
     table = pl.DataFrame(rows).with_columns(pl.col(m).cast(pl.Float64) for m in METRICS)
     return SearchEvaluation(table, tuning.fusion, len(train_ids), len(test_ids), given)
+
+
+@dataclass(frozen=True)
+class FinetuneOutcome:
+    """A fine-tuned encoder and the held-out check: dense full-catalog NDCG@10 on the
+    valid queries with the base model and with the new one."""
+
+    folder: Path
+    n_pairs: int
+    valid_before: float
+    valid_after: float
+
+    @property
+    def helped(self) -> bool:
+        return self.valid_after > self.valid_before
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "folder": str(self.folder),
+            "n_pairs": self.n_pairs,
+            "valid_ndcg@10_before": self.valid_before,
+            "valid_ndcg@10_after": self.valid_after,
+            "helped": self.helped,
+        }
+
+
+def finetune_encoder(
+    dataset: Dataset,
+    base: Path,
+    out: Path,
+    cache: Path,
+    *,
+    config: FinetuneConfig,
+    min_grade: float,
+    seed: int = 0,
+    on_progress: Callable[[int], None] | None = None,
+) -> FinetuneOutcome:
+    """Fine-tune `base` on the train queries' (query, item) pairs graded ≥ `min_grade`,
+    save it to `out`, and check it on the valid queries (never on test)."""
+    from paretorec.encode import SentenceTransformerEncoder
+
+    if dataset.judgments is None or dataset.queries is None:
+        raise ValueError("fine-tuning needs the queries and judgments tables")
+    given = (
+        "split" in dataset.judgments.frame.columns
+        and dataset.judgments.frame["split"].null_count() == 0
+    )
+    judgments = dataset.judgments if given else split_judgments(dataset.judgments, seed=seed)
+    split_dataset = Dataset(
+        dataset.items, dataset.users, dataset.queries, judgments, dataset.events, dataset.name
+    )
+    texts = dict(zip(dataset.items.item_ids.to_list(), item_text(dataset.items), strict=True))
+    pairs = pairs_from_judgments(split_dataset, texts, min_grade=min_grade, split=Split.TRAIN.value)
+    valid = judgments.frame.filter(pl.col("split") == Split.VALID.value)
+    if valid.is_empty():
+        raise ValueError("no valid queries to check the fine-tuning on")
+    query_texts = dict(dataset.queries.frame.select("query_id", "text").iter_rows())
+    valid_ids = sorted(valid["query_id"].unique().to_list())
+
+    def valid_ndcg(encoder: SentenceTransformerEncoder) -> float:
+        vectors = encode_items_cached(encoder, list(texts.values()), cache)
+        index = DenseIndex.build(vectors, dataset.items)
+        found = index.search_many(
+            encoder.encode_queries([query_texts[q] for q in valid_ids]), k=DEPTH
+        )
+        return evaluate_runs(
+            dict(zip(valid_ids, found, strict=True)), Judgments(valid), metric="ndcg@10"
+        )
+
+    before = valid_ndcg(SentenceTransformerEncoder(base))
+    finetune(base, pairs, out, config=config, on_progress=on_progress)
+    after = valid_ndcg(SentenceTransformerEncoder(out))
+    outcome = FinetuneOutcome(out, len(pairs), before, after)
+    (out / "paretorec-finetune.json").write_text(json.dumps(outcome.to_dict(), indent=2))
+    return outcome
