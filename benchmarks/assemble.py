@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("data", "simulator", "topk", "ope_obp", "ope_simulator", "pareto", "encoder")
+ORDER = ("data", "simulator", "topk", "ope_obp", "ope_simulator", "pareto", "encoder", "search")
 
 HEADER = """# Benchmarks
 

@@ -319,7 +319,7 @@ def main() -> None:
             "batch_size": args.batch_size,
             "pairs": len(pairs),
             "seconds": seconds,
-            "valid_rerank_ndcg@10": checks,
+            "valid_full_ndcg@10": checks,
         }
         more, extra_ft = quality("fine-tuned", tuned, dataset, lexical, train, test, row_of)
         rows += more
