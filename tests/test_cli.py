@@ -126,6 +126,7 @@ def test_simulate_writes_a_dataset_that_validates(tmp_path: Path) -> None:
         "items.csv",
         "users.csv",
         "queries.csv",
+        "judgments.csv",
         "events.csv",
     }
     assert pl.read_csv(out / "items.csv").height == 500

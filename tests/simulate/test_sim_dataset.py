@@ -189,3 +189,32 @@ def test_default_world_is_calibrated_to_the_open_bandit_dataset() -> None:
     assert by_position[0] > by_position[2]  # a mild position bias
     exact = random_policy_ctr(world, world.click_intercept, 3, 20_000, seed=1)
     assert exact == pytest.approx(OBD_RANDOM_ALL_OVERALL_CTR, rel=0.1)
+
+
+def test_judgments_grade_shown_items_by_the_intent() -> None:
+    from paretorec.simulate.sessions import decode_query_keys
+
+    dataset = simulate_dataset(800, 100, 1_500, seed=4)
+    assert (
+        dataset.judgments is not None and dataset.queries is not None and dataset.events is not None
+    )
+    judged = dataset.judgments.frame
+    assert judged.select("query_id", "item_id").n_unique() == judged.height
+    assert set(judged["query_id"]) <= set(dataset.queries.frame["query_id"])
+    assert judged["grade"].min() >= 0.0 and judged["grade"].max() <= 3.5
+    shown = (
+        dataset.events.frame.filter(pl.col("query_id").is_not_null())
+        .select("query_id", "item_id")
+        .unique()
+    )
+    assert shown.height == judged.height  # every item shown for a query is judged, once
+    # An item of the query's own leaf gets at least 2 (2 x relevance 1).
+    world = generate_world(800, 100, seed=4)
+    first = judged.row(0, named=True)
+    key = np.array([int(first["query_id"][1:])])
+    leaf = int(decode_query_keys(world, key).leaf[0])
+    same_leaf = judged.filter(pl.col("query_id") == first["query_id"]).with_columns(
+        pl.col("item_id").str.slice(1).cast(pl.Int64).alias("row")
+    )
+    leaves = world.items.leaf[same_leaf["row"].to_numpy()]
+    assert (same_leaf.filter(pl.Series(leaves == leaf))["grade"] >= 2.0).all()

@@ -31,7 +31,16 @@ from paretorec.simulate.logging_policy import LoggingPolicyKind, Policy, make_po
 from paretorec.simulate.sessions import decode_query_keys, query_texts
 from paretorec.simulate.users import user_ids
 from paretorec.simulate.world import World
-from paretorec.types import Catalog, Dataset, Events, EventType, Queries, TableName, Users
+from paretorec.types import (
+    Catalog,
+    Dataset,
+    Events,
+    EventType,
+    Judgments,
+    Queries,
+    TableName,
+    Users,
+)
 
 SECOND_US = 1_000_000
 EVENT_ORDER: tuple[EventType, ...] = tuple(EventType)
@@ -143,6 +152,7 @@ def simulate_logs(
         items=Catalog(world.items_frame()),
         users=Users(world.users_frame()),
         queries=Queries(_queries(world, query_keys)),
+        judgments=Judgments(_judgments(world, log)),
         events=Events(events),
         name=name,
     )
@@ -216,6 +226,53 @@ def _events(
         .drop("__s", "__c")
     )
     return conform(frame, TableName.EVENTS), np.unique(query[query >= 0])
+
+
+def _judgments(world: World, log: _Log) -> pl.DataFrame:
+    """Graded relevance of every item shown for a query, from the simulator's own notion
+    of it: grade = 2 x leaf relevance (1 same leaf as the intent, `relevance_mid` same
+    mid-level category, `relevance_department` same department, else 0) + 1 if the query
+    names the item's brand + 0.5 if it names one of the item's attributes; 0 to 3.5."""
+    query = _cat(log.query, (0,))
+    shown = _cat(log.items, (0, 1))
+    searched = query >= 0
+    keys = np.repeat(query[searched], shown.shape[1])
+    items = shown[searched].ravel()
+    pairs = (
+        np.unique(np.stack([keys, items], axis=1), axis=0)
+        if keys.size
+        else np.zeros((0, 2), np.int64)
+    )
+    keys, items = pairs[:, 0], pairs[:, 1]
+    intent = decode_query_keys(world, keys)
+    it, tax, cfg = world.items, world.taxonomy, world.config.behaviour
+    relevance = np.where(
+        it.leaf[items] == intent.leaf,
+        1.0,
+        np.where(
+            it.mid[items] == tax.leaf_mid[intent.leaf],
+            cfg.relevance_mid,
+            np.where(
+                it.department[items] == tax.leaf_department[intent.leaf],
+                cfg.relevance_department,
+                0.0,
+            ),
+        ),
+    )
+    brand = (intent.brand >= 0) & (it.brand[items] == intent.brand)
+    attribute = (intent.attribute >= 0) & (it.attributes[items] == intent.attribute[:, None]).any(
+        axis=1
+    )
+    frame = pl.DataFrame(
+        {
+            "query_id": pl.Series(keys, dtype=pl.Int64).cast(pl.String),
+            "item_id": world.item_ids.gather(items),
+            "grade": 2.0 * relevance
+            + brand.astype(np.float64)
+            + 0.5 * attribute.astype(np.float64),
+        }
+    ).with_columns(pl.concat_str(pl.lit("q"), pl.col("query_id")).alias("query_id"))
+    return conform(frame, TableName.JUDGMENTS)
 
 
 def _queries(world: World, keys: IntArray) -> pl.DataFrame:
