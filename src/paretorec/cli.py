@@ -43,10 +43,11 @@ data_app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 evaluate_app = typer.Typer(
-    help="Measure: trade-off fronts and off-policy estimates, as report folders.",
+    help="Measure: search quality, trade-off fronts and off-policy estimates.",
     no_args_is_help=True,
 )
 app.add_typer(evaluate_app, name="evaluate")
+app.add_typer(evaluate_app, name="eval", help="Short for `evaluate`.")
 train_app = typer.Typer(help="Train models on a dataset.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 

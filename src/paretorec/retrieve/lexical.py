@@ -24,9 +24,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 from numpy.typing import NDArray
 
+from paretorec.encode.item_text import item_text
 from paretorec.retrieve.bm25 import Bm25Params, DeltaBM25, MainBM25
 from paretorec.retrieve.candidates import Candidates
 from paretorec.retrieve.filters import Filters
@@ -53,14 +53,12 @@ _KIND = "lexical"
 
 
 def item_texts(catalog: Catalog, fields: Sequence[str] = DEFAULT_FIELDS) -> list[str]:
-    """Each item's searchable text: its non-empty `fields` values (those the catalog has)
-    joined by newlines, in `fields` order."""
-    frame = catalog.frame
-    present = [f for f in fields if f in frame.columns]
+    """Each item's searchable text: `paretorec.encode.item_text` over `fields` (those the
+    catalog has), so lexical and dense retrieval read one definition of an item's text."""
+    present = [f for f in fields if f in catalog.frame.columns]
     if not present:
         raise ValueError(f"the catalog has none of the text fields {list(fields)}")
-    columns = [frame[f].cast(pl.String).to_list() for f in present]
-    return ["\n".join(v for v in row if v) for row in zip(*columns, strict=True)]
+    return item_text(catalog, fields=present)
 
 
 def _query_tokens(query: str | bytes) -> Counter[str]:
