@@ -37,7 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 from paretorec.retrieve.candidates import Candidates
 from paretorec.retrieve.filters import Filters
 from paretorec.retrieve.items import ItemTable
-from paretorec.retrieve.slots import DocSlots
+from paretorec.retrieve.slots import DocSlots, SlottedIndex
 from paretorec.retrieve.storage import read_meta, read_npy, write_meta, write_npy
 from paretorec.retrieve.topk import check_k, select_top_k, to_candidates
 from paretorec.types import Catalog
@@ -106,7 +106,7 @@ def _resolve(method: DenseMethod, n_items: int) -> DenseMethod:
     return method
 
 
-class DenseIndex:
+class DenseIndex(SlottedIndex):
     """Embedding candidate retrieval (see the module docstring)."""
 
     def __init__(
@@ -300,26 +300,7 @@ class DenseIndex:
             out.append((docs, distances[row][found]))
         return out
 
-    # ------------------------------------------------------------ introspection
-
-    @property
-    def item_ids(self) -> list[str]:
-        """Item ids by position (removed items included: see `Candidates.indices`)."""
-        return list(self._items.ids)
-
-    def __len__(self) -> int:
-        return self._items.n_alive
-
-    def __contains__(self, item_id: object) -> bool:
-        p = self._items.position.get(item_id) if isinstance(item_id, str) else None
-        return p is not None and bool(self._items.alive[p])
-
-    @property
-    def n_delta(self) -> int:
-        """Vectors in the delta part, live or retired."""
-        return self._slots.n_delta
-
-    # ------------------------------------------------------------ files
+    # ------------------------------------------------------------ files (item_ids, len, `in`: SlottedIndex)
 
     def save(self, folder: str | Path) -> None:
         """Write the index to `folder` (.npy, JSON and faiss's own file; no pickle)."""

@@ -31,7 +31,7 @@ from paretorec.retrieve.bm25 import Bm25Params, DeltaBM25, MainBM25
 from paretorec.retrieve.candidates import Candidates
 from paretorec.retrieve.filters import Filters
 from paretorec.retrieve.items import ItemTable
-from paretorec.retrieve.slots import DocSlots
+from paretorec.retrieve.slots import DocSlots, SlottedIndex
 from paretorec.retrieve.storage import (
     read_json,
     read_meta,
@@ -69,7 +69,7 @@ def _query_tokens(query: str | bytes) -> Counter[str]:
     return Counter(tokenize_product_text(query))
 
 
-class LexicalIndex:
+class LexicalIndex(SlottedIndex):
     """BM25 candidate retrieval (see the module docstring)."""
 
     def __init__(
@@ -198,27 +198,7 @@ class LexicalIndex:
     ) -> list[Candidates]:
         return [self.search(q, k=k, filters=filters) for q in queries]
 
-    # ------------------------------------------------------------ introspection
-
-    @property
-    def item_ids(self) -> list[str]:
-        """Item ids by position (removed items included: see `Candidates.indices`)."""
-        return list(self._items.ids)
-
-    def __len__(self) -> int:
-        """Items that can be found."""
-        return self._items.n_alive
-
-    def __contains__(self, item_id: object) -> bool:
-        p = self._items.position.get(item_id) if isinstance(item_id, str) else None
-        return p is not None and bool(self._items.alive[p])
-
-    @property
-    def n_delta(self) -> int:
-        """Documents in the delta part, live or retired."""
-        return self._slots.n_delta
-
-    # ------------------------------------------------------------ files
+    # ------------------------------------------------------------ files (item_ids, len, `in`: SlottedIndex)
 
     def save(self, folder: str | Path) -> None:
         """Write the index to `folder` (bm25s's own files, JSON and .npy; no pickle)."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from paretorec.retrieve.items import ItemTable
+
 __all__ = ["DocSlots"]
 
 
@@ -92,3 +94,29 @@ class DocSlots:
         """The live delta documents' offsets in the delta part and their item positions."""
         offsets = np.flatnonzero(self.delta_live).astype(np.int64)
         return offsets, self.delta_items[offsets]
+
+
+class SlottedIndex:
+    """What the lexical and dense indexes share about their items: ids by position, how
+    many can be found, membership, and the size of the delta part."""
+
+    _items: ItemTable
+    _slots: DocSlots
+
+    @property
+    def item_ids(self) -> list[str]:
+        """Item ids by position (removed items included: see `Candidates.indices`)."""
+        return list(self._items.ids)
+
+    def __len__(self) -> int:
+        """Items that can be found."""
+        return self._items.n_alive
+
+    def __contains__(self, item_id: object) -> bool:
+        p = self._items.position.get(item_id) if isinstance(item_id, str) else None
+        return p is not None and bool(self._items.alive[p])
+
+    @property
+    def n_delta(self) -> int:
+        """Entries in the delta part, live or retired."""
+        return self._slots.n_delta
