@@ -1,0 +1,184 @@
+"""`paretorec index`, `search`, `eval search` and `train encoder`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from paretorec.cli._shared import (
+    _embedding_cache,
+    _encoder,
+    app,
+    console,
+    evaluate_app,
+    fails_cleanly,
+    frame_table,
+    progress_bar,
+    spinner,
+    train_app,
+)
+
+
+@app.command("index")
+@fails_cleanly
+def index(
+    folder: Annotated[Path, typer.Argument(help="Dataset folder (its items table is indexed).")],
+    out: Annotated[Path, typer.Option(help="Where to save the indexes.")] = Path("index"),
+    model: Annotated[
+        Path | None,
+        typer.Option(help="Encoder model folder (default: the bundled all-MiniLM-L6-v2)."),
+    ] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="Embedding cache folder (default: ~/.cache/paretorec/embeddings)."),
+    ] = None,
+) -> None:
+    """Encode the catalog and build the BM25 and dense indexes (hybrid search), saved to --out."""
+    from paretorec.data.validate import load_dataset
+    from paretorec.retrieve.pipeline import build_search
+
+    with spinner(f"reading {folder}"):
+        dataset = load_dataset(folder)
+    encoder = _encoder(model)
+    with progress_bar("encoding items", len(dataset.items)) as advance:
+        search = build_search(dataset, encoder, _embedding_cache(cache), on_progress=advance)
+    search.save(out)
+    console.print(f"indexed {len(dataset.items):,} items into {out}")
+
+
+@app.command("search")
+@fails_cleanly
+def search(
+    folder: Annotated[Path, typer.Argument(help="Dataset folder (for titles and prices).")],
+    query: Annotated[str, typer.Argument(help="What the shopper typed.")],
+    k: Annotated[int, typer.Option("--k", min=1, max=1000, help="How many results.")] = 10,
+    index_folder: Annotated[
+        Path, typer.Option("--index", help="Indexes saved by `paretorec index`.")
+    ] = Path("index"),
+    model: Annotated[
+        Path | None, typer.Option(help="Encoder model folder; the one the index was built with.")
+    ] = None,
+) -> None:
+    """Search a catalog: the top k items with their title, price and each retriever's score."""
+    from paretorec.data.validate import load_dataset
+    from paretorec.retrieve import HybridRetriever
+
+    if not query.strip():
+        raise ValueError("the query is empty")
+    if not index_folder.is_dir():
+        raise FileNotFoundError(
+            f"{index_folder}: no index; build one with `paretorec index {folder} --out {index_folder}`"
+        )
+    with spinner("loading"):
+        dataset = load_dataset(folder)
+        retriever = HybridRetriever.load(index_folder)
+        encoder = _encoder(model)
+    found = retriever.search(query, encoder.encode_queries([query])[0], k=k)
+    items = dataset.items.frame
+    columns = [c for c in ("item_id", "title", "price") if c in items.columns]
+    rows = pl.DataFrame({"item_id": list(found.item_ids), "rank": range(1, len(found) + 1)})
+    table = rows.join(items.select(columns), on="item_id", how="left").sort("rank")
+    table = table.with_columns(
+        pl.Series("score", found.scores),
+        *(pl.Series(name, values) for name, values in found.components.items()),
+    )
+    console.print(frame_table(table, f"{query!r}: {len(found)} result(s)"))
+
+
+@evaluate_app.command("search")
+@fails_cleanly
+def evaluate_search_command(
+    data: Annotated[
+        Path, typer.Option("--data", help="Dataset folder with queries and judgments.")
+    ],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the metrics as JSON here.")
+    ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(help="Encoder model folder (default: the bundled all-MiniLM-L6-v2)."),
+    ] = None,
+    cache: Annotated[Path | None, typer.Option(help="Embedding cache folder.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the query split when the data has none.")] = 0,
+) -> None:
+    """Judge search on a dataset: fit on its train queries, report BM25, dense and hybrid on the test queries."""
+    from paretorec.data.validate import load_dataset
+    from paretorec.retrieve.pipeline import evaluate_search
+
+    with spinner(f"reading {data}"):
+        dataset = load_dataset(data)
+    with progress_bar("encoding items", len(dataset.items)) as advance:
+        result = evaluate_search(
+            dataset, _encoder(model), _embedding_cache(cache), seed=seed, on_progress=advance
+        )
+    title = f"{result.n_test:,} test queries, full catalog (unjudged = irrelevant)"
+    console.print(frame_table(result.table, title))
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result.to_dict(), indent=2))
+        console.print(f"wrote {json_out}")
+
+
+@train_app.command("encoder")
+@fails_cleanly
+def train_encoder(
+    data: Annotated[
+        Path, typer.Option("--data", help="Dataset folder with queries and judgments.")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for the fine-tuned model (safetensors).")],
+    model: Annotated[
+        Path | None,
+        typer.Option(help="Model to start from (default: the bundled all-MiniLM-L6-v2)."),
+    ] = None,
+    steps: Annotated[int, typer.Option(min=1, help="Training steps (batches).")] = 600,
+    batch_size: Annotated[
+        int,
+        typer.Option(min=2, help="Pairs per batch; the other items of a batch are the negatives."),
+    ] = 32,
+    min_grade: Annotated[
+        float, typer.Option(help="Judgments graded at least this become training pairs.")
+    ] = 2.5,
+    cache: Annotated[Path | None, typer.Option(help="Embedding cache folder.")] = None,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the split (when the data has none) and of training.")
+    ] = 0,
+) -> None:
+    """Fine-tune the text encoder on the train queries; check it on the valid queries.
+
+    Exit code 1 when the fine-tuned model is not better on the valid queries (it is kept in
+    --out for inspection, with the check in paretorec-finetune.json).
+    """
+    from paretorec.data.validate import load_dataset
+    from paretorec.encode import bundled_model_path
+    from paretorec.encode.finetune import FinetuneConfig
+    from paretorec.retrieve.pipeline import finetune_encoder
+
+    with spinner(f"reading {data}"):
+        dataset = load_dataset(data)
+    config = FinetuneConfig(batch_size=batch_size, max_steps=steps, seed=seed)
+    with progress_bar("fine-tuning (steps)", steps) as advance:
+        outcome = finetune_encoder(
+            dataset,
+            model if model is not None else bundled_model_path(),
+            out,
+            _embedding_cache(cache),
+            config=config,
+            min_grade=min_grade,
+            seed=seed,
+            on_progress=advance,
+        )
+    console.print(
+        f"valid queries, dense NDCG@10: {outcome.valid_before:.4f} before, {outcome.valid_after:.4f} after "
+        f"({outcome.n_pairs:,} training pairs); model in {outcome.folder}"
+    )
+    if not outcome.helped:
+        raise ValueError(
+            f"fine-tuning did not help on the valid queries; the model stays in {out} for inspection"
+        )
+
+
+# ----------------------------------------------------------------------------- evaluate
