@@ -4,7 +4,14 @@ Every command fails with exit code 1 and one line that says why; `--help` works 
 Each command group lives in its own module, which registers its commands on import.
 """
 
-from paretorec.cli import _data, _evaluate, _models, _search, _simulate  # noqa: F401  (registers commands)
+from paretorec.cli import (  # noqa: F401  (registers commands)
+    _data,
+    _evaluate,
+    _models,
+    _pareto,
+    _search,
+    _simulate,
+)
 from paretorec.cli._shared import app, console, errors, fails_cleanly, progress_bar, spinner
 
 __all__ = ["app", "console", "errors", "fails_cleanly", "main", "progress_bar", "spinner"]
