@@ -9,6 +9,7 @@ from paretorec.cli import (  # noqa: F401  (registers commands)
     _evaluate,
     _models,
     _pareto,
+    _policy,
     _search,
     _simulate,
 )

@@ -1,0 +1,146 @@
+"""The policy network: lists are permutations, w steers the scoring, explanations add up."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from paretorec.policy import INTERACTION, PolicyInput, PolicyVariant, PreferencePolicy, rank
+from tests.policy.conftest import random_input, small_config
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 4),
+    c=st.integers(1, 9),
+    data=st.data(),
+    variant=st.sampled_from(list(PolicyVariant)),
+    sample=st.booleans(),
+    seed=st.integers(0, 10_000),
+)
+def test_lists_are_distinct_candidates(
+    n: int, c: int, data: st.DataObject, variant: PolicyVariant, sample: bool, seed: int
+) -> None:
+    k = data.draw(st.integers(1, c))
+    torch.manual_seed(seed)
+    policy = PreferencePolicy(small_config(variant))
+    w = np.random.default_rng(seed).dirichlet(np.ones(3), size=n)
+    out = rank(policy, random_input(n, c, seed=seed), w, k, sample=sample, seed=seed)
+    assert out.items.shape == (n, k)
+    assert out.items.min() >= 0 and out.items.max() < c
+    for row in out.items:
+        assert len(set(row.tolist())) == k
+    if k == c:
+        assert (np.sort(out.items, axis=1) == np.arange(c)).all()
+
+
+def _two_item_input() -> PolicyInput:
+    # item 0: likely clicked, earns little; item 1: rarely clicked, earns a lot; item 2: middling
+    return PolicyInput(
+        context=np.zeros((1, 3)),
+        item_features=np.zeros((1, 3, 4)),
+        predictions={"click": np.array([[0.9, 0.1, 0.5]]), "revenue": np.array([[1.0, 9.0, 5.0]])},
+        groups=np.zeros((1, 3, 2), dtype=np.int64),
+    )
+
+
+@pytest.mark.parametrize("variant", list(PolicyVariant))
+def test_changing_w_moves_the_list_in_the_expected_direction(variant: PolicyVariant) -> None:
+    torch.manual_seed(0)
+    policy = PreferencePolicy(small_config(variant))
+    with torch.no_grad():  # an untrained remainder small next to the linked terms
+        for p in policy.parameters():
+            p.mul_(0.01)
+        policy.prior_raw.fill_(2.0)
+    inputs = _two_item_input()
+    clicks = rank(policy, inputs, [1.0, 0.0, 0.0], 3).items[0].tolist()
+    revenue = rank(policy, inputs, [0.0, 1.0, 0.0], 3).items[0].tolist()
+    assert clicks == [0, 2, 1]
+    assert revenue == [1, 2, 0]
+
+
+def test_w_conditions_every_layer_not_only_a_final_mix() -> None:
+    torch.manual_seed(1)
+    config = small_config(PolicyVariant.PLACKETT_LUCE)
+    policy = PreferencePolicy(config)
+    inputs = random_input(1, 6, seed=4)
+    a = policy.batch(inputs, np.array([0.1, 0.1, 0.8]))
+    b = policy.batch(inputs, np.array([0.8, 0.1, 0.1]))
+    with torch.no_grad():
+        assert not torch.allclose(policy.encode(a), policy.encode(b))
+
+
+@pytest.mark.parametrize("variant", list(PolicyVariant))
+def test_contributions_sum_to_the_scores(variant: PolicyVariant) -> None:
+    torch.manual_seed(2)
+    policy = PreferencePolicy(small_config(variant))
+    out = rank(policy, random_input(3, 7, seed=5), [0.5, 0.3, 0.2], 4)
+    assert set(out.contributions) == {"clicks", "revenue", INTERACTION}
+    total = sum(out.contributions.values())
+    np.testing.assert_allclose(total, out.scores, atol=1e-5)
+
+
+def test_list_aware_policy_sees_the_items_placed() -> None:
+    torch.manual_seed(3)
+    policy = PreferencePolicy(small_config(PolicyVariant.LIST_AWARE))
+    batch = policy.batch(random_input(2, 5, seed=6), np.array([0.2, 0.2, 0.6]))
+    with torch.no_grad():
+        h = policy.encode(batch)
+        state = policy.list_state(batch, h)
+        empty = policy.list_remainder(batch, state, torch.zeros(2, 5, dtype=torch.bool), 0, 3)
+        placed = torch.zeros(2, 5, dtype=torch.bool)
+        placed[:, 0] = True
+        after = policy.list_remainder(batch, state, placed, 1, 3)
+    assert not torch.allclose(empty, after)
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ([0.5, 0.6, -0.1], "non-negative"),
+        ([0.5, 0.5], "one weight per objective"),
+        ([0.2, 0.2, 0.2], "sum to 1"),
+        ([float("nan"), 0.5, 0.5], "non-finite"),
+    ],
+)
+def test_bad_weights_are_refused(weights: list[float], message: str) -> None:
+    policy = PreferencePolicy(small_config(PolicyVariant.PLACKETT_LUCE))
+    with pytest.raises(ValueError, match=message):
+        rank(policy, random_input(1, 4), weights, 2)
+
+
+def test_zero_candidates_are_refused() -> None:
+    with pytest.raises(ValueError, match="zero candidates"):
+        PolicyInput(
+            context=np.zeros((1, 3)),
+            item_features=np.zeros((1, 0, 4)),
+            predictions={"click": np.zeros((1, 0)), "revenue": np.zeros((1, 0))},
+        )
+
+
+def test_mismatched_inputs_are_refused() -> None:
+    policy = PreferencePolicy(small_config(PolicyVariant.PLACKETT_LUCE))
+    other = PolicyInput(
+        context=np.zeros((1, 3)),
+        item_features=np.zeros((1, 4, 4)),
+        predictions={"click": np.zeros((1, 4))},
+    )
+    with pytest.raises(ValueError, match="reads predictions"):
+        rank(policy, other, [0.4, 0.3, 0.3], 2)
+    with pytest.raises(ValueError, match=r"must have shape \(1, 4\)"):
+        PolicyInput(
+            context=np.zeros((1, 3)),
+            item_features=np.zeros((1, 4, 4)),
+            predictions={"click": np.zeros((1, 5))},
+        )
+    with pytest.raises(ValueError, match=">= 0"):
+        PolicyInput(
+            context=np.zeros((1, 3)),
+            item_features=np.zeros((1, 4, 4)),
+            predictions={"click": -np.ones((1, 4))},
+        )
+    with pytest.raises(ValueError, match="list size must be between 1 and 4"):
+        rank(policy, random_input(1, 4), [0.4, 0.3, 0.3], 5)
