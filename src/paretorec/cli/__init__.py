@@ -10,6 +10,7 @@ from paretorec.cli import (  # noqa: F401  (registers commands)
     _models,
     _pareto,
     _policy,
+    _rank,
     _search,
     _simulate,
 )
