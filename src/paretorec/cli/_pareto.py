@@ -25,9 +25,9 @@ def _bounds(items: list[str] | None) -> dict[str, float]:
 @fails_cleanly
 def pareto(
     data: Annotated[
-        str,
+        str | None,
         typer.Option(help="Dataset folder (or a built-in dataset's name, e.g. homedepot)."),
-    ],
+    ] = None,
     objectives: Annotated[
         str,
         typer.Option(help="Comma-separated objectives, e.g. ndcg,revenue,diversity."),
@@ -54,8 +54,36 @@ def pareto(
         list[str] | None,
         typer.Option(help="NAME=FRACTION of the best, e.g. ndcg=0.97; with --target."),
     ] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            help="Draw the front a trained policy serves (a version, or 'promoted'), "
+            "sweeping w at serving time in its simulator; replaces --data."
+        ),
+    ] = None,
+    divisions: Annotated[
+        int, typer.Option(min=1, help="With --policy: the w grid's steps per objective.")
+    ] = 4,
+    sessions: Annotated[
+        int, typer.Option(min=1, help="With --policy: simulated sessions per w.")
+    ] = 2000,
+    models: Annotated[
+        Path | None,
+        typer.Option(help="Registry folder (default: $PARETOREC_MODELS or ./models)."),
+    ] = None,
 ) -> None:
-    """Search the trade-off between objectives and report its Pareto front."""
+    """Search the trade-off between objectives and report its Pareto front.
+
+    With --data, a method searches fusion weights on the dataset; with --policy, the front
+    is the one a trained preference-conditioned policy serves as w changes.
+    """
+    if policy is not None:
+        _policy_front(
+            policy, divisions=divisions, sessions=sessions, seed=seed, out=out, models=models
+        )
+        return
+    if data is None:
+        raise ValueError("give --data DIR (or --policy VERSION)")
     from paretorec.moo.pipeline import MethodSettings, ParetoMethod, pareto_report
     from paretorec.moo.sources import SourceConfig
 
@@ -88,4 +116,41 @@ def pareto(
         f"hypervolume {result.hypervolume.value:.6g} (reference: the worst value of each)"
     )
     for path in run.written:
+        console.print(f"  wrote {path}")
+
+
+def _policy_front(
+    version: str, *, divisions: int, sessions: int, seed: int, out: Path, models: Path | None
+) -> None:
+    """The served front of a policy version: greedy lists for each w of a simplex grid,
+    measured with the simulator's exact expected feedback, written as a front report."""
+    from paretorec.evaluate.front_report import ObjectiveSpec, analyse_front, write_front_report
+    from paretorec.moo import Direction
+    from paretorec.policy import load_policy, served_front, simplex_grid
+    from paretorec.serve.registry import ModelKind, ModelRegistry, default_models_dir
+
+    registry = ModelRegistry(models if models is not None else default_models_dir())
+    folder, manifest = registry.load(ModelKind.POLICY, None if version == "promoted" else version)
+    trained, _ = load_policy(folder)
+    names = list(trained.config.objectives)
+    grid = simplex_grid(len(names), divisions)
+    with progress_bar(f"policy {manifest.version}: serving each w", len(grid)) as advance:
+        front = served_front(folder, grid, n_sessions=sessions, seed=seed, on_progress=advance)
+    columns: dict[str, object] = {"method": [f"policy {manifest.version}"] * len(grid)}
+    for j, name in enumerate(front.objectives):
+        columns[f"w_{name}"] = front.weights[:, j]
+    for j, name in enumerate(front.objectives):
+        columns[name] = front.values[:, j]
+    analysis = analyse_front(
+        pl.DataFrame(columns),
+        [ObjectiveSpec(n, Direction.MAXIMIZE) for n in front.objectives],
+        seed=seed,
+    )
+    written = write_front_report(analysis, out)
+    table = analysis.table.drop("chosen", "pareto_rank", "method")
+    console.print(
+        frame_table(table, f"policy {manifest.version}: the front it serves, one row per w")
+    )
+    console.print(f"hypervolume {analysis.hypervolume.value:.6g}")
+    for path in written:
         console.print(f"  wrote {path}")
