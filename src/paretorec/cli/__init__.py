@@ -11,6 +11,7 @@ from paretorec.cli import (  # noqa: F401  (registers commands)
     _pareto,
     _policy,
     _rank,
+    _recommend,
     _search,
     _simulate,
 )

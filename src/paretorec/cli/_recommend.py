@@ -1,0 +1,249 @@
+"""`paretorec train recommender`, `recommend` and `eval recommend`."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import polars as pl
+import typer
+from rich.table import Table
+
+from paretorec.cli._shared import (
+    _embedding_cache,
+    _encoder,
+    app,
+    console,
+    evaluate_app,
+    fails_cleanly,
+    frame_table,
+    progress_bar,
+    spinner,
+    train_app,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from paretorec.retrieve.recommend import Generator, Quotas, Recommender, SplitSequences
+    from paretorec.types import Dataset
+
+
+class ModelChoice(StrEnum):
+    ALL = "all"
+    POPULARITY = "popularity"
+    COVISITATION = "covisitation"
+    TWO_TOWER = "two-tower"
+    SEQUENTIAL = "sequential"
+
+
+def _generators(choice: ModelChoice, epochs: int, seed: int) -> list[Generator]:
+    from paretorec.retrieve.recommend import CoVisitation, Popularity, Sequential, TwoTower
+
+    every: dict[ModelChoice, Generator] = {
+        ModelChoice.POPULARITY: Popularity(),
+        ModelChoice.COVISITATION: CoVisitation(),
+        ModelChoice.TWO_TOWER: TwoTower(epochs=epochs, seed=seed),
+        ModelChoice.SEQUENTIAL: Sequential(epochs=epochs, batch_size=512, seed=seed),
+    }
+    if choice is ModelChoice.ALL:
+        return list(every.values())
+    return [every[ModelChoice.POPULARITY]] + (
+        [every[choice]] if choice is not ModelChoice.POPULARITY else []
+    )
+
+
+def _quotas(choice: ModelChoice) -> Quotas:
+    from paretorec.retrieve.recommend import DEFAULT_QUOTAS, Quotas, Source
+
+    if choice is ModelChoice.ALL:
+        return DEFAULT_QUOTAS
+    return Quotas({Source(choice.value): 1.0})
+
+
+def _prepare(
+    data: Path, encoder_model: Path | None, cache: Path | None
+) -> tuple[Dataset, SplitSequences, NDArray[np.float32]]:
+    from paretorec.data.validate import load_dataset
+    from paretorec.encode import encode_items_cached, item_text
+    from paretorec.retrieve.recommend import split_sequences
+
+    with spinner(f"reading {data}"):
+        dataset = load_dataset(data)
+        sequences = split_sequences(dataset)
+    encoder = _encoder(encoder_model)
+    with progress_bar("encoding items", len(dataset.items)) as advance:
+        vectors = encode_items_cached(
+            encoder, item_text(dataset.items), _embedding_cache(cache), on_progress=advance
+        )
+    return dataset, sequences, vectors
+
+
+def _fit(
+    sequences: SplitSequences,
+    vectors: NDArray[np.float32],
+    choice: ModelChoice,
+    epochs: int,
+    seed: int,
+    *,
+    full_histories: bool,
+) -> Recommender:
+    from paretorec.retrieve.recommend import Sequential, TrainingData, TwoTower, fit_on_train
+
+    generators = _generators(choice, epochs, seed)
+    data = TrainingData(vectors, sequences.train)
+    total = sum(
+        g.steps_per_epoch(data) * epochs for g in generators if isinstance(g, TwoTower | Sequential)
+    )
+    with progress_bar("training (most steps)", max(total, 1)) as advance:
+        return fit_on_train(
+            sequences,
+            vectors,
+            generators=generators,
+            quotas=_quotas(choice),
+            seed=seed,
+            store_full_histories=full_histories,
+            on_progress=lambda generator, data: advance,
+        )
+
+
+Data = Annotated[Path, typer.Option("--data", help="Dataset folder with items and events.")]
+Model = Annotated[
+    ModelChoice, typer.Option("--model", help="One generator (with popularity) or all, merged.")
+]
+Epochs = Annotated[int, typer.Option(min=1, help="Most epochs of the neural generators.")]
+Seed = Annotated[int, typer.Option(help="Seed of initialization, shuffling and sampling.")]
+Encoder = Annotated[
+    Path | None, typer.Option("--encoder", help="Encoder folder (default: the bundled MiniLM).")
+]
+Cache = Annotated[Path | None, typer.Option(help="Embedding cache folder.")]
+
+
+@train_app.command("recommender")
+@fails_cleanly
+def train_recommender_command(
+    data: Data,
+    model: Model = ModelChoice.ALL,
+    models: Annotated[
+        Path | None,
+        typer.Option("--models", help="Registry folder (default: $PARETOREC_MODELS or ./models)."),
+    ] = None,
+    epochs: Epochs = 3,
+    seed: Seed = 0,
+    encoder_model: Encoder = None,
+    cache: Cache = None,
+) -> None:
+    """Train the recommendation generators on the train part of DIR's events (early
+    stopping on valid), register the merged recommender as a new model version, and print
+    its leave-last-out test metrics."""
+    from paretorec.retrieve.recommend import evaluate_recommender
+    from paretorec.serve.registry import ModelKind, ModelRegistry, default_models_dir
+
+    _, sequences, vectors = _prepare(data, encoder_model, cache)
+    recommender = _fit(sequences, vectors, model, epochs, seed, full_histories=True)
+    metrics: dict[str, dict[str, float]] = {}
+    if any(t.size for t in sequences.test):
+        with spinner("evaluating on test"):
+            metrics = evaluate_recommender(recommender, sequences)
+    registry = ModelRegistry(models if models is not None else default_models_dir())
+    config = {"model": model.value, "epochs": epochs, "seed": seed}
+    with registry.stage(ModelKind.RECOMMENDER, data=data, config=config) as staged:
+        recommender.save(staged.folder)
+        staged.metrics.update(
+            {
+                f"{name}/{metric}": value
+                for name, row in metrics.items()
+                for metric, value in row.items()
+            }
+        )
+    assert staged.manifest is not None
+    console.print(f"registered recommender version {staged.manifest.version}")
+    if metrics:
+        console.print(_metrics_table(metrics, "test (leave-last-out)"))
+
+
+@app.command("recommend")
+@fails_cleanly
+def recommend_command(
+    folder: Annotated[Path, typer.Argument(help="Dataset folder (for titles).")],
+    user: Annotated[str | None, typer.Option("--user", help="User id.")] = None,
+    session: Annotated[
+        str | None, typer.Option("--session", help="Comma-separated item ids of a session.")
+    ] = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=1000, help="How many items.")] = 10,
+    models: Annotated[
+        Path | None,
+        typer.Option("--models", help="Registry folder (default: $PARETOREC_MODELS or ./models)."),
+    ] = None,
+    version: Annotated[
+        str | None, typer.Option(help="Model version (default: promoted, else latest).")
+    ] = None,
+) -> None:
+    """Recommend k items to a user (her history) and/or a session: each item with its title
+    and the generator it came from."""
+    from paretorec.data.validate import load_dataset
+    from paretorec.retrieve.recommend import Recommender
+    from paretorec.serve.registry import ModelKind, ModelRegistry, default_models_dir
+
+    if user is None and session is None:
+        raise ValueError("give --user, --session or both")
+    registry = ModelRegistry(models if models is not None else default_models_dir())
+    with spinner("loading"):
+        model_folder, manifest = registry.load(ModelKind.RECOMMENDER, version)
+        recommender = Recommender.load(model_folder)
+        dataset = load_dataset(folder)
+    items = [i.strip() for i in (session or "").split(",") if i.strip()]
+    result = recommender.recommend(user_id=user, session=items, k=k)
+    if user is not None and not recommender.knows_user(user) and not items:
+        console.print(f"user {user!r} has no history: popular-and-diverse items")
+    if result.ignored:
+        console.print(f"not in the catalog, left out: {', '.join(result.ignored)}")
+    titles = dict(
+        zip(
+            dataset.items.item_ids.cast(pl.String).to_list(),
+            dataset.items.frame["title"].cast(pl.String).to_list(),
+            strict=True,
+        )
+    )
+    table = pl.DataFrame(
+        {
+            "rank": list(range(1, len(result) + 1)),
+            "item_id": list(result.item_ids),
+            "title": [titles.get(i, "") for i in result.item_ids],
+            "source": [s.value for s in result.sources],
+        }
+    )
+    console.print(frame_table(table, f"recommender {manifest.version}"))
+
+
+@evaluate_app.command("recommend")
+@fails_cleanly
+def evaluate_recommend_command(
+    data: Data,
+    model: Model = ModelChoice.ALL,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics here.")] = None,
+    epochs: Epochs = 3,
+    seed: Seed = 0,
+    encoder_model: Encoder = None,
+    cache: Cache = None,
+) -> None:
+    """Fit on the train part of DIR's events and measure each generator and the merge on
+    the test part (the `split` column, or leave-last-out), full-catalog ranking."""
+    from paretorec.retrieve.recommend import evaluate_recommender
+
+    _, sequences, vectors = _prepare(data, encoder_model, cache)
+    recommender = _fit(sequences, vectors, model, epochs, seed, full_histories=False)
+    with spinner("evaluating"):
+        metrics = evaluate_recommender(recommender, sequences)
+    console.print(_metrics_table(metrics, "test (full-catalog ranking)"))
+    if json_out is not None:
+        json_out.write_text(json.dumps(metrics, indent=2) + "\n")
+        console.print(f"wrote {json_out}")
+
+
+def _metrics_table(metrics: dict[str, dict[str, float]], title: str) -> Table:
+    rows = [{"generator": name, **values} for name, values in metrics.items()]
+    return frame_table(pl.DataFrame(rows), title)

@@ -1,0 +1,68 @@
+"""Recommendation candidate generators and their merge.
+
+One contract (`Generator`: ``fit``, ``score``, ``save``, ``load``) and four generators:
+`Popularity` (the floor, and popular-and-diverse lists for users with no history),
+`CoVisitation` (items bought near each other, with order decay), `TwoTower` (user and
+item towers over text embeddings and IDs, in-batch negatives with logQ correction) and
+`Sequential` (a SASRec-like transformer whose item inputs include the text embedding).
+`Recommender` merges them under per-source `Quotas` over a live item table, so items
+added by their text are recommendable at once. `split_sequences` turns a dataset into the
+ordered train / valid / test sequences they learn and are measured on.
+"""
+
+from paretorec.retrieve.recommend._neural import ValidationSet
+from paretorec.retrieve.recommend.base import (
+    Generator,
+    History,
+    NotFittedError,
+    Recommendations,
+    Source,
+    TrainingData,
+)
+from paretorec.retrieve.recommend.covisitation import CoVisitation, co_visit_matrix
+from paretorec.retrieve.recommend.evaluation import (
+    MERGE,
+    evaluate_recommender,
+    fit_on_train,
+    validation_set,
+)
+from paretorec.retrieve.recommend.interactions import SplitSequences, as_matrix, split_sequences
+from paretorec.retrieve.recommend.merge import Quotas, merge_ranked
+from paretorec.retrieve.recommend.popularity import Popularity, popular_diverse
+from paretorec.retrieve.recommend.recommender import (
+    DEFAULT_QUOTAS,
+    GENERATOR_TYPES,
+    Recommender,
+    UnknownItemsError,
+)
+from paretorec.retrieve.recommend.sequential import Sequential
+from paretorec.retrieve.recommend.two_tower import TwoTower
+
+__all__ = [
+    "DEFAULT_QUOTAS",
+    "GENERATOR_TYPES",
+    "MERGE",
+    "CoVisitation",
+    "Generator",
+    "History",
+    "NotFittedError",
+    "Popularity",
+    "Quotas",
+    "Recommendations",
+    "Recommender",
+    "Sequential",
+    "Source",
+    "SplitSequences",
+    "TrainingData",
+    "TwoTower",
+    "UnknownItemsError",
+    "ValidationSet",
+    "as_matrix",
+    "co_visit_matrix",
+    "evaluate_recommender",
+    "fit_on_train",
+    "merge_ranked",
+    "popular_diverse",
+    "split_sequences",
+    "validation_set",
+]

@@ -1,0 +1,238 @@
+"""Item-to-item co-visitation: items bought near each other in users' sequences.
+
+Fit: for every pair of items `o` steps apart in a training sequence (1 <= o <= `window`),
+the later item gains ``order_decay**(o - 1)`` on the earlier item's row ("bought next"),
+and the earlier one ``backward * order_decay**(o - 1)`` on the later item's row. Each row
+is then divided by its sum (each history item votes with weight one) and each column by
+``count**popularity_penalty`` (0: raw co-counts; 1: lift-like).
+
+Score: the user's items vote with recency weights ``recency_decay**age`` (age 0 for the
+latest). A history item that never occurred in training (a new or held-out item, text
+only) votes through its `text_neighbours` nearest trained items by text cosine, weighted
+by the cosine, so a user whose only item is new still gets co-visitation candidates.
+Items that never occurred in training score 0: they have no co-visits to earn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar, Self
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from paretorec.retrieve.recommend._files import read_model, write_model
+from paretorec.retrieve.recommend.base import (
+    Generator,
+    History,
+    NotFittedError,
+    Progress,
+    Source,
+    TrainingData,
+    check_histories,
+)
+
+__all__ = ["CoVisitation", "co_visit_matrix"]
+
+_KIND = "covisitation"
+
+
+def co_visit_matrix(
+    sequences: Sequence[History],
+    n_items: int,
+    *,
+    window: int,
+    order_decay: float,
+    backward: float,
+) -> sp.csr_array:
+    """Raw (n_items, n_items) co-visit weights: row i, column j is what j earns from i."""
+    lengths = np.array([s.size for s in sequences], dtype=np.int64)
+    flat = np.concatenate(list(sequences)) if sequences else np.zeros(0, dtype=np.int64)
+    owner = np.repeat(np.arange(lengths.size), lengths)
+    rows, cols, weights = [], [], []
+    for offset in range(1, window + 1):
+        if flat.size <= offset:
+            break
+        same = owner[:-offset] == owner[offset:]
+        earlier, later = flat[:-offset][same], flat[offset:][same]
+        weight = order_decay ** (offset - 1)
+        rows += [earlier, later]
+        cols += [later, earlier]
+        weights += [np.full(earlier.size, weight), np.full(later.size, backward * weight)]
+    if not rows:
+        return sp.csr_array((n_items, n_items), dtype=np.float64)
+    row, col, data = np.concatenate(rows), np.concatenate(cols), np.concatenate(weights)
+    keep = (row != col) & (data > 0)
+    matrix = sp.coo_array((data[keep], (row[keep], col[keep])), shape=(n_items, n_items))
+    out = matrix.tocsr()
+    out.sum_duplicates()
+    return out
+
+
+class CoVisitation(Generator):
+    """Co-visitation candidates (see the module docstring)."""
+
+    source: ClassVar[Source] = Source.COVISITATION
+    min_score: ClassVar[float] = 0.0
+
+    def __init__(
+        self,
+        *,
+        window: int = 3,
+        order_decay: float = 0.6,
+        backward: float = 0.5,
+        popularity_penalty: float = 0.2,
+        recency_decay: float = 0.6,
+        max_history: int = 20,
+        text_neighbours: int = 5,
+    ) -> None:
+        if window < 1 or max_history < 1 or text_neighbours < 0:
+            raise ValueError("window and max_history must be >= 1, text_neighbours >= 0")
+        for name, value in (("order_decay", order_decay), ("recency_decay", recency_decay)):
+            if not 0.0 < value <= 1.0:
+                raise ValueError(f"{name} must be in (0, 1], got {value}")
+        if backward < 0 or not 0.0 <= popularity_penalty <= 1.0:
+            raise ValueError("backward must be >= 0 and popularity_penalty in [0, 1]")
+        self.window = window
+        self.order_decay = order_decay
+        self.backward = backward
+        self.popularity_penalty = popularity_penalty
+        self.recency_decay = recency_decay
+        self.max_history = max_history
+        self.text_neighbours = text_neighbours
+        self._matrix: sp.csr_array | None = None
+        self._counts: NDArray[np.float64] | None = None
+
+    def _config(self) -> dict[str, float | int]:
+        return {
+            "window": self.window,
+            "order_decay": self.order_decay,
+            "backward": self.backward,
+            "popularity_penalty": self.popularity_penalty,
+            "recency_decay": self.recency_decay,
+            "max_history": self.max_history,
+            "text_neighbours": self.text_neighbours,
+        }
+
+    @property
+    def matrix(self) -> sp.csr_array:
+        """The normalized (n_trained, n_trained) item-to-item matrix."""
+        if self._matrix is None:
+            raise NotFittedError("CoVisitation is not fitted: call fit first")
+        return self._matrix
+
+    def fit(self, data: TrainingData, *, on_progress: Progress = None) -> Self:
+        raw = co_visit_matrix(
+            data.sequences,
+            data.n_items,
+            window=self.window,
+            order_decay=self.order_decay,
+            backward=self.backward,
+        )
+        self._counts = data.counts.copy()
+        self._matrix = self._normalized(raw, data.counts)
+        if on_progress is not None:
+            on_progress(1)
+        return self
+
+    def _normalized(self, raw: sp.csr_array, counts: NDArray[np.float64]) -> sp.csr_array:
+        row_sums = np.asarray(raw.sum(axis=1)).reshape(-1)
+        inverse_rows = np.divide(1.0, row_sums, out=np.zeros_like(row_sums), where=row_sums > 0)
+        column_scale = np.power(np.maximum(counts, 1.0), -self.popularity_penalty)
+        matrix = sp.csr_array(sp.diags_array(inverse_rows) @ raw @ sp.diags_array(column_scale))
+        matrix.sum_duplicates()
+        return matrix
+
+    def _votes(self, histories: list[History], text_vectors: NDArray[np.float32]) -> sp.csr_array:
+        """(m, n_trained) weights with which each user's items vote."""
+        matrix = self.matrix
+        counts = self._counts if self._counts is not None else np.zeros(0)
+        n_trained = matrix.shape[0]
+        seen = np.flatnonzero(counts > 0)
+        rows: list[NDArray[np.int64]] = []
+        cols: list[NDArray[np.int64]] = []
+        data: list[NDArray[np.float64]] = []
+        for user, history in enumerate(histories):
+            recent = history[-self.max_history :]
+            if recent.size == 0:
+                continue
+            weights = self.recency_decay ** np.arange(recent.size - 1, -1, -1, dtype=np.float64)
+            known = recent < n_trained
+            known[known] = counts[recent[known]] > 0
+            rows.append(np.full(int(known.sum()), user, dtype=np.int64))
+            cols.append(recent[known])
+            data.append(weights[known])
+            if (~known).any() and self.text_neighbours > 0 and seen.size:
+                mapped_cols, mapped_weights = _text_neighbours(
+                    text_vectors[recent[~known]], text_vectors[seen], self.text_neighbours
+                )
+                mapped_weights *= weights[~known][:, None]
+                rows.append(np.full(mapped_cols.size, user, dtype=np.int64))
+                cols.append(seen[mapped_cols.reshape(-1)])
+                data.append(mapped_weights.reshape(-1))
+        if not rows:
+            return sp.csr_array((len(histories), n_trained), dtype=np.float64)
+        return sp.csr_array(
+            (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(len(histories), n_trained),
+        )
+
+    def score(
+        self, histories: Sequence[History], text_vectors: NDArray[np.float32]
+    ) -> NDArray[np.float32]:
+        n_items = text_vectors.shape[0]
+        checked = check_histories(histories, n_items)
+        votes = self._votes(checked, text_vectors)
+        out = np.zeros((len(checked), n_items), dtype=np.float32)
+        n_trained = min(self.matrix.shape[0], n_items)
+        out[:, :n_trained] = (votes @ self.matrix).toarray()[:, :n_trained]
+        return out
+
+    def save(self, folder: str | Path) -> None:
+        matrix = self.matrix
+        counts = self._counts if self._counts is not None else np.zeros(matrix.shape[0])
+        write_model(
+            folder,
+            _KIND,
+            {**self._config(), "n_items": matrix.shape[0]},
+            {
+                "indptr": matrix.indptr.astype(np.int64),
+                "indices": matrix.indices.astype(np.int64),
+                "data": matrix.data.astype(np.float64),
+                "counts": counts,
+            },
+        )
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Self:
+        config, arrays = read_model(folder, _KIND)
+        n_items = int(config.pop("n_items"))
+        config.pop("kind")
+        config.pop("format")
+        model = cls(
+            window=int(config["window"]),
+            order_decay=float(config["order_decay"]),
+            backward=float(config["backward"]),
+            popularity_penalty=float(config["popularity_penalty"]),
+            recency_decay=float(config["recency_decay"]),
+            max_history=int(config["max_history"]),
+            text_neighbours=int(config["text_neighbours"]),
+        )
+        model._matrix = sp.csr_array(
+            (arrays["data"], arrays["indices"], arrays["indptr"]), shape=(n_items, n_items)
+        )
+        model._counts = arrays["counts"]
+        return model
+
+
+def _text_neighbours(
+    queries: NDArray[np.float32], vectors: NDArray[np.float32], k: int
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Each query's `k` nearest rows of `vectors` by cosine, and the cosines (>= 0)."""
+    similarity = queries @ vectors.T
+    k = min(k, vectors.shape[0])
+    top = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+    weights = np.clip(np.take_along_axis(similarity, top, axis=1), 0.0, None).astype(np.float64)
+    return top.astype(np.int64), weights

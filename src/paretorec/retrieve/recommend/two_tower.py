@@ -1,0 +1,300 @@
+"""Two-tower retrieval: a user tower over her recent items, an item tower over one item.
+
+Both towers start from `ItemInput` (text embedding through a linear map, plus an ID
+embedding for items seen in training). The item tower adds a residual MLP; the user tower
+pools her last `max_history` items with learned weights by age (softmax over the ages
+present), adds a residual MLP; both outputs are unit length, so a user-item score is a
+cosine and the item vectors go straight into the same `DenseIndex` that search uses.
+
+Training: every next item of a training sequence is a positive for the history before
+it; the other positives of the batch are the negatives (in-batch softmax with temperature
+`temperature`), with the popularity correction ``logit - log q(item)`` (logQ, q the item's
+share of training interactions, which is how often it appears as an in-batch negative);
+other rows with the same target item are masked. With a `ValidationSet`, the weights of
+the epoch with the best validation Recall@k are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar, Self
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from numpy.typing import NDArray
+from torch import nn
+
+from paretorec.retrieve.recommend._files import read_model, write_model
+from paretorec.retrieve.recommend._neural import (
+    EarlyStopping,
+    ItemInput,
+    ValidationSet,
+    batches,
+    gathered,
+    in_chunks,
+    padded,
+    recall_at,
+)
+from paretorec.retrieve.recommend.base import (
+    Generator,
+    History,
+    NotFittedError,
+    Progress,
+    Source,
+    TrainingData,
+    check_histories,
+)
+
+__all__ = ["TwoTower"]
+
+_KIND = "two-tower"
+_CHUNK = 2048
+
+
+class _Towers(nn.Module):
+    def __init__(
+        self,
+        text_dim: int,
+        dim: int,
+        id_mask: NDArray[np.bool_],
+        *,
+        max_history: int,
+        id_dropout: float,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        self.items = ItemInput(text_dim, dim, id_mask, id_dropout=id_dropout)
+        self.item_head = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, dim))
+        self.user_head = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, dim))
+        self.age_logits = nn.Parameter(torch.zeros(max_history))
+        self.dropout = nn.Dropout(dropout)
+
+    def item_vectors(self, text: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        """Item tower of `indices`; `text` is the whole (n_items, text_dim) table."""
+        x = gathered(self.items, text, indices)
+        return F.normalize(x + self.item_head(x), dim=-1)
+
+    def user_vectors(
+        self, text: torch.Tensor, indices: torch.Tensor, lengths: torch.Tensor
+    ) -> torch.Tensor:
+        """Users from left-aligned histories (B, L) of the given lengths (>= 1)."""
+        positions = torch.arange(indices.shape[1]).unsqueeze(0)
+        valid = positions < lengths.unsqueeze(1)
+        ages = (lengths.unsqueeze(1) - 1 - positions).clamp(min=0)
+        weights = torch.softmax(self.age_logits[ages].masked_fill(~valid, -torch.inf), dim=1)
+        x = gathered(self.items, text, indices)
+        pooled = self.dropout((weights.unsqueeze(-1) * x).sum(dim=1))
+        return F.normalize(pooled + self.user_head(pooled), dim=-1)
+
+
+class TwoTower(Generator):
+    """The two-tower generator (see the module docstring)."""
+
+    source: ClassVar[Source] = Source.TWO_TOWER
+
+    def __init__(
+        self,
+        *,
+        dim: int = 64,
+        max_history: int = 10,
+        temperature: float = 0.07,
+        logq_correction: bool = True,
+        id_dropout: float = 0.1,
+        dropout: float = 0.1,
+        epochs: int = 10,
+        batch_size: int = 1024,
+        learning_rate: float = 1e-3,
+        patience: int = 2,
+        seed: int = 0,
+    ) -> None:
+        if dim < 1 or max_history < 1 or epochs < 1 or batch_size < 2 or patience < 1:
+            raise ValueError("dim, max_history, epochs, patience must be >= 1, batch_size >= 2")
+        if temperature <= 0 or learning_rate <= 0:
+            raise ValueError("temperature and learning_rate must be > 0")
+        if not (0.0 <= id_dropout < 1.0 and 0.0 <= dropout < 1.0):
+            raise ValueError("id_dropout and dropout must be in [0, 1)")
+        self.dim = dim
+        self.max_history = max_history
+        self.temperature = temperature
+        self.logq_correction = logq_correction
+        self.id_dropout = id_dropout
+        self.dropout = dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.patience = patience
+        self.seed = seed
+        self.validation_recall: list[float] = []
+        self._net: _Towers | None = None
+
+    def _config(self) -> dict[str, float | int | bool]:
+        return {
+            "dim": self.dim,
+            "max_history": self.max_history,
+            "temperature": self.temperature,
+            "logq_correction": self.logq_correction,
+            "id_dropout": self.id_dropout,
+            "dropout": self.dropout,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "learning_rate": self.learning_rate,
+            "patience": self.patience,
+            "seed": self.seed,
+        }
+
+    @property
+    def net(self) -> _Towers:
+        if self._net is None:
+            raise NotFittedError("TwoTower is not fitted: call fit first")
+        return self._net
+
+    def _new_net(self, text_dim: int, id_mask: NDArray[np.bool_]) -> _Towers:
+        return _Towers(
+            text_dim,
+            self.dim,
+            id_mask,
+            max_history=self.max_history,
+            id_dropout=self.id_dropout,
+            dropout=self.dropout,
+        )
+
+    def fit(
+        self,
+        data: TrainingData,
+        *,
+        on_progress: Progress = None,
+        validation: ValidationSet | None = None,
+    ) -> Self:
+        """Train; `on_progress` counts optimizer steps (`steps_per_epoch(data)` an epoch)."""
+        torch.manual_seed(self.seed)
+        rng = np.random.default_rng(self.seed)
+        net = self._new_net(data.text_vectors.shape[1], data.counts > 0)
+        self._net = net
+        histories, lengths, targets = self._pairs(data)
+        if targets.size < 2:
+            raise ValueError("two-tower training needs at least two next-item pairs")
+        text = torch.from_numpy(data.text_vectors)
+        log_q = torch.from_numpy(np.log(np.maximum(data.counts, 1.0) / data.counts.sum()))
+        optimizer = torch.optim.Adam(net.parameters(), lr=self.learning_rate)
+        stopping = EarlyStopping(self.patience)
+        for epoch in range(self.epochs):
+            net.train()
+            for batch in batches(targets.size, self.batch_size, rng):
+                if batch.size < 2:
+                    continue
+                hist = torch.from_numpy(histories[batch])
+                target = torch.from_numpy(targets[batch])
+                users = net.user_vectors(text, hist, torch.from_numpy(lengths[batch]))
+                items = net.item_vectors(text, target)
+                logits = users @ items.T / self.temperature
+                if self.logq_correction:
+                    logits = logits - log_q[target].unsqueeze(0).to(logits.dtype)
+                same = target.unsqueeze(0) == target.unsqueeze(1)
+                logits = logits.masked_fill(same & ~torch.eye(batch.size, dtype=torch.bool), -1e9)
+                loss = F.cross_entropy(logits, torch.arange(batch.size))
+                optimizer.zero_grad()
+                loss.backward()  # type: ignore[no-untyped-call]
+                optimizer.step()
+                if on_progress is not None:
+                    on_progress(1)
+            if validation is not None:
+                recall = recall_at(self.score(validation.histories, data.text_vectors), validation)
+                if stopping.update(epoch, recall, net):
+                    break
+        if validation is not None:
+            stopping.restore(net)
+            self.validation_recall = stopping.history
+        net.eval()
+        return self
+
+    def steps_per_epoch(self, data: TrainingData) -> int:
+        pairs = sum(max(0, s.size - 1) for s in data.sequences)
+        return -(-pairs // self.batch_size)
+
+    def _pairs(
+        self, data: TrainingData
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+        """(history (P, L) left-aligned, its length, the next item) for every next item."""
+        prefixes: list[History] = []
+        targets: list[int] = []
+        for sequence in data.sequences:
+            for t in range(1, sequence.size):
+                prefixes.append(sequence[max(0, t - self.max_history) : t])
+                targets.append(int(sequence[t]))
+        lengths = np.array([p.size for p in prefixes], dtype=np.int64)
+        return padded(prefixes, self.max_history, 0), lengths, np.array(targets, dtype=np.int64)
+
+    @torch.no_grad()
+    def item_vectors(self, text_vectors: NDArray[np.float32]) -> NDArray[np.float32]:
+        """The item tower's unit vector of every current item."""
+        net = self.net
+        net.eval()
+        text = torch.from_numpy(np.ascontiguousarray(text_vectors, dtype=np.float32))
+
+        def chunk(part: slice) -> NDArray[np.float32]:
+            indices = torch.arange(part.start, part.stop)
+            return net.item_vectors(text, indices).numpy()
+
+        return in_chunks(text.shape[0], _CHUNK * 4, chunk, self.dim)
+
+    @torch.no_grad()
+    def user_vectors(
+        self, histories: Sequence[History], text_vectors: NDArray[np.float32]
+    ) -> NDArray[np.float32]:
+        """The user tower's unit vector of each history (an empty history: a zero row)."""
+        net = self.net
+        net.eval()
+        checked = check_histories(histories, text_vectors.shape[0])
+        text = torch.from_numpy(np.ascontiguousarray(text_vectors, dtype=np.float32))
+        lengths = np.array([min(h.size, self.max_history) for h in checked], dtype=np.int64)
+        matrix = padded(checked, self.max_history, 0)
+
+        def chunk(part: slice) -> NDArray[np.float32]:
+            hist = torch.from_numpy(matrix[part])
+            size = torch.from_numpy(np.maximum(lengths[part], 1))
+            vectors = net.user_vectors(text, hist, size).numpy()
+            vectors[lengths[part] == 0] = 0.0
+            return vectors
+
+        return in_chunks(len(checked), _CHUNK, chunk, self.dim)
+
+    def score(
+        self, histories: Sequence[History], text_vectors: NDArray[np.float32]
+    ) -> NDArray[np.float32]:
+        users = self.user_vectors(histories, text_vectors)
+        return users @ self.item_vectors(text_vectors).T
+
+    def save(self, folder: str | Path) -> None:
+        net = self.net
+        arrays = {name: t.detach().numpy() for name, t in net.state_dict().items()}
+        config = {
+            **self._config(),
+            "text_dim": int(net.items.text.in_features),
+            "validation_recall": self.validation_recall,
+        }
+        write_model(folder, _KIND, config, arrays)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Self:
+        config, arrays = read_model(folder, _KIND)
+        model = cls(
+            dim=int(config["dim"]),
+            max_history=int(config["max_history"]),
+            temperature=float(config["temperature"]),
+            logq_correction=bool(config["logq_correction"]),
+            id_dropout=float(config["id_dropout"]),
+            dropout=float(config["dropout"]),
+            epochs=int(config["epochs"]),
+            batch_size=int(config["batch_size"]),
+            learning_rate=float(config["learning_rate"]),
+            patience=int(config["patience"]),
+            seed=int(config["seed"]),
+        )
+        model.validation_recall = [float(v) for v in config.get("validation_recall", [])]
+        net = model._new_net(int(config["text_dim"]), arrays["items.id_mask"] > 0)
+        net.load_state_dict({name: torch.from_numpy(a.copy()) for name, a in arrays.items()})
+        net.eval()
+        model._net = net
+        return model

@@ -1,0 +1,80 @@
+"""`paretorec train recommender`, `recommend` and `eval recommend` on a tiny shop."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from paretorec.cli import app
+
+runner = CliRunner()
+TITLES = [
+    "red racing game",
+    "racing wheel",
+    "racing pedals",
+    "puzzle game",
+    "puzzle book",
+    "chess set",
+]
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("shop")
+    ids = [f"i{n}" for n in range(len(TITLES))]
+    pl.DataFrame({"item_id": ids, "title": TITLES}).write_csv(folder / "items.csv")
+    users, items = [], []
+    for user in range(12):
+        chain = ["i0", "i1", "i2", "i5"] if user % 2 == 0 else ["i3", "i4", "i5", "i0"]
+        users += [f"u{user}"] * len(chain)
+        items += chain
+    pl.DataFrame(
+        {"user_id": users, "item_id": items, "event": ["purchase"] * len(items)}
+    ).write_csv(folder / "events.csv")
+    return folder
+
+
+def test_eval_recommend_writes_metrics(shop: Path, tmp_path: Path) -> None:
+    out = tmp_path / "metrics.json"
+    result = runner.invoke(
+        app,
+        ["eval", "recommend", "--data", str(shop), "--json", str(out), "--epochs", "1",
+         "--cache", str(tmp_path / "cache")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(out.read_text())
+    assert set(metrics) == {"popularity", "covisitation", "two-tower", "sequential", "merge"}
+    # six items, histories of up to three: K is capped at 3
+    assert all(0.0 <= row["recall@3"] <= 1.0 for row in metrics.values())
+
+
+def test_train_then_recommend(shop: Path, tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    cache = str(tmp_path / "cache")
+    trained = runner.invoke(
+        app,
+        ["train", "recommender", "--data", str(shop), "--models", str(models), "--epochs", "1",
+         "--model", "covisitation", "--cache", cache],
+    )  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    shown = runner.invoke(
+        app, ["recommend", str(shop), "--session", "i3", "--k", "2", "--models", str(models)]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "puzzle book" in shown.output and "covisitation" in shown.output
+    stranger = runner.invoke(
+        app, ["recommend", str(shop), "--user", "nobody", "--k", "3", "--models", str(models)]
+    )
+    assert stranger.exit_code == 0, stranger.output
+    assert "no history" in stranger.output and "popularity" in stranger.output
+
+
+def test_recommend_without_a_model_fails_cleanly(shop: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["recommend", str(shop), "--user", "u1", "--models", str(tmp_path)])
+    assert result.exit_code == 1
+    no_request = runner.invoke(app, ["recommend", str(shop), "--models", str(tmp_path)])
+    assert no_request.exit_code == 1
