@@ -3,12 +3,18 @@
 1. Simulator (lively shop, 2,000 items, lists of 10 from 50 candidates; objectives:
    clicks and revenue per list, each over the uniformly random policy's mean, and the
    category diversity of the list). The predictions the policies and baselines read come
-   from `LoggedFeedbackModel`, logistic regressions fitted on 20,000 logged random
-   sessions (no peeking at the truth). Each method's front is traced by sweeping w over
+   from the multi-task ranker (`RankerPredictor`: a `paretorec.rank` MMoE trained on
+   20,000 logged uniformly random sessions; no peeking at the truth); greedy lists by
+   `LoggedFeedbackModel`'s predictions (logistic regressions on the same number of logged
+   sessions) are measured beside it to compare the two predictors. Each method's front is traced by sweeping w over
    the simplex grid with step 1/3 (10 points) at serving time (greedy lists), and
    measured on the same 2,000 fresh sessions with the exact expected feedback:
    - the conditioned policy (Plackett-Luce; REINFORCE and PPO; and list-aware REINFORCE),
-     w drawn per session, budget B sessions;
+     w drawn per context, budget B lists shown (the training defaults: 4 lists per
+     context with the leave-one-out baseline, each objective over its running std,
+     w ~ Dirichlet(0.5), one w-weighted head per objective), and the conditioned PL
+     policy trained as before issue #6 (one head, one list per context, raw rewards,
+     uniform w) to show what the changes bought;
    - a separate Plackett-Luce policy per grid w, B / 10 sessions each (equal total
      budget) and 5 B / 10 each (5x);
    - greedy by the weighted sum of the standardized predictions (clicks, revenue), and
@@ -29,6 +35,7 @@ Writes benchmarks/results/policy.md, policy.json and policy_front.png.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import time
@@ -50,6 +57,7 @@ from paretorec.policy import (
     PolicyInput,
     PolicyObjective,
     PolicyVariant,
+    PredictorKind,
     PreferencePolicy,
     ServedFront,
     SimulatorSpec,
@@ -74,6 +82,9 @@ RESULTS = Path(__file__).resolve().parent / "results"
 OBJECTIVES = (PolicyObjective.CLICKS, PolicyObjective.REVENUE, PolicyObjective.DIVERSITY)
 BATCH = 256
 SEED = 7
+BEFORE = "conditioned PL, REINFORCE, as before #6"
+GREEDY_LOGGED = "scalarized greedy (LoggedFeedbackModel predictions)"
+PER_W = "per-w PL policies (1x budget)"
 
 
 def scalarized_scores(inputs: PolicyInput, w: np.ndarray) -> np.ndarray:
@@ -140,8 +151,13 @@ def simulator_part(quick: bool) -> dict[str, Any]:
     grid = simplex_grid(len(OBJECTIVES), 3)
     n_eval = 500 if quick else 2000
     t0 = time.perf_counter()
-    task = make_task(SimulatorSpec(), OBJECTIVES, log_sessions=20_000, seed=SEED)
+    task = make_task(
+        SimulatorSpec(), OBJECTIVES, log_sessions=20_000, seed=SEED, predictor=PredictorKind.RANKER
+    )
     setup_s = time.perf_counter() - t0
+    logged = make_task(SimulatorSpec(), OBJECTIVES, log_sessions=20_000, seed=SEED)
+    # the same world, sessions and reward scales; only the predictions differ
+    logged_task = dataclasses.replace(task, predictor=logged.predictor)
     k = task.spec.list_size
     fronts: dict[str, ServedFront] = {}
     info: dict[str, dict[str, Any]] = {}
@@ -153,17 +169,26 @@ def simulator_part(quick: bool) -> dict[str, Any]:
         print(f"{name}: {extra}", flush=True)
 
     pl_cfg = policy_config(task, variant=PolicyVariant.PLACKETT_LUCE)
-    for label, alg, variant in (
-        ("conditioned PL, REINFORCE", Algorithm.REINFORCE, PolicyVariant.PLACKETT_LUCE),
-        ("conditioned PL, PPO", Algorithm.PPO, PolicyVariant.PLACKETT_LUCE),
-        ("conditioned list-aware, REINFORCE", Algorithm.REINFORCE, PolicyVariant.LIST_AWARE),
+    before = {"lists_per_context": 1, "normalize_objectives": False, "weight_concentration": 1.0}
+    for label, alg, variant, old in (
+        (BEFORE, Algorithm.REINFORCE, PolicyVariant.PLACKETT_LUCE, True),
+        ("conditioned PL, REINFORCE", Algorithm.REINFORCE, PolicyVariant.PLACKETT_LUCE, False),
+        ("conditioned PL, PPO", Algorithm.PPO, PolicyVariant.PLACKETT_LUCE, False),
+        ("conditioned list-aware, REINFORCE", Algorithm.REINFORCE, PolicyVariant.LIST_AWARE, False),
     ):
         cfg = policy_config(task, variant=variant)
+        if old:
+            cfg = dataclasses.replace(cfg, objective_heads=False)
         policy, res = train(
             task,
             cfg,
             OnPolicyConfig(
-                algorithm=alg, steps=steps, batch_sessions=BATCH, seed=SEED, checkpoint_every=0
+                algorithm=alg,
+                steps=steps,
+                batch_sessions=BATCH,
+                seed=SEED,
+                checkpoint_every=0,
+                **(before if old else {}),  # type: ignore[arg-type]
             ),
         )
         t95, s95 = time_to_95(res.history)
@@ -218,6 +243,9 @@ def simulator_part(quick: bool) -> dict[str, Any]:
             },
         )
     measure("scalarized greedy (predictions)", greedy_fn(k), {})
+    start = time.perf_counter()
+    fronts[GREEDY_LOGGED] = front_of(logged_task, greedy_fn(k), grid, n_sessions=n_eval, seed=99)
+    info[GREEDY_LOGGED] = {"measure_s": time.perf_counter() - start}
     measure("scalarized + MMR", rerank_fn(k, "mmr"), {})
     measure("scalarized + DPP", rerank_fn(k, "dpp"), {})
 
@@ -235,6 +263,7 @@ def simulator_part(quick: bool) -> dict[str, Any]:
         "reference": reference.tolist(),
         "objectives": [o.value for o in OBJECTIVES],
         "scales": vars(task.scales),
+        "predictor": type(task.predictor).__name__,
         "methods": info,
         "eval_sessions": n_eval,
     }
@@ -311,7 +340,8 @@ def write_markdown(sim: dict[str, Any], obd: dict[str, Any], wall: float) -> str
         f"Objectives {sim['objectives']} (clicks and revenue per list over the random policy's mean; "
         f"category diversity in [0, 1]); w on the simplex grid of step 1/3 ({len(sim['grid'])} points); "
         f"greedy lists measured with exact expected feedback on {sim['eval_sessions']} fresh sessions. "
-        f"Budget B = {sim['steps']} steps x {BATCH} sessions. Hypervolume reference = the worst value "
+        f"Predictions read by the policies and the scalarized baselines: {sim['predictor']}. "
+        f"Budget B = {sim['steps']} steps x {BATCH} lists shown. Hypervolume reference = the worst value "
         f"per objective over all points: {[round(v, 4) for v in sim['reference']]}.",
         "",
         "| method | train sessions | hypervolume | sessions/s | time to 95% (s) |",
@@ -350,7 +380,76 @@ def write_markdown(sim: dict[str, Any], obd: dict[str, Any], wall: float) -> str
     lines.append(
         f"| Bernoulli TS (its own logs, bts/ALL) | {obd['bernoulli TS own CTR (bts/all)']:.5f} | |"
     )
+    lines += ["", "## Reading (generated by the script from this run's numbers)", ""]
+    lines += reading(sim, obd)
     return "\n".join(lines) + "\n"
+
+
+def _spread(front: list[list[float]], i: int) -> str:
+    values = [p[i] for p in front]
+    return f"{min(values):.3f}-{max(values):.3f}"
+
+
+def reading(sim: dict[str, Any], obd: dict[str, Any]) -> list[str]:
+    """The findings, worded from the measured numbers (nothing here is hand-written
+    about a particular run)."""
+    m = sim["methods"]
+    hv = {name: v["hypervolume"] for name, v in m.items()}
+    conditioned = [n for n in m if n.startswith("conditioned") and n != BEFORE]
+    best = max(conditioned, key=lambda n: hv[n])
+    ranked, logged = m["scalarized greedy (predictions)"]["front"], m[GREEDY_LOGGED]["front"]
+    per_w, per_w5 = hv[PER_W], hv["per-w PL policies (5x budget)"]
+    verdict = "matches or beats" if hv[best] >= per_w else "does not match"
+    out = [
+        f"- At equal budget ({m[best]['sessions']:,} lists shown) the best w-conditioned policy, "
+        f"{best}, {verdict} ten per-w PL policies: hypervolume {hv[best]:.3f} against {per_w:.3f} "
+        f"(per-w at 5x the budget: {per_w5:.3f}). All conditioned policies: "
+        + ", ".join(f"{n.removeprefix('conditioned ')} {hv[n]:.3f}" for n in conditioned)
+        + ".",
+        f"- The same PL policy trained as before issue #6 (one head, one list per context, raw "
+        f"rewards, uniform w) reaches {hv[BEFORE]:.3f}; with today's training, PL REINFORCE "
+        f"reaches {hv['conditioned PL, REINFORCE']:.3f}.",
+        "- How much each front follows w (range over the grid of clicks; of diversity): "
+        + "; ".join(
+            f"{n} {_spread(m[n]['front'], 0)}; {_spread(m[n]['front'], 2)}"
+            for n in (BEFORE, best, PER_W, "scalarized + MMR")
+        )
+        + ".",
+        f"- Non-learned: scalarized greedy {hv['scalarized greedy (predictions)']:.3f}, "
+        f"+ MMR {hv['scalarized + MMR']:.3f}, + DPP {hv['scalarized + DPP']:.3f}; the best "
+        f"conditioned policy is {'above' if hv[best] > hv['scalarized + MMR'] else 'below'} MMR.",
+        f"- Predictor: {sim['predictor']}; greedy lists by its predictions reach hypervolume "
+        f"{hv['scalarized greedy (predictions)']:.3f}, by LoggedFeedbackModel's "
+        f"{hv[GREEDY_LOGGED]:.3f}; clicks at w = (1, 0, 0): {ranked[0][0]:.3f} against "
+        f"{logged[0][0]:.3f}, revenue at w = (0, 1, 0): {ranked[3][1]:.3f} against "
+        f"{logged[3][1]:.3f}, diversity at w = (1, 0, 0): {ranked[0][2]:.3f} against "
+        f"{logged[0][2]:.3f} (hypervolume rewards diverse lists; "
+        + (
+            "the ranker predicts clicks worse"
+            if ranked[0][0] < logged[0][0]
+            else "the ranker predicts clicks at least as well"
+        )
+        + ").",
+    ]
+    s, d = obd["PL policy (sampled lists)"]["snips"], obd["PL policy (sampled lists)"]["dr"]
+    rnd, bts = obd["random own CTR (eval half)"], obd["bernoulli TS own CTR (bts/all)"]
+    contains = [
+        name
+        for name, ctr in (("the random policy's", rnd), ("Bernoulli TS's", bts))
+        if s["lower"] <= ctr <= s["upper"] and d["lower"] <= ctr <= d["upper"]
+    ]
+    out.append(
+        f"- Off-policy on OBD ({obd['train_clicks']} training clicks): the sampled PL policy's "
+        f"CTR, SNIPS {s['mean']:.4f} [{s['lower']:.4f}, {s['upper']:.4f}], DR {d['mean']:.4f} "
+        f"[{d['lower']:.4f}, {d['upper']:.4f}]; "
+        + (
+            f"both intervals contain {' and '.join(contains)} own CTR ({rnd:.4f}, {bts:.4f}): "
+            "no measurable difference."
+            if contains
+            else f"the intervals exclude the random policy's {rnd:.4f} and Bernoulli TS's {bts:.4f}."
+        )
+    )
+    return out
 
 
 def main() -> None:

@@ -29,3 +29,13 @@ def test_one_weight_vector_serves_every_request() -> None:
     assert check_weights([0.25, 0.75], 2, n_requests=3).shape == (3, 2)
     with pytest.raises(ValueError, match="3 rows for 2 requests"):
         check_weights(np.full((3, 2), 0.5), 2, n_requests=2)
+
+
+def test_a_concentration_below_one_puts_more_weights_near_the_corners() -> None:
+    rng = np.random.default_rng(0)
+    uniform = sample_simplex(rng, 4000, 3).max(axis=1)
+    cornered = sample_simplex(rng, 4000, 3, concentration=0.3).max(axis=1)
+    assert (cornered > 0.9).mean() > 2 * (uniform > 0.9).mean()
+    np.testing.assert_allclose(sample_simplex(rng, 50, 3, concentration=0.3).sum(axis=1), 1.0)
+    with pytest.raises(ValueError, match="concentration"):
+        sample_simplex(rng, 5, 3, concentration=0.0)

@@ -8,7 +8,15 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paretorec.policy import INTERACTION, PolicyInput, PolicyVariant, PreferencePolicy, rank
+from paretorec.policy import (
+    INTERACTION,
+    PolicyConfig,
+    PolicyInput,
+    PolicyVariant,
+    PreferencePolicy,
+    rank,
+)
+from paretorec.policy.network import route_credit
 from tests.policy.conftest import random_input, small_config
 
 
@@ -144,3 +152,40 @@ def test_mismatched_inputs_are_refused() -> None:
         )
     with pytest.raises(ValueError, match="list size must be between 1 and 4"):
         rank(policy, random_input(1, 4), [0.4, 0.3, 0.3], 5)
+
+
+@pytest.mark.parametrize("variant", list(PolicyVariant))
+def test_an_objective_weighted_zero_cannot_move_the_scores_through_its_head(
+    variant: PolicyVariant,
+) -> None:
+    torch.manual_seed(4)
+    policy = PreferencePolicy(small_config(variant))
+    out = policy.list_out if variant is PolicyVariant.LIST_AWARE else policy.head
+    batch = policy.batch(random_input(2, 6, seed=7), np.array([0.6, 0.4, 0.0]))
+    with torch.no_grad():
+        before = policy.first_scores(batch)
+        out.weight[2].add_(5.0)  # the diversity head, whose weight is 0 here
+        out.bias[2].add_(5.0)
+        after = policy.first_scores(batch)
+        assert torch.allclose(before, after)
+        out.weight[0].add_(5.0)  # the clicks head, weighted 0.6, does move them
+        assert not torch.allclose(before, policy.first_scores(batch))
+
+
+def test_credit_routing_scales_each_objectives_gradient_only() -> None:
+    x = torch.randn(2, 3, 2, requires_grad=True)
+    credit = torch.tensor([[1.0, 0.0], [-2.0, 0.5]])
+    y = route_credit(x, credit)
+    assert torch.equal(y, x)
+    torch.autograd.backward(y.sum())
+    assert x.grad is not None
+    assert torch.equal(x.grad, credit[:, None, :].expand(2, 3, 2))
+
+
+def test_a_file_from_before_the_objective_heads_loads_as_one_head() -> None:
+    data = small_config(PolicyVariant.PLACKETT_LUCE).to_json()
+    assert data["objective_heads"] is True
+    del data["objective_heads"]
+    old = PolicyConfig.from_json(data)
+    assert old.objective_heads is False
+    assert PreferencePolicy(old).head.out_features == 1

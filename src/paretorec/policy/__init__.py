@@ -48,9 +48,11 @@ from paretorec.policy.predictors import (
     ObservationPredictor,
     fit_logged_feedback_model,
 )
+from paretorec.policy.ranker_predictor import RankerPredictor, fit_ranker_from_random_logs
 from paretorec.policy.rewards import PolicyObjective, RewardScales, parse_objectives
 from paretorec.policy.serving import RankedLists, rank
 from paretorec.policy.simulator import (
+    PredictorKind,
     SimulatorSpec,
     SimulatorTask,
     fit_from_random_logs,
@@ -74,9 +76,11 @@ __all__ = [
     "PolicyInput",
     "PolicyObjective",
     "PolicyVariant",
+    "PredictorKind",
     "PreferencePolicy",
     "Progress",
     "RankedLists",
+    "RankerPredictor",
     "RewardScales",
     "ServedFront",
     "SimulatorSpec",
@@ -87,6 +91,7 @@ __all__ = [
     "estimate_ctr",
     "fit_from_random_logs",
     "fit_logged_feedback_model",
+    "fit_ranker_from_random_logs",
     "front_of",
     "load_policy",
     "make_task",

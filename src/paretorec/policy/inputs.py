@@ -142,9 +142,15 @@ def check_weights(
     return w
 
 
-def sample_simplex(rng: np.random.Generator, n: int, n_objectives: int) -> FloatArray:
-    """`n` weight vectors drawn uniformly from the simplex (Dirichlet(1, ..., 1))."""
-    out: FloatArray = rng.dirichlet(np.ones(n_objectives), size=n)
+def sample_simplex(
+    rng: np.random.Generator, n: int, n_objectives: int, *, concentration: float = 1.0
+) -> FloatArray:
+    """`n` weight vectors drawn from Dirichlet(concentration, ..., concentration): 1 is
+    uniform on the simplex; below 1 puts more of them near its corners and edges (the
+    extreme trade-offs a front needs), above 1 near its centre."""
+    if not (np.isfinite(concentration) and concentration > 0):
+        raise ValueError(f"concentration must be positive, got {concentration}")
+    out: FloatArray = rng.dirichlet(np.full(n_objectives, float(concentration)), size=n)
     return out
 
 

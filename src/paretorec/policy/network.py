@@ -8,9 +8,15 @@ predictions z_j (one column per named prediction). Its score is
     s_j = sum_l w_{o(l)} * alpha_l * z_{j, p(l)}  +  r_theta(h_j, w[, list so far])
 
 a linked part, one term per (objective, prediction) link (clicks <- the click prediction,
-...), with learned scales alpha_l >= 0, plus a learned w-conditioned remainder. The linked
-terms are the per-objective contributions the service shows; the remainder is reported
-as "interaction", so the contributions of an item sum to its score exactly.
+...), with learned scales alpha_l >= 0, plus a learned w-conditioned remainder
+r_theta = sum_k w_k r_k(h_j, w[, ...]), one output per objective, each weighed by its
+objective's weight (`PolicyConfig.objective_heads`; without it, one output r). The
+weighted heads matter: with a single head, training in the simulator learned one
+w-independent direction (the same lists for every w), because nothing ties the part of
+the remainder that serves an objective to that objective's weight; with them an
+objective whose weight is 0 cannot move the score through its head. The linked terms are
+the per-objective contributions the service shows; the remainder is reported as
+"interaction", so the contributions of an item sum to its score exactly.
 
 Two variants (`PolicyVariant`): PLACKETT_LUCE scores every candidate once and ranks by
 Plackett-Luce over the scores; LIST_AWARE scores the next position given the items already
@@ -24,6 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import torch
@@ -63,6 +70,8 @@ class PolicyConfig:
     hidden: int = 64
     layers: int = 2
     prior_scale: float = 1.0  # initial alpha of every link
+    # the remainder as sum_k w_k r_k (one learned head per objective), not one head r
+    objective_heads: bool = True
 
     def __post_init__(self) -> None:
         if not self.objectives:
@@ -96,6 +105,7 @@ class PolicyConfig:
             "hidden": self.hidden,
             "layers": self.layers,
             "prior_scale": self.prior_scale,
+            "objective_heads": self.objective_heads,
         }
 
     @classmethod
@@ -118,6 +128,7 @@ class PolicyConfig:
             hidden=int(str(data.get("hidden", 64))),
             layers=int(str(data.get("layers", 2))),
             prior_scale=float(str(data.get("prior_scale", 1.0))),
+            objective_heads=bool(data.get("objective_heads", False)),  # absent: older files
         )
 
 
@@ -130,6 +141,9 @@ class Batch:
     z: Tensor  # (n, c, n_predictions) predictions standardized within each request
     same_group: Tensor | None  # (n, c, c, g) bool: candidates share a group label
     w: Tensor  # (n, m)
+    # training only: per-objective credit (n, m) that scales the gradient reaching each
+    # objective's head and links (see `route_credit`); None: gradients pass unchanged
+    credit: Tensor | None = None
 
     @property
     def n(self) -> int:
@@ -145,6 +159,33 @@ def standardize_predictions(predictions: np.ndarray) -> np.ndarray:
     mean = predictions.mean(axis=1, keepdims=True)
     std = predictions.std(axis=1, keepdims=True)
     out: np.ndarray = np.where(std > 1e-12, (predictions - mean) / np.maximum(std, 1e-12), 0.0)
+    return out
+
+
+class _RouteCredit(torch.autograd.Function):
+    """Identity forward; backward multiplies the gradient of x (n, c, m) by credit (n, m)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, credit: Tensor) -> Tensor:
+        ctx.save_for_backward(credit)
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        (credit,) = ctx.saved_tensors
+        return grad * credit[:, None, :], None
+
+
+def route_credit(x: Tensor, credit: Tensor) -> Tensor:
+    """x (n, c, m) unchanged, its gradient scaled per request and objective by `credit`
+    (n, m): with credit = each objective's advantage and the loss -mean(log pi), head k
+    and the links of objective k ascend objective k alone (w_k A_k grad log pi), instead
+    of every head ascending the weighted sum (w_k sum_j w_j A_j grad log pi), whose cross
+    terms teach the clicks head diversity wherever both weights are positive and so leak
+    into the lists of w = (1, 0, 0). (`OnPolicyConfig.credit_per_objective`, off by
+    default: the heads' relative scales then follow each objective's signal-to-noise,
+    not the trade-off.)"""
+    out: Tensor = _RouteCredit.apply(x, credit)  # type: ignore[no-untyped-call]
     return out
 
 
@@ -181,11 +222,12 @@ class PreferencePolicy(nn.Module):
         self.encoder = nn.ModuleList(
             nn.Linear(sizes[i] + m + config.context_dim, sizes[i + 1]) for i in range(config.layers)
         )
-        self.head = nn.Linear(h + m, 1)
+        outputs = m if config.objective_heads else 1
+        self.head = nn.Linear(h + m, outputs)
         if config.variant is PolicyVariant.LIST_AWARE:
             self.list_static = nn.Linear(h + m, h)
             self.list_dynamic = nn.Linear(N_LIST_FEATURES + config.n_groups, h, bias=False)
-            self.list_out = nn.Linear(h + m, 1)
+            self.list_out = nn.Linear(h + m, outputs)
         start = math.log(math.expm1(config.prior_scale))  # softplus^-1
         self.prior_raw = nn.Parameter(torch.full((len(config.links),), start))
         self.link_objective = torch.tensor(
@@ -245,6 +287,8 @@ class PreferencePolicy(nn.Module):
         w = b.w[:, self.link_objective][:, None, :]
         z = b.z[:, :, self.link_prediction]
         out: Tensor = w * self.alpha()[None, None, :] * z
+        if b.credit is not None:
+            out = route_credit(out, b.credit[:, self.link_objective])
         return out
 
     def remainder(self, b: Batch, h: Tensor) -> Tensor:
@@ -252,8 +296,7 @@ class PreferencePolicy(nn.Module):
         list-aware variant, its value at the first position (nothing placed)."""
         wide = b.w[:, None, :].expand(b.n, b.c, -1)
         if self.config.variant is PolicyVariant.PLACKETT_LUCE:
-            head: Tensor = self.head(torch.cat([h, wide], dim=2)).squeeze(2)
-            return head
+            return self.weigh(b, self.head(torch.cat([h, wide], dim=2)))
         state = self.list_state(b, h)
         return self.list_remainder(b, state, torch.zeros(b.n, b.c, dtype=torch.bool), 0, 1)
 
@@ -294,7 +337,15 @@ class PreferencePolicy(nn.Module):
             parts.append(torch.log1p(overlap))
         x = torch.relu(state.static + self.list_dynamic(torch.cat(parts, dim=2)))
         wide = b.w[:, None, :].expand(b.n, b.c, -1)
-        out: Tensor = self.list_out(torch.cat([x, wide], dim=2)).squeeze(2)
+        return self.weigh(b, self.list_out(torch.cat([x, wide], dim=2)))
+
+    def weigh(self, b: Batch, heads: Tensor) -> Tensor:
+        """The remainder (n, c) from the heads' outputs (n, c, m or 1): sum_k w_k r_k."""
+        if not self.config.objective_heads:
+            return heads.squeeze(2)
+        if b.credit is not None:
+            heads = route_credit(heads, b.credit)
+        out: Tensor = (heads * b.w[:, None, :]).sum(dim=2)
         return out
 
     def first_scores(self, b: Batch) -> Tensor:
@@ -395,4 +446,5 @@ def select_rows(b: Batch, rows: Tensor) -> Batch:
         z=b.z[rows],
         same_group=None if b.same_group is None else b.same_group[rows],
         w=b.w[rows],
+        credit=None if b.credit is None else b.credit[rows],
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
@@ -232,19 +233,34 @@ def fit_from_random_logs(
     return model, scales
 
 
+class PredictorKind(StrEnum):
+    LOGGED = "logged"  # LoggedFeedbackModel: logistic regressions on the logs
+    RANKER = "ranker"  # RankerPredictor: a paretorec.rank multi-task ranker on the logs
+
+
 def make_task(
     spec: SimulatorSpec,
     objectives: tuple[PolicyObjective, ...],
     *,
     log_sessions: int = 20_000,
     seed: int = 0,
+    predictor: PredictorKind = PredictorKind.LOGGED,
 ) -> SimulatorTask:
-    """The world of `spec`, with a predictor and reward scales learned from its logs."""
+    """The world of `spec`, with a predictor (`predictor`) and reward scales learned
+    from `log_sessions` sessions of the uniformly random policy's logs."""
     world = spec.world()
-    predictor, scales = fit_from_random_logs(
-        world, list_size=spec.list_size, n_sessions=log_sessions, seed=seed
-    )
-    return SimulatorTask(spec, world, objectives, predictor, scales)
+    fitted: ObservationPredictor
+    if PredictorKind(predictor) is PredictorKind.RANKER:
+        from paretorec.policy.ranker_predictor import fit_ranker_from_random_logs
+
+        fitted, scales = fit_ranker_from_random_logs(
+            world, list_size=spec.list_size, n_sessions=log_sessions, seed=seed
+        )
+    else:
+        fitted, scales = fit_from_random_logs(
+            world, list_size=spec.list_size, n_sessions=log_sessions, seed=seed
+        )
+    return SimulatorTask(spec, world, objectives, fitted, scales)
 
 
 def policy_config(
@@ -273,7 +289,10 @@ def policy_config(
 def simulator_meta(task: SimulatorTask) -> dict[str, object]:
     """What `front.task_from_saved` needs to rebuild `task` (JSON-able)."""
     if not isinstance(task.predictor, LoggedFeedbackModel):
-        raise ValueError("only a LoggedFeedbackModel predictor can be saved with a policy")
+        raise ValueError(
+            "only a LoggedFeedbackModel predictor can be saved with a policy (a policy "
+            f"trained on a {type(task.predictor).__name__} cannot be served from its folder yet)"
+        )
     return {
         "simulator": {
             "spec": task.spec.to_json(),
