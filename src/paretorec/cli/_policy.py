@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -99,50 +100,32 @@ def _simulator(
     folder: Path,
     resume: bool,
 ) -> tuple[Any, dict[str, Any], dict[str, float]]:
-    import torch
-
-    from paretorec.policy import (
-        Algorithm,
-        OnPolicyConfig,
-        PolicyVariant,
-        PreferencePolicy,
-        SimulatorSpec,
-        make_task,
-        parse_objectives,
-        policy_config,
-        save_policy,
-        simulator_meta,
-        train_on_policy,
-    )  # fmt: skip
+    from paretorec.policy import Algorithm, PolicyVariant, SimulatorSpec
+    from paretorec.policy.recipe import train_in_simulator
 
     alg = Algorithm(algorithm)
     if alg is Algorithm.OFFPOLICY:
         raise ValueError("--algorithm offpolicy learns from logs: use --data DIR")
-    names = parse_objectives([n.strip() for n in objectives.split(",") if n.strip()])
+    names = [n.strip() for n in objectives.split(",") if n.strip()]
     spec = SimulatorSpec(n_items=items, n_users=users, world_seed=seed)
-    with spinner("building the shop and fitting the predictor on its random logs"):
-        task = make_task(spec, names, log_sessions=log_sessions, seed=seed)
-    torch.manual_seed(seed)
-    policy = PreferencePolicy(policy_config(task, variant=PolicyVariant(variant)))
-    steps = max(1, sessions // batch)
-    run = OnPolicyConfig(algorithm=alg, steps=steps, batch_sessions=batch, seed=seed)
-    with progress_bar(f"training ({alg.value}, steps)", steps) as advance:
-        result = train_on_policy(
-            policy, task, run, checkpoint_dir=folder, resume=resume,
-            log_dir=folder / "tensorboard", on_progress=lambda p: advance(1),
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(
+            spinner("building the shop and fitting the predictor on its random logs")
+        )
+
+        def ready(steps: int) -> None:
+            stack.close()  # the spinner ends, the bar starts
+            advance.append(
+                stack.enter_context(progress_bar(f"training ({alg.value}, steps)", steps))
+            )
+
+        advance: list[Any] = []
+        run = train_in_simulator(
+            spec, names, algorithm=alg, variant=PolicyVariant(variant), sessions=sessions,
+            batch=batch, log_sessions=log_sessions, seed=seed, checkpoint_dir=folder,
+            resume=resume, on_task_ready=ready, on_step=lambda n: advance[0](n),
         )  # fmt: skip
-    tail = result.history[-10:]
-    metrics = {"final_reward": sum(h["reward"] for h in tail) / len(tail)}
-    metrics.update({f"final_{o.value}": sum(h[o.value] for h in tail) / len(tail) for o in names})
-    metrics["sessions_per_second"] = result.sessions_per_second
-    config = {"mode": "simulator", "algorithm": alg.value, "variant": variant, "steps": steps,
-              "batch": batch, "seed": seed, "objectives": [o.value for o in names],
-              "simulator": spec.to_json()}  # fmt: skip
-
-    def saved(out: Path) -> None:
-        save_policy(out, policy, extra=simulator_meta(task))
-
-    return saved, config, metrics
+    return run.save, run.config, run.metrics
 
 
 def _from_logs(
