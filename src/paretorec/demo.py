@@ -1,9 +1,11 @@
 """`paretorec demo`: the pipeline on the embedded default, end to end, in a few minutes.
 
-Today the pipeline is its foundation: a simulated shop and its log, the real Open Bandit
-Dataset (fetched once into the cache), both written in the data contract, read back
-through the validator, described, and the simulator's click-through rate by position set
-beside the real one. Each later stage adds its step here.
+A simulated shop and its log, the real Open Bandit Dataset (fetched once into the cache),
+both written in the data contract, read back through the validator and described, the
+simulator's click-through rate by position beside the real one; then the models: the
+shop's catalog encoded, the multi-task ranker trained on its log, the
+preference-conditioned policy trained in the simulator, the trade-offs it serves at three
+weightings, and the search index, all registered under `OUT/models` for `paretorec serve`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from paretorec.data.io import FileFormat, write_dataset
 from paretorec.data.plots import plot_stats
 from paretorec.data.stats import DatasetStats, ctr_by_position, dataset_stats
 from paretorec.data.validate import load_dataset
+from paretorec.demo_models import DemoModelSize
 from paretorec.simulate import simulate_dataset
 from paretorec.types import Dataset
 
@@ -96,6 +99,7 @@ def run_demo(
     spinner: Spinner,
     progress_bar: ProgressBar,
     size: DemoSize = DemoSize(),
+    model_size: DemoModelSize | None = None,
 ) -> None:
     out = Path(out)
     report = out / "report"
@@ -149,18 +153,121 @@ def run_demo(
         console.print(view)
         summary["calibration"] = table.to_dicts()
         summary["obd"] = obd_stats.to_dict()
+    models = _train_models(
+        shop, out, report, seed, console, spinner, progress_bar, model_size or DemoModelSize()
+    )
+    summary["models"] = models
     (report / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
-    _write_report_page(report, shop_stats, obd_stats, calibration)
+    _write_report_page(report, shop_stats, obd_stats, calibration, models)
 
     console.print(f"\nReport folder: {report} (statistics as JSON, plots as PNG)")
-    console.print("Next:")
-    console.print(f"  .venv/bin/paretorec data stats {out / shop.name}")
-    console.print(f"  .venv/bin/paretorec data validate {out / shop.name}")
-    console.print("  .venv/bin/paretorec data convert homedepot data/homedepot")
+    query = shop.queries.frame["text"][0] if shop.queries is not None else "shoes"
+    console.print("Serve the shop (search and recommendation, any trade-off per request):")
+    console.print(
+        f"  PARETOREC_ADMIN_TOKEN=change-me .venv/bin/paretorec serve --models {out / 'models'} --port 8000"
+    )
+    body = json.dumps(
+        {"query": query, "k": 5, "weights": {"clicks": 0.2, "revenue": 0.7, "diversity": 0.1}}
+    )
+    console.print(
+        f"  curl -s localhost:8000/search -H 'content-type: application/json' -d '{body}'",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"  .venv/bin/paretorec pareto --policy promoted --models {out / 'models'} --out {report / 'policy-front'}"
+    )
+
+
+def _train_models(
+    shop: Dataset,
+    out: Path,
+    report: Path,
+    seed: int,
+    console: Console,
+    spinner: Spinner,
+    progress_bar: ProgressBar,
+    size: DemoModelSize,
+) -> dict[str, object]:
+    """Encode the shop, train and register the ranker, the policy, the search index and
+    the recommender; show the policy's trade-offs. Returns what the report records."""
+    from paretorec.data.locations import cache_dir
+    from paretorec.demo_models import (
+        build_demo_serving,
+        showcase_tradeoffs,
+        train_demo_policy,
+        train_demo_ranker,
+    )
+    from paretorec.encode import SentenceTransformerEncoder, encode_items_cached, item_text
+    from paretorec.serve.registry import ModelRegistry
+
+    registry = ModelRegistry(out / "models")
+    encoder = SentenceTransformerEncoder()
+    cache = cache_dir() / "embeddings"
+    console.print(
+        f"4. The text encoder ({encoder.name}) reads the shop's {len(shop.items):,} items"
+    )
+    with progress_bar("encoding items (cached)", len(shop.items)) as advance:
+        vectors = encode_items_cached(encoder, item_text(shop.items), cache, on_progress=advance)
+
+    console.print(
+        f"5. The multi-task ranker learns click, cart and purchase from the first {size.ranker_sessions:,} sessions"
+    )
+    ranker, metrics = train_demo_ranker(
+        shop, out / shop.name, registry, encoder=encoder, cache=cache, item_vectors=vectors, size=size, seed=seed,
+        progress_bar=progress_bar, spinner=spinner,
+    )  # fmt: skip
+    console.print(_table(metrics, f"ranker {ranker.version}: held-out sessions"))
+
+    console.print(
+        "6. The policy learns every trade-off of clicks, revenue and diversity at once (PPO, w drawn per session)"
+    )
+    policy = train_demo_policy(
+        registry, size=size, seed=seed, progress_bar=progress_bar, spinner=spinner
+    )
+    with spinner("serving three weightings from the one policy"):
+        tradeoffs = showcase_tradeoffs(registry, size=size, seed=seed)
+    console.print(
+        _table(
+            tradeoffs, f"policy {policy.version}: one model, three trade-offs (expected per list)"
+        )
+    )
+
+    console.print("7. The search index and the recommender for the service")
+    with spinner("building the search index and the recommender"):
+        serving = build_demo_serving(
+            shop,
+            out / shop.name,
+            registry,
+            encoder=encoder,
+            cache=cache,
+            vectors=vectors,
+            seed=seed,
+        )
+    for kind, manifest in serving.items():
+        console.print(f"  {kind} {manifest.version}")
+    return {
+        "ranker": {"version": ranker.version, "metrics": metrics.to_dicts()},
+        "policy": {"version": policy.version, "tradeoffs": tradeoffs.to_dicts()},
+        **{kind: {"version": m.version} for kind, m in serving.items()},
+    }
+
+
+def _table(frame: pl.DataFrame, title: str) -> Table:
+    view = Table(title=title, title_justify="left")
+    for column in frame.columns:
+        view.add_column(column, justify="left" if frame.schema[column] == pl.String else "right")
+    for row in _cells(frame):
+        view.add_row(*row)
+    return view
 
 
 def _write_report_page(
-    report: Path, shop: DatasetStats, obd: DatasetStats | None, calibration: pl.DataFrame | None
+    report: Path,
+    shop: DatasetStats,
+    obd: DatasetStats | None,
+    calibration: pl.DataFrame | None,
+    models: dict[str, object],
 ) -> None:
     """report/README.md: the figures a person reads first, with the plots inline."""
     lines = ["# paretorec demo report", ""]
@@ -179,4 +286,19 @@ def _write_report_page(
             _markdown(table),
             "",
         ]
+    ranker, policy = models["ranker"], models["policy"]
+    assert isinstance(ranker, dict) and isinstance(policy, dict)
+    lines += [
+        f"## The multi-task ranker ({ranker['version']}), on held-out sessions",
+        "",
+        _markdown(pl.DataFrame(ranker["metrics"])),
+        "",
+        f"## The policy ({policy['version']}): one model, three trade-offs",
+        "",
+        "Expected clicks and revenue per list and list diversity, measured with the",
+        "simulator's exact expected feedback on the same sessions for each weighting.",
+        "",
+        _markdown(pl.DataFrame(policy["tradeoffs"])),
+        "",
+    ]
     (report / "README.md").write_text("\n".join(lines))

@@ -13,6 +13,7 @@ from paretorec.cli import (  # noqa: F401  (registers commands)
     _rank,
     _recommend,
     _search,
+    _serve,
     _simulate,
 )
 from paretorec.cli._shared import app, console, errors, fails_cleanly, progress_bar, spinner

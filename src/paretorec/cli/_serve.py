@@ -1,0 +1,197 @@
+"""`paretorec serve`: the HTTP service; `paretorec serve build-index`: its index version."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from paretorec.cli._shared import (
+    _embedding_cache,
+    _encoder,
+    app,
+    console,
+    errors,
+    fails_cleanly,
+    progress_bar,
+    spinner,
+)
+from paretorec.serve.registry import ModelKind, ModelRegistry, default_models_dir
+
+serve_app = typer.Typer(
+    help="Serve search and recommendation over HTTP (FastAPI + uvicorn).",
+    invoke_without_command=True,
+)
+app.add_typer(serve_app, name="serve")
+
+DEFAULT_TOKEN_ENV = "PARETOREC_ADMIN_TOKEN"
+
+ModelsDir = Annotated[
+    Path | None,
+    typer.Option("--models", help="Registry folder (default: $PARETOREC_MODELS or ./models)."),
+]
+
+
+@serve_app.callback()
+@fails_cleanly
+def serve(
+    ctx: typer.Context,
+    models: ModelsDir = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    token_env: Annotated[
+        str,
+        typer.Option(
+            help="Environment variable holding the admin bearer token (admin endpoints are "
+            "refused while it is unset)."
+        ),
+    ] = DEFAULT_TOKEN_ENV,
+    events: Annotated[
+        Path,
+        typer.Option(
+            help="Folder of the feedback log (events.csv) and the catalog-change journal "
+            "(catalog_changes.jsonl), both fsync'd."
+        ),
+    ] = Path("events"),
+    depth: Annotated[
+        int, typer.Option(min=1, max=1000, help="Candidates the ranker and policy see.")
+    ] = 50,
+    encoder_threads: Annotated[
+        int | None, typer.Option(min=1, help="Threads of the ONNX query encoder.")
+    ] = None,
+    compute_threads: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="BLAS / OpenMP / torch threads per request (1: requests run side by side).",
+        ),
+    ] = 1,
+    verify: Annotated[
+        bool, typer.Option(help="Check every model file's hash when loading.")
+    ] = True,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+) -> None:
+    """Serve the registry's promoted versions: /search, /recommend, /items, /events, /healthz, /metrics, /docs."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import uvicorn
+
+    from paretorec.serve.app import create_app
+    from paretorec.serve.changes import ChangeJournal
+    from paretorec.serve.event_log import EventLog
+    from paretorec.serve.loading import LoadOptions, apply_journal, load_pipeline, reloader
+    from paretorec.serve.threads import limit_compute_threads
+
+    registry = ModelRegistry(models if models is not None else default_models_dir())
+    token = os.environ.get(token_env) or None
+    if token is None:
+        errors.print(
+            f"warning: ${token_env} is not set: admin endpoints are refused", highlight=False
+        )
+    options = LoadOptions(depth=depth, verify=verify, encoder_threads=encoder_threads)
+    with spinner(f"loading models from {registry.root}"):
+        pipeline = load_pipeline(registry, options)
+    limit_compute_threads(compute_threads)
+    log = EventLog(events)
+    journal = ChangeJournal(events)
+    with spinner("replaying catalog changes"):
+        replayed = apply_journal(pipeline, journal)
+    if replayed:
+        console.print(f"replayed {replayed:,} catalog change(s) from {journal.path}")
+    service = create_app(
+        pipeline,
+        admin_token=token,
+        event_log=log,
+        journal=journal,
+        registry=registry,
+        reload=reloader(pipeline, registry, options, journal=journal),
+    )
+    loaded = ", ".join(
+        f"{stage.value} {state.version or '-'}" if state.loaded else f"{stage.value} missing"
+        for stage, state in pipeline.stages().items()
+    )
+    console.print(f"serving {len(pipeline.store):,} items ({loaded}) on http://{host}:{port}")
+    try:
+        uvicorn.run(service, host=host, port=port, log_level=log_level, access_log=False)
+    finally:
+        log.close()
+        journal.close()
+
+
+@serve_app.command("build-index")
+@fails_cleanly
+def build_index(
+    data: Annotated[
+        str,
+        typer.Option(
+            "--data", help="Dataset folder, or the name of a built-in dataset (e.g. homedepot)."
+        ),
+    ],
+    models: ModelsDir = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(help="Encoder model folder (default: the bundled all-MiniLM-L6-v2)."),
+    ] = None,
+    cache: Annotated[Path | None, typer.Option(help="Embedding cache folder.")] = None,
+    onnx: Annotated[
+        bool,
+        typer.Option(help="Export the encoder to ONNX int8 for queries (the fast path)."),
+    ] = True,
+    onnx_from: Annotated[
+        Path | None, typer.Option(help="Use this existing ONNX export instead of exporting.")
+    ] = None,
+    lexical_weight: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Score-fusion weight of BM25.")
+    ] = 0.7,
+    promote: Annotated[bool, typer.Option(help="Promote the new version.")] = False,
+) -> None:
+    """Encode a catalog, build BM25 + dense search and write it as a new INDEX version."""
+    from paretorec.data.datasets import BuiltinDataset, load_builtin
+    from paretorec.data.validate import load_dataset
+    from paretorec.encode import BUNDLED_MODEL_NAME, export_onnx
+    from paretorec.retrieve import ScoreFusion
+    from paretorec.serve.encoders import EncoderKind, EncoderRef
+    from paretorec.serve.index_version import build_index_version
+
+    folder = Path(data)
+    with spinner(f"reading {data}"):
+        if folder.is_dir():
+            dataset = load_dataset(folder)
+        elif data in {b.value for b in BuiltinDataset}:
+            dataset = load_builtin(BuiltinDataset(data))
+        else:
+            raise FileNotFoundError(f"{data}: neither a dataset folder nor a built-in dataset")
+    registry = ModelRegistry(models if models is not None else default_models_dir())
+    encoder = _encoder(model)
+    reference = EncoderRef(
+        EncoderKind.SENTENCE_TRANSFORMERS,
+        str(model.resolve()) if model is not None else BUNDLED_MODEL_NAME,
+        encoder.name,
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        export = onnx_from
+        if onnx and export is None:
+            with spinner("exporting the encoder to ONNX int8"):
+                export = Path(scratch) / "onnx"
+                export_onnx(export, model if model is not None else BUNDLED_MODEL_NAME)
+        with progress_bar("encoding items", len(dataset.items)) as advance:
+            manifest = build_index_version(
+                registry,
+                dataset.items,
+                encoder,
+                cache=_embedding_cache(cache),
+                reference=reference,
+                fusion=ScoreFusion(weight=lexical_weight),
+                onnx_export=export if onnx or onnx_from is not None else None,
+                data=folder if folder.is_dir() else None,
+                on_progress=advance,
+            )
+    if promote:
+        registry.promote(ModelKind.INDEX, manifest.version)
+    console.print(
+        f"index {manifest.version}: {len(dataset.items):,} items in {registry.root}"
+        + (" (promoted)" if promote else "")
+    )

@@ -1,0 +1,166 @@
+"""`ItemStore`: the served catalog's item attributes, changed live.
+
+The retriever answers with item ids; the service shows each item's title, price,
+category and brand, and hands the ranker the candidates' rows. The store keeps every
+column of the catalog it was built from, by item id, column by column (Python lists:
+an update or a removal changes one row, not a copy of the table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC
+from typing import Any
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+from paretorec.data.schema import ITEM_COLUMNS, POLARS_TYPE, conform
+from paretorec.types import Catalog, TableName
+
+__all__ = ["ItemStore", "catalog_from_records"]
+
+_CONTRACT_TYPES = {c.name: POLARS_TYPE[c.kind] for c in ITEM_COLUMNS}
+
+
+def catalog_from_records(records: Sequence[dict[str, Any]]) -> Catalog:
+    """A `Catalog` from item records (dicts in the contract's columns), typed."""
+    if not records:
+        raise ValueError("no items")
+    names = list(dict.fromkeys(name for record in records for name in record))
+    schema = {name: _CONTRACT_TYPES.get(name, pl.String()) for name in names}
+    rows = []
+    for record in records:
+        row = dict.fromkeys(names)
+        for name, value in record.items():
+            if name == "created_at" and value is not None and value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+            row[name] = value
+        rows.append(row)
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    return Catalog(conform(frame, TableName.ITEMS))
+
+
+class ItemStore:
+    """Item attributes by id (see the module docstring)."""
+
+    def __init__(self, catalog: Catalog, vectors: NDArray[np.float32] | None = None) -> None:
+        frame = catalog.frame
+        if vectors is not None and vectors.shape[0] != frame.height:
+            raise ValueError(f"{vectors.shape[0]} item vectors for {frame.height} items")
+        self._vectors = vectors  # row i: the catalog's row i (may be a read-only memory map)
+        self._changed_vectors: dict[int, NDArray[np.float32]] = {}
+        ids = [str(i) for i in frame["item_id"].cast(pl.String).to_list()]
+        if len(set(ids)) != len(ids):
+            raise ValueError("an item_id appears twice in the catalog")
+        self.schema: dict[str, pl.DataType] = dict(frame.schema)
+        self._row: dict[str, int] = {item_id: row for row, item_id in enumerate(ids)}
+        self._columns: dict[str, list[Any]] = {
+            name: frame[name].to_list() for name in frame.columns
+        }
+        self._columns["item_id"] = ids
+        self._alive: list[bool] = [True] * len(ids)
+        self._n_alive = len(ids)
+
+    def __len__(self) -> int:
+        return self._n_alive
+
+    def __contains__(self, item_id: object) -> bool:
+        row = self._row.get(item_id) if isinstance(item_id, str) else None
+        return row is not None and self._alive[row]
+
+    def sample_ids(self, n: int) -> list[str]:
+        """Up to `n` ids of items in the catalog (the first ones)."""
+        out: list[str] = []
+        for item_id, row in self._row.items():
+            if len(out) >= n:
+                break
+            if self._alive[row]:
+                out.append(item_id)
+        return out
+
+    def ever_had(self, item_id: str) -> bool:
+        """Whether the item is or was in the catalog (events may name a removed item)."""
+        return item_id in self._row
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self._columns)
+
+    def missing(self, item_ids: Iterable[str]) -> list[str]:
+        """The ids of `item_ids` that are not (or no longer) in the catalog, in order."""
+        return [i for i in item_ids if i not in self]
+
+    def values(self, item_ids: Sequence[str], column: str) -> list[Any]:
+        """One column's values for these items (None where the catalog has no such column)."""
+        values = self._columns.get(column)
+        if values is None:
+            return [None] * len(item_ids)
+        return [values[self._row[i]] for i in item_ids]
+
+    @property
+    def has_vectors(self) -> bool:
+        return self._vectors is not None
+
+    def vectors(self, item_ids: Sequence[str]) -> NDArray[np.float32]:
+        """The items' text vectors (those of their latest text), shape (n, d)."""
+        if self._vectors is None:
+            raise ValueError("this catalog was served without item vectors")
+        rows = [self._row[i] for i in item_ids]
+        base = len(self._vectors)
+        out = np.empty((len(rows), self._vectors.shape[1]), dtype=np.float32)
+        for n, row in enumerate(rows):
+            changed = self._changed_vectors.get(row)
+            out[n] = changed if changed is not None else self._vectors[row] if row < base else 0.0
+        return out
+
+    def records(self, item_ids: Sequence[str]) -> list[dict[str, Any]]:
+        rows = [self._row[i] for i in item_ids]
+        return [{name: values[row] for name, values in self._columns.items()} for row in rows]
+
+    def catalog(self, item_ids: Sequence[str]) -> Catalog:
+        """These items as a `Catalog` with the store's columns and types."""
+        data = {name: self.values(item_ids, name) for name in self._columns}
+        return Catalog(pl.DataFrame(data, schema=self.schema))
+
+    # ------------------------------------------------------------ changes
+
+    def split_new(self, catalog: Catalog) -> tuple[list[str], list[str]]:
+        """The catalog's ids that are new here, and those already here (to update)."""
+        ids = [str(i) for i in catalog.frame["item_id"].to_list()]
+        new = [i for i in ids if i not in self]
+        known = [i for i in ids if i in self]
+        return new, known
+
+    def upsert(self, catalog: Catalog, vectors: NDArray[np.float32] | None = None) -> None:
+        """Add new items and replace known ones (every column; absent ones become null),
+        with their text vectors (row i: the catalog's row i)."""
+        frame = catalog.frame
+        for name in frame.columns:
+            if name not in self._columns:
+                self._columns[name] = [None] * len(self._columns["item_id"])
+                self.schema[name] = frame.schema[name]
+        for n, record in enumerate(frame.iter_rows(named=True)):
+            item_id = str(record["item_id"])
+            row = self._row.get(item_id)
+            if row is None:
+                row = len(self._columns["item_id"])
+                self._row[item_id] = row
+                for values in self._columns.values():
+                    values.append(None)
+                self._alive.append(False)
+            for name, values in self._columns.items():
+                values[row] = record.get(name)
+            self._columns["item_id"][row] = item_id
+            if vectors is not None:
+                self._changed_vectors[row] = np.asarray(vectors[n], dtype=np.float32)
+            if not self._alive[row]:
+                self._alive[row] = True
+                self._n_alive += 1
+
+    def remove(self, item_id: str) -> None:
+        if item_id not in self:
+            raise KeyError(item_id)
+        self._alive[self._row[item_id]] = False
+        self._n_alive -= 1

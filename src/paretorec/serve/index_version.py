@@ -1,0 +1,138 @@
+"""An INDEX model version: the hybrid retriever, its catalog and its query encoder.
+
+Layout of ``<models>/index/<version>/``::
+
+    retriever/      HybridRetriever.save (BM25, dense vectors / HNSW graph, fusion)
+    items.parquet   the catalog it was built from (what responses show, what rankers read)
+    encoder.json    the query encoder's reference (`paretorec.serve.encoders`)
+    onnx/           optional: an ONNX export the reference points at
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+from paretorec.encode import TextEncoder, encode_items_cached, item_text
+from paretorec.retrieve import DenseIndex, HybridRetriever, LexicalIndex, ScoreFusion
+from paretorec.retrieve.fusion import Fusion
+from paretorec.serve.encoders import ONNX_FOLDER, EncoderKind, EncoderRef, copy_onnx_export
+from paretorec.serve.registry import Manifest, ModelKind, ModelRegistry
+from paretorec.types import Catalog
+
+__all__ = [
+    "ENCODER_FILE",
+    "ITEMS_FILE",
+    "RETRIEVER_FOLDER",
+    "IndexBundle",
+    "build_index_version",
+    "read_index",
+    "write_index_version",
+]
+
+RETRIEVER_FOLDER = "retriever"
+ITEMS_FILE = "items.parquet"
+ENCODER_FILE = "encoder.json"
+VECTORS_FILE = "item_vectors.npy"
+
+
+@dataclass(frozen=True)
+class IndexBundle:
+    """A loaded index version."""
+
+    retriever: HybridRetriever
+    catalog: Catalog
+    vectors: NDArray[np.float32]  # row i: the catalog's row i (read-only memory map)
+    encoder: EncoderRef
+    folder: Path
+
+
+def write_index_version(
+    registry: ModelRegistry,
+    *,
+    retriever: HybridRetriever,
+    catalog: Catalog,
+    vectors: NDArray[np.float32],
+    encoder: EncoderRef,
+    onnx_export: Path | None = None,
+    data: Path | None = None,
+    config: dict[str, Any] | None = None,
+) -> Manifest:
+    """Stage and publish a new INDEX version; with `onnx_export`, copy it in and point the
+    encoder reference at the copy (queries then run on onnxruntime)."""
+    if len(retriever) != len(catalog):
+        raise ValueError(f"the retriever holds {len(retriever)} items, the catalog {len(catalog)}")
+    if np.shape(vectors)[0] != len(catalog):
+        raise ValueError(f"{np.shape(vectors)[0]} item vectors for {len(catalog)} items")
+    with registry.stage(ModelKind.INDEX, data=data, config=config or {}) as staged:
+        retriever.save(staged.folder / RETRIEVER_FOLDER)
+        catalog.frame.write_parquet(staged.folder / ITEMS_FILE)
+        np.save(
+            staged.folder / VECTORS_FILE, np.asarray(vectors, dtype=np.float32), allow_pickle=False
+        )
+        reference = encoder
+        if onnx_export is not None:
+            copy_onnx_export(onnx_export, staged.folder)
+            reference = EncoderRef(EncoderKind.ONNX, ONNX_FOLDER, encoder.item_vectors_by)
+        (staged.folder / ENCODER_FILE).write_text(json.dumps(reference.to_dict(), indent=2))
+        staged.metrics["items"] = float(len(catalog))
+    assert staged.manifest is not None
+    return staged.manifest
+
+
+def build_index_version(
+    registry: ModelRegistry,
+    catalog: Catalog,
+    encoder: TextEncoder,
+    *,
+    cache: Path,
+    reference: EncoderRef,
+    fusion: Fusion | None = None,
+    onnx_export: Path | None = None,
+    data: Path | None = None,
+    on_progress: Any = None,
+) -> Manifest:
+    """Encode the catalog (through the embedding cache), build BM25 + dense, publish."""
+    if len(catalog) == 0:
+        raise ValueError("the catalog is empty: nothing to index")
+    vectors = encode_items_cached(encoder, item_text(catalog), cache, on_progress=on_progress)
+    retriever = HybridRetriever(
+        LexicalIndex.build(catalog),
+        DenseIndex.build(vectors, catalog),
+        fusion=fusion or ScoreFusion(weight=0.7),
+    )
+    return write_index_version(
+        registry,
+        retriever=retriever,
+        catalog=catalog,
+        vectors=vectors,
+        encoder=reference,
+        onnx_export=onnx_export,
+        data=data,
+        config={
+            "encoder": encoder.name,
+            "items": len(catalog),
+            "fusion": type(retriever.fusion).__name__,
+            "lexical_weight": retriever.fusion.weight,
+        },
+    )
+
+
+def read_index(folder: Path) -> IndexBundle:
+    """Load an INDEX version folder (already verified by the registry)."""
+    retriever = HybridRetriever.load(folder / RETRIEVER_FOLDER)
+    catalog = Catalog(pl.read_parquet(folder / ITEMS_FILE))
+    encoder = EncoderRef.from_dict(json.loads((folder / ENCODER_FILE).read_text()))
+    vectors = np.load(folder / VECTORS_FILE, mmap_mode="r", allow_pickle=False)
+    if len(retriever) != len(catalog) or vectors.shape[0] != len(catalog):
+        raise ValueError(
+            f"{folder}: the retriever holds {len(retriever)} items, items.parquet "
+            f"{len(catalog)}, {VECTORS_FILE} {vectors.shape[0]}"
+        )
+    return IndexBundle(retriever, catalog, vectors, encoder, folder)

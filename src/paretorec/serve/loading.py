@@ -1,0 +1,166 @@
+"""Assemble a `ServingPipeline` from a model registry's promoted (or latest) versions.
+
+The INDEX version is required; the ranker, policy and recommender are loaded when the
+registry holds a version of them, through `paretorec.serve.adapters`, and left out (the
+service says so) when it does not. A version that exists but cannot be loaded is an
+error: the service does not silently serve less than it was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from paretorec.encode import TextEncoder
+from paretorec.serve import adapters
+from paretorec.serve.catalog import ItemStore, catalog_from_records
+from paretorec.serve.changes import ChangeJournal
+from paretorec.serve.encoders import open_encoder
+from paretorec.serve.index_version import IndexBundle, read_index
+from paretorec.serve.pipeline import DEFAULT_DEPTH, ServingPipeline
+from paretorec.serve.registry import Manifest, ModelKind, ModelRegistry, RegistryError
+from paretorec.serve.stages import Stage
+
+__all__ = ["LoadOptions", "apply_journal", "load_pipeline", "reloader"]
+
+_STAGES = {
+    ModelKind.RANKER: Stage.RANKER,
+    ModelKind.POLICY: Stage.POLICY,
+    ModelKind.RECOMMENDER: Stage.RECOMMENDER,
+    ModelKind.INDEX: Stage.INDEX,
+}
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to assemble: `encoder` overrides the index's query encoder (tests, benchmarks);
+    `depth` is how many candidates the ranker sees; `verify` checks file hashes."""
+
+    encoder: TextEncoder | None = None
+    depth: int = DEFAULT_DEPTH
+    verify: bool = True
+    encoder_threads: int | None = None
+
+
+def _version(
+    registry: ModelRegistry, kind: ModelKind, verify: bool
+) -> tuple[Path, Manifest] | None:
+    if not registry.versions(kind):
+        return None
+    return registry.load(kind, verify=verify)
+
+
+def _index(
+    registry: ModelRegistry, options: LoadOptions
+) -> tuple[IndexBundle, Manifest, TextEncoder]:
+    found = _version(registry, ModelKind.INDEX, options.verify)
+    if found is None:
+        raise RegistryError(
+            f"no index version in {registry.root}: build one with "
+            f"`paretorec serve build-index --data DIR --models {registry.root}`"
+        )
+    folder, manifest = found
+    bundle = read_index(folder)
+    encoder = options.encoder or open_encoder(
+        bundle.encoder, folder, num_threads=options.encoder_threads
+    )
+    return bundle, manifest, encoder
+
+
+def load_pipeline(registry: ModelRegistry, options: LoadOptions | None = None) -> ServingPipeline:
+    """The pipeline of the registry's promoted versions (the latest where none is promoted)."""
+    options = options or LoadOptions()
+    bundle, manifest, encoder = _index(registry, options)
+    pipeline = ServingPipeline(
+        retriever=bundle.retriever,
+        store=ItemStore(bundle.catalog, bundle.vectors),
+        encoder=encoder,
+        versions={Stage.INDEX: manifest.version},
+        depth=options.depth,
+    )
+    for kind in (ModelKind.RECOMMENDER, ModelKind.RANKER, ModelKind.POLICY):
+        _attach(pipeline, registry, kind, options)
+    return pipeline
+
+
+def _attach(
+    pipeline: ServingPipeline, registry: ModelRegistry, kind: ModelKind, options: LoadOptions
+) -> None:
+    found = _version(registry, kind, options.verify)
+    stage = _STAGES[kind]
+    if found is None:
+        pipeline.versions[stage] = None
+        return
+    folder, manifest = found
+    context = adapters.StageContext(
+        store=pipeline.store, retriever=pipeline.retriever, encoder=pipeline.encoder
+    )
+    if kind is ModelKind.RANKER:
+        ranker = adapters.load_ranker(folder, manifest, context)
+        with pipeline.lock.writing():
+            pipeline.ranker = ranker
+            pipeline.default_weights = adapters.default_weights(manifest)
+    elif kind is ModelKind.POLICY:
+        policy = adapters.load_policy(folder, manifest, context)
+        with pipeline.lock.writing():
+            pipeline.policy = policy
+    else:
+        recommender = adapters.load_recommender(folder, manifest, context)
+        with pipeline.lock.writing():
+            pipeline.recommender = recommender
+    pipeline.versions[stage] = manifest.version
+
+
+def apply_journal(pipeline: ServingPipeline, journal: ChangeJournal) -> int:
+    """Replay the journal's catalog changes onto `pipeline` (puts are upserts; a removal
+    of an item the index no longer holds is skipped); how many changes were replayed."""
+    count = 0
+    for change in journal.replay():
+        if change.removed is not None:
+            if change.removed in pipeline.store:
+                pipeline.remove_item(change.removed)
+        else:
+            pipeline.upsert_items(catalog_from_records(list(change.put)))
+        count += 1
+    return count
+
+
+def reloader(
+    pipeline: ServingPipeline,
+    registry: ModelRegistry,
+    options: LoadOptions | None = None,
+    *,
+    journal: ChangeJournal | None = None,
+) -> Callable[[ModelKind], None]:
+    """What `/admin/promote` calls: load the newly promoted version of a scoring stage
+    into the running pipeline (an index is swapped whole, catalog changes made since the
+    journal's catalog changes replayed onto it)."""
+    options = options or LoadOptions()
+
+    def reload(kind: ModelKind) -> None:
+        if kind is ModelKind.ENCODER:
+            return  # encoders are referenced by index versions, not served on their own
+        if kind is ModelKind.INDEX:
+            bundle, manifest, encoder = _index(
+                registry,
+                LoadOptions(
+                    encoder=options.encoder or pipeline.encoder,
+                    depth=options.depth,
+                    verify=options.verify,
+                ),
+            )
+            store = ItemStore(bundle.catalog, bundle.vectors)
+            with pipeline.lock.writing():
+                pipeline.retriever = bundle.retriever
+                pipeline.store = store
+                pipeline.encoder = encoder
+                pipeline.versions[Stage.INDEX] = manifest.version
+            if pipeline.ranker is not None:
+                _attach(pipeline, registry, ModelKind.RANKER, options)  # it reads the new store
+            if journal is not None:
+                apply_journal(pipeline, journal)
+            return
+        _attach(pipeline, registry, kind, options)
+
+    return reload

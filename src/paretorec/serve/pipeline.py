@@ -1,0 +1,380 @@
+"""`ServingPipeline`: search and recommendation requests through candidates → ranker →
+policy, live catalog changes, and which stage versions are loaded.
+
+Reads (search, recommend) run concurrently; a catalog change takes the write lock, so a
+request sees the catalog either before or after it, never half of it. A change goes to
+the item store, the search indexes and the recommender at once: the next request finds
+it (cold start from its text, encoded by the query encoder's item path).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from paretorec.encode import TextEncoder, item_text
+from paretorec.retrieve import Filters, HybridRetriever
+from paretorec.retrieve.filters import normalize_brand, normalize_category
+from paretorec.serve.catalog import ItemStore
+from paretorec.serve.locking import ReadWriteLock
+from paretorec.serve.stages import (
+    CandidateSet,
+    PolicyChoice,
+    PolicyStage,
+    RankerStage,
+    RecommenderStage,
+    RequestContext,
+    Stage,
+    relevance_predictions,
+    weighted_sum_choice,
+)
+from paretorec.types import Catalog
+
+__all__ = [
+    "RankedItem",
+    "RankedList",
+    "RecommendQuery",
+    "RequestError",
+    "SearchQuery",
+    "ServingPipeline",
+    "StageState",
+    "StageUnavailableError",
+    "UnknownItemError",
+]
+
+DEFAULT_DEPTH = 50
+FloatArray = NDArray[np.float64]
+Timer = Callable[[str, float], None]
+
+
+class RequestError(ValueError):
+    """A request the service cannot answer as asked (HTTP 422)."""
+
+
+class UnknownItemError(KeyError):
+    """An item id that is not in the catalog (HTTP 404)."""
+
+    def __str__(self) -> str:
+        return f"item {self.args[0]!r} is not in the catalog"
+
+
+class StageUnavailableError(RuntimeError):
+    """A request needs a stage that has no loaded version (HTTP 503)."""
+
+
+@dataclass(frozen=True)
+class StageState:
+    loaded: bool
+    version: str | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str
+    k: int = 10
+    user_id: str | None = None
+    filters: Filters | None = None
+    weights: Mapping[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class RecommendQuery:
+    k: int = 10
+    user_id: str | None = None
+    session_items: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    filters: Filters | None = None
+    weights: Mapping[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class RankedItem:
+    item_id: str
+    score: float
+    predictions: dict[str, float]
+    contributions: dict[str, float]
+    source: str
+
+
+@dataclass(frozen=True)
+class RankedList:
+    items: tuple[RankedItem, ...]
+    weights: dict[str, float]
+    weights_source: str
+    ordered_by: str
+    notes: tuple[str, ...]
+    ignored: tuple[str, ...] = ()
+
+
+def _passes(record: dict[str, Any], filters: Filters) -> bool:
+    """`Filters` semantics (as the retrievers apply them) on one item record."""
+    if filters.category is not None:
+        category = record.get("category")
+        if category is None:
+            return False
+        path = normalize_category(str(category))
+        if path != filters.category and not path.startswith(filters.category + ">"):
+            return False
+    price = record.get("price")
+    if filters.min_price is not None and (price is None or price < filters.min_price):
+        return False
+    if filters.max_price is not None and (price is None or price > filters.max_price):
+        return False
+    stock = record.get("stock")
+    if filters.in_stock and (stock is None or stock <= 0):
+        return False
+    if filters.brands is not None:
+        brand = record.get("brand")
+        if brand is None or normalize_brand(str(brand)) not in filters.brands:
+            return False
+    return True
+
+
+class ServingPipeline:
+    """The service's request logic (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        retriever: HybridRetriever,
+        store: ItemStore,
+        encoder: TextEncoder,
+        ranker: RankerStage | None = None,
+        policy: PolicyStage | None = None,
+        recommender: RecommenderStage | None = None,
+        versions: Mapping[Stage, str | None] | None = None,
+        default_weights: Mapping[str, float] | None = None,
+        depth: int = DEFAULT_DEPTH,
+        timer: Timer | None = None,
+    ) -> None:
+        if len(retriever) != len(store):
+            raise ValueError(
+                f"the retriever holds {len(retriever)} items, the item store {len(store)}"
+            )
+        self.retriever = retriever
+        self.store = store
+        self.encoder = encoder
+        self.ranker = ranker
+        self.policy = policy
+        self.recommender = recommender
+        self.versions: dict[Stage, str | None] = dict(versions or {})
+        self.default_weights = dict(default_weights) if default_weights else None
+        self.depth = depth
+        self.timer: Timer = timer or (lambda stage, seconds: None)
+        self.lock = ReadWriteLock()
+
+    # ------------------------------------------------------------ status
+
+    def stages(self) -> dict[Stage, StageState]:
+        index_version = self.versions.get(Stage.INDEX)
+        states = {
+            Stage.INDEX: StageState(
+                True, index_version, f"{len(self.store):,} items, queries by {self.encoder.name}"
+            )
+        }
+        for stage, loaded, missing in (
+            (
+                Stage.RANKER,
+                self.ranker,
+                "no ranker version: predictions are retrieval relevance only",
+            ),
+            (
+                Stage.POLICY,
+                self.policy,
+                "no policy version: lists are ordered by the weighted sum of predictions",
+            ),
+            (Stage.RECOMMENDER, self.recommender, "no recommender version: /recommend answers 503"),
+        ):
+            version = self.versions.get(stage)
+            if loaded is None:
+                states[stage] = StageState(False, None, missing)
+            else:
+                states[stage] = StageState(True, version, type(loaded).__name__)
+        return states
+
+    def _timed(self, stage: str, start: float) -> float:
+        now = time.perf_counter()
+        self.timer(stage, now - start)
+        return now
+
+    # ------------------------------------------------------------ requests
+
+    def search(self, query: SearchQuery) -> RankedList:
+        start = time.perf_counter()
+        vector = self.encoder.encode_queries([query.text])[0]
+        start = self._timed("encode", start)
+        context = RequestContext(query.text, vector, query.user_id, ())
+        with self.lock.reading():
+            found = self.retriever.search(
+                query.text, vector, k=max(query.k, self.depth), filters=query.filters
+            )
+            self._timed("retrieve", start)
+            candidates = CandidateSet(
+                found.item_ids,
+                np.asarray(found.scores, dtype=np.float64),
+                ("search",) * len(found),
+                self.store.catalog,
+            )
+            return self._rank(context, candidates, query.k, query.weights)
+
+    def recommend(self, query: RecommendQuery) -> RankedList:
+        if self.recommender is None:
+            raise StageUnavailableError(
+                "recommendations need a recommender version: train one "
+                "(`paretorec train recommender`) and restart or promote it"
+            )
+        start = time.perf_counter()
+        with self.lock.reading():
+            exclude = tuple(dict.fromkeys((*query.exclude, *query.session_items)))
+            want = query.k if query.filters is None else max(query.k, self.depth) * 4
+            found = self.recommender.recommend(
+                user_id=query.user_id,
+                session_items=query.session_items,
+                k=max(want, self.depth),
+                exclude=exclude,
+            )
+            start = self._timed("recommend", start)
+            keep = [i for i, item_id in enumerate(found.item_ids) if item_id in self.store]
+            if query.filters is not None:
+                records = self.store.records([found.item_ids[i] for i in keep])
+                keep = [i for i, r in zip(keep, records, strict=True) if _passes(r, query.filters)]
+            ids = tuple(found.item_ids[i] for i in keep)
+            candidates = CandidateSet(
+                ids,
+                np.asarray(found.scores, dtype=np.float64)[keep],
+                tuple(found.sources[i] for i in keep),
+                self.store.catalog,
+            )
+            context = RequestContext(None, None, query.user_id, query.session_items)
+            ranked = self._rank(context, candidates, query.k, query.weights)
+        return RankedList(
+            ranked.items,
+            ranked.weights,
+            ranked.weights_source,
+            ranked.ordered_by,
+            ranked.notes,
+            ignored=tuple(found.ignored),
+        )
+
+    def _rank(
+        self,
+        context: RequestContext,
+        candidates: CandidateSet,
+        k: int,
+        requested: Mapping[str, float] | None,
+    ) -> RankedList:
+        notes: list[str] = []
+        start = time.perf_counter()
+        if self.ranker is not None and len(candidates):
+            predictions = {
+                name: np.asarray(values, dtype=np.float64)
+                for name, values in self.ranker.predict(context, candidates).items()
+            }
+            start = self._timed("rank", start)
+        elif self.ranker is not None:
+            predictions = {name: np.zeros(0) for name in self.ranker.tasks}
+        else:
+            predictions = relevance_predictions(candidates.scores)
+            notes.append("ranker missing: the only objective is retrieval relevance")
+        policy = self.policy
+        if policy is not None and not set(policy.prediction_names) <= set(predictions):
+            notes.append(
+                f"policy not used: it reads predictions {', '.join(policy.prediction_names)}, "
+                "which need a ranker with those tasks"
+            )
+            policy = None
+        names = policy.objectives if policy is not None else tuple(predictions)
+        weights, source = self._weights(names, requested, use_policy=policy is not None)
+        used = dict(zip(names, weights.tolist(), strict=True))
+        if not len(candidates):
+            return RankedList((), used, source, "nothing found", tuple(notes))
+        choice: PolicyChoice
+        if policy is not None:
+            choice = policy.choose(
+                context, candidates, predictions, weights, min(k, len(candidates))
+            )
+            ordered_by = "policy"
+            self._timed("policy", start)
+        elif self.ranker is not None:
+            choice = weighted_sum_choice(predictions, names, weights, k)
+            ordered_by = "weighted sum of ranker predictions"
+            notes.append("policy missing: ordered by the weighted sum of scaled predictions")
+        else:
+            choice = weighted_sum_choice(predictions, names, weights, k)
+            ordered_by = "retrieval"
+            notes.append("policy missing: items keep the retrieval order")
+        items = []
+        for row, (index, score) in enumerate(
+            zip(choice.order.tolist(), choice.scores.tolist(), strict=True)
+        ):
+            items.append(
+                RankedItem(
+                    item_id=candidates.item_ids[index],
+                    score=float(score),
+                    predictions={n: float(predictions[n][index]) for n in predictions},
+                    contributions={
+                        name: float(values[row]) for name, values in choice.contributions.items()
+                    },
+                    source=candidates.sources[index],
+                )
+            )
+        return RankedList(tuple(items), used, source, ordered_by, tuple(notes))
+
+    def _weights(
+        self, names: Sequence[str], requested: Mapping[str, float] | None, *, use_policy: bool
+    ) -> tuple[FloatArray, str]:
+        if requested is not None:
+            unknown = sorted(set(requested) - set(names))
+            if unknown:
+                raise RequestError(
+                    f"unknown objective(s) {', '.join(map(repr, unknown))}: this model weighs "
+                    f"{', '.join(names)}"
+                )
+            raw = np.asarray([float(requested.get(n, 0.0)) for n in names])
+            return raw / raw.sum(), "request"
+        default: Mapping[str, float] | None = None
+        if use_policy and self.policy is not None:
+            default = self.policy.default_weights
+        if default is None:
+            default = self.default_weights
+        if default is not None and set(default) <= set(names) and sum(default.values()) > 0:
+            raw = np.asarray([float(default.get(n, 0.0)) for n in names])
+        else:
+            raw = np.ones(len(names))
+        return raw / raw.sum(), "default"
+
+    # ------------------------------------------------------------ catalog changes
+
+    def upsert_items(self, catalog: Catalog) -> tuple[list[str], list[str]]:
+        """Add new items and update known ones, everywhere at once; (added, updated) ids."""
+        vectors = self.encoder.encode_items(item_text(catalog))
+        with self.lock.writing():
+            new, known = self.store.split_new(catalog)
+            frame = catalog.frame
+            ids = frame["item_id"].to_list()
+            fresh = set(new)
+            new_rows = [i for i, item_id in enumerate(ids) if item_id in fresh]
+            known_rows = [i for i, item_id in enumerate(ids) if item_id not in fresh]
+            if known_rows:
+                self.retriever.update_items(Catalog(frame[known_rows]), vectors[known_rows])
+            if new_rows:
+                self.retriever.add_items(Catalog(frame[new_rows]), vectors[new_rows])
+                if self.recommender is not None:
+                    self.recommender.add_items(Catalog(frame[new_rows]), vectors[new_rows])
+            self.store.upsert(catalog, vectors)
+        return new, known
+
+    def remove_item(self, item_id: str) -> None:
+        with self.lock.writing():
+            if item_id not in self.store:
+                raise UnknownItemError(item_id)
+            self.retriever.remove_items([item_id])
+            if self.recommender is not None:
+                self.recommender.remove_items([item_id])
+            self.store.remove(item_id)

@@ -1,0 +1,167 @@
+"""PUT /items, DELETE /items/{id} and model promotion: admin token, cold start, changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from paretorec.serve import ModelKind, ModelRegistry
+from paretorec.serve.encoders import EncoderRef
+from paretorec.serve.index_version import build_index_version
+from tests.serve.conftest import AUTH, AppFactory, HashingEncoder, shop_catalog
+
+NEW = {
+    "item_id": "x9",
+    "title": "Snow blower two stage 24 in",
+    "category": "Outdoor > Snow",
+    "brand": "Toro",
+    "price": 899.0,
+    "stock": 3,
+    "seller_id": "s9",
+    "created_at": "2024-11-01T10:00:00",
+}
+
+
+def _ids(client: object, query: str, **extra: object) -> list[str]:
+    response = client.post("/search", json={"query": query, **extra})  # type: ignore[attr-defined]
+    assert response.status_code == 200, response.text
+    return [item["item_id"] for item in response.json()["items"]]
+
+
+def test_admin_endpoints_need_the_token(make_client: AppFactory) -> None:
+    client = make_client()
+    missing = client.put("/items", json={"items": [NEW]})
+    assert missing.status_code == 401 and "Bearer" in missing.json()["detail"]
+    assert missing.headers["www-authenticate"] == "Bearer"
+    wrong = client.put("/items", json={"items": [NEW]}, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and "wrong" in wrong.json()["detail"]
+    basic = client.delete("/items/d1", headers={"Authorization": "Basic s3cret-token"})
+    assert basic.status_code == 401
+    assert (
+        client.post("/admin/promote", json={"kind": "index", "version": "v0001"}).status_code == 401
+    )
+    assert "snow" not in " ".join(_ids(client, "snow blower")).lower()
+    closed = make_client(token=None)
+    refused = closed.put("/items", json={"items": [NEW]}, headers=AUTH)
+    assert refused.status_code == 403 and "token" in refused.json()["detail"]
+
+
+def test_new_item_is_searchable_at_once_and_updates_and_removal_apply(
+    make_client: AppFactory,
+) -> None:
+    client = make_client()
+    assert "x9" not in _ids(client, "snow blower", k=3)
+    added = client.put("/items", json={"items": [NEW]}, headers=AUTH)
+    assert added.status_code == 200, added.text
+    assert added.json() == {"added": ["x9"], "updated": [], "items": 13}
+    assert _ids(client, "snow blower", k=3)[0] == "x9"
+    assert _ids(client, "snow", filters={"category": "Outdoor > Snow"}) == ["x9"]
+    assert client.get("/items/x9").json()["created_at"].startswith("2024-11-01T10:00:00")
+
+    renamed = {**NEW, "title": "Leaf blower backpack gas", "category": "Outdoor > Garden"}
+    changed = client.put(
+        "/items", json={"items": [renamed, {**NEW, "item_id": "x10"}]}, headers=AUTH
+    )
+    assert changed.json() == {"added": ["x10"], "updated": ["x9"], "items": 14}
+    assert _ids(client, "leaf blower backpack", k=1) == ["x9"]
+    assert _ids(client, "snow", filters={"category": "Outdoor > Snow"}) == ["x10"]
+    assert client.get("/items/x9").json()["title"] == "Leaf blower backpack gas"
+
+    removed = client.delete("/items/x9", headers=AUTH)
+    assert removed.json() == {"removed": "x9", "items": 13}
+    assert "x9" not in _ids(client, "leaf blower backpack", k=20)
+    assert client.get("/items/x9").status_code == 404
+    again = client.delete("/items/x9", headers=AUTH)
+    assert again.status_code == 404 and "x9" in again.json()["error"]
+    assert client.get("/healthz").json()["items"] == 13
+    assert "paretorec_catalog_items 13.0" in client.get("/metrics").text
+
+
+def test_catalog_changes_survive_a_restart(make_client: AppFactory, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    client = make_client(events=state)
+    client.put("/items", json={"items": [NEW, {**NEW, "item_id": "x10"}]}, headers=AUTH)
+    client.put("/items", json={"items": [{**NEW, "title": "Snow shovel ergonomic"}]}, headers=AUTH)
+    client.delete("/items/x10", headers=AUTH)
+    client.delete("/items/p2", headers=AUTH)
+    restarted = make_client(events=state)  # a new process: the index version plus the journal
+    assert restarted.get("/healthz").json()["items"] == 12
+    assert restarted.get("/items/x9").json()["title"] == "Snow shovel ergonomic"
+    assert restarted.get("/items/x9").json()["price"] == 899.0
+    assert restarted.get("/items/x10").status_code == 404
+    assert restarted.get("/items/p2").status_code == 404
+    assert _ids(restarted, "snow shovel", k=1) == ["x9"]
+    with (state / "catalog_changes.jsonl").open("a") as handle:
+        handle.write('{"op": "delete", "item_')  # a torn, unacknowledged write
+    assert make_client(events=state).get("/healthz").json()["items"] == 12
+
+
+def test_bad_item_changes_get_422(make_client: AppFactory) -> None:
+    client = make_client()
+    for items in (
+        [],
+        [{**NEW, "price": -1}],
+        [{**NEW, "title": ""}],
+        [{"item_id": "y"}],
+        [{**NEW, "stock": 1.5}],
+        [NEW, NEW],
+        [{**NEW, "item_id": "z" * 200}],
+        [{**NEW, "shoe_size": 9}],
+        [{**NEW, "created_at": "yesterday"}],
+    ):
+        response = client.put("/items", json={"items": items}, headers=AUTH)
+        assert response.status_code == 422, (items, response.text)
+        assert response.json()["error"]
+    too_many = [{**NEW, "item_id": f"n{i}"} for i in range(1001)]
+    assert client.put("/items", json={"items": too_many}, headers=AUTH).status_code == 422
+    assert client.get("/healthz").json()["items"] == 12
+
+
+def test_promote_and_roll_back_the_index(make_client: AppFactory, tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    registry = ModelRegistry(root)
+    encoder = HashingEncoder()
+    reference = EncoderRef.bundled(item_vectors_by=encoder.name)
+    full = shop_catalog()
+    build_index_version(registry, full, encoder, cache=tmp_path / "cache", reference=reference)
+    smaller = type(full)(full.frame.head(5))
+    build_index_version(registry, smaller, encoder, cache=tmp_path / "cache", reference=reference)
+    client = make_client(models=root)
+    health = client.get("/healthz").json()
+    assert health["stages"]["index"]["version"] == "v0002" and health["items"] == 5
+    promoted = client.post(
+        "/admin/promote", json={"kind": "index", "version": "v0001"}, headers=AUTH
+    )
+    assert promoted.json() == {"kind": "index", "version": "v0001", "reloaded": True}
+    assert client.get("/healthz").json()["items"] == 12
+    assert registry.promoted(ModelKind.INDEX) == "v0001"
+    client.post("/admin/promote", json={"kind": "index", "version": "v0002"}, headers=AUTH)
+    assert client.get("/healthz").json()["items"] == 5
+    back = client.post("/admin/rollback", json={"kind": "index"}, headers=AUTH)
+    assert back.json()["version"] == "v0001" and client.get("/healthz").json()["items"] == 12
+    unknown = client.post(
+        "/admin/promote", json={"kind": "index", "version": "v0042"}, headers=AUTH
+    )
+    assert unknown.status_code == 422 and "v0042" in unknown.json()["error"]
+    bad = client.post("/admin/promote", json={"kind": "oracle", "version": "v1"}, headers=AUTH)
+    assert bad.status_code == 422
+
+
+def test_searches_during_catalog_changes_all_succeed(make_client: AppFactory) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = make_client()
+
+    def search(n: int) -> int:
+        return client.post("/search", json={"query": "cordless snow", "k": 5}).status_code
+
+    def change(n: int) -> int:
+        item = {**NEW, "item_id": f"c{n}", "title": f"Snow blower model {n}"}
+        put = client.put("/items", json={"items": [item]}, headers=AUTH).status_code
+        gone = client.delete(f"/items/c{n}", headers=AUTH).status_code
+        return max(put, gone)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        searches = pool.map(search, range(40))
+        changes = pool.map(change, range(12))
+        assert set(searches) == {200} and set(changes) == {200}
+    assert client.get("/healthz").json()["items"] == 12
