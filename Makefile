@@ -37,6 +37,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pareto.py
 	$(BIN)/python benchmarks/bench_ope_obp.py
 	$(BIN)/python benchmarks/bench_ope_simulator.py
+	$(BIN)/python benchmarks/bench_ranker.py --sessions 12000 --epochs 3
+	$(BIN)/python benchmarks/bench_moo.py
+	$(BIN)/python benchmarks/bench_policy.py
+	$(BIN)/python benchmarks/bench_recommend.py
+	$(BIN)/python benchmarks/bench_serve.py
 	$(BIN)/python benchmarks/assemble.py
 
 clean:

@@ -8,10 +8,14 @@ header, so BENCHMARKS.md is always the output of the scripts and never edited by
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("data", "simulator", "topk", "ope_obp", "ope_simulator", "pareto", "encoder", "search")
+ORDER = (
+    "data", "simulator", "topk", "ope_obp", "ope_simulator", "pareto", "encoder", "search",
+    "ranker", "moo", "policy", "recommend", "serve",
+)  # fmt: skip
 
 HEADER = """# Benchmarks
 
@@ -27,7 +31,10 @@ def main() -> None:
     results = HERE / "results"
     names = sorted(p.stem for p in results.glob("*.md"))
     for name in sorted(names, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n)):
-        sections.append((results / f"{name}.md").read_text().strip() + "\n")
+        text = (results / f"{name}.md").read_text().strip()
+        # Images sit beside the section's file; BENCHMARKS.md is two folders up.
+        text = re.sub(r"\]\((?!https?://|/|benchmarks/)([^)]+\.png)\)", r"](benchmarks/results/\1)", text)
+        sections.append(text + "\n")
     (HERE.parent / "BENCHMARKS.md").write_text("\n".join(sections))
     print(f"wrote BENCHMARKS.md from {len(names)} section(s)")
 
