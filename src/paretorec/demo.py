@@ -37,7 +37,7 @@ ProgressBar = Callable[[str, int], AbstractContextManager[Callable[[int], None]]
 class DemoSize:
     """The embedded default shop: big enough to be a shop, small enough for a laptop."""
 
-    items: int = 20_000
+    items: int = 5_000  # encoded by the text model: about a minute on 2 cores
     users: int = 5_000
     sessions: int = 100_000
 

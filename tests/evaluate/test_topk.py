@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -227,8 +226,9 @@ def test_bad_vectors_and_score_shapes_raise() -> None:
 
 
 @pytest.mark.slow
-def test_fifty_thousand_users_over_seventeen_thousand_items_in_under_thirty_seconds() -> None:
-    """The Amazon Video Games size: 50,546 users x 16,859 items, 64 factors, top 50."""
+def test_fifty_thousand_users_over_seventeen_thousand_items_match_a_full_sort() -> None:
+    """The Amazon Video Games size: 50,546 users x 16,859 items, 64 factors, top 50, in
+    chunks; a sample of users checked against a full sort (speed: benchmarks/bench_topk)."""
     rng = np.random.default_rng(0)
     users = rng.standard_normal((50_546, 64), dtype=np.float32)
     items = rng.standard_normal((16_859, 64), dtype=np.float32)
@@ -236,8 +236,9 @@ def test_fifty_thousand_users_over_seventeen_thousand_items_in_under_thirty_seco
     train = sp.csr_array(
         (np.ones(rows.size), (rows, rng.integers(0, 16_859, rows.size))), shape=(50_546, 16_859)
     )
-    start = time.perf_counter()
     top = top_k_dot(users, items, k=50, exclude=train)
-    elapsed = time.perf_counter() - start
     assert top.items.shape == (50_546, 50)
-    assert elapsed < 30.0, f"top-50 took {elapsed:.1f} s"
+    for user in rng.choice(50_546, 50, replace=False):
+        scores = items @ users[user]
+        scores[train[[user]].indices] = -np.inf
+        np.testing.assert_array_equal(np.sort(top.items[user]), np.sort(np.argsort(-scores)[:50]))
