@@ -164,7 +164,9 @@ def run_demo(
     query = shop.queries.frame["text"][0] if shop.queries is not None else "shoes"
     console.print("Serve the shop (search and recommendation, any trade-off per request):")
     console.print(
-        f"  PARETOREC_ADMIN_TOKEN=change-me .venv/bin/paretorec serve --models {out / 'models'} --port 8000"
+        f"  PARETOREC_ADMIN_TOKEN=change-me .venv/bin/paretorec serve --models {out / 'models'} --port 8000",
+        highlight=False,
+        soft_wrap=True,
     )
     body = json.dumps(
         {"query": query, "k": 5, "weights": {"clicks": 0.2, "revenue": 0.7, "diversity": 0.1}}
@@ -175,7 +177,9 @@ def run_demo(
         soft_wrap=True,
     )
     console.print(
-        f"  .venv/bin/paretorec pareto --policy promoted --models {out / 'models'} --out {report / 'policy-front'}"
+        f"  .venv/bin/paretorec pareto --policy promoted --models {out / 'models'} --out {report / 'policy-front'}",
+        highlight=False,
+        soft_wrap=True,
     )
 
 

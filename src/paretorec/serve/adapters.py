@@ -301,11 +301,20 @@ def load_recommender(folder: Path, manifest: Manifest, context: StageContext) ->
 
 class PolicyAdapter:
     """A `paretorec.policy.PreferencePolicy` trained in the simulator, as a `PolicyStage`:
-    its features rebuilt from the request (`paretorec.serve.policy_features`), its
-    predictions from the ranker, greedy decoding with per-objective contributions."""
+    its features rebuilt from the request (`paretorec.serve.policy_features`), greedy
+    decoding with per-objective contributions.
 
-    def __init__(self, policy: Any, *, default: Mapping[str, float] | None) -> None:
+    Its prediction inputs come from the predictor it was trained with, where the version
+    holds one (a simulator policy's logged-feedback model, applied to the same rebuilt
+    features): a policy fed another model's predictions than in training learns to
+    correct for the wrong ones (in the demo it buried the best-matching items). Without
+    one, the ranker's predictions are its inputs."""
+
+    def __init__(
+        self, policy: Any, *, default: Mapping[str, float] | None, predictor: Any = None
+    ) -> None:
         self.policy = policy
+        self.predictor = predictor  # LoggedFeedbackModel | None
         self._default = dict(default) if default else None
 
     @property
@@ -331,10 +340,18 @@ class PolicyAdapter:
         from paretorec.policy import PolicyInput, rank
 
         ctx, items, groups = request_features(context, candidates)
+        if self.predictor is not None:
+            price = candidates.items.frame["price"].cast(pl.Float64, strict=False)
+            own = self.predictor.predict_features(items, price.fill_null(0.0).to_numpy()[None, :])
+            inputs_predictions = {n: np.asarray(own[n]) for n in self.prediction_names}
+        else:
+            inputs_predictions = {
+                n: np.asarray(predictions[n])[None, :] for n in self.prediction_names
+            }
         inputs = PolicyInput(
             context=ctx,
             item_features=items,
-            predictions={n: np.asarray(predictions[n])[None, :] for n in self.prediction_names},
+            predictions=inputs_predictions,
             groups=groups if self.policy.config.n_groups else None,
         )
         lists = rank(self.policy, inputs, weights, k)
@@ -363,4 +380,10 @@ def load_policy(folder: Path, manifest: Manifest, context: StageContext) -> Poli
     default = default_weights(manifest)
     if default is None and isinstance(meta.get("default_weights"), Mapping):
         default = {str(k): float(v) for k, v in meta["default_weights"].items()}
-    return PolicyAdapter(policy, default=default)
+    predictor = None
+    simulator = meta.get("simulator")
+    if isinstance(simulator, Mapping) and isinstance(simulator.get("predictor"), Mapping):
+        from paretorec.policy.predictors import LoggedFeedbackModel
+
+        predictor = LoggedFeedbackModel.from_json(dict(simulator["predictor"]))
+    return PolicyAdapter(policy, default=default, predictor=predictor)
