@@ -30,3 +30,11 @@ def test_train_policy_needs_exactly_one_source(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["train", "policy", "--models", str(tmp_path)])
     assert result.exit_code == 1
     assert "exactly one of --simulator and --data" in result.output
+
+
+def test_a_batch_that_is_not_a_multiple_of_four_fails_before_any_work(tmp_path: Path) -> None:
+    args = ["train", "policy", "--simulator", "--batch", "6", "--models", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert "must be a multiple of lists_per_context (4)" in result.output
+    assert not (tmp_path / "policy").exists()

@@ -30,7 +30,9 @@ def train_policy(
     sessions: Annotated[
         int, typer.Option(min=2, help="Simulator: training sessions in all.")
     ] = 30_000,
-    batch: Annotated[int, typer.Option(min=2, help="Simulator: sessions per step.")] = 256,
+    batch: Annotated[
+        int, typer.Option(min=4, help="Simulator: lists per step, a multiple of 4 (4 per context).")
+    ] = 256,
     epochs: Annotated[int, typer.Option(min=1, help="--data: passes over the logs.")] = 20,
     variant: Annotated[str, typer.Option(help="plackett_luce | list_aware.")] = "plackett_luce",
     objectives: Annotated[

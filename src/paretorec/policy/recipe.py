@@ -64,13 +64,14 @@ def train_in_simulator(
     if algorithm is Algorithm.OFFPOLICY:
         raise ValueError("off-policy learning reads logs: use train_off_policy")
     names = parse_objectives(objectives)
+    steps = max(1, sessions // batch)
+    # Checked before the shop is built, so a bad setting fails at once.
+    run = OnPolicyConfig(algorithm=algorithm, steps=steps, batch_sessions=batch, seed=seed)
     task = make_task(spec, names, log_sessions=log_sessions, seed=seed)
     torch.manual_seed(seed)
     policy = PreferencePolicy(policy_config(task, variant=PolicyVariant(variant)))
-    steps = max(1, sessions // batch)
     if on_task_ready is not None:
         on_task_ready(steps)
-    run = OnPolicyConfig(algorithm=algorithm, steps=steps, batch_sessions=batch, seed=seed)
     result = train_on_policy(
         policy,
         task,
