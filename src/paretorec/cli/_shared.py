@@ -37,7 +37,7 @@ data_app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 evaluate_app = typer.Typer(
-    help="Measure: search quality, trade-off fronts and off-policy estimates.",
+    help="Measure: search, recommendation, trade-off fronts and off-policy estimates.",
     no_args_is_help=True,
 )
 app.add_typer(evaluate_app, name="evaluate")

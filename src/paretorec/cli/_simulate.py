@@ -51,7 +51,8 @@ def demo(
     ),
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
 ) -> None:
-    """Run the pipeline on the embedded default: a simulated shop, and the Open Bandit Dataset."""
+    """Run the pipeline on the embedded default: a simulated shop and the Open Bandit Dataset,
+    the ranker and the policy trained, their trade-offs shown, models ready to serve."""
     from paretorec.demo import run_demo
 
     run_demo(out, seed=seed, console=console, spinner=spinner, progress_bar=progress_bar)
