@@ -21,13 +21,17 @@
      MMR / DPP diversification on top of it (`paretorec.moo.mmr_rerank` / `dpp_rerank`,
      trade-off 1 - w_diversity, on leaf/brand one-hot embeddings).
    Hypervolume of each front (reference: the worst value of each objective over all
-   methods' points), training throughput, wall time to 95% of the final reward.
+   methods' points in all seeds), training throughput, wall time to 95% of the final
+   reward. Everything in this part is repeated for --seeds seeds (training seed and
+   evaluation sessions; the world and the predictor stay fixed) and reported as the mean
+   ± standard deviation over seeds with each seed's value; the generated reading compares
+   means and counts the seeds that agree.
 2. Open Bandit Dataset (random/ALL): an off-policy Plackett-Luce policy (top-K
    correction, K = 3) learned on the first half of the rounds, its CTR estimated on the
    second half with SNIPS and DR (95% bootstrap intervals), beside the random policy's
    own CTR there and Bernoulli TS's own CTR (bts/ALL).
 
-    .venv/bin/python benchmarks/bench_policy.py [--quick]
+    .venv/bin/python benchmarks/bench_policy.py [--quick] [--seeds N] [--per-w5-seeds M]
 
 Writes benchmarks/results/policy.md, policy.json and policy_front.png.
 """
@@ -82,6 +86,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 OBJECTIVES = (PolicyObjective.CLICKS, PolicyObjective.REVENUE, PolicyObjective.DIVERSITY)
 BATCH = 256
 SEED = 7
+EVAL_SEED = 99
 BEFORE = "conditioned PL, REINFORCE, as before #6"
 GREEDY_LOGGED = "scalarized greedy (LoggedFeedbackModel predictions)"
 PER_W = "per-w PL policies (1x budget)"
@@ -146,27 +151,33 @@ def train(
     return policy, train_on_policy(policy, task, run)
 
 
-def simulator_part(quick: bool) -> dict[str, Any]:
-    steps = 40 if quick else 120
-    grid = simplex_grid(len(OBJECTIVES), 3)
-    n_eval = 500 if quick else 2000
-    t0 = time.perf_counter()
-    task = make_task(
-        SimulatorSpec(), OBJECTIVES, log_sessions=20_000, seed=SEED, predictor=PredictorKind.RANKER
-    )
-    setup_s = time.perf_counter() - t0
-    logged = make_task(SimulatorSpec(), OBJECTIVES, log_sessions=20_000, seed=SEED)
-    # the same world, sessions and reward scales; only the predictions differ
-    logged_task = dataclasses.replace(task, predictor=logged.predictor)
+def seed_values(s: int) -> tuple[int, int]:
+    """Training seed and evaluation-session seed of seed index `s` (index 0 is the
+    single-seed run's 7 and 99; the per-w policies use training seed + 1 + grid index)."""
+    return SEED + 100 * s, EVAL_SEED + 1000 * s
+
+
+def one_seed(
+    task: SimulatorTask,
+    logged_task: SimulatorTask,
+    grid: np.ndarray,
+    steps: int,
+    n_eval: int,
+    s: int,
+    per_w_factors: tuple[int, ...],
+) -> tuple[dict[str, ServedFront], dict[str, dict[str, Any]]]:
+    """Every method trained with training seed index `s` and measured on that index's
+    evaluation sessions (the world and the predictor stay fixed)."""
+    train_seed, eval_seed = seed_values(s)
     k = task.spec.list_size
     fronts: dict[str, ServedFront] = {}
     info: dict[str, dict[str, Any]] = {}
 
-    def measure(name: str, fn: Any, extra: dict[str, Any]) -> None:
+    def measure(name: str, fn: Any, extra: dict[str, Any], on: SimulatorTask = task) -> None:
         start = time.perf_counter()
-        fronts[name] = front_of(task, fn, grid, n_sessions=n_eval, seed=99)
+        fronts[name] = front_of(on, fn, grid, n_sessions=n_eval, seed=eval_seed)
         info[name] = {**extra, "measure_s": time.perf_counter() - start}
-        print(f"{name}: {extra}", flush=True)
+        print(f"seed {s} {name}: {extra}", flush=True)
 
     pl_cfg = policy_config(task, variant=PolicyVariant.PLACKETT_LUCE)
     before = {"lists_per_context": 1, "normalize_objectives": False, "weight_concentration": 1.0}
@@ -186,7 +197,7 @@ def simulator_part(quick: bool) -> dict[str, Any]:
                 algorithm=alg,
                 steps=steps,
                 batch_sessions=BATCH,
-                seed=SEED,
+                seed=train_seed,
                 checkpoint_every=0,
                 **(before if old else {}),  # type: ignore[arg-type]
             ),
@@ -205,7 +216,7 @@ def simulator_part(quick: bool) -> dict[str, Any]:
                 "final_reward": float(np.mean([h["reward"] for h in res.history[-10:]])),
             },
         )
-    for factor in (1, 5):
+    for factor in per_w_factors:
         per_w = max(1, factor * steps // len(grid))
         policies = []
         total_s = 0.0
@@ -216,7 +227,7 @@ def simulator_part(quick: bool) -> dict[str, Any]:
                 OnPolicyConfig(
                     steps=per_w,
                     batch_sessions=BATCH,
-                    seed=SEED + 1 + i,
+                    seed=train_seed + 1 + i,
                     checkpoint_every=0,
                     fixed_weights=tuple(float(v) for v in w),
                 ),
@@ -243,28 +254,84 @@ def simulator_part(quick: bool) -> dict[str, Any]:
             },
         )
     measure("scalarized greedy (predictions)", greedy_fn(k), {})
-    start = time.perf_counter()
-    fronts[GREEDY_LOGGED] = front_of(logged_task, greedy_fn(k), grid, n_sessions=n_eval, seed=99)
-    info[GREEDY_LOGGED] = {"measure_s": time.perf_counter() - start}
+    measure(GREEDY_LOGGED, greedy_fn(k), {}, on=logged_task)
     measure("scalarized + MMR", rerank_fn(k, "mmr"), {})
     measure("scalarized + DPP", rerank_fn(k, "dpp"), {})
+    return fronts, info
 
-    all_points = np.concatenate([f.values for f in fronts.values()])
+
+def _mean_sd(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof 1; nan for a single value)."""
+    a = np.asarray(values, dtype=float)
+    return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else float("nan")
+
+
+def simulator_part(quick: bool, n_seeds: int, per_w5_seeds: int) -> dict[str, Any]:
+    steps = 40 if quick else 120
+    grid = simplex_grid(len(OBJECTIVES), 3)
+    n_eval = 500 if quick else 2000
+    t0 = time.perf_counter()
+    task = make_task(
+        SimulatorSpec(), OBJECTIVES, log_sessions=20_000, seed=SEED, predictor=PredictorKind.RANKER
+    )
+    setup_s = time.perf_counter() - t0
+    logged = make_task(SimulatorSpec(), OBJECTIVES, log_sessions=20_000, seed=SEED)
+    # the same world, sessions and reward scales; only the predictions differ
+    logged_task = dataclasses.replace(task, predictor=logged.predictor)
+    runs: list[tuple[dict[str, ServedFront], dict[str, dict[str, Any]]]] = []
+    seed_s: list[float] = []
+    for s in range(n_seeds):
+        start = time.perf_counter()
+        factors = (1, 5) if s < per_w5_seeds else (1,)
+        runs.append(one_seed(task, logged_task, grid, steps, n_eval, s, factors))
+        seed_s.append(time.perf_counter() - start)
+        print(f"seed {s} done in {seed_s[-1]:.0f} s", flush=True)
+
+    # one reference over every method's points in every seed, so that all hypervolumes
+    # (across methods and across seeds) are measured against the same point
+    all_points = np.concatenate([f.values for fronts, _ in runs for f in fronts.values()])
     reference = all_points.min(axis=0) - 1e-9
     dirs = ["maximize"] * len(OBJECTIVES)
-    for name, front in fronts.items():
-        info[name]["hypervolume"] = hypervolume(front.values, reference, dirs).value
-        info[name]["front"] = front.values.tolist()
-    plot(fronts, RESULTS / "policy_front.png")
+    methods: dict[str, dict[str, Any]] = {}
+    for name in runs[0][0]:
+        seeds = [s for s, (fronts, _) in enumerate(runs) if name in fronts]
+        per_seed = [
+            {
+                **runs[s][1][name],
+                "seed": s,
+                "train_seed": seed_values(s)[0],
+                "eval_seed": seed_values(s)[1],
+                "hypervolume": hypervolume(runs[s][0][name].values, reference, dirs).value,
+                "front": runs[s][0][name].values.tolist(),
+            }
+            for s in seeds
+        ]
+        hv_mean, hv_sd = _mean_sd([r["hypervolume"] for r in per_seed])
+        methods[name] = {
+            "hypervolume": hv_mean,
+            "hypervolume_sd": hv_sd,
+            "hypervolume_per_seed": [r["hypervolume"] for r in per_seed],
+            "seeds": seeds,
+            "front": per_seed[0]["front"],
+            "per_seed": per_seed,
+        }
+        for key in ("sessions", "sessions_per_s", "time_to_95_s", "train_s"):
+            if key in per_seed[0]:
+                methods[name][key] = float(np.mean([r[key] for r in per_seed]))
+    plot({name: fronts for name, fronts in runs[0][0].items()}, RESULTS / "policy_front.png")
     return {
         "setup_s": setup_s,
+        "seed_s": seed_s,
+        "n_seeds": n_seeds,
+        "per_w5_seeds": min(per_w5_seeds, n_seeds),
+        "seed_values": [list(seed_values(s)) for s in range(n_seeds)],
         "steps": steps,
         "grid": grid.tolist(),
         "reference": reference.tolist(),
         "objectives": [o.value for o in OBJECTIVES],
         "scales": vars(task.scales),
         "predictor": type(task.predictor).__name__,
-        "methods": info,
+        "methods": methods,
         "eval_sessions": n_eval,
     }
 
@@ -342,17 +409,39 @@ def write_markdown(sim: dict[str, Any], obd: dict[str, Any], wall: float) -> str
         f"greedy lists measured with exact expected feedback on {sim['eval_sessions']} fresh sessions. "
         f"Predictions read by the policies and the scalarized baselines: {sim['predictor']}. "
         f"Budget B = {sim['steps']} steps x {BATCH} lists shown. Hypervolume reference = the worst value "
-        f"per objective over all points: {[round(v, 4) for v in sim['reference']]}.",
+        f"per objective over all points of all methods in all seeds: "
+        f"{[round(v, 4) for v in sim['reference']]}.",
         "",
-        "| method | train sessions | hypervolume | sessions/s | time to 95% (s) |",
-        "|---|---:|---:|---:|---:|",
+        f"**{sim['n_seeds']} seeds.** The world (catalogue, users, logged sessions, predictor) is "
+        f"fixed; seed i changes the training seed (initialisation and training sessions) and the "
+        f"{sim['eval_sessions']} evaluation sessions: (training, evaluation) seeds "
+        + ", ".join(f"({a}, {b})" for a, b in sim["seed_values"])
+        + " (per-w policy j trains with training seed + 1 + j). Hypervolume: mean ± sample "
+        "standard deviation over seeds, then each seed's value; the non-learned methods vary only "
+        "with the evaluation sessions. sessions/s and time to 95% are means over seeds. "
+        f"Wall per seed: {', '.join(f'{v:.0f}' for v in sim['seed_s'])} s."
+        + (
+            f" The 5x-budget per-w row was run for {sim['per_w5_seeds']} of the {sim['n_seeds']} "
+            "seeds only, to fit the time budget."
+            if sim["per_w5_seeds"] < sim["n_seeds"]
+            else ""
+        ),
+        "",
+        "| method | train sessions | hypervolume (mean ± sd) | per seed | sessions/s | time to 95% (s) |",
+        "|---|---:|---:|---|---:|---:|",
     ]
     for name, m in sim["methods"].items():
+        per_seed = ", ".join(f"{v:.3f}" for v in m["hypervolume_per_seed"])
         lines.append(
-            f"| {name} | {m.get('sessions', 0):,} | {m['hypervolume']:.5f} | "
+            f"| {name} | {m.get('sessions', 0):,.0f} | {_hv(m)} | {per_seed} | "
             f"{m.get('sessions_per_s', float('nan')):.0f} | {m.get('time_to_95_s', float('nan')):.1f} |"
         )
-    lines += ["", "Front points (clicks, revenue, diversity) per w, in grid order:", ""]
+    lines += [
+        "",
+        "Front points of seed 0 (clicks, revenue, diversity) per w, in grid order "
+        "(every seed's are in policy.json; the figure shows seed 0):",
+        "",
+    ]
     for name, m in sim["methods"].items():
         pts = "; ".join(f"({a:.3f}, {b:.3f}, {c:.3f})" for a, b, c in m["front"])
         lines.append(f"- {name}: {pts}")
@@ -390,37 +479,76 @@ def _spread(front: list[list[float]], i: int) -> str:
     return f"{min(values):.3f}-{max(values):.3f}"
 
 
+def _hv(m: dict[str, Any]) -> str:
+    if len(m["hypervolume_per_seed"]) < 2:
+        return f"{m['hypervolume']:.3f} (1 seed)"
+    return f"{m['hypervolume']:.3f} ± {m['hypervolume_sd']:.3f}"
+
+
+def _above(m: dict[str, Any], a: str, b: str) -> tuple[int, int]:
+    """In how many of the seeds both were run in a's hypervolume is above b's."""
+    hv_a = dict(zip(m[a]["seeds"], m[a]["hypervolume_per_seed"], strict=True))
+    hv_b = dict(zip(m[b]["seeds"], m[b]["hypervolume_per_seed"], strict=True))
+    common = sorted(set(hv_a) & set(hv_b))
+    return sum(hv_a[s] > hv_b[s] for s in common), len(common)
+
+
+def _compare(m: dict[str, Any], a: str, b: str, label: str) -> str:
+    """'above|below <label> (means; above in k of n seeds)' from the means and the paired
+    seeds."""
+    k, n = _above(m, a, b)
+    if m[a]["hypervolume"] > m[b]["hypervolume"]:
+        word = f"above {label}" if k == n else f"above {label} on average"
+    else:
+        word = f"below {label}" if k == 0 else f"below {label} on average"
+    return f"{word} ({_hv(m[a])} against {_hv(m[b])}; above in {k} of {n} seeds)"
+
+
 def reading(sim: dict[str, Any], obd: dict[str, Any]) -> list[str]:
     """The findings, worded from the measured numbers (nothing here is hand-written
-    about a particular run)."""
+    about a particular run): means over seeds, with how many seeds agree."""
     m = sim["methods"]
     hv = {name: v["hypervolume"] for name, v in m.items()}
     conditioned = [n for n in m if n.startswith("conditioned") and n != BEFORE]
     best = max(conditioned, key=lambda n: hv[n])
     ranked, logged = m["scalarized greedy (predictions)"]["front"], m[GREEDY_LOGGED]["front"]
-    per_w, per_w5 = hv[PER_W], hv["per-w PL policies (5x budget)"]
-    verdict = "matches or beats" if hv[best] >= per_w else "does not match"
+    per_w5 = "per-w PL policies (5x budget)"
+    k, n = _above(m, best, PER_W)
+    if hv[best] >= hv[PER_W]:
+        verdict = "beats" if k == n else "beats on average, not in every seed,"
+    else:
+        verdict = "does not match"
+    seeds5 = "" if len(m[per_w5]["seeds"]) == sim["n_seeds"] else " run on fewer seeds"
     out = [
-        f"- At equal budget ({m[best]['sessions']:,} lists shown) the best w-conditioned policy, "
-        f"{best}, {verdict} ten per-w PL policies: hypervolume {hv[best]:.3f} against {per_w:.3f} "
-        f"(per-w at 5x the budget: {per_w5:.3f}). All conditioned policies: "
-        + ", ".join(f"{n.removeprefix('conditioned ')} {hv[n]:.3f}" for n in conditioned)
+        f"- At equal budget ({m[best]['sessions']:,.0f} lists shown) the best w-conditioned policy "
+        f"by mean hypervolume over {sim['n_seeds']} seeds, {best}, {verdict} ten per-w PL "
+        f"policies: {_hv(m[best])} against {_hv(m[PER_W])}, above in {k} of {n} seeds. Against "
+        f"per-w at 5x the budget{seeds5} it is {_compare(m, best, per_w5, 'it')}. All conditioned "
+        "policies: "
+        + ", ".join(f"{c.removeprefix('conditioned ')} {_hv(m[c])}" for c in conditioned)
         + ".",
         f"- The same PL policy trained as before issue #6 (one head, one list per context, raw "
-        f"rewards, uniform w) reaches {hv[BEFORE]:.3f}; with today's training, PL REINFORCE "
-        f"reaches {hv['conditioned PL, REINFORCE']:.3f}.",
-        "- How much each front follows w (range over the grid of clicks; of diversity): "
+        f"rewards, uniform w) reaches {_hv(m[BEFORE])}; with today's training PL REINFORCE is "
+        f"{_compare(m, 'conditioned PL, REINFORCE', BEFORE, 'it')}.",
+        "- How much each front follows w in seed 0 (range over the grid of clicks; of diversity): "
         + "; ".join(
-            f"{n} {_spread(m[n]['front'], 0)}; {_spread(m[n]['front'], 2)}"
-            for n in (BEFORE, best, PER_W, "scalarized + MMR")
+            f"{c} {_spread(m[c]['front'], 0)}; {_spread(m[c]['front'], 2)}"
+            for c in (BEFORE, best, PER_W, "scalarized + MMR")
         )
         + ".",
-        f"- Non-learned: scalarized greedy {hv['scalarized greedy (predictions)']:.3f}, "
-        f"+ MMR {hv['scalarized + MMR']:.3f}, + DPP {hv['scalarized + DPP']:.3f}; the best "
-        f"conditioned policy is {'above' if hv[best] > hv['scalarized + MMR'] else 'below'} MMR.",
+        f"- Non-learned: scalarized greedy {_hv(m['scalarized greedy (predictions)'])}, "
+        f"+ MMR {_hv(m['scalarized + MMR'])}, + DPP {_hv(m['scalarized + DPP'])}; the best "
+        f"conditioned policy is {_compare(m, best, 'scalarized + MMR', 'MMR')}; of the conditioned "
+        "policies, "
+        + ", ".join(
+            f"{c.removeprefix('conditioned ')} is above MMR in {_above(m, c, 'scalarized + MMR')[0]} "
+            f"of {_above(m, c, 'scalarized + MMR')[1]}"
+            for c in conditioned
+        )
+        + ".",
         f"- Predictor: {sim['predictor']}; greedy lists by its predictions reach hypervolume "
-        f"{hv['scalarized greedy (predictions)']:.3f}, by LoggedFeedbackModel's "
-        f"{hv[GREEDY_LOGGED]:.3f}; clicks at w = (1, 0, 0): {ranked[0][0]:.3f} against "
+        f"{_hv(m['scalarized greedy (predictions)'])}, by LoggedFeedbackModel's "
+        f"{_hv(m[GREEDY_LOGGED])}; in seed 0, clicks at w = (1, 0, 0): {ranked[0][0]:.3f} against "
         f"{logged[0][0]:.3f}, revenue at w = (0, 1, 0): {ranked[3][1]:.3f} against "
         f"{logged[3][1]:.3f}, diversity at w = (1, 0, 0): {ranked[0][2]:.3f} against "
         f"{logged[0][2]:.3f} (hypervolume rewards diverse lists; "
@@ -455,13 +583,26 @@ def reading(sim: dict[str, Any], obd: dict[str, Any]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="a small run to check the script")
+    parser.add_argument(
+        "--seeds", type=int, default=3, help="seeds of the simulator section (default 3)"
+    )
+    parser.add_argument(
+        "--per-w5-seeds",
+        type=int,
+        default=None,
+        help="run the 5x-budget per-w policies on only the first this many seeds "
+        "(default: all), to save time",
+    )
     args = parser.parse_args()
+    if args.seeds < 1:
+        parser.error("--seeds must be at least 1")
+    per_w5 = args.seeds if args.per_w5_seeds is None else max(1, args.per_w5_seeds)
     torch.set_num_threads(1)
     start = time.perf_counter()
     RESULTS.mkdir(exist_ok=True)
     obd = obd_part(args.quick)
     print("obd done", flush=True)
-    sim = simulator_part(args.quick)
+    sim = simulator_part(args.quick, args.seeds, per_w5)
     wall = time.perf_counter() - start
     (RESULTS / "policy.json").write_text(
         json.dumps({"simulator": sim, "obd": obd, "wall_s": wall}, indent=1, default=float)
