@@ -218,3 +218,24 @@ def test_judgments_grade_shown_items_by_the_intent() -> None:
     )
     leaves = world.items.leaf[same_leaf["row"].to_numpy()]
     assert (same_leaf.filter(pl.Series(leaves == leaf))["grade"] >= 2.0).all()
+
+
+def test_expected_feedback_hook_sees_every_shown_list_and_changes_nothing() -> None:
+    from paretorec.simulate import Feedback, generate_world, simulate_logs
+
+    world = generate_world(300, 50, seed=4)
+    plain = simulate_logs(world, 120, seed=4, batch_size=50, max_steps=2)
+    seen: list[tuple[np.ndarray, np.ndarray, Feedback]] = []
+    hooked = simulate_logs(
+        world, 120, seed=4, batch_size=50, max_steps=2,
+        on_expected_feedback=lambda s, k, f: seen.append((s, k, f)),
+    )  # fmt: skip
+    assert plain.events is not None and hooked.events is not None
+    assert hooked.events.frame.equals(plain.events.frame)
+    impressions = plain.events.frame.filter(pl.col("event") == EventType.IMPRESSION.value)
+    shown_lists = sum(len(s) for s, _, _ in seen)
+    assert shown_lists * 10 == impressions.height
+    for _, _, feedback in seen:
+        assert feedback.clicks.shape[1] == 10
+        assert np.all((feedback.clicks >= 0) & (feedback.clicks <= 1))
+        assert np.all(feedback.purchases <= feedback.carts + 1e-12)

@@ -1,13 +1,11 @@
 """Simulator logs together with the true probabilities behind them.
 
 `paretorec.simulate.simulate_logs` writes what shoppers did; for calibration we also
-want what they were *likely* to do. `simulate_with_truth` runs `simulate_logs`, then
-replays the same sessions (same seeds, same order of draws) and asks the environment for
-the exact expected feedback of every shown list before the step is drawn
-(`RankingEnv.expected_feedback`, which draws nothing): for each impression the
-probability of a click, of a cart and of a purchase over the exposure space. The replay
-checks that it showed exactly the logged items, so a change in the simulator's drawing
-order fails loudly instead of misaligning the truth.
+want what they were *likely* to do. `simulate_with_truth` runs `simulate_logs` and
+collects, through its `on_expected_feedback` hook, the exact expected feedback of every
+shown list before the step is drawn (`RankingEnv.expected_feedback`, which draws
+nothing): for each impression the probability of a click, of a cart and of a purchase
+over the exposure space.
 """
 
 from __future__ import annotations
@@ -21,8 +19,8 @@ from numpy.typing import NDArray
 
 from paretorec.rank.features import RankerFeatures
 from paretorec.simulate import (
+    Feedback,
     LoggingPolicyKind,
-    RankingEnv,
     WorldConfig,
     generate_world,
     simulate_logs,
@@ -30,7 +28,6 @@ from paretorec.simulate import (
 from paretorec.simulate.logging_policy import make_policy
 from paretorec.types import Dataset, EventType
 
-_SESSION_SEED = 0x5E55  # simulate_logs' seed stream for sessions (checked by the replay)
 TRUTH_TASKS = ("click", "cart", "purchase")
 
 
@@ -59,6 +56,15 @@ def simulate_with_truth(
 ) -> SimulatedLogs:
     """`simulate_dataset`'s logs (same arguments, same result) with their truth."""
     world = generate_world(n_items, n_users, config=config, seed=seed)
+    session: list[NDArray[np.int64]] = []
+    step: list[NDArray[np.int64]] = []
+    expected: list[NDArray[np.float64]] = []
+
+    def keep(sessions: NDArray[np.int64], steps: NDArray[np.int64], truth: Feedback) -> None:
+        session.append(sessions)
+        step.append(steps)
+        expected.append(np.stack([truth.clicks, truth.carts, truth.purchases], axis=-1))
+
     dataset = simulate_logs(
         world,
         n_sessions,
@@ -68,40 +74,15 @@ def simulate_with_truth(
         max_steps=max_steps,
         batch_size=batch_size,
         on_progress=on_progress,
+        on_expected_feedback=keep,
     )
-    policy = make_policy(logging_policy, temperature)
-    master = np.random.default_rng(np.random.SeedSequence([seed, _SESSION_SEED]))
-    session, step, shown, expected = [], [], [], []
-    done = 0
-    while done < n_sessions:
-        size = min(batch_size, n_sessions - done)
-        env = RankingEnv(world, n_sessions=size, list_size=list_size, max_steps=max_steps)
-        obs = env.reset(seed=int(master.integers(2**62)))
-        policy_rng = np.random.default_rng(int(master.integers(2**62)))
-        while obs.active.any():
-            ranking = policy.sample(obs, list_size, policy_rng)
-            truth = env.expected_feedback(ranking.actions)
-            result = env.step(ranking.actions)
-            act = obs.active
-            session.append(done + np.flatnonzero(act))
-            step.append(np.full(int(act.sum()), obs.step))
-            shown.append(result.shown[act])
-            expected.append(
-                np.stack([truth.clicks[act], truth.carts[act], truth.purchases[act]], axis=-1)
-            )
-            obs = result.observation
-        done += size
     s, k = np.concatenate(session), np.concatenate(step)
     order = np.lexsort((k, s))  # the events table lists sessions, then steps, in order
-    items = np.concatenate(shown)[order].ravel()
     probabilities = np.concatenate(expected)[order].reshape(-1, len(TRUTH_TASKS))
     assert dataset.events is not None
-    logged = dataset.events.frame.filter(pl.col("event") == EventType.IMPRESSION.value)["item_id"]
-    if logged.len() != items.size or not (world.item_ids.gather(items) == logged).all():
-        raise RuntimeError(
-            "the replay did not show the logged items: simulate_logs draws in another order "
-            "than this module assumes"
-        )
+    impressions = dataset.events.frame.filter(pl.col("event") == EventType.IMPRESSION.value)
+    if impressions.height != probabilities.shape[0]:
+        raise RuntimeError("the expected feedback does not cover every logged impression")
     return SimulatedLogs(
         dataset=dataset,
         truth={t: probabilities[:, j] for j, t in enumerate(TRUTH_TASKS)},

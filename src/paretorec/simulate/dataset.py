@@ -23,6 +23,7 @@ import polars as pl
 
 from paretorec.data.schema import conform
 from paretorec.simulate._arrays import BoolArray, FloatArray, IntArray
+from paretorec.simulate.behaviour import Feedback
 from paretorec.simulate.catalog import prefixed_ids
 from paretorec.simulate.config import WorldConfig
 from paretorec.simulate.env import RankingEnv
@@ -105,11 +106,17 @@ def simulate_logs(
     max_steps: int = 1,
     batch_size: int = 10_000,
     on_progress: Callable[[int], None] | None = None,
+    on_expected_feedback: Callable[[IntArray, IntArray, Feedback], None] | None = None,
     log_days: int = 30,
     name: str = "simulated",
 ) -> Dataset:
     """Run `policy` (uniformly random by default) for `n_sessions` sessions in `world` and
-    return the items, users, queries and events tables."""
+    return the items, users, queries and events tables.
+
+    `on_expected_feedback(sessions, steps, feedback)`, where given, receives the exact
+    expected feedback of every shown list (`RankingEnv.expected_feedback`, which draws
+    nothing) for the active sessions of each step, before the step is drawn: the truth
+    behind the log, for calibration."""
     if n_sessions < 0:
         raise ValueError(f"n_sessions must not be negative, got {n_sessions}")
     if batch_size < 1:
@@ -130,8 +137,15 @@ def simulate_logs(
         policy_rng = np.random.default_rng(int(master.integers(2**62)))
         while obs.active.any():
             ranking = policy.sample(obs, list_size, policy_rng)
-            result = env.step(ranking.actions)
             act = obs.active
+            if on_expected_feedback is not None:
+                expected = env.expected_feedback(ranking.actions)
+                on_expected_feedback(
+                    done + np.flatnonzero(act),
+                    np.full(int(act.sum()), obs.step),
+                    Feedback(**{n: v[act] for n, v in expected.as_dict().items()}),
+                )
+            result = env.step(ranking.actions)
             fb = result.feedback
             log.session.append(done + np.flatnonzero(act))
             log.step.append(np.full(int(act.sum()), obs.step))
