@@ -74,12 +74,12 @@ from paretorec.policy import (
     policy_rank_fn,
     read_logged_data,
     rounds,
-    simplex_grid,
     smoothed_click_rates,
     split_in_time,
     train_off_policy,
     train_on_policy,
 )
+from paretorec.preference import simplex_grid
 from paretorec.simulate import Observation
 
 RESULTS = Path(__file__).resolve().parent / "results"

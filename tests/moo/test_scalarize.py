@@ -11,11 +11,11 @@ from hypothesis.extra.numpy import arrays
 from paretorec.moo import (
     Scalarization,
     chebyshev,
-    check_weights,
     epsilon_constraint,
     scalarize,
     weighted_sum,
 )
+from paretorec.preference import check_simplex as check_weights
 
 VALUES = np.array([[1.0, 0.0], [0.0, 1.0], [0.4, 0.4]])
 
@@ -64,7 +64,7 @@ def test_corner_weights_pick_one_column(values: np.ndarray, j: int) -> None:
     [
         ([0.5, 0.6], "sum to 1"),
         ([1.5, -0.5], "non-negative"),
-        ([1.0], "vector of 2"),
+        ([1.0], "one weight per objective"),
         ([np.nan, 1.0], "finite"),
         (["a", "b"], "numbers"),
     ],

@@ -102,7 +102,7 @@ def test_compromise_weights_and_norms() -> None:
     [
         ({"weights": [1.0]}, "shape"),
         ({"weights": [-1.0, 2.0]}, "non-negative"),
-        ({"weights": [0.0, 0.0]}, "not all 0"),
+        ({"weights": [0.0, 0.0]}, "sum to 0"),
         ({"weights": [np.nan, 1.0]}, "finite"),
         ({"p": 0.5}, "p must be"),
     ],

@@ -18,8 +18,8 @@ from paretorec.moo import (
     rerank_front,
     resolve_objectives,
     scalarization_grid,
-    simplex_lattice,
 )
+from paretorec.preference import simplex_lattice
 from paretorec.types import Direction
 
 

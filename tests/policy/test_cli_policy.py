@@ -7,7 +7,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from paretorec.cli import app
-from paretorec.policy import served_front, simplex_grid
+from paretorec.policy import served_front
+from paretorec.preference import simplex_grid
 from paretorec.serve.registry import ModelKind, ModelRegistry
 
 

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from paretorec.policy import check_weights, sample_simplex, simplex_grid
+from paretorec.preference import check_simplex as check_weights
+from paretorec.preference import sample_simplex, simplex_grid
 
 
 def test_simplex_grid_of_three_objectives_in_thirds() -> None:

@@ -111,7 +111,7 @@ def test_list_aware_policy_sees_the_items_placed() -> None:
         ([0.5, 0.6, -0.1], "non-negative"),
         ([0.5, 0.5], "one weight per objective"),
         ([0.2, 0.2, 0.2], "sum to 1"),
-        ([float("nan"), 0.5, 0.5], "non-finite"),
+        ([float("nan"), 0.5, 0.5], "finite"),
     ],
 )
 def test_bad_weights_are_refused(weights: list[float], message: str) -> None:

@@ -24,10 +24,10 @@ from paretorec.policy import (
     policy_config,
     save_policy,
     served_front,
-    simplex_grid,
     simulator_meta,
     train_on_policy,
 )
+from paretorec.preference import simplex_grid
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = OnPolicyConfig(steps=8, batch_sessions=64, checkpoint_every=2, seed=5)

@@ -7,12 +7,15 @@ import torch
 
 from paretorec.policy import PolicyConfig, PreferencePolicy
 from paretorec.policy.predictors import LoggedFeedbackModel, LogisticModel
-from paretorec.serve.adapters import PolicyAdapter
-from paretorec.serve.policy_features import CONTEXT_DIM, ITEM_DIM
-from paretorec.serve.stages import CandidateSet, RequestContext
+from paretorec.policy.request_features import dimensions
+from paretorec.policy.served import ServedPolicy
+from paretorec.preference import Preference
+from paretorec.serve.catalog import ItemStore
+from paretorec.stages import CandidateSet, RequestContext
 from paretorec.types import Catalog
 
 N_POSITIONS = 10
+CONTEXT_DIM, ITEM_DIM, _ = dimensions()
 
 
 def _predictor() -> LoggedFeedbackModel:
@@ -29,20 +32,25 @@ def test_the_policy_reads_its_own_predictors_predictions() -> None:
         item_dim=ITEM_DIM, links=(("clicks", "click"),), prior_scale=50.0,
     )  # fmt: skip
     policy = PreferencePolicy(config)
-    catalog = Catalog(
-        pl.DataFrame({"item_id": ["a", "b", "c"], "title": ["x", "y", "z"], "price": [5.0] * 3})
+    store = ItemStore(
+        Catalog(
+            pl.DataFrame({"item_id": ["a", "b", "c"], "title": ["x", "y", "z"], "price": [5.0] * 3})
+        )
     )
     candidates = CandidateSet(
-        ("a", "b", "c"), np.array([0.2, 1.0, 0.6]), ("search",) * 3, lambda ids: catalog
+        ("a", "b", "c"),
+        store.rows_of(["a", "b", "c"]),
+        np.array([0.2, 1.0, 0.6]),
+        ("search",) * 3,
     )
     context = RequestContext("query", None, None, ())
     ranker = {"click": np.array([0.9, 0.01, 0.5])}  # another model's view: "a" first
-    weights = np.array([1.0])
+    only_clicks = Preference(("clicks",), np.array([1.0]))
 
-    own = PolicyAdapter(policy, default=None, predictor=_predictor())
-    chosen = own.choose(context, candidates, ranker, weights, 3)
+    own = ServedPolicy(policy, store, predictor=_predictor())
+    chosen = own.choose(context, candidates, ranker, only_clicks, 3)
     assert [candidates.item_ids[i] for i in chosen.order] == ["b", "c", "a"]
 
-    without = PolicyAdapter(policy, default=None)  # no predictor saved: the ranker's
-    chosen = without.choose(context, candidates, ranker, weights, 3)
+    without = ServedPolicy(policy, store)  # no predictor saved: the ranker's
+    chosen = without.choose(context, candidates, ranker, only_clicks, 3)
     assert [candidates.item_ids[i] for i in chosen.order] == ["a", "c", "b"]

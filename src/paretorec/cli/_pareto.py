@@ -126,7 +126,8 @@ def _policy_front(
     measured with the simulator's exact expected feedback, written as a front report."""
     from paretorec.evaluate.front_report import ObjectiveSpec, analyse_front, write_front_report
     from paretorec.moo import Direction
-    from paretorec.policy import load_policy, served_front, simplex_grid
+    from paretorec.policy import load_policy, served_front
+    from paretorec.preference import simplex_grid
     from paretorec.serve.registry import ModelKind, ModelRegistry, default_models_dir
 
     registry = ModelRegistry(models if models is not None else default_models_dir())

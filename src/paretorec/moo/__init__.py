@@ -13,7 +13,7 @@ negated once on the way in and everything inside is minimization.
 """
 
 from paretorec.moo.diversify import dpp_rerank, dpp_rerank_naive, mmr_rerank
-from paretorec.moo.grid import epsilon_constraint_search, scalarization_grid, simplex_lattice
+from paretorec.moo.grid import epsilon_constraint_search, scalarization_grid
 from paretorec.moo.hypervolume import (
     EXACT_MAX_POINTS,
     HypervolumeMethod,
@@ -55,7 +55,6 @@ from paretorec.moo.rerank_front import Reranker, rerank_front
 from paretorec.moo.scalarize import (
     Scalarization,
     chebyshev,
-    check_weights,
     epsilon_constraint,
     scalarize,
     weighted_sum,
@@ -93,7 +92,6 @@ __all__ = [
     "as_minimization",
     "axis_label",
     "chebyshev",
-    "check_weights",
     "crowding_distance",
     "dominates",
     "dpp_rerank",
@@ -126,7 +124,6 @@ __all__ = [
     "select_compromise",
     "select_constrained",
     "select_knee",
-    "simplex_lattice",
     "train_pe_ltr",
     "weighted_sum",
 ]

@@ -2,7 +2,7 @@
 
 `scalarization_grid` ranks every request by a scalarization of its candidates' signals
 for each weight vector of a simplex lattice (Das & Dennis, 1998, via pymoo's
-`get_reference_directions`), with as many partitions as the evaluation budget allows,
+`paretorec.preference.simplex_lattice`), with as many partitions as the evaluation budget allows,
 and evaluates the lists.  `epsilon_constraint_search` finds the most of one objective
 subject to lower bounds on others (``fraction × best``): it mixes the target's signal
 with the constrained ones, ``w(a) = (1 - a) e_target + a u`` (u uniform over the
@@ -13,17 +13,16 @@ the best of each constrained objective is measured by ranking on its own signal.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from math import comb
 
 import numpy as np
 from numpy.typing import NDArray
-from pymoo.util.ref_dirs import get_reference_directions
 
 from paretorec.moo.problem import RankingProblem, RankingRequest
 from paretorec.moo.scalarize import Scalarization, epsilon_constraint, scalarize
 from paretorec.moo.tradeoff import TradeoffResult, make_result
+from paretorec.preference import simplex_lattice
 
-__all__ = ["epsilon_constraint_search", "scalarization_grid", "simplex_lattice"]
+__all__ = ["epsilon_constraint_search", "scalarization_grid"]
 
 FloatArray = NDArray[np.float64]
 Progress = Callable[[int], None]
@@ -33,28 +32,6 @@ def _check_budget(budget: int, least: int = 1) -> int:
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < least:
         raise ValueError(f"budget must be an integer >= {least}, got {budget!r}")
     return budget
-
-
-def simplex_lattice(n_objectives: int, budget: int) -> FloatArray:
-    """The Das-Dennis lattice on the simplex with the most partitions whose size stays
-    within `budget` (C(p + m - 1, m - 1) points for p partitions); rows sum to 1."""
-    _check_budget(budget)
-    if n_objectives < 1:
-        raise ValueError("need at least one objective")
-    if n_objectives == 1:
-        return np.ones((1, 1))
-    p = 1
-    while comb(p + 1 + n_objectives - 1, n_objectives - 1) <= budget:
-        p += 1
-    if comb(p + n_objectives - 1, n_objectives - 1) > budget:
-        raise ValueError(
-            f"budget {budget} is below the {n_objectives} corners of the simplex lattice"
-        )
-    lattice = np.asarray(
-        get_reference_directions("das-dennis", n_objectives, n_partitions=p), dtype=np.float64
-    )
-    out: FloatArray = lattice / lattice.sum(axis=1, keepdims=True)
-    return out
 
 
 def rank_weighted(

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from paretorec.moo.grid import simplex_lattice
 from paretorec.moo.problem import RankingProblem
 from paretorec.moo.tradeoff import TradeoffResult, make_result
+from paretorec.preference import simplex_lattice
 
 __all__ = [
     "PeLtrConfig",

@@ -16,9 +16,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from paretorec.moo.diversify import dpp_rerank, mmr_rerank
-from paretorec.moo.grid import simplex_lattice
 from paretorec.moo.problem import RankingProblem, RankingRequest
 from paretorec.moo.tradeoff import TradeoffResult, make_result
+from paretorec.preference import simplex_lattice
 
 __all__ = ["Reranker", "rerank_front"]
 

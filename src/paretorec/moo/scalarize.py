@@ -13,7 +13,8 @@ oriented so that larger is better, and returns (n,) scores:
   bound, else ``-1 - Σ violations`` (so, for values in [0, 1], every feasible row beats
   every infeasible one, and among the infeasible the nearer is better).
 
-Weights must be finite, non-negative, one per objective and sum to 1 (within 1e-9).
+Weights are checked by `paretorec.preference.check_simplex` (finite, non-negative, one
+per objective, summing to 1).
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from paretorec.preference import check_simplex
+
 __all__ = [
     "Scalarization",
     "chebyshev",
-    "check_weights",
     "epsilon_constraint",
     "scalarize",
     "weighted_sum",
@@ -35,32 +37,10 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 
-WEIGHT_SUM_TOLERANCE = 1e-9
-
 
 class Scalarization(StrEnum):
     WEIGHTED_SUM = "weighted-sum"
     CHEBYSHEV = "chebyshev"
-
-
-def check_weights(weights: ArrayLike, n_objectives: int) -> FloatArray:
-    """`weights` as a float vector of length `n_objectives`, non-negative, summing to 1;
-    ValueError saying what is wrong otherwise."""
-    try:
-        w = np.asarray(weights, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"weights must be numbers: {error}") from None
-    if w.ndim != 1 or w.shape[0] != n_objectives:
-        raise ValueError(
-            f"weights must be a vector of {n_objectives} value(s), got shape {w.shape}"
-        )
-    if not np.all(np.isfinite(w)):
-        raise ValueError(f"weights must be finite, got {w.tolist()}")
-    if np.any(w < 0):
-        raise ValueError(f"weights must be non-negative, got {w.tolist()}")
-    if abs(float(w.sum()) - 1.0) > WEIGHT_SUM_TOLERANCE:
-        raise ValueError(f"weights must sum to 1, got {w.tolist()} (sum {float(w.sum())})")
-    return w
 
 
 def _values(values: ArrayLike) -> FloatArray:
@@ -78,7 +58,7 @@ def _values(values: ArrayLike) -> FloatArray:
 def weighted_sum(values: ArrayLike, weights: ArrayLike) -> FloatArray:
     """``Σ_k w_k y_ik`` for each row i."""
     v = _values(values)
-    w = check_weights(weights, v.shape[1])
+    w = check_simplex(weights, v.shape[1])
     out: FloatArray = v @ w
     return out
 
@@ -93,7 +73,7 @@ def chebyshev(
     """Negated (augmented) weighted Chebyshev distance to `ideal` (default: the column
     maxima of `values`); larger is better, 0 at the ideal point."""
     v = _values(values)
-    w = check_weights(weights, v.shape[1])
+    w = check_simplex(weights, v.shape[1])
     if not (np.isfinite(rho) and rho >= 0):
         raise ValueError(f"rho must be finite and >= 0, got {rho}")
     z = v.max(axis=0) if ideal is None else np.asarray(ideal, dtype=np.float64)

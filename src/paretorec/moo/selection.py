@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from paretorec.moo.pareto import Direction, Directions, _front_mask_min, _minimized, _signs
+from paretorec.preference import normalized
 
 __all__ = [
     "NoFeasiblePointError",
@@ -140,7 +141,7 @@ def select_compromise(
     """
     arr, front, z = _front_space(points, directions)
     m = z.shape[1]
-    w = np.full(m, 1.0 / m) if weights is None else _weights(weights, m)
+    w = np.full(m, 1.0 / m) if weights is None else normalized(weights, m)
     if not (isinstance(p, int | float) and not isinstance(p, bool) and p >= 1):
         raise ValueError(f"p must be a number >= 1 (or math.inf), got {p!r}")
     scaled = w * z if math.isinf(p) else w * z**p
@@ -233,16 +234,6 @@ def _front_space(
     span = nadir - ideal
     span[span == 0] = 1.0
     return mins * _signs(dirs), front, (f - ideal) / span
-
-
-def _weights(weights: ArrayLike, m: int) -> FloatArray:
-    w = np.asarray(weights, dtype=np.float64)
-    if w.shape != (m,):
-        raise ValueError(f"weights must have shape ({m},), got {w.shape}")
-    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-        raise ValueError(f"weights must be finite, non-negative and not all 0, got {w.tolist()}")
-    scaled: FloatArray = w / w.sum()
-    return scaled
 
 
 def _result(

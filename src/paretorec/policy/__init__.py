@@ -11,7 +11,7 @@ off-policy correction); `served_front` measures a saved policy's front over a gr
 
 from paretorec.policy.checkpoint import load_policy, save_policy
 from paretorec.policy.front import ServedFront, front_of, policy_rank_fn, served_front
-from paretorec.policy.inputs import PolicyInput, check_weights, sample_simplex, simplex_grid
+from paretorec.policy.inputs import PolicyInput
 from paretorec.policy.logs import (
     LoggedData,
     OffPolicyEstimate,
@@ -87,7 +87,6 @@ __all__ = [
     "SimulatorTask",
     "TrainingResult",
     "action_distribution",
-    "check_weights",
     "estimate_ctr",
     "fit_from_random_logs",
     "fit_logged_feedback_model",
@@ -104,10 +103,8 @@ __all__ = [
     "rank",
     "read_logged_data",
     "rounds",
-    "sample_simplex",
     "save_policy",
     "served_front",
-    "simplex_grid",
     "simulator_meta",
     "smoothed_click_rates",
     "split_in_time",

@@ -16,12 +16,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from paretorec.policy.checkpoint import load_policy
-from paretorec.policy.inputs import FloatArray, IntArray, PolicyInput, check_weights
+from paretorec.policy.inputs import FloatArray, IntArray, PolicyInput
 from paretorec.policy.network import PreferencePolicy
 from paretorec.policy.predictors import LoggedFeedbackModel
 from paretorec.policy.rewards import RewardScales, parse_objectives
 from paretorec.policy.serving import rank
 from paretorec.policy.simulator import SimulatorSpec, SimulatorTask
+from paretorec.preference import check_simplex
 from paretorec.simulate import Observation
 
 RankFn = Callable[[Observation, PolicyInput, FloatArray], IntArray]
@@ -49,7 +50,7 @@ def front_of(
 ) -> ServedFront:
     """Mean exact objectives of `rank_fn`'s lists for each row of `weights`."""
     m = len(task.objectives)
-    grid = check_weights(weights, m)
+    grid = check_simplex(weights, m, n_requests=len(np.atleast_2d(weights)))
     env = task.env(n_sessions, seed=seed)
     obs = env.reset(seed=seed)
     inputs = task.inputs(obs)

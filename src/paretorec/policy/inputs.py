@@ -20,8 +20,6 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
-_WEIGHT_SUM_TOLERANCE = 1e-6
-
 
 @dataclass(frozen=True, eq=False)
 class PolicyInput:
@@ -107,67 +105,3 @@ def _finite(values: ArrayLike, name: str, ndim: int) -> FloatArray:
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} holds a non-finite value")
     return arr
-
-
-def check_weights(
-    weights: ArrayLike, n_objectives: int, *, n_requests: int | None = None
-) -> FloatArray:
-    """Objective weights as an (n, n_objectives) array on the simplex.
-
-    One vector (n_objectives,) is repeated for every request when `n_requests` is given.
-    Raises ValueError for the wrong length, a negative or non-finite entry, or a sum
-    that is not 1 (within 1e-6).
-    """
-    w = np.asarray(weights, dtype=np.float64)
-    if w.ndim == 1:
-        if w.shape[0] != n_objectives:
-            raise ValueError(
-                f"w must have one weight per objective ({n_objectives}), got {w.shape[0]}"
-            )
-        w = w[None, :] if n_requests is None else np.tile(w, (n_requests, 1))
-    if w.ndim != 2 or w.shape[1] != n_objectives:
-        raise ValueError(
-            f"w must have one weight per objective ({n_objectives}), got shape {w.shape}"
-        )
-    if n_requests is not None and w.shape[0] != n_requests:
-        raise ValueError(f"w has {w.shape[0]} rows for {n_requests} requests")
-    if not np.isfinite(w).all():
-        raise ValueError("w holds a non-finite weight")
-    if (w < 0).any():
-        raise ValueError(f"w must be non-negative, found {w.min():g}")
-    sums = w.sum(axis=1)
-    if (np.abs(sums - 1.0) > _WEIGHT_SUM_TOLERANCE).any():
-        bad = float(sums[np.argmax(np.abs(sums - 1.0))])
-        raise ValueError(f"w must sum to 1 (the simplex), a row sums to {bad:g}")
-    return w
-
-
-def sample_simplex(
-    rng: np.random.Generator, n: int, n_objectives: int, *, concentration: float = 1.0
-) -> FloatArray:
-    """`n` weight vectors drawn from Dirichlet(concentration, ..., concentration): 1 is
-    uniform on the simplex; below 1 puts more of them near its corners and edges (the
-    extreme trade-offs a front needs), above 1 near its centre."""
-    if not (np.isfinite(concentration) and concentration > 0):
-        raise ValueError(f"concentration must be positive, got {concentration}")
-    out: FloatArray = rng.dirichlet(np.full(n_objectives, float(concentration)), size=n)
-    return out
-
-
-def simplex_grid(n_objectives: int, divisions: int) -> FloatArray:
-    """Every weight vector with entries in {0, 1/divisions, ..., 1} summing to 1, in
-    lexicographic order: C(divisions + m - 1, m - 1) rows."""
-    if n_objectives < 1 or divisions < 1:
-        raise ValueError("simplex_grid needs n_objectives >= 1 and divisions >= 1")
-
-    def compositions(total: int, parts: int) -> list[list[int]]:
-        if parts == 1:
-            return [[total]]
-        return [
-            [k, *rest] for k in range(total, -1, -1) for rest in compositions(total - k, parts - 1)
-        ]
-
-    out: FloatArray = (
-        np.asarray(compositions(divisions, n_objectives), dtype=np.float64) / divisions
-    )
-    return out

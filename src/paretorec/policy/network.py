@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from paretorec.policy.inputs import PolicyInput, check_weights
+from paretorec.policy.inputs import PolicyInput
 from paretorec.policy.plackett_luce import (
     check_list_size,
     gumbel,
@@ -45,6 +45,7 @@ from paretorec.policy.plackett_luce import (
     pl_sample,
     step_log_prob,
 )
+from paretorec.preference import check_simplex
 
 INTERACTION = "interaction"
 N_LIST_FEATURES = 3  # mean and largest similarity to the placed items, the position  # the name of the learned remainder in explanations
@@ -256,7 +257,7 @@ class PreferencePolicy(nn.Module):
             )
         if inputs.n_groups != cfg.n_groups:
             raise ValueError(f"the policy reads {cfg.n_groups} group labels, got {inputs.n_groups}")
-        w = check_weights(weights, cfg.n_objectives, n_requests=inputs.n_requests)
+        w = check_simplex(weights, cfg.n_objectives, n_requests=inputs.n_requests)
         same: Tensor | None = None
         if cfg.variant is PolicyVariant.LIST_AWARE and inputs.groups is not None and cfg.n_groups:
             g = torch.from_numpy(inputs.groups)

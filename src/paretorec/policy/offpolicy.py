@@ -29,10 +29,11 @@ from paretorec.policy.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from paretorec.policy.inputs import FloatArray, IntArray, PolicyInput, check_weights, sample_simplex
+from paretorec.policy.inputs import FloatArray, IntArray, PolicyInput
 from paretorec.policy.network import PreferencePolicy, select_rows
 from paretorec.policy.onpolicy import TrainingResult, step_seed
 from paretorec.policy.plackett_luce import top_k_multiplier
+from paretorec.preference import check_simplex, sample_simplex
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,7 +139,7 @@ def train_off_policy(
     rewards = np.stack([logs.rewards[o] for o in objectives], axis=1)
     n = logs.n_rounds
     if config.fixed_weights is not None:
-        fixed = check_weights(np.asarray(config.fixed_weights), m, n_requests=n)
+        fixed = check_simplex(np.asarray(config.fixed_weights), m, n_requests=n)
     started = time.perf_counter()
     epochs_here = 0
     for epoch in range(state.step, config.epochs):

@@ -42,9 +42,10 @@ from paretorec.policy.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from paretorec.policy.inputs import FloatArray, check_weights, sample_simplex
+from paretorec.policy.inputs import FloatArray
 from paretorec.policy.network import Baseline, Batch, PreferencePolicy, select_rows
 from paretorec.policy.simulator import SimulatorTask
+from paretorec.preference import check_simplex, sample_simplex
 
 
 class Algorithm(StrEnum):
@@ -134,7 +135,7 @@ def step_seed(seed: int, step: int, stream: int) -> int:
 
 def _weights(config: OnPolicyConfig, rng: np.random.Generator, n: int, m: int) -> FloatArray:
     if config.fixed_weights is not None:
-        return check_weights(np.asarray(config.fixed_weights), m, n_requests=n)
+        return check_simplex(np.asarray(config.fixed_weights), m, n_requests=n)
     return sample_simplex(rng, n, m, concentration=config.weight_concentration)
 
 

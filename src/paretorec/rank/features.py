@@ -166,21 +166,32 @@ class RankerFeatures:
         return self.subset(self.split == split.value)
 
 
+def hash_bucket(value: str | None, n_buckets: int) -> int:
+    """Stable bucket in 1..n_buckets-1 of a text (BLAKE2b); 0 for None."""
+    if value is None:
+        return 0
+    digest = hashlib.blake2b(value.encode(), digest_size=8).digest()
+    return 1 + int.from_bytes(digest, "little") % (n_buckets - 1)
+
+
 def hash_buckets(values: pl.Series, n_buckets: int) -> IntArray:
-    """Stable bucket in 1..n_buckets-1 of each value's text (BLAKE2b); 0 for null."""
+    """`hash_bucket` of each value's text; 0 for null."""
     if n_buckets < 2:
         raise ValueError(f"n_buckets must be at least 2, got {n_buckets}")
     text = values.cast(pl.String)
-    mapping = {
-        v: 1
-        + int.from_bytes(hashlib.blake2b(v.encode(), digest_size=8).digest(), "little")
-        % (n_buckets - 1)
-        for v in text.drop_nulls().unique().to_list()
-    }
+    mapping = {v: hash_bucket(v, n_buckets) for v in text.drop_nulls().unique().to_list()}
     out: IntArray = (
         text.replace_strict(mapping, default=0, return_dtype=pl.Int64).fill_null(0).to_numpy()
     )
     return out
+
+
+def normalized_query(text: str | None) -> str | None:
+    """A query as the features read it: stripped, lower case, None when empty."""
+    if text is None:
+        return None
+    cleaned = text.strip().lower()
+    return cleaned or None
 
 
 def _normalized_query(texts: pl.Series) -> pl.Series:
@@ -486,28 +497,45 @@ def _assemble(
     )
 
 
+def item_dense(
+    price: NDArray[np.float64], cost: NDArray[np.float64], stock: NDArray[np.float64]
+) -> dict[str, NDArray[np.float64]]:
+    """The item-side dense features from float columns (NaN: missing): log price, margin
+    rate (price - cost) / price in [-1, 1] (0 where either is missing), in stock (stock
+    > 0; an unknown stock counts as in stock). Training and serving both call this."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        margin = (price - cost) / price
+    return {
+        "log_price": np.log1p(np.clip(np.nan_to_num(price, nan=0.0), 0.0, None)),
+        "margin_rate": np.where(np.isnan(margin), 0.0, np.clip(margin, -1.0, 1.0)),
+        "in_stock": (np.where(np.isnan(stock), 1.0, stock) > 0).astype(np.float64),
+    }
+
+
+def popularity_scale(counts: Sequence[int]) -> float:
+    """The mean exposure count of the items exposed at least once (1 without any): item
+    popularity is log1p(count / scale), so its scale does not depend on the log's length."""
+    return float(np.mean(counts)) if len(counts) and float(np.mean(counts)) > 0 else 1.0
+
+
 def _base_dense(
     joined: pl.DataFrame, history: pl.DataFrame, catalog: Catalog
 ) -> dict[str, NDArray[np.float64]]:
-    price = joined["price"].cast(pl.Float64)
-    cost = joined["cost"].cast(pl.Float64)
-    margin = ((price - cost) / price).fill_nan(None).clip(-1.0, 1.0).fill_null(0.0)
     counts = history.group_by("item_id").len()
-    mean_count = counts["len"].mean() if counts.height else None
     popularity = (
         joined.select("item_id")
         .join(counts, on="item_id", how="left", maintain_order="left")["len"]
         .fill_null(0)
         .cast(pl.Float64)
     )
-    scale = float(mean_count) if isinstance(mean_count, int | float) and mean_count > 0 else 1.0
+    scale = popularity_scale(counts["len"].to_list())
     users_with_history = set(history["user_id"].unique().to_list())
     return {
-        "log_price": np.log1p(price.fill_null(0.0).clip(0.0, None).to_numpy()),
-        "margin_rate": margin.to_numpy(),
-        "in_stock": (joined["stock"].cast(pl.Float64).fill_null(1.0) > 0)
-        .cast(pl.Float64)
-        .to_numpy(),
+        **item_dense(
+            joined["price"].cast(pl.Float64).to_numpy(),
+            joined["cost"].cast(pl.Float64).to_numpy(),
+            joined["stock"].cast(pl.Float64).to_numpy(),
+        ),
         "log_popularity": np.log1p(popularity.to_numpy() / scale),
         "has_history": joined["user_id"]
         .is_in(list(users_with_history))
@@ -625,5 +653,7 @@ __all__ = [
     "RankerFeatures",
     "build_candidate_features",
     "build_ranker_features",
+    "hash_bucket",
     "hash_buckets",
+    "normalized_query",
 ]

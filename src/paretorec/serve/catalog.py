@@ -105,14 +105,37 @@ class ItemStore:
 
     def vectors(self, item_ids: Sequence[str]) -> NDArray[np.float32]:
         """The items' text vectors (those of their latest text), shape (n, d)."""
+        return self.row_vectors(self.rows_of(item_ids))
+
+    # ------------------------------------------------------------ by row (stages' arrays)
+
+    @property
+    def n_rows(self) -> int:
+        """Rows ever used: removed items keep theirs, a new item takes the next."""
+        return len(self._columns["item_id"])
+
+    def column(self, name: str) -> Sequence[Any]:
+        """The column's value of every row (None for a column the catalog lacks)."""
+        values = self._columns.get(name)
+        return values if values is not None else [None] * self.n_rows
+
+    def rows_of(self, item_ids: Sequence[str]) -> NDArray[np.int64]:
+        """The items' rows (KeyError for an id never served)."""
+        return np.fromiter((self._row[i] for i in item_ids), dtype=np.int64, count=len(item_ids))
+
+    def row_vectors(self, rows: NDArray[np.int64]) -> NDArray[np.float32]:
+        """The text vectors (of their latest text) of these rows, shape (n, d)."""
         if self._vectors is None:
             raise ValueError("this catalog was served without item vectors")
-        rows = [self._row[i] for i in item_ids]
         base = len(self._vectors)
-        out = np.empty((len(rows), self._vectors.shape[1]), dtype=np.float32)
-        for n, row in enumerate(rows):
-            changed = self._changed_vectors.get(row)
-            out[n] = changed if changed is not None else self._vectors[row] if row < base else 0.0
+        inside = rows < base
+        out = np.zeros((len(rows), self._vectors.shape[1]), dtype=np.float32)
+        out[inside] = self._vectors[rows[inside]]
+        if self._changed_vectors:
+            for n, row in enumerate(rows.tolist()):
+                changed = self._changed_vectors.get(row)
+                if changed is not None:
+                    out[n] = changed
         return out
 
     def records(self, item_ids: Sequence[str]) -> list[dict[str, Any]]:

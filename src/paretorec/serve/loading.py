@@ -1,7 +1,7 @@
 """Assemble a `ServingPipeline` from a model registry's promoted (or latest) versions.
 
 The INDEX version is required; the ranker, policy and recommender are loaded when the
-registry holds a version of them, through `paretorec.serve.adapters`, and left out (the
+registry holds a version of them, through `paretorec.serve.adapters` (the stages of `paretorec.stages`), and left out (the
 service says so) when it does not. A version that exists but cannot be loaded is an
 error: the service does not silently serve less than it was given.
 """
@@ -20,7 +20,7 @@ from paretorec.serve.encoders import open_encoder
 from paretorec.serve.index_version import IndexBundle, read_index
 from paretorec.serve.pipeline import DEFAULT_DEPTH, ServingPipeline
 from paretorec.serve.registry import Manifest, ModelKind, ModelRegistry, RegistryError
-from paretorec.serve.stages import Stage
+from paretorec.stages import Stage
 
 __all__ = ["LoadOptions", "apply_journal", "load_pipeline", "reloader"]
 
@@ -156,8 +156,12 @@ def reloader(
                 pipeline.store = store
                 pipeline.encoder = encoder
                 pipeline.versions[Stage.INDEX] = manifest.version
-            if pipeline.ranker is not None:
-                _attach(pipeline, registry, ModelKind.RANKER, options)  # it reads the new store
+            for stage, loaded in (
+                (ModelKind.RANKER, pipeline.ranker),
+                (ModelKind.POLICY, pipeline.policy),
+            ):
+                if loaded is not None:
+                    _attach(pipeline, registry, stage, options)  # it reads the new store
             if journal is not None:
                 apply_journal(pipeline, journal)
             return

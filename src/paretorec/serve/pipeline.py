@@ -1,5 +1,10 @@
 """`ServingPipeline`: search and recommendation requests through candidates → ranker →
-policy, live catalog changes, and which stage versions are loaded.
+policy (the stages of `paretorec.stages`), live catalog changes, and which stage versions
+are loaded.
+
+The request path builds no data frames: candidates carry their item-store rows, and the
+ranker and policy read item-side arrays they prepared when their version loaded. Query
+vectors are cached (`QueryVectors`), so a repeated query skips the encoder.
 
 Reads (search, recommend) run concurrently; a catalog change takes the write lock, so a
 request sees the catalog either before or after it, never half of it. A change goes to
@@ -18,20 +23,22 @@ import numpy as np
 from numpy.typing import NDArray
 
 from paretorec.encode import TextEncoder, item_text
-from paretorec.retrieve import Filters, HybridRetriever
+from paretorec.preference import Preference, PreferenceError
+from paretorec.retrieve import Filters
 from paretorec.retrieve.filters import normalize_brand, normalize_category
 from paretorec.serve.catalog import ItemStore
+from paretorec.serve.fallback import relevance_predictions, weighted_sum_ranking
 from paretorec.serve.locking import ReadWriteLock
-from paretorec.serve.stages import (
+from paretorec.serve.query_vectors import QueryVectors
+from paretorec.stages import (
     CandidateSet,
-    PolicyChoice,
-    PolicyStage,
-    RankerStage,
-    RecommenderStage,
+    Policy,
+    Predictor,
+    Ranking,
+    Recommender,
     RequestContext,
+    Retriever,
     Stage,
-    relevance_predictions,
-    weighted_sum_choice,
 )
 from paretorec.types import Catalog
 
@@ -142,12 +149,12 @@ class ServingPipeline:
     def __init__(
         self,
         *,
-        retriever: HybridRetriever,
+        retriever: Retriever,
         store: ItemStore,
         encoder: TextEncoder,
-        ranker: RankerStage | None = None,
-        policy: PolicyStage | None = None,
-        recommender: RecommenderStage | None = None,
+        ranker: Predictor | None = None,
+        policy: Policy | None = None,
+        recommender: Recommender | None = None,
         versions: Mapping[Stage, str | None] | None = None,
         default_weights: Mapping[str, float] | None = None,
         depth: int = DEFAULT_DEPTH,
@@ -159,7 +166,7 @@ class ServingPipeline:
             )
         self.retriever = retriever
         self.store = store
-        self.encoder = encoder
+        self.query_vectors = QueryVectors(encoder)
         self.ranker = ranker
         self.policy = policy
         self.recommender = recommender
@@ -168,6 +175,14 @@ class ServingPipeline:
         self.depth = depth
         self.timer: Timer = timer or (lambda stage, seconds: None)
         self.lock = ReadWriteLock()
+
+    @property
+    def encoder(self) -> TextEncoder:
+        return self.query_vectors.encoder
+
+    @encoder.setter
+    def encoder(self, encoder: TextEncoder) -> None:
+        self.query_vectors = QueryVectors(encoder, size=self.query_vectors.size)
 
     # ------------------------------------------------------------ status
 
@@ -207,7 +222,7 @@ class ServingPipeline:
 
     def search(self, query: SearchQuery) -> RankedList:
         start = time.perf_counter()
-        vector = self.encoder.encode_queries([query.text])[0]
+        vector = self.query_vectors(query.text)
         start = self._timed("encode", start)
         context = RequestContext(query.text, vector, query.user_id, ())
         with self.lock.reading():
@@ -215,13 +230,18 @@ class ServingPipeline:
                 query.text, vector, k=max(query.k, self.depth), filters=query.filters
             )
             self._timed("retrieve", start)
-            candidates = CandidateSet(
-                found.item_ids,
-                np.asarray(found.scores, dtype=np.float64),
-                ("search",) * len(found),
-                self.store.catalog,
-            )
+            candidates = self._candidates(found.item_ids, found.scores, ("search",) * len(found))
             return self._rank(context, candidates, query.k, query.weights)
+
+    def _candidates(
+        self, item_ids: Sequence[str], scores: Any, sources: Sequence[str]
+    ) -> CandidateSet:
+        return CandidateSet(
+            tuple(item_ids),
+            self.store.rows_of(item_ids),
+            np.asarray(scores, dtype=np.float64),
+            tuple(sources),
+        )
 
     def recommend(self, query: RecommendQuery) -> RankedList:
         if self.recommender is None:
@@ -244,12 +264,10 @@ class ServingPipeline:
             if query.filters is not None:
                 records = self.store.records([found.item_ids[i] for i in keep])
                 keep = [i for i, r in zip(keep, records, strict=True) if _passes(r, query.filters)]
-            ids = tuple(found.item_ids[i] for i in keep)
-            candidates = CandidateSet(
-                ids,
+            candidates = self._candidates(
+                [found.item_ids[i] for i in keep],
                 np.asarray(found.scores, dtype=np.float64)[keep],
-                tuple(found.sources[i] for i in keep),
-                self.store.catalog,
+                [found.sources[i] for i in keep],
             )
             context = RequestContext(None, None, query.user_id, query.session_items)
             ranked = self._rank(context, candidates, query.k, query.weights)
@@ -290,23 +308,23 @@ class ServingPipeline:
             )
             policy = None
         names = policy.objectives if policy is not None else tuple(predictions)
-        weights, source = self._weights(names, requested, use_policy=policy is not None)
-        used = dict(zip(names, weights.tolist(), strict=True))
+        preference, source = self._preference(names, requested, policy)
+        used = preference.as_dict()
         if not len(candidates):
             return RankedList((), used, source, "nothing found", tuple(notes))
-        choice: PolicyChoice
+        choice: Ranking
         if policy is not None:
             choice = policy.choose(
-                context, candidates, predictions, weights, min(k, len(candidates))
+                context, candidates, predictions, preference, min(k, len(candidates))
             )
             ordered_by = "policy"
             self._timed("policy", start)
         elif self.ranker is not None:
-            choice = weighted_sum_choice(predictions, names, weights, k)
+            choice = weighted_sum_ranking(predictions, preference, k)
             ordered_by = "weighted sum of ranker predictions"
             notes.append("policy missing: ordered by the weighted sum of scaled predictions")
         else:
-            choice = weighted_sum_choice(predictions, names, weights, k)
+            choice = weighted_sum_ranking(predictions, preference, k)
             ordered_by = "retrieval"
             notes.append("policy missing: items keep the retrieval order")
         items = []
@@ -326,28 +344,20 @@ class ServingPipeline:
             )
         return RankedList(tuple(items), used, source, ordered_by, tuple(notes))
 
-    def _weights(
-        self, names: Sequence[str], requested: Mapping[str, float] | None, *, use_policy: bool
-    ) -> tuple[FloatArray, str]:
+    def _preference(
+        self, names: Sequence[str], requested: Mapping[str, float] | None, policy: Policy | None
+    ) -> tuple[Preference, str]:
         if requested is not None:
-            unknown = sorted(set(requested) - set(names))
-            if unknown:
-                raise RequestError(
-                    f"unknown objective(s) {', '.join(map(repr, unknown))}: this model weighs "
-                    f"{', '.join(names)}"
-                )
-            raw = np.asarray([float(requested.get(n, 0.0)) for n in names])
-            return raw / raw.sum(), "request"
-        default: Mapping[str, float] | None = None
-        if use_policy and self.policy is not None:
-            default = self.policy.default_weights
-        if default is None:
-            default = self.default_weights
+            try:
+                return Preference.of(names, requested), "request"
+            except PreferenceError as error:
+                raise RequestError(str(error)) from error
+        if policy is not None and policy.default_preference is not None:
+            return policy.default_preference, "default"
+        default = self.default_weights
         if default is not None and set(default) <= set(names) and sum(default.values()) > 0:
-            raw = np.asarray([float(default.get(n, 0.0)) for n in names])
-        else:
-            raw = np.ones(len(names))
-        return raw / raw.sum(), "default"
+            return Preference.of(names, default), "default"
+        return Preference.uniform(names), "default"
 
     # ------------------------------------------------------------ catalog changes
 
@@ -368,6 +378,10 @@ class ServingPipeline:
                 if self.recommender is not None:
                     self.recommender.add_items(Catalog(frame[new_rows]), vectors[new_rows])
             self.store.upsert(catalog, vectors)
+            rows = self.store.rows_of(ids)
+            for stage in (self.ranker, self.policy):
+                if stage is not None:
+                    stage.refresh(rows)
         return new, known
 
     def remove_item(self, item_id: str) -> None:

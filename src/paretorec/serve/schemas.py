@@ -8,7 +8,6 @@ fields are refused (a misspelt `wieghts` is an error, not a silent default).
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -21,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from paretorec.preference import normalized
 from paretorec.serve.registry import ModelKind
 from paretorec.types import EventType
 
@@ -45,17 +45,15 @@ class _Strict(BaseModel):
 
 
 def _check_weights(weights: dict[str, float] | None) -> dict[str, float] | None:
+    """The request's own checks (the objective names are the pipeline's, by
+    `paretorec.preference.Preference.of`): not empty, not too many, a valid trade-off."""
     if weights is None:
         return None
     if not weights:
         raise ValueError("weights is empty: omit it for the default weights")
     if len(weights) > MAX_WEIGHTS:
         raise ValueError(f"at most {MAX_WEIGHTS} weights")
-    for name, value in weights.items():
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(f"weight {name!r} must be a finite number >= 0, got {value}")
-    if sum(weights.values()) <= 0:
-        raise ValueError("weights sum to 0: give at least one objective a positive weight")
+    normalized(list(weights.values()), len(weights))
     return weights
 
 
