@@ -26,6 +26,7 @@ from paretorec.policy.simulator import (
     policy_config,
     simulator_meta,
 )
+from paretorec.simulate import World
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,12 @@ def train_in_simulator(
     resume: bool = False,
     on_task_ready: Callable[[int], None] | None = None,
     on_step: Callable[[int], None] | None = None,
+    world: World | None = None,
 ) -> SimulatorRun:
     """`sessions // batch` steps of on-policy training (at least one); `on_task_ready`
     is called once the shop and predictor exist with the number of steps to come, and
-    `on_step` after each step."""
+    `on_step` after each step. `world` replaces the world of `spec` (a shop over a real
+    catalog: the policy then learns on that catalog's items)."""
     algorithm = Algorithm(algorithm)
     if algorithm is Algorithm.OFFPOLICY:
         raise ValueError("off-policy learning reads logs: use train_off_policy")
@@ -67,7 +70,7 @@ def train_in_simulator(
     steps = max(1, sessions // batch)
     # Checked before the shop is built, so a bad setting fails at once.
     run = OnPolicyConfig(algorithm=algorithm, steps=steps, batch_sessions=batch, seed=seed)
-    task = make_task(spec, names, log_sessions=log_sessions, seed=seed)
+    task = make_task(spec, names, log_sessions=log_sessions, seed=seed, world=world)
     torch.manual_seed(seed)
     policy = PreferencePolicy(policy_config(task, variant=PolicyVariant(variant)))
     if on_task_ready is not None:

@@ -245,10 +245,12 @@ def make_task(
     log_sessions: int = 20_000,
     seed: int = 0,
     predictor: PredictorKind = PredictorKind.LOGGED,
+    world: World | None = None,
 ) -> SimulatorTask:
-    """The world of `spec`, with a predictor (`predictor`) and reward scales learned
-    from `log_sessions` sessions of the uniformly random policy's logs."""
-    world = spec.world()
+    """The world of `spec` (or `world`, for instance a shop selling a real catalog's items,
+    `paretorec.simulate.world_from_catalog`), with a predictor (`predictor`) and reward
+    scales learned from `log_sessions` sessions of the uniformly random policy's logs."""
+    world = world if world is not None else spec.world()
     fitted: ObservationPredictor
     if PredictorKind(predictor) is PredictorKind.RANKER:
         from paretorec.policy.ranker_predictor import fit_ranker_from_random_logs

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -175,9 +177,23 @@ def create_app(
     registry: ModelRegistry | None = None,
     reload: Reloader | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    request_threads: int | None = None,
 ) -> FastAPI:
     """The service around `pipeline`. `reload(kind)` swaps in a newly promoted version;
-    `journal` keeps catalog changes across restarts (see `paretorec.serve.changes`)."""
+    `journal` keeps catalog changes across restarts (see `paretorec.serve.changes`);
+    `request_threads` bounds how many requests compute at once (None: anyio's 40)."""
+    if request_threads is not None and request_threads < 1:
+        raise ValueError(f"request_threads must be at least 1, got {request_threads}")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Endpoints are sync: they run in anyio's worker threads, as many at once as its
+        # limiter allows. Under overload, dozens of requests sharing the GIL all finish
+        # late; a small pool serves them in turn, each at full speed.
+        if request_threads is not None:
+            to_thread.current_default_thread_limiter().total_tokens = request_threads
+        yield
+
     metrics = ServiceMetrics()
     changing = threading.Lock()  # one catalog change at a time: the journal keeps their order
     metrics.items.set(len(pipeline.store))
@@ -188,6 +204,7 @@ def create_app(
         summary="Multi-objective e-commerce search and recommendation.",
         description=__doc__,
         version="0.1.0",
+        lifespan=lifespan,
     )
     app.add_middleware(_Instrument, metrics=metrics, max_body=max_body_bytes)
 
