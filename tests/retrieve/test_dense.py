@@ -261,3 +261,31 @@ def test_bad_vectors(compass: tuple[Catalog, np.ndarray]) -> None:
     assert "a" not in index  # nothing changed
     with pytest.raises(ValueError, match="m must be an integer"):
         HnswParams(m=1)
+
+
+def test_the_float16_prescan_finds_what_the_float32_scan_finds() -> None:
+    """Above PRESCAN_MIN_ITEMS the exact path pre-scans a float16 copy: the same items and
+    scores as the plain float32 scan, unfiltered, filtered by a removal, and among close neighbours."""
+    from paretorec.retrieve.dense import PRESCAN_MIN_ITEMS, _exact
+
+    rng = np.random.default_rng(7)
+    n, dim = PRESCAN_MIN_ITEMS + 500, 32
+    vectors = rng.standard_normal((n, dim)).astype(np.float32)
+    vectors[100:110] = vectors[99] + 1e-2 * rng.standard_normal((10, dim)).astype(np.float32)
+    catalog = make_catalog([{"item_id": f"i{j}", "title": "t"} for j in range(n)])
+    index = DenseIndex.build(vectors, catalog, method="exact")
+    assert index._prescan is not None
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    queries = np.concatenate([unit[99:100], rng.standard_normal((40, dim)).astype(np.float32)])
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    allowed = np.ones(n, dtype=bool)
+    for removed in (None, "i101"):
+        if removed is not None:
+            index.remove_items([removed])
+            allowed[101] = False
+        items = np.arange(n, dtype=np.int64)
+        want = _exact(index._main, queries, 50, allowed, items, 0)
+        for query, (docs, scores) in zip(queries, want, strict=True):
+            got = index.search(query, k=50)
+            assert [f"i{d}" for d in docs] == list(got.item_ids)
+            np.testing.assert_allclose(got.scores, scores, rtol=0, atol=1e-6)

@@ -10,6 +10,14 @@ ms up to 100,000 items, with perfect recall and no build cost; the HNSW graph ta
 11 s to build (39 s for random vectors, the worst case) and then answers in under 1 ms with
 recall@10 0.977 against exact at the default ``ef_search=128`` (0.954 at 64, 0.988 at 256).
 
+An exact search of a main part of `PRESCAN_MIN_ITEMS` or more reads a float16 copy first
+(faiss ``IndexScalarQuantizer``, half the memory traffic of the float32 scan, which is
+what bounds it) for the best `k * 4 + 200`, then rescores those in float32 and keeps the
+best `k`: on the Home Depot vectors a query takes 1.2 ms instead of 2.8, and the
+candidates and their scores are those of the float32 scan unless an item's float16 score
+falls more than about 200 places below its float32 rank (none did in the tests); scores
+equal to float32 rounding may come in another order, as in any two float32 scans.
+
 Items added or changed after the build go into a delta part searched exactly beside the
 main one; the results are merged and an item's old vector is masked. `compact()` rebuilds
 the main part (and re-chooses exact or HNSW for `method="auto"`); it also happens by itself
@@ -54,6 +62,8 @@ __all__ = [
 
 EXACT_MAX_ITEMS = 100_000
 HNSW_FILTER_EXACT_BELOW = 0.05
+PRESCAN_MIN_ITEMS = 20_000
+_RESCORE_EXTRA = 200
 DEFAULT_MAX_DELTA = 10_000
 COMPONENT = "dense"
 _KIND = "dense"
@@ -124,6 +134,7 @@ class DenseIndex(SlottedIndex):
         self._main = main_vectors
         self._slots = slots
         self._hnsw = hnsw
+        self._prescan = _prescan_index(main_vectors) if hnsw is None else None
         self._delta_chunks: list[NDArray[np.float32]] = []
         self._delta_cache: NDArray[np.float32] | None = None
         self.dim = int(main_vectors.shape[1])
@@ -175,6 +186,7 @@ class DenseIndex(SlottedIndex):
             graph.hnsw.efConstruction = self.params.ef_construction
             graph.add(self._main)
             self._hnsw = graph
+        self._prescan = _prescan_index(self._main) if self._hnsw is None else None
 
     @property
     def uses_hnsw(self) -> bool:
@@ -277,6 +289,8 @@ class DenseIndex(SlottedIndex):
         n_main = self._slots.n_main
         main_items = self._slots.main_items
         n_allowed = int(allowed.sum())
+        if self._hnsw is None and self._prescan is not None and n_allowed:
+            return _prescanned(self._prescan, self._main, queries, k, allowed, main_items)
         if self._hnsw is None or n_allowed < HNSW_FILTER_EXACT_BELOW * n_main:
             return _exact(self._main, queries, k, allowed, main_items, 0)
         want = min(k, n_allowed)
@@ -363,6 +377,46 @@ class DenseIndex(SlottedIndex):
             slots.add(delta_positions)
             index._delta_chunks = [delta]
         return index
+
+
+def _prescan_index(vectors: NDArray[np.float32]) -> Any:
+    """A float16 copy of `vectors` for the exact path's pre-scan (None below the size at
+    which the scan's memory traffic is worth halving)."""
+    if vectors.shape[0] < PRESCAN_MIN_ITEMS:
+        return None
+    index = faiss.IndexScalarQuantizer(
+        int(vectors.shape[1]), faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
+    )
+    index.train(np.ascontiguousarray(vectors[:1]))
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def _prescanned(
+    prescan: Any,
+    vectors: NDArray[np.float32],
+    queries: NDArray[np.float32],
+    k: int,
+    allowed: NDArray[np.bool_],
+    doc_items: NDArray[np.int64],
+) -> list[tuple[NDArray[np.int64], NDArray[np.float32]]]:
+    """Exact top-k among the allowed rows, through the float16 pre-scan: its best
+    `k * 4 + 200` rescored in float32 (the module docstring)."""
+    n_allowed = int(allowed.sum())
+    depth = min(n_allowed, k * 4 + _RESCORE_EXTRA)
+    params = None
+    if n_allowed < allowed.size:
+        bitmap = np.packbits(allowed, bitorder="little")
+        selector = faiss.IDSelectorBitmap(allowed.size, faiss.swig_ptr(bitmap))
+        params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+    _, labels = prescan.search(np.ascontiguousarray(queries), depth, params=params)
+    out = []
+    for row in range(queries.shape[0]):
+        docs = labels[row][labels[row] >= 0].astype(np.int64)
+        scores = vectors[docs] @ queries[row]
+        best = select_top_k(scores, None, k, doc_items[docs])
+        out.append((docs[best], scores[best]))
+    return out
 
 
 def _exact(
