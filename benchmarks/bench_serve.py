@@ -418,11 +418,15 @@ def _wait_healthy(process: subprocess.Popen[bytes], port: int, log_path: Path) -
         time.sleep(0.5)
 
 
-def start_server(models: Path, port: int) -> tuple[subprocess.Popen[bytes], float]:
+def start_server(
+    models: Path, port: int, request_threads: int | None = None
+) -> tuple[subprocess.Popen[bytes], float]:
     env = {**os.environ, TOKEN_ENV: "bench"}
     command = [sys.executable, "-m", "paretorec.cli", "serve", "--models", str(models),
                "--port", str(port), "--token-env", TOKEN_ENV, "--events", str(WORK / "events"),
                "--encoder-threads", "1"]  # fmt: skip
+    if request_threads is not None:
+        command += ["--request-threads", str(request_threads)]
     start = time.perf_counter()
     log_path = WORK / f"server-{port}.log"
     server_log = log_path.open("wb")  # a pipe nobody reads would fill up
@@ -446,7 +450,9 @@ def run_loadgen(
     command = [sys.executable, str(HERE / "loadgen.py"), "--port", str(port), "--path", endpoint,
                "--bodies", str(bodies), "--rate", str(rate), "--duration", str(duration),
                "--core", str((os.cpu_count() or 1) - 1)]  # fmt: skip
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    done = subprocess.run(command, check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the load generator failed:\n{done.stderr}")
     row: dict[str, float] = json.loads(done.stdout)
     return row
 
@@ -519,7 +525,7 @@ def _summary(rows: list[dict[str, float]], alone: dict[str, float]) -> dict[str,
 
 def measure(
     name: str, models: Path, searches: list[dict[str, Any]], recommends: list[dict[str, Any]],
-    rates: Sequence[float], duration: int,
+    rates: Sequence[float], duration: int, *, layouts: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     import httpx
 
@@ -552,7 +558,34 @@ def measure(
         server.send_signal(signal.SIGINT)
         server.wait(timeout=60)
     out["profile"] = profile(models, searches)
+    if layouts:
+        out["layouts"] = measure_layouts(models, WORK / f"{name}-search.json", duration)
     return out
+
+
+LAYOUT_THREADS = (1, 2, 4, 8, 40)  # 40: anyio's default pool
+LAYOUT_RATES = (150.0, 200.0)
+
+
+def measure_layouts(models: Path, bodies: Path, duration: int) -> list[dict[str, float]]:
+    """/search at the knee of the ladder for each size of the request pool: how many
+    requests should compute at once in the one process."""
+    rows = []
+    for threads in LAYOUT_THREADS:
+        port = free_port()
+        server, _ = start_server(models, port, request_threads=threads)
+        try:
+            for rate in LAYOUT_RATES:
+                row = run_loadgen(port, "/search", bodies, rate, duration)
+                log(
+                    f"  --request-threads {threads} at {rate:g} rps: p50 {row['p50_ms']:.1f}, p99 {row['p99_ms']:.1f}"
+                )
+                rows.append({"request_threads": float(threads), **row})
+                drain(port)
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=60)
+    return rows
 
 
 def profile(models: Path, searches: list[dict[str, Any]], n: int = 400) -> dict[str, Any]:
@@ -692,6 +725,22 @@ def write_report(result: dict[str, Any], command: str, wall: float) -> None:
         lines.append("")
         lines.extend(_ratio_table(result, name))
         lines.append("")
+        layouts = part.get("layouts")
+        if layouts:
+            lines.append(
+                "The request pool (`paretorec serve --request-threads N`: how many requests "
+                "compute at once; the rest wait in arrival order), /search at the knee:"
+            )
+            lines.append("")
+            lines.append("| request threads | rate | achieved rps | p50 ms | p99 ms | failures |")
+            lines.append("|---:|---:|---:|---:|---:|---:|")
+            for row in layouts:
+                lines.append(
+                    f"| {row['request_threads']:.0f} | {row['target_rps']:g} | "
+                    f"{row['achieved_rps']:.1f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | "
+                    f"{row['failures']:.0f} |"
+                )
+            lines.append("")
         profile = part.get("profile")
         if profile:
             lines.append(
@@ -761,7 +810,13 @@ def main() -> None:
         result["homedepot"] = {"build": build}
         result["homedepot"].update(
             measure(
-                "homedepot", WORK / "models-homedepot", searches, recommends, rates, args.duration
+                "homedepot",
+                WORK / "models-homedepot",
+                searches,
+                recommends,
+                rates,
+                args.duration,
+                layouts=True,
             )
         )
     if not args.skip_simulated:

@@ -70,21 +70,33 @@ async def run(
 
     async def one(i: int, due: float) -> None:
         nonlocal failures
-        try:
-            connection = idle.pop() if idle else await asyncio.open_connection(host, port)
-        except OSError:
-            failures += 1
+        raw = raws[i % len(raws)]
+        for attempt in (0, 1):
+            # A kept-alive connection the server closed while idle fails at once: retry
+            # once on a new one, as HTTP clients do (a fresh connection is not retried).
+            reused = bool(idle) and attempt == 0
+            try:
+                connection = idle.pop() if reused else await asyncio.open_connection(host, port)
+            except OSError:
+                failures += 1
+                return
+            try:
+                status = await asyncio.wait_for(exchange(connection, raw), timeout)
+            except TimeoutError:  # an OSError too: caught first, never retried
+                connection[1].close()
+                failures += 1
+                return
+            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                connection[1].close()  # refused, reset, or closed before a whole answer
+                if reused:
+                    continue
+                failures += 1
+                return
+            latencies.append(loop.time() - due)
+            if status != 200:
+                failures += 1
+            idle.append(connection)
             return
-        try:
-            status = await asyncio.wait_for(exchange(connection, raws[i % len(raws)]), timeout)
-        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
-            failures += 1
-            connection[1].close()
-            return
-        latencies.append(loop.time() - due)
-        if status != 200:
-            failures += 1
-        idle.append(connection)
 
     start = loop.time() + 0.05
     tasks = []

@@ -93,10 +93,11 @@ def normalized(weights: ArrayLike, n_objectives: int) -> FloatArray:
 def _normalized(raw: FloatArray) -> FloatArray:
     if not np.isfinite(raw).all() or (raw < 0).any():
         raise PreferenceError(f"weights must be finite and non-negative, got {raw.tolist()}")
-    total = float(raw.sum())
-    if total <= 0:
+    top = float(raw.max()) if raw.size else 0.0
+    if top <= 0:
         raise PreferenceError("the weights sum to 0: give at least one objective a positive weight")
-    out: FloatArray = raw / total
+    scaled = raw / top  # first by the largest, so weights near the float limit cannot overflow
+    out: FloatArray = scaled / scaled.sum()
     return out
 
 

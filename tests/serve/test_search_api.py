@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.serve.conftest import AppFactory
@@ -56,6 +58,16 @@ def test_explicit_weights_on_the_only_objective(make_client: AppFactory) -> None
         make_client().post("/search", json={"query": "paint", "weights": {"relevance": 3}}).json()
     )
     assert body["weights"] == {"relevance": 1.0} and body["weights_source"] == "request"
+
+
+def test_weights_near_the_float_limit_are_a_trade_off_not_a_crash(
+    make_client: AppFactory, full_models_dir: Path
+) -> None:
+    client = make_client(models=full_models_dir)
+    body = {"query": "drill", "weights": {"click": 1e308, "revenue": 1e308}}
+    response = client.post("/search", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["weights"] == {"click": 0.5, "purchase": 0.0, "revenue": 0.5}
 
 
 @pytest.mark.parametrize(

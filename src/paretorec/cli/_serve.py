@@ -76,7 +76,7 @@ def serve(
             help="Requests computed at once (the rest wait their turn in arrival order): a "
             "small pool keeps latency flat under overload instead of every request slowing.",
         ),
-    ] = 2,
+    ] = 4,
     verify: Annotated[
         bool, typer.Option(help="Check every model file's hash when loading.")
     ] = True,

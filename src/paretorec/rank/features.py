@@ -303,12 +303,7 @@ def build_candidate_features(
             f"user_ids ({len(users)}) and query_texts ({len(queries)}) must have one entry "
             f"per item ({n})"
         )
-    event_features = [d for d in spec.dense_names if d.startswith("event:")]
-    if event_features:
-        raise ValueError(
-            f"the ranker was trained with logged event feature(s) {event_features}, which "
-            "candidates do not have: train without extra_event_columns to serve candidates"
-        )
+    check_candidate_spec(spec)
     wants_text = spec.text_dimension > 0
     if wants_text and encoder is None and item_vectors is None:
         raise ValueError("the ranker was trained with text features: pass the encoder it used")
@@ -352,6 +347,16 @@ def build_candidate_features(
         split=None,
         on_progress=on_progress,
     )
+
+
+def check_candidate_spec(spec: FeatureSpec) -> None:
+    """Refuse a spec whose features fresh candidates cannot have (logged event columns)."""
+    event_features = [d for d in spec.dense_names if d.startswith("event:")]
+    if event_features:
+        raise ValueError(
+            f"the ranker was trained with logged event feature(s) {event_features}, which "
+            "candidates do not have: train without extra_event_columns to serve candidates"
+        )
 
 
 def _logged_query_text(dataset: Dataset, frame: pl.DataFrame) -> pl.Series:
@@ -653,6 +658,7 @@ __all__ = [
     "RankerFeatures",
     "build_candidate_features",
     "build_ranker_features",
+    "check_candidate_spec",
     "hash_bucket",
     "hash_buckets",
     "normalized_query",

@@ -28,6 +28,7 @@ from paretorec.encode import ColdStart, user_vectors
 from paretorec.rank.features import (
     ID_FIELDS,
     TEXT_FIELDS,
+    check_candidate_spec,
     hash_bucket,
     item_dense,
     normalized_query,
@@ -66,12 +67,7 @@ class ServedRanker:
                 f"this ranker's id fields {spec.id_fields} / text fields {spec.text_fields} "
                 f"are not this paretorec's {ID_FIELDS} / {TEXT_FIELDS}"
             )
-        event_features = [d for d in spec.dense_names if d.startswith("event:")]
-        if event_features:
-            raise ValueError(
-                f"the ranker was trained with logged event feature(s) {event_features}, "
-                "which candidates do not have: train without extra_event_columns to serve it"
-            )
+        check_candidate_spec(spec)
         self.ranker = ranker
         self._spec = spec
         self._items = items
