@@ -601,7 +601,7 @@ def profile(models: Path, searches: list[dict[str, Any]], n: int = 400) -> dict[
 
     pipeline = load_pipeline(ModelRegistry(models), LoadOptions(verify=False, encoder_threads=1))
     limit_compute_threads(1)
-    queries = [SearchQuery(b["query"], k=10, user_id=b["user_id"]) for b in searches[: n + 50]]
+    queries = [SearchQuery(b["query"], k=10, user_id=b.get("user_id")) for b in searches[: n + 50]]
     for query in queries[:50]:
         pipeline.search(query)
     profiler = cProfile.Profile()

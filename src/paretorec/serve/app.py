@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -24,9 +25,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paretorec.retrieve import Filters
 from paretorec.serve.auth import admin_guard
-from paretorec.serve.catalog import catalog_from_records
+from paretorec.serve.catalog import ItemValueError, catalog_from_records
 from paretorec.serve.changes import CatalogChange, ChangeJournal
 from paretorec.serve.event_log import EventLog, LoggedEvent
+from paretorec.serve.explorer import explorer_router
 from paretorec.serve.metrics import CONTENT_TYPE, ServiceMetrics
 from paretorec.serve.pipeline import (
     RankedList,
@@ -64,7 +66,9 @@ Reloader = Callable[[ModelKind], None]
 
 
 class _Instrument:
-    """ASGI middleware: latency and counts by route template; refuses oversized bodies."""
+    """ASGI middleware: latency and counts by route template; refuses oversized bodies:
+    by their Content-Length, or, for a body without one (chunked), by counting its bytes
+    as they arrive (read up to the limit, then refused without reading the rest)."""
 
     def __init__(self, app: ASGIApp, *, metrics: ServiceMetrics, max_body: int) -> None:
         self.app = app
@@ -85,14 +89,21 @@ class _Instrument:
 
         length = dict(scope.get("headers") or []).get(b"content-length")
         try:
-            if length is not None and length.isdigit() and int(length) > self.max_body:
+            if length is not None and length.isdigit():
+                within = int(length) <= self.max_body
+            else:
+                buffered = await self._read_within_limit(receive)
+                within = buffered is not None
+                if buffered is not None:
+                    receive = _replaying(buffered, receive)
+            if within:
+                await self.app(scope, receive, sending)
+            else:
                 response = JSONResponse(
                     {"detail": f"the request body is over {self.max_body:,} bytes"},
                     status_code=413,
                 )
                 await response(scope, receive, sending)
-            else:
-                await self.app(scope, receive, sending)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
@@ -102,6 +113,31 @@ class _Instrument:
                 status=code[0],
                 seconds=time.perf_counter() - start,
             )
+
+    async def _read_within_limit(self, receive: Receive) -> list[Message] | None:
+        """The body's messages up to its end, or None as soon as it is over the limit."""
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return messages  # a disconnect: the app sees it
+            size += len(message.get("body", b""))
+            if size > self.max_body:
+                return None
+            if not message.get("more_body", False):
+                return messages
+
+
+def _replaying(messages: list[Message], receive: Receive) -> Receive:
+    """`receive` that gives `messages` first, then what the server sends next."""
+    pending = deque(messages)
+
+    async def replay() -> Message:
+        return pending.popleft() if pending else await receive()
+
+    return replay
 
 
 def _filters(given: FiltersIn | None) -> Filters | None:
@@ -133,6 +169,7 @@ def _ranked(pipeline: ServingPipeline, ranked: RankedList, start: float) -> dict
     prices = store.values(ids, "price")
     categories = store.values(ids, "category")
     brands = store.values(ids, "brand")
+    sellers = store.values(ids, "seller_id")
     items = [
         ScoredItem(
             item_id=item.item_id,
@@ -141,6 +178,7 @@ def _ranked(pipeline: ServingPipeline, ranked: RankedList, start: float) -> dict
             price=prices[rank - 1],
             category=categories[rank - 1],
             brand=brands[rank - 1],
+            seller_id=None if sellers[rank - 1] is None else str(sellers[rank - 1]),
             score=item.score,
             predictions=item.predictions,
             contributions=item.contributions,
@@ -278,8 +316,11 @@ def create_app(
     def put_items(body: ItemsPut) -> ItemsChanged:
         """Add or replace items; searchable and recommendable as soon as this returns."""
         records = [item.model_dump(exclude_none=True) for item in body.items]
-        catalog = catalog_from_records(records)
-        with changing:
+        try:
+            catalog = catalog_from_records(records)
+        except ItemValueError as error:
+            raise RequestError(f"items: {error}") from error
+        with changing:  # upsert_items changes nothing when it refuses a value
             added, updated = pipeline.upsert_items(catalog)
             if journal is not None:
                 journal.append([CatalogChange(put=tuple(records))])
@@ -314,9 +355,7 @@ def create_app(
                 user_id=e.user_id,
                 item_id=e.item_id,
                 event=e.event.value,
-                timestamp=(e.timestamp or now)
-                if (e.timestamp is None or e.timestamp.tzinfo is not None)
-                else e.timestamp.replace(tzinfo=UTC),
+                timestamp=e.timestamp or now,  # the schema gives it in UTC
                 session_id=e.session_id,
                 query_id=e.query_id,
                 position=e.position,
@@ -375,4 +414,9 @@ def create_app(
             reload(body.kind)
         return Promoted(kind=body.kind.value, version=version, reloaded=reload is not None)
 
+    app.include_router(
+        explorer_router(
+            pipeline, admin=admin, registry_root=registry.root if registry is not None else None
+        )
+    )
     return app

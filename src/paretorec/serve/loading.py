@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from paretorec.encode import TextEncoder
+from paretorec.preference import Preference
 from paretorec.serve import adapters
 from paretorec.serve.catalog import ItemStore, catalog_from_records
 from paretorec.serve.changes import ChangeJournal
 from paretorec.serve.encoders import open_encoder
+from paretorec.serve.explorer import read_default_weights
 from paretorec.serve.index_version import IndexBundle, read_index
 from paretorec.serve.pipeline import DEFAULT_DEPTH, ServingPipeline
 from paretorec.serve.registry import Manifest, ModelKind, ModelRegistry, RegistryError
@@ -81,6 +83,10 @@ def load_pipeline(registry: ModelRegistry, options: LoadOptions | None = None) -
     )
     for kind in (ModelKind.RECOMMENDER, ModelKind.RANKER, ModelKind.POLICY):
         _attach(pipeline, registry, kind, options)
+    chosen = read_default_weights(registry.root)
+    names = pipeline.objectives()
+    if chosen is not None and set(chosen) <= set(names) and sum(chosen.values()) > 0:
+        pipeline.preferred = Preference.of(names, chosen)
     return pipeline
 
 

@@ -26,8 +26,8 @@ from paretorec.encode import TextEncoder, item_text
 from paretorec.preference import Preference, PreferenceError
 from paretorec.retrieve import Filters
 from paretorec.retrieve.filters import normalize_brand, normalize_category
-from paretorec.serve.catalog import ItemStore
-from paretorec.serve.fallback import relevance_predictions, weighted_sum_ranking
+from paretorec.serve.catalog import ItemStore, ItemValueError
+from paretorec.serve.fallback import RELEVANCE, relevance_predictions, weighted_sum_ranking
 from paretorec.serve.locking import ReadWriteLock
 from paretorec.serve.query_vectors import QueryVectors
 from paretorec.stages import (
@@ -47,6 +47,7 @@ __all__ = [
     "RankedList",
     "RecommendQuery",
     "RequestError",
+    "Scoring",
     "SearchQuery",
     "ServingPipeline",
     "StageState",
@@ -98,6 +99,18 @@ class RecommendQuery:
     exclude: tuple[str, ...] = ()
     filters: Filters | None = None
     weights: Mapping[str, float] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Scoring:
+    """A request's candidates scored once: their predictions, the policy that orders
+    them (None: the weighted-sum fallback), the objectives it weighs, and notes."""
+
+    predictions: Mapping[str, FloatArray]
+    policy: Policy | None
+    names: tuple[str, ...]
+    ordered_by: str
+    notes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -175,6 +188,7 @@ class ServingPipeline:
         self.depth = depth
         self.timer: Timer = timer or (lambda stage, seconds: None)
         self.lock = ReadWriteLock()
+        self.preferred: Preference | None = None  # the default weights an admin chose live
 
     @property
     def encoder(self) -> TextEncoder:
@@ -221,17 +235,74 @@ class ServingPipeline:
     # ------------------------------------------------------------ requests
 
     def search(self, query: SearchQuery) -> RankedList:
+        context = self.search_context(query)
+        with self.lock.reading():
+            candidates = self.search_candidates(context, query)
+            return self._rank(context, candidates, query.k, query.weights)
+
+    def recommend(self, query: RecommendQuery) -> RankedList:
+        context = self.recommend_context(query)
+        with self.lock.reading():
+            candidates, ignored = self.recommend_candidates(query)
+            ranked = self._rank(context, candidates, query.k, query.weights)
+        return RankedList(
+            ranked.items,
+            ranked.weights,
+            ranked.weights_source,
+            ranked.ordered_by,
+            ranked.notes,
+            ignored=ignored,
+        )
+
+    # The steps of a request, for `search` and `recommend` and for whatever else walks
+    # the same floors (the explorer's front); callers of the last three hold `lock`.
+
+    def recommend_context(self, query: RecommendQuery) -> RequestContext:
+        return RequestContext(None, None, query.user_id, query.session_items)
+
+    def search_context(self, query: SearchQuery) -> RequestContext:
         start = time.perf_counter()
         vector = self.query_vectors(query.text)
-        start = self._timed("encode", start)
-        context = RequestContext(query.text, vector, query.user_id, ())
-        with self.lock.reading():
-            found = self.retriever.search(
-                query.text, vector, k=max(query.k, self.depth), filters=query.filters
+        self._timed("encode", start)
+        return RequestContext(query.text, vector, query.user_id, ())
+
+    def search_candidates(self, context: RequestContext, query: SearchQuery) -> CandidateSet:
+        start = time.perf_counter()
+        assert context.query is not None and context.query_vector is not None
+        found = self.retriever.search(
+            context.query, context.query_vector, k=max(query.k, self.depth), filters=query.filters
+        )
+        self._timed("retrieve", start)
+        return self._candidates(found.item_ids, found.scores, ("search",) * len(found))
+
+    def recommend_candidates(self, query: RecommendQuery) -> tuple[CandidateSet, tuple[str, ...]]:
+        """The recommender's candidates still served (and passing the filters), and the
+        session items it did not know."""
+        if self.recommender is None:
+            raise StageUnavailableError(
+                "recommendations need a recommender version: train one "
+                "(`paretorec train recommender`) and restart or promote it"
             )
-            self._timed("retrieve", start)
-            candidates = self._candidates(found.item_ids, found.scores, ("search",) * len(found))
-            return self._rank(context, candidates, query.k, query.weights)
+        start = time.perf_counter()
+        exclude = tuple(dict.fromkeys((*query.exclude, *query.session_items)))
+        want = query.k if query.filters is None else max(query.k, self.depth) * 4
+        found = self.recommender.recommend(
+            user_id=query.user_id,
+            session_items=query.session_items,
+            k=max(want, self.depth),
+            exclude=exclude,
+        )
+        self._timed("recommend", start)
+        keep = [i for i, item_id in enumerate(found.item_ids) if item_id in self.store]
+        if query.filters is not None:
+            records = self.store.records([found.item_ids[i] for i in keep])
+            keep = [i for i, r in zip(keep, records, strict=True) if _passes(r, query.filters)]
+        candidates = self._candidates(
+            [found.item_ids[i] for i in keep],
+            np.asarray(found.scores, dtype=np.float64)[keep],
+            [found.sources[i] for i in keep],
+        )
+        return candidates, tuple(found.ignored)
 
     def _candidates(
         self, item_ids: Sequence[str], scores: Any, sources: Sequence[str]
@@ -243,50 +314,9 @@ class ServingPipeline:
             tuple(sources),
         )
 
-    def recommend(self, query: RecommendQuery) -> RankedList:
-        if self.recommender is None:
-            raise StageUnavailableError(
-                "recommendations need a recommender version: train one "
-                "(`paretorec train recommender`) and restart or promote it"
-            )
-        start = time.perf_counter()
-        with self.lock.reading():
-            exclude = tuple(dict.fromkeys((*query.exclude, *query.session_items)))
-            want = query.k if query.filters is None else max(query.k, self.depth) * 4
-            found = self.recommender.recommend(
-                user_id=query.user_id,
-                session_items=query.session_items,
-                k=max(want, self.depth),
-                exclude=exclude,
-            )
-            start = self._timed("recommend", start)
-            keep = [i for i, item_id in enumerate(found.item_ids) if item_id in self.store]
-            if query.filters is not None:
-                records = self.store.records([found.item_ids[i] for i in keep])
-                keep = [i for i, r in zip(keep, records, strict=True) if _passes(r, query.filters)]
-            candidates = self._candidates(
-                [found.item_ids[i] for i in keep],
-                np.asarray(found.scores, dtype=np.float64)[keep],
-                [found.sources[i] for i in keep],
-            )
-            context = RequestContext(None, None, query.user_id, query.session_items)
-            ranked = self._rank(context, candidates, query.k, query.weights)
-        return RankedList(
-            ranked.items,
-            ranked.weights,
-            ranked.weights_source,
-            ranked.ordered_by,
-            ranked.notes,
-            ignored=tuple(found.ignored),
-        )
-
-    def _rank(
-        self,
-        context: RequestContext,
-        candidates: CandidateSet,
-        k: int,
-        requested: Mapping[str, float] | None,
-    ) -> RankedList:
+    def scoring(self, context: RequestContext, candidates: CandidateSet) -> Scoring:
+        """The candidates' predictions, and who orders them (the policy, when its inputs
+        are there), with the notes a response carries."""
         notes: list[str] = []
         start = time.perf_counter()
         if self.ranker is not None and len(candidates):
@@ -294,7 +324,7 @@ class ServingPipeline:
                 name: np.asarray(values, dtype=np.float64)
                 for name, values in self.ranker.predict(context, candidates).items()
             }
-            start = self._timed("rank", start)
+            self._timed("rank", start)
         elif self.ranker is not None:
             predictions = {name: np.zeros(0) for name in self.ranker.tasks}
         else:
@@ -307,26 +337,49 @@ class ServingPipeline:
                 "which need a ranker with those tasks"
             )
             policy = None
-        names = policy.objectives if policy is not None else tuple(predictions)
-        preference, source = self._preference(names, requested, policy)
-        used = preference.as_dict()
-        if not len(candidates):
-            return RankedList((), used, source, "nothing found", tuple(notes))
-        choice: Ranking
         if policy is not None:
-            choice = policy.choose(
-                context, candidates, predictions, preference, min(k, len(candidates))
-            )
             ordered_by = "policy"
-            self._timed("policy", start)
         elif self.ranker is not None:
-            choice = weighted_sum_ranking(predictions, preference, k)
             ordered_by = "weighted sum of ranker predictions"
             notes.append("policy missing: ordered by the weighted sum of scaled predictions")
         else:
-            choice = weighted_sum_ranking(predictions, preference, k)
             ordered_by = "retrieval"
             notes.append("policy missing: items keep the retrieval order")
+        names = policy.objectives if policy is not None else tuple(predictions)
+        return Scoring(predictions, policy, names, ordered_by, tuple(notes))
+
+    def choose(
+        self,
+        context: RequestContext,
+        candidates: CandidateSet,
+        scoring: Scoring,
+        preference: Preference,
+        k: int,
+    ) -> Ranking:
+        """The list for one preference (candidates and scoring as computed once)."""
+        if scoring.policy is not None:
+            start = time.perf_counter()
+            choice = scoring.policy.choose(
+                context, candidates, scoring.predictions, preference, min(k, len(candidates))
+            )
+            self._timed("policy", start)
+            return choice
+        return weighted_sum_ranking(scoring.predictions, preference, k)
+
+    def _rank(
+        self,
+        context: RequestContext,
+        candidates: CandidateSet,
+        k: int,
+        requested: Mapping[str, float] | None,
+    ) -> RankedList:
+        scoring = self.scoring(context, candidates)
+        preference, source = self.preference(scoring.names, requested, scoring.policy)
+        used = preference.as_dict()
+        if not len(candidates):
+            return RankedList((), used, source, "nothing found", scoring.notes)
+        choice = self.choose(context, candidates, scoring, preference, k)
+        predictions = scoring.predictions
         items = []
         for row, (index, score) in enumerate(
             zip(choice.order.tolist(), choice.scores.tolist(), strict=True)
@@ -342,9 +395,17 @@ class ServingPipeline:
                     source=candidates.sources[index],
                 )
             )
-        return RankedList(tuple(items), used, source, ordered_by, tuple(notes))
+        return RankedList(tuple(items), used, source, scoring.ordered_by, scoring.notes)
 
-    def _preference(
+    def objectives(self) -> tuple[str, ...]:
+        """The objectives the served model weighs (a request's weights name these)."""
+        if self.policy is not None:
+            return self.policy.objectives
+        if self.ranker is not None:
+            return self.ranker.tasks
+        return (RELEVANCE,)
+
+    def preference(
         self, names: Sequence[str], requested: Mapping[str, float] | None, policy: Policy | None
     ) -> tuple[Preference, str]:
         if requested is not None:
@@ -352,6 +413,8 @@ class ServingPipeline:
                 return Preference.of(names, requested), "request"
             except PreferenceError as error:
                 raise RequestError(str(error)) from error
+        if self.preferred is not None and self.preferred.names == tuple(names):
+            return self.preferred, "default"
         if policy is not None and policy.default_preference is not None:
             return policy.default_preference, "default"
         default = self.default_weights
@@ -362,12 +425,20 @@ class ServingPipeline:
     # ------------------------------------------------------------ catalog changes
 
     def upsert_items(self, catalog: Catalog) -> tuple[list[str], list[str]]:
-        """Add new items and update known ones, everywhere at once; (added, updated) ids."""
+        """Add new items and update known ones, everywhere at once; (added, updated) ids.
+
+        All or nothing: every value is converted as the store will hold it and every text
+        vector checked before the store, the indexes or the recommender change; a refused
+        value is a `RequestError` and leaves them all as they were."""
         vectors = self.encoder.encode_items(item_text(catalog))
         with self.lock.writing():
+            try:
+                prepared = self.store.prepare(catalog, vectors)
+            except ItemValueError as error:
+                raise RequestError(str(error)) from error
             new, known = self.store.split_new(catalog)
             frame = catalog.frame
-            ids = frame["item_id"].to_list()
+            ids = list(prepared.ids)
             fresh = set(new)
             new_rows = [i for i, item_id in enumerate(ids) if item_id in fresh]
             known_rows = [i for i, item_id in enumerate(ids) if item_id not in fresh]
@@ -377,7 +448,7 @@ class ServingPipeline:
                 self.retriever.add_items(Catalog(frame[new_rows]), vectors[new_rows])
                 if self.recommender is not None:
                     self.recommender.add_items(Catalog(frame[new_rows]), vectors[new_rows])
-            self.store.upsert(catalog, vectors)
+            self.store.apply(prepared)
             rows = self.store.rows_of(ids)
             for stage in (self.ranker, self.policy):
                 if stage is not None:

@@ -3,18 +3,23 @@
 Limits keep one request's work bounded: a query of at most `MAX_QUERY_CHARS` characters,
 `k` up to `MAX_K`, at most `MAX_SESSION_ITEMS` session items, `MAX_ITEMS_PER_REQUEST`
 items per catalog change and `MAX_EVENTS_PER_REQUEST` events per feedback batch. Unknown
-fields are refused (a misspelt `wieghts` is an error, not a silent default).
+fields are refused (a misspelt `wieghts` is an error, not a silent default), and so is a
+count given as anything but a JSON integer (`"10"` or `true` for `k`). Every value must
+fit where it is kept: integers in 64 bits, date-times within the years 1 to 9999 in UTC
+(naive ones are taken as UTC).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    StrictInt,
     StringConstraints,
     field_validator,
     model_validator,
@@ -35,9 +40,26 @@ MAX_TITLE_CHARS = 1000
 MAX_DESCRIPTION_CHARS = 10_000
 MAX_WEIGHTS = 32
 MAX_BRANDS = 50
+MAX_POSITION = 10_000
+MAX_INT64 = 2**63 - 1
 
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ID_CHARS)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TITLE_CHARS)]
+
+
+def _in_utc(value: datetime) -> datetime:
+    """The date-time in UTC (naive is taken as UTC); refused when UTC has no such year."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            f"{value.isoformat()} is out of range: in UTC it falls outside the years 1 to 9999"
+        ) from None
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 class _Strict(BaseModel):
@@ -97,7 +119,7 @@ class SearchRequest(_Strict):
     ]
     user_id: Id | None = None
     filters: FiltersIn | None = None
-    k: int = Field(10, ge=1, le=MAX_K)
+    k: StrictInt = Field(10, ge=1, le=MAX_K)
     weights: dict[str, float] | None = WeightsField
 
     _weights = field_validator("weights")(_check_weights)
@@ -112,7 +134,7 @@ class RecommendRequest(_Strict):
     )
     exclude: list[Id] = Field(default_factory=list, max_length=MAX_EXCLUDE)
     filters: FiltersIn | None = None
-    k: int = Field(10, ge=1, le=MAX_K)
+    k: StrictInt = Field(10, ge=1, le=MAX_K)
     weights: dict[str, float] | None = WeightsField
 
     _weights = field_validator("weights")(_check_weights)
@@ -127,7 +149,7 @@ class RecommendRequest(_Strict):
 class ItemIn(_Strict):
     """One catalog item, in the data contract's `items` columns."""
 
-    item_id: Id
+    item_id: Id = Field(description="Any text without '/' (it names the item in /items/{id}).")
     title: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE_CHARS)
     ]
@@ -136,9 +158,18 @@ class ItemIn(_Strict):
     brand: ShortText | None = None
     price: float | None = Field(None, ge=0, allow_inf_nan=False)
     cost: float | None = Field(None, ge=0, allow_inf_nan=False)
-    stock: int | None = Field(None, ge=0)
+    stock: StrictInt | None = Field(None, ge=0, le=MAX_INT64)
     seller_id: Id | None = None
-    created_at: datetime | None = None
+    created_at: UtcDateTime | None = None
+
+    @field_validator("item_id")
+    @classmethod
+    def _addressable(cls, value: str) -> str:
+        if "/" in value:
+            raise ValueError(
+                f"item_id {value!r} contains '/': /items/{{item_id}} could never name it"
+            )
+        return value
 
 
 class ItemsPut(_Strict):
@@ -159,10 +190,12 @@ class EventIn(_Strict):
     user_id: Id
     item_id: Id
     event: EventType
-    timestamp: datetime | None = Field(None, description="When it happened; default: on arrival.")
+    timestamp: UtcDateTime | None = Field(
+        None, description="When it happened; default: on arrival."
+    )
     session_id: Id | None = None
     query_id: Id | None = None
-    position: int | None = Field(None, ge=1)
+    position: StrictInt | None = Field(None, ge=1, le=MAX_POSITION)
     propensity: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
     propensity_given_above: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
     value: float | None = Field(None, allow_inf_nan=False)
@@ -196,6 +229,7 @@ class ScoredItem(BaseModel):
     price: float | None
     category: str | None
     brand: str | None
+    seller_id: str | None = None
     score: float = Field(
         description="The weighted score that placed the item (sum of contributions)."
     )

@@ -1,0 +1,177 @@
+"""The explorer in a real browser (Debian's chromium, driven by Playwright): move a weight
+and the list, its contribution bars and the "you are here" marker follow what the JSON API
+says; the front's constrained answer is the API's; a shared URL restores the same view.
+
+A screenshot is kept in test-artifacts/explorer.png, with the page's latency for a weight
+change in test-artifacts/explorer.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from paretorec.serve import ModelRegistry
+from paretorec.serve.app import create_app
+from paretorec.serve.loading import LoadOptions, load_pipeline
+from tests.serve.conftest import TOKEN, HashingEncoder
+from tests.serve.trained import add_policy
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+REQUEST = {"query": "cordless drill", "user_id": "u1", "k": 5}
+
+if CHROMIUM is None and os.environ.get("CI"):
+    pytest.fail("CI needs Debian's chromium for the browser tests (.ci/run installs it)")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def service(full_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("explorer") / "models"
+    shutil.copytree(full_models_dir, root)
+    add_policy(ModelRegistry(root))
+    registry = ModelRegistry(root)
+    pipeline = load_pipeline(registry, LoadOptions(encoder=HashingEncoder()))
+    app = create_app(pipeline, admin_token=TOKEN, registry=registry)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    yield base
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--no-first-run", "--disable-sync"],
+        )  # fmt: skip
+        yield chromium
+        chromium.close()
+
+
+def _wait_for_update(page: Any, after: int) -> None:
+    page.wait_for_function(f"Number(document.body.dataset.version) > {after}", timeout=15_000)
+
+
+def _version(page: Any) -> int:
+    return int(page.get_attribute("body", "data-version"))
+
+
+def _listed(page: Any) -> list[str]:
+    return list(page.eval_on_selector_all("#list tbody tr", "rows => rows.map(r => r.dataset.item)"))
+
+
+def _open(browser: Any, url: str) -> Any:
+    page = browser.new_page(viewport={"width": 1500, "height": 900})
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']")
+    return page
+
+
+def test_moving_a_weight_moves_the_list_bars_and_marker_as_the_api_says(
+    service: str, browser: Any
+) -> None:
+    page = _open(browser, f"{service}/explorer")
+    page.fill("#query", REQUEST["query"])
+    page.fill("#user", REQUEST["user_id"])
+    page.fill("#k", str(REQUEST["k"]))
+    page.click("#go")
+    _wait_for_update(page, 0)
+    weights = page.evaluate("state.weights")
+    assert weights == {"clicks": 0.5, "purchases": 0.25, "revenue": 0.25}
+    api = httpx.post(f"{service}/search", json={**REQUEST, "weights": weights}).json()
+    assert _listed(page) == [item["item_id"] for item in api["items"]]
+
+    latencies = []
+    for name, value in (("revenue", 1000), ("clicks", 900), ("purchases", 600)):
+        before = _version(page)
+        page.eval_on_selector(
+            f"#w-{name}",
+            f"el => {{ el.value = {value}; el.dispatchEvent(new Event('input')); }}",
+        )
+        _wait_for_update(page, before)
+        latencies.append(float(page.get_attribute("body", "data-latency-ms")))
+        weights = page.evaluate("state.weights")
+        assert weights[name] == pytest.approx(value / 1000)
+        assert sum(weights.values()) == pytest.approx(1.0)
+        api = httpx.post(f"{service}/search", json={**REQUEST, "weights": weights}).json()
+        assert _listed(page) == [item["item_id"] for item in api["items"]]
+        bars = page.eval_on_selector_all(
+            "#list tbody tr:first-child .bar",
+            "bars => bars.map(b => [b.dataset.objective, Number(b.dataset.value)])",
+        )
+        assert dict(bars) == pytest.approx(api["items"][0]["contributions"], abs=1e-9)
+        point = httpx.post(
+            f"{service}/front", json={**REQUEST, "weights": weights}
+        ).json()["points"][0]
+        x_axis, y_axis = page.input_value("#axis-x"), page.input_value("#axis-y")
+        marker = page.evaluate("[document.getElementById('front').data[1].x[0], "
+                               "document.getElementById('front').data[1].y[0]]")  # fmt: skip
+        assert marker == pytest.approx([point["values"][x_axis], point["values"][y_axis]])
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "explorer.png"), full_page=True)
+    (ARTIFACTS / "explorer.json").write_text(json.dumps({"weight_change_ms": latencies}))
+
+
+def test_the_constrained_answer_is_the_apis_and_a_shared_url_restores_the_view(
+    service: str, browser: Any
+) -> None:
+    page = _open(browser, f"{service}/explorer")
+    page.fill("#query", REQUEST["query"])
+    page.fill("#user", REQUEST["user_id"])
+    page.fill("#k", str(REQUEST["k"]))
+    page.click("#go")
+    _wait_for_update(page, 0)
+    front = httpx.post(f"{service}/front", json={**REQUEST, "divisions": 10}).json()
+    revenue = sorted(p["values"]["revenue"] for p in front["points"])
+    bound = revenue[len(revenue) // 2]
+    page.select_option("#ask-max", "clicks")
+    page.select_option("#ask-obj", "revenue")
+    page.fill("#ask-min", repr(bound))
+    before = _version(page)
+    page.click("#ask")
+    _wait_for_update(page, before)
+    ask = {**REQUEST, "divisions": 10, "maximize": "clicks", "at_least": {"revenue": bound}}
+    answer = httpx.post(f"{service}/front", json=ask).json()
+    chosen = answer["points"][answer["chosen"]]
+    assert page.evaluate("state.weights") == pytest.approx(chosen["weights"])
+    assert _listed(page) == chosen["item_ids"]
+
+    shared = page.get_attribute("#share-link", "href")
+    again = _open(browser, shared)
+    _wait_for_update(again, 0)
+    assert again.evaluate("state.weights") == pytest.approx(chosen["weights"])
+    assert _listed(again) == chosen["item_ids"]
+    assert again.input_value("#query") == REQUEST["query"]
