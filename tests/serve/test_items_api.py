@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
+import pytest
+
 from paretorec.serve import ModelKind, ModelRegistry
 from paretorec.serve.encoders import EncoderRef
 from paretorec.serve.index_version import build_index_version
+from paretorec.serve.loading import LoadOptions, load_pipeline
+from paretorec.serve.pipeline import RequestError
+from paretorec.types import Catalog
 from tests.serve.conftest import AUTH, AppFactory, HashingEncoder, shop_catalog
 
 NEW = {
@@ -165,3 +171,70 @@ def test_searches_during_catalog_changes_all_succeed(make_client: AppFactory) ->
         changes = pool.map(change, range(12))
         assert set(searches) == {200} and set(changes) == {200}
     assert client.get("/healthz").json()["items"] == 12
+
+
+OUT_OF_RANGE = "9999-12-31T23:59:59-01:00"  # year 10000 in UTC
+QUERIES = ("cordless drill", "snow blower", "paint roller", "saw", "garden")
+
+
+def _answers(client: object) -> dict[str, object]:
+    """Everything a shopper could see: each query's list, with its scores, and two items."""
+    seen: dict[str, object] = {}
+    for query in QUERIES:
+        response = client.post("/search", json={"query": query, "k": 12})  # type: ignore[attr-defined]
+        assert response.status_code == 200, response.text
+        seen[query] = [(i["item_id"], i["title"], i["score"]) for i in response.json()["items"]]
+    for item_id in ("d1", "x9"):
+        got = client.get(f"/items/{item_id}")  # type: ignore[attr-defined]
+        seen[item_id] = (got.status_code, got.json())
+    seen["health"] = client.get("/healthz").json()["items"]  # type: ignore[attr-defined]
+    return seen
+
+
+@pytest.mark.parametrize("stages", ["index only", "ranker and recommender"])
+def test_a_refused_put_changes_nothing(
+    make_client: AppFactory, full_models_dir: Path, stages: str
+) -> None:
+    client = make_client(models=full_models_dir) if stages != "index only" else make_client()
+    before = _answers(client)
+    # a new item and a changed one, then one whose created_at has no year in UTC
+    batch = [
+        NEW,
+        {**NEW, "item_id": "d1", "title": "Snow blower cordless"},
+        {**NEW, "item_id": "x10", "created_at": OUT_OF_RANGE},
+    ]
+    refused = client.put("/items", json={"items": batch}, headers=AUTH)
+    assert refused.status_code == 422, refused.text
+    assert "created_at" in refused.json()["error"] and "range" in refused.json()["error"]
+    assert _answers(client) == before
+    assert client.delete("/items/x9", headers=AUTH).status_code == 404  # never added
+    if stages != "index only":
+        session = {"session_items": ["d2"], "k": 5}
+        assert [i["item_id"] for i in client.post("/recommend", json=session).json()["items"]]
+
+    added = client.put("/items", json={"items": batch[:2]}, headers=AUTH)
+    assert added.json() == {"added": ["x9"], "updated": ["d1"], "items": 13}
+    assert client.get("/items/d1").json()["title"] == "Snow blower cordless"
+    assert {"x9", "d1"} <= set(_ids(client, "snow blower", k=13))
+    assert client.delete("/items/x9", headers=AUTH).status_code == 200
+
+
+def test_the_pipeline_checks_every_value_before_it_changes_anything(
+    make_client: AppFactory, full_models_dir: Path
+) -> None:
+    pipeline = load_pipeline(ModelRegistry(full_models_dir), LoadOptions(encoder=HashingEncoder()))
+    client = make_client(pipeline=pipeline)
+    before = _answers(client)
+    ten_thousand = 253_402_300_800_000_000 + 3_600_000_000  # 10000-01-01T01:00:00 UTC, in µs
+    frame = pl.DataFrame(
+        {
+            "item_id": ["x9", "d1"],
+            "title": ["Snow blower two stage", "Snow blower cordless"],
+            "created_at": pl.Series([0, ten_thousand]).cast(pl.Datetime("us", "UTC")),
+        }
+    )  # built past `catalog_from_records`, which would refuse it
+    with pytest.raises(RequestError, match="created_at"):
+        pipeline.upsert_items(Catalog(frame))
+    assert _answers(client) == before
+    assert client.delete("/items/d1", headers=AUTH).status_code == 200
+

@@ -9,7 +9,8 @@ an update or a removal changes one row, not a copy of the table).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -19,27 +20,60 @@ from numpy.typing import NDArray
 from paretorec.data.schema import ITEM_COLUMNS, POLARS_TYPE, conform
 from paretorec.types import Catalog, TableName
 
-__all__ = ["ItemStore", "catalog_from_records"]
+__all__ = ["ItemStore", "ItemValueError", "PreparedUpsert", "catalog_from_records"]
 
 _CONTRACT_TYPES = {c.name: POLARS_TYPE[c.kind] for c in ITEM_COLUMNS}
 
 
+class ItemValueError(ValueError):
+    """Items the store cannot hold as given (a value out of its column's range); nothing
+    was changed."""
+
+
+def _utc(item_id: object, value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ItemValueError(
+            f"item {item_id!r}: created_at {value.isoformat()} is out of range "
+            "(in UTC it falls outside the years 1 to 9999)"
+        ) from None
+
+
 def catalog_from_records(records: Sequence[dict[str, Any]]) -> Catalog:
-    """A `Catalog` from item records (dicts in the contract's columns), typed."""
+    """A `Catalog` from item records (dicts in the contract's columns), typed; created_at
+    in UTC (naive taken as UTC). `ItemValueError` for a value its column cannot hold."""
     if not records:
-        raise ValueError("no items")
+        raise ItemValueError("no items")
     names = list(dict.fromkeys(name for record in records for name in record))
     schema = {name: _CONTRACT_TYPES.get(name, pl.String()) for name in names}
     rows = []
     for record in records:
         row = dict.fromkeys(names)
         for name, value in record.items():
-            if name == "created_at" and value is not None and value.tzinfo is None:
-                value = value.replace(tzinfo=UTC)
+            if name == "created_at" and isinstance(value, datetime):
+                value = _utc(record.get("item_id"), value)
             row[name] = value
         rows.append(row)
-    frame = pl.DataFrame(rows, schema=schema, orient="row")
-    return Catalog(conform(frame, TableName.ITEMS))
+    try:
+        frame = pl.DataFrame(rows, schema=schema, orient="row")
+        return Catalog(conform(frame, TableName.ITEMS))
+    except (OverflowError, TypeError, ValueError, pl.exceptions.PolarsError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ItemValueError(f"the items do not fit the data contract's types: {reason}") from error
+
+
+@dataclass(frozen=True)
+class PreparedUpsert:
+    """An upsert checked and converted in full (`ItemStore.prepare`): applying it cannot
+    fail on a value. Row i of `records` and of `vectors` is item `ids[i]`."""
+
+    ids: tuple[str, ...]
+    records: tuple[dict[str, Any], ...]
+    schema: dict[str, pl.DataType]
+    vectors: NDArray[np.float32] | None
 
 
 class ItemStore:
@@ -156,16 +190,63 @@ class ItemStore:
         known = [i for i in ids if i in self]
         return new, known
 
+    def prepare(
+        self, catalog: Catalog, vectors: NDArray[np.float32] | None = None
+    ) -> PreparedUpsert:
+        """Check and convert an upsert without changing anything: every value as the store
+        will hold it, ids present and distinct, one finite, non-zero text vector per item
+        (of the store's dimension). `ItemValueError` says what is wrong."""
+        frame = catalog.frame
+        columns: dict[str, list[Any]] = {}
+        for name in frame.columns:
+            try:
+                columns[name] = frame[name].to_list()
+            except (OverflowError, ValueError, pl.exceptions.PolarsError) as error:
+                raise ItemValueError(f"{name}: a value is out of range ({error})") from error
+        if any(i is None or str(i) == "" for i in columns["item_id"]):
+            raise ItemValueError("an item_id is empty")
+        ids = tuple(str(i) for i in columns["item_id"])
+        if len(set(ids)) != len(ids):
+            raise ItemValueError("an item_id appears twice in the change")
+        records = tuple(
+            {**{name: values[n] for name, values in columns.items()}, "item_id": item_id}
+            for n, item_id in enumerate(ids)
+        )
+        array = None if vectors is None else self._checked_vectors(vectors, frame.height)
+        return PreparedUpsert(ids, records, dict(frame.schema), array)
+
+    def _checked_vectors(self, vectors: NDArray[np.float32], n: int) -> NDArray[np.float32]:
+        array = np.asarray(vectors, dtype=np.float32)
+        width = self._vectors.shape[1] if self._vectors is not None else None
+        if (
+            array.ndim != 2
+            or array.shape[0] != n
+            or (width is not None and array.shape[1] != width)
+        ):
+            raise ItemValueError(
+                f"text vectors of shape {array.shape} for {n} items"
+                + (f" of dimension {width}" if width is not None else "")
+            )
+        if not np.isfinite(array).all():
+            raise ItemValueError("an item's text vector holds a non-finite value")
+        if array.shape[1] == 0 or (np.linalg.norm(array, axis=1) == 0).any():
+            raise ItemValueError("an item's text vector is zero")
+        return array
+
     def upsert(self, catalog: Catalog, vectors: NDArray[np.float32] | None = None) -> None:
         """Add new items and replace known ones (every column; absent ones become null),
-        with their text vectors (row i: the catalog's row i)."""
-        frame = catalog.frame
-        for name in frame.columns:
+        with their text vectors (row i: the catalog's row i). Nothing changes when a value
+        is refused (`ItemValueError`)."""
+        self.apply(self.prepare(catalog, vectors))
+
+    def apply(self, change: PreparedUpsert) -> None:
+        """Apply a prepared upsert (see `prepare`)."""
+        for name, kind in change.schema.items():
             if name not in self._columns:
                 self._columns[name] = [None] * len(self._columns["item_id"])
-                self.schema[name] = frame.schema[name]
-        for n, record in enumerate(frame.iter_rows(named=True)):
-            item_id = str(record["item_id"])
+                self.schema[name] = kind
+        vectors = change.vectors
+        for n, (item_id, record) in enumerate(zip(change.ids, change.records, strict=True)):
             row = self._row.get(item_id)
             if row is None:
                 row = len(self._columns["item_id"])
