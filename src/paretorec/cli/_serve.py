@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -82,9 +84,62 @@ def serve(
     ] = True,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
-    """Serve the registry's promoted versions: /search, /recommend, /items, /events, /healthz, /metrics, /docs."""
+    """Serve the registry's promoted versions: /search, /recommend, /items, /events, /healthz, /metrics, /docs, /explorer."""
     if ctx.invoked_subcommand is not None:
         return
+    _run_service(
+        models=models, host=host, port=port, token_env=token_env, events=events, depth=depth,
+        encoder_threads=encoder_threads, compute_threads=compute_threads,
+        request_threads=request_threads, verify=verify, log_level=log_level,
+    )  # fmt: skip
+
+
+@app.command("explore")
+@fails_cleanly
+def explore(
+    models: ModelsDir = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    token_env: Annotated[
+        str, typer.Option(help="Environment variable holding the admin bearer token.")
+    ] = DEFAULT_TOKEN_ENV,
+    events: Annotated[Path, typer.Option(help="Folder of the feedback log.")] = Path("events"),
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open the page in the default browser.")
+    ] = True,
+) -> None:
+    """Serve a models folder and open the trade-off explorer (/explorer) on it."""
+    url = f"http://{host}:{port}/explorer"
+    console.print(f"the explorer: {url}")
+    _run_service(
+        models=models, host=host, port=port, token_env=token_env, events=events, depth=50,
+        encoder_threads=None, compute_threads=1, request_threads=4, verify=True,
+        log_level="warning", on_start=(lambda: _open_page(url)) if open_browser else None,
+    )  # fmt: skip
+
+
+def _open_page(url: str) -> None:
+    import webbrowser
+
+    if not webbrowser.open(url):
+        console.print(f"no browser to open here: visit {url}")
+
+
+def _run_service(
+    *,
+    models: Path | None,
+    host: str,
+    port: int,
+    token_env: str,
+    events: Path,
+    depth: int,
+    encoder_threads: int | None,
+    compute_threads: int,
+    request_threads: int,
+    verify: bool,
+    log_level: str,
+    on_start: Callable[[], None] | None = None,
+) -> None:
     import uvicorn
 
     from paretorec.serve.app import create_app
@@ -123,6 +178,8 @@ def serve(
         for stage, state in pipeline.stages().items()
     )
     console.print(f"serving {len(pipeline.store):,} items ({loaded}) on http://{host}:{port}")
+    if on_start is not None:
+        threading.Timer(1.5, on_start).start()  # once uvicorn listens
     try:
         uvicorn.run(service, host=host, port=port, log_level=log_level, access_log=False)
     finally:
