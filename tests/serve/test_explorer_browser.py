@@ -90,7 +90,9 @@ def _version(page: Any) -> int:
 
 
 def _listed(page: Any) -> list[str]:
-    return list(page.eval_on_selector_all("#list tbody tr", "rows => rows.map(r => r.dataset.item)"))
+    return list(
+        page.eval_on_selector_all("#list tbody tr", "rows => rows.map(r => r.dataset.item)")
+    )
 
 
 def _open(browser: Any, url: str) -> Any:
@@ -133,13 +135,18 @@ def test_moving_a_weight_moves_the_list_bars_and_marker_as_the_api_says(
             "bars => bars.map(b => [b.dataset.objective, Number(b.dataset.value)])",
         )
         assert dict(bars) == pytest.approx(api["items"][0]["contributions"], abs=1e-9)
-        point = httpx.post(
-            f"{service}/front", json={**REQUEST, "weights": weights}
-        ).json()["points"][0]
+        point = httpx.post(f"{service}/front", json={**REQUEST, "weights": weights}).json()[
+            "points"
+        ][0]
         x_axis, y_axis = page.input_value("#axis-x"), page.input_value("#axis-y")
         marker = page.evaluate("[document.getElementById('front').data[1].x[0], "
                                "document.getElementById('front').data[1].y[0]]")  # fmt: skip
         assert marker == pytest.approx([point["values"][x_axis], point["values"][y_axis]])
+        shares = page.eval_on_selector_all(
+            "#fairness .exposure",
+            "rows => rows.map(r => [r.dataset.group, Number(r.dataset.share)])",
+        )
+        assert dict(shares) == pytest.approx(point["seller_exposure"])
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "explorer.png"), full_page=True)
     (ARTIFACTS / "explorer.json").write_text(json.dumps({"weight_change_ms": latencies}))
