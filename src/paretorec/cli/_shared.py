@@ -8,21 +8,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-import polars as pl
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
+from paretorec.cli._progress import plain_progress, plain_spinner
+
 if TYPE_CHECKING:
+    import polars as pl
+
     from paretorec.encode import TextEncoder
     from paretorec.types import Dataset
 
@@ -75,14 +69,22 @@ def fails_cleanly(command: Callable[P, R]) -> Callable[P, R]:
 
 @contextmanager
 def spinner(description: str) -> Iterator[None]:
-    """A spinner with elapsed time for work whose length is not known up front."""
+    """A spinner with elapsed time for work whose length is not known up front.
+
+    Off a terminal (logs, pipes, nohup, CI) it prints a start line and a done line instead.
+    """
+    if not errors.is_terminal:
+        with plain_spinner(description):
+            yield
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
         console=errors,
         transient=True,
-        disable=not errors.is_terminal,  # no spinner frames in logs and pipes
     ) as progress:
         progress.add_task(description, total=None)
         yield
@@ -90,7 +92,24 @@ def spinner(description: str) -> Iterator[None]:
 
 @contextmanager
 def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]]:
-    """A bar for counted work; yields the callback the library calls with increments."""
+    """A bar for counted work; yields the callback the library calls with increments.
+
+    Off a terminal it prints plain lines instead: the first, one at most every ~10 s with
+    the count, rate and time left, and the last.
+    """
+    if not errors.is_terminal:
+        with plain_progress(description, total) as advance:
+            yield advance
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -98,9 +117,7 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(
-        *columns, console=errors, transient=True, disable=not errors.is_terminal
-    ) as progress:
+    with Progress(*columns, console=errors, transient=True) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n: progress.advance(task, n)
 
@@ -130,6 +147,8 @@ def _embedding_cache(cache: Path | None) -> Path:
 
 
 def _read_table(path: Path) -> pl.DataFrame:
+    import polars as pl
+
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     if path.suffix == ".parquet":
