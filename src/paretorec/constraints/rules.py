@@ -116,14 +116,12 @@ class RuleSet:
         block = raw.get("block", {})
         if not isinstance(block, dict) or set(block) - set(_BLOCK_KEYS):
             raise RuleError(f"block must be an object with keys among {sorted(_BLOCK_KEYS)}")
-        blocked = {}
+        blocked: dict[str, frozenset[str]] = {}
         for key, values in block.items():
             if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
                 raise RuleError(f"block.{key} must be a list of strings")
-            normal = (
-                (lambda v: v) if key in ("item_ids", "sellers") else (lambda v: v.strip().lower())
-            )
-            blocked[_BLOCK_KEYS[key]] = frozenset(normal(v) for v in values)
+            exact = key in ("item_ids", "sellers")  # ids as given; names case-insensitive
+            blocked[_BLOCK_KEYS[key]] = frozenset(v if exact else v.strip().lower() for v in values)
         hide = raw.get("hide_out_of_stock", False)
         if not isinstance(hide, bool):
             raise RuleError("hide_out_of_stock must be true or false")
@@ -142,7 +140,7 @@ class RuleSet:
             if isinstance(error, RuleError):
                 raise
             raise RuleError(f"a cap or pin is malformed: {error!r}") from None
-        names = [r.name for r in (*caps, *pins)]
+        names = [c.name for c in caps] + [p.name for p in pins]
         if len(set(names)) != len(names):
             raise RuleError(f"rule names repeat: {sorted(n for n in names if names.count(n) > 1)}")
         return cls(blocked, hide, caps, pins)
