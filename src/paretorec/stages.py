@@ -83,11 +83,13 @@ class CandidateSet:
 @dataclass(frozen=True, eq=False)
 class Ranking:
     """The chosen list: candidate indices best first, each listed item's score and its
-    contributions by name (each of shape ``(len(order),)``, summing to the score)."""
+    contributions by name (each of shape ``(len(order),)``, summing to the score), and
+    the business rules that moved each item (none where no rule applies)."""
 
     order: IntArray
     scores: FloatArray
     contributions: Mapping[str, FloatArray]
+    moved_by: tuple[tuple[str, ...], ...] = ()
 
     def __len__(self) -> int:
         return int(self.order.shape[0])

@@ -83,6 +83,13 @@ def serve(
         bool, typer.Option(help="Check every model file's hash when loading.")
     ] = True,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    rules: Annotated[
+        Path | None,
+        typer.Option(
+            help="The shop's rules (blocked items, caps, pins) and exposure fairness, as "
+            "JSON (see the README); POST /admin/rules re-reads it."
+        ),
+    ] = None,
 ) -> None:
     """Serve the registry's promoted versions: /search, /recommend, /items, /events, /healthz, /metrics, /docs, /explorer."""
     if ctx.invoked_subcommand is not None:
@@ -90,7 +97,7 @@ def serve(
     _run_service(
         models=models, host=host, port=port, token_env=token_env, events=events, depth=depth,
         encoder_threads=encoder_threads, compute_threads=compute_threads,
-        request_threads=request_threads, verify=verify, log_level=log_level,
+        request_threads=request_threads, verify=verify, log_level=log_level, rules=rules,
     )  # fmt: skip
 
 
@@ -138,6 +145,7 @@ def _run_service(
     request_threads: int,
     verify: bool,
     log_level: str,
+    rules: Path | None = None,
     on_start: Callable[[], None] | None = None,
 ) -> None:
     import uvicorn
@@ -158,6 +166,11 @@ def _run_service(
     with spinner(f"loading models from {registry.root}"):
         pipeline = load_pipeline(registry, options)
     limit_compute_threads(compute_threads)
+    if rules is not None:
+        from paretorec.serve.constraints import read_constraints
+
+        pipeline.constraints = read_constraints(rules)
+        console.print(f"keeping the rules of {rules}")
     log = EventLog(events)
     journal = ChangeJournal(events)
     with spinner("replaying catalog changes"):

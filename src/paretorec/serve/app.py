@@ -27,6 +27,7 @@ from paretorec.retrieve import Filters
 from paretorec.serve.auth import admin_guard
 from paretorec.serve.catalog import ItemValueError, catalog_from_records
 from paretorec.serve.changes import CatalogChange, ChangeJournal
+from paretorec.serve.constraints import constraints_router
 from paretorec.serve.event_log import EventLog, LoggedEvent
 from paretorec.serve.explorer import explorer_router
 from paretorec.serve.metrics import CONTENT_TYPE, ServiceMetrics
@@ -183,6 +184,7 @@ def _ranked(pipeline: ServingPipeline, ranked: RankedList, start: float) -> dict
             predictions=item.predictions,
             contributions=item.contributions,
             source=item.source,
+            rules=list(item.rules),
         )
         for rank, item in enumerate(ranked.items, start=1)
     ]
@@ -414,6 +416,7 @@ def create_app(
             reload(body.kind)
         return Promoted(kind=body.kind.value, version=version, reloaded=reload is not None)
 
+    app.include_router(constraints_router(pipeline, admin=admin))
     app.include_router(
         explorer_router(
             pipeline, admin=admin, registry_root=registry.root if registry is not None else None

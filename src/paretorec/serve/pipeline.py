@@ -27,6 +27,7 @@ from paretorec.preference import Preference, PreferenceError
 from paretorec.retrieve import Filters
 from paretorec.retrieve.filters import normalize_brand, normalize_category
 from paretorec.serve.catalog import ItemStore, ItemValueError
+from paretorec.serve.constraints import BLOCKED, ServingConstraints, constrained_ranking
 from paretorec.serve.fallback import RELEVANCE, relevance_predictions, weighted_sum_ranking
 from paretorec.serve.locking import ReadWriteLock
 from paretorec.serve.query_vectors import QueryVectors
@@ -120,6 +121,7 @@ class RankedItem:
     predictions: dict[str, float]
     contributions: dict[str, float]
     source: str
+    rules: tuple[str, ...] = ()  # the business rules that moved the item
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,7 @@ class ServingPipeline:
         self.timer: Timer = timer or (lambda stage, seconds: None)
         self.lock = ReadWriteLock()
         self.preferred: Preference | None = None  # the default weights an admin chose live
+        self.constraints: ServingConstraints | None = None  # the shop's rules and fairness
 
     @property
     def encoder(self) -> TextEncoder:
@@ -273,7 +276,8 @@ class ServingPipeline:
             context.query, context.query_vector, k=max(query.k, self.depth), filters=query.filters
         )
         self._timed("retrieve", start)
-        return self._candidates(found.item_ids, found.scores, ("search",) * len(found))
+        candidates = self._candidates(found.item_ids, found.scores, ("search",) * len(found))
+        return self._constrained(candidates, context.query)
 
     def recommend_candidates(self, query: RecommendQuery) -> tuple[CandidateSet, tuple[str, ...]]:
         """The recommender's candidates still served (and passing the filters), and the
@@ -302,7 +306,31 @@ class ServingPipeline:
             np.asarray(found.scores, dtype=np.float64)[keep],
             [found.sources[i] for i in keep],
         )
-        return candidates, tuple(found.ignored)
+        return self._constrained(candidates, None), tuple(found.ignored)
+
+    def _constrained(self, candidates: CandidateSet, query: str | None) -> CandidateSet:
+        """The candidates the rules allow, with the items pinned for this query added."""
+        constraints = self.constraints
+        if constraints is None or constraints.rules.empty:
+            return candidates
+        rules = constraints.rules
+        records = self.store.records(list(candidates.item_ids))
+        keep = [i for i, record in enumerate(records) if rules.allowed(record)]
+        constraints.count([BLOCKED], len(records) - len(keep))
+        ids = [candidates.item_ids[i] for i in keep]
+        scores = candidates.scores[keep].tolist()
+        sources = [candidates.sources[i] for i in keep]
+        lowest = min(scores, default=0.0)
+        for pin in rules.pins_for(query):
+            if (
+                pin.item_id in self.store
+                and pin.item_id not in ids
+                and rules.allowed(self.store.records([pin.item_id])[0])
+            ):
+                ids.append(pin.item_id)
+                scores.append(lowest)
+                sources.append("pin")
+        return self._candidates(ids, scores, sources)
 
     def _candidates(
         self, item_ids: Sequence[str], scores: Any, sources: Sequence[str]
@@ -356,15 +384,24 @@ class ServingPipeline:
         preference: Preference,
         k: int,
     ) -> Ranking:
-        """The list for one preference (candidates and scoring as computed once)."""
+        """The list for one preference (candidates and scoring as computed once), under
+        the shop's rules and exposure fairness where it has them."""
+        constraints = self.constraints
+        active = constraints is not None and constraints.active
+        depth = len(candidates) if active else min(k, len(candidates))
         if scoring.policy is not None:
             start = time.perf_counter()
             choice = scoring.policy.choose(
-                context, candidates, scoring.predictions, preference, min(k, len(candidates))
+                context, candidates, scoring.predictions, preference, depth
             )
             self._timed("policy", start)
+        else:
+            choice = weighted_sum_ranking(scoring.predictions, preference, depth)
+        if constraints is None or not active:
             return choice
-        return weighted_sum_ranking(scoring.predictions, preference, k)
+        return constrained_ranking(
+            choice, candidates, self.store.column, constraints, context.query, k
+        )
 
     def _rank(
         self,
@@ -379,6 +416,7 @@ class ServingPipeline:
         if not len(candidates):
             return RankedList((), used, source, "nothing found", scoring.notes)
         choice = self.choose(context, candidates, scoring, preference, k)
+        self._record_exposure(candidates, choice)
         predictions = scoring.predictions
         items = []
         for row, (index, score) in enumerate(
@@ -393,9 +431,23 @@ class ServingPipeline:
                         name: float(values[row]) for name, values in choice.contributions.items()
                     },
                     source=candidates.sources[index],
+                    rules=choice.moved_by[row] if choice.moved_by else (),
                 )
             )
         return RankedList(tuple(items), used, source, scoring.ordered_by, scoring.notes)
+
+    def _record_exposure(self, candidates: CandidateSet, choice: Ranking) -> None:
+        """Count a served list in the exposure controller's running totals."""
+        exposure = self.constraints.exposure if self.constraints is not None else None
+        if exposure is None or not len(candidates):
+            return
+        values = self.store.column(exposure.field)
+        rows = candidates.rows.tolist()
+        exposure.record(
+            [values[r] for r in rows],
+            relevance_predictions(candidates.scores)[RELEVANCE],
+            [values[rows[i]] for i in choice.order.tolist()],
+        )
 
     def objectives(self) -> tuple[str, ...]:
         """The objectives the served model weighs (a request's weights name these)."""

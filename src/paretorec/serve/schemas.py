@@ -238,6 +238,9 @@ class ScoredItem(BaseModel):
         description="Each objective's weighted contribution to the item's place."
     )
     source: str = Field(description="Where the candidate came from (retriever or recommender).")
+    rules: list[str] = Field(
+        default_factory=list, description="The shop's rules that moved this item, by name."
+    )
 
 
 class StageInfo(BaseModel):

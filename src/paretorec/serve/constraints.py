@@ -1,0 +1,198 @@
+"""The shop's rules and exposure fairness, as the service keeps them on every list.
+
+`paretorec serve --rules rules.json` reads a `paretorec.constraints.RuleSet` (blocked
+items, hidden out-of-stock items, caps, pins) plus, optionally, an ``"exposure"`` object
+for the exposure controller:
+
+    {"block": {"brands": ["Acme"]}, "hide_out_of_stock": true,
+     "caps": [{"name": "two per seller", "field": "seller_id", "most": 2, "within": 10}],
+     "pins": [{"name": "promo", "item_id": "sku-7", "position": 1, "queries": ["hose"]}],
+     "exposure": {"field": "seller_id", "strength": 1.0, "integral": 0.1, "half_life": 100000}}
+
+Blocked and hidden items are removed from the candidates before anything scores them,
+and pinned items join the candidates of the requests they pin for; the model then orders
+every candidate, the exposure controller adds its bonus (the ``fairness`` contribution),
+and `arrange` builds the list the rules allow, each item naming the rules that moved it.
+``GET /fairness`` reports each group's merit and exposure shares, the disparate exposure
+ratio and how often each rule acted; ``POST /admin/rules`` re-reads the file.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter
+
+from paretorec.constraints import ExposureController, RuleError, RuleSet, arrange
+from paretorec.stages import CandidateSet, Ranking
+
+__all__ = [
+    "BLOCKED",
+    "ServingConstraints",
+    "constrained_ranking",
+    "constraints_router",
+    "read_constraints",
+]
+
+BLOCKED = "blocked or hidden"
+FAIRNESS = "fairness"
+
+
+@dataclass
+class ServingConstraints:
+    rules: RuleSet
+    exposure: ExposureController | None = None
+    source: Path | None = None
+    hits: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def active(self) -> bool:
+        return not self.rules.empty or self.exposure is not None
+
+    def count(self, names: Sequence[str], times: int = 1) -> None:
+        with self._lock:
+            for name in names:
+                self.hits[name] += times
+
+
+def read_constraints(path: Path) -> ServingConstraints:
+    """The rules file at `path`; RuleError names what is wrong."""
+    try:
+        raw = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise RuleError(f"{path}: {error}") from None
+    if not isinstance(raw, dict):
+        raise RuleError(f"{path}: the rules must be a JSON object")
+    spec = raw.pop("exposure", None)
+    exposure = None
+    if spec is not None:
+        if not isinstance(spec, dict) or "field" not in spec:
+            raise RuleError(f"{path}: exposure needs at least a field (seller_id, brand, ...)")
+        unknown = sorted(set(spec) - {"field", "strength", "integral", "half_life"})
+        if unknown:
+            raise RuleError(f"{path}: unknown exposure setting(s) {unknown}")
+        try:
+            exposure = ExposureController(
+                field=str(spec["field"]),
+                strength=float(spec.get("strength", 1.0)),
+                integral=float(spec.get("integral", 0.1)),
+                half_life=None if spec.get("half_life") is None else float(spec["half_life"]),
+            )
+        except (TypeError, ValueError) as error:
+            raise RuleError(f"{path}: exposure: {error}") from None
+    try:
+        rules = RuleSet.from_json(raw)
+    except RuleError as error:
+        raise RuleError(f"{path}: {error}") from None
+    return ServingConstraints(rules, exposure, Path(path))
+
+
+def constrained_ranking(
+    base: Ranking,
+    candidates: CandidateSet,
+    column: Any,
+    constraints: ServingConstraints,
+    query: str | None,
+    k: int,
+) -> Ranking:
+    """The list the rules allow from `base`, the model's order of every candidate, after
+    the exposure bonus; `column(name)` gives the store's column by row."""
+    rows = candidates.rows.tolist()
+    order = np.asarray(base.order, dtype=np.int64)
+    scores = np.asarray(base.scores, dtype=np.float64)
+    contributions = {
+        name: np.asarray(v, dtype=np.float64) for name, v in base.contributions.items()
+    }
+    exposure = constraints.exposure
+    if exposure is not None and order.size:
+        values = column(exposure.field)
+        bonus = exposure.bonus([values[rows[i]] for i in order.tolist()], scores)
+        moved = np.argsort(-(scores + bonus), kind="stable")
+        order, scores = order[moved], (scores + bonus)[moved]
+        contributions = {name: v[moved] for name, v in contributions.items()}
+        contributions[FAIRNESS] = bonus[moved]
+    rules = constraints.rules
+    capped = {cap.field for cap in rules.caps}
+    by_candidate: dict[str, list[object]] = {}
+    for name in capped:
+        values = column(name)
+        by_candidate[name] = [values[r] for r in rows]
+    position_of = {pin.item_id: pin for pin in rules.pins_for(query)}
+    pins = {
+        i: position_of[item] for i, item in enumerate(candidates.item_ids) if item in position_of
+    }
+    arranged = arrange(order.tolist(), by_candidate, k, rules.caps, pins)
+    where = {index: n for n, index in enumerate(order.tolist())}
+    keep = np.asarray([where[i] for i in arranged.order], dtype=np.int64)
+    for names in arranged.moved_by:
+        constraints.count(names)
+    return Ranking(
+        order[keep] if keep.size else np.zeros(0, dtype=np.int64),
+        scores[keep] if keep.size else np.zeros(0),
+        {name: v[keep] if keep.size else np.zeros(0) for name, v in contributions.items()},
+        moved_by=arranged.moved_by,
+    )
+
+
+def constraints_router(pipeline: Any, *, admin: Any) -> APIRouter:
+    """``GET /fairness`` and ``POST /admin/rules`` around `pipeline` (a ServingPipeline)."""
+    from paretorec.serve.pipeline import RequestError  # the pipeline imports this module
+
+    router = APIRouter()
+
+    @router.get("/fairness", tags=["operations"])
+    def fairness() -> dict[str, Any]:
+        """Exposure by group against merit since the start, and how often each rule acted."""
+        constraints: ServingConstraints | None = pipeline.constraints
+        if constraints is None:
+            return {"rules": None, "exposure": None, "rule_hits": {}}
+        exposure = constraints.exposure
+        report = None
+        if exposure is not None:
+            ratio = exposure.disparate_exposure()
+            report = {
+                "field": exposure.field,
+                "disparate_exposure": ratio if np.isfinite(ratio) else None,
+                "groups": [
+                    {"group": g.group, "merit_share": g.merit_share,
+                     "exposure_share": g.exposure_share}
+                    for g in exposure.report()
+                ],
+            }  # fmt: skip
+        return {
+            "rules": None if constraints.source is None else str(constraints.source),
+            "exposure": report,
+            "rule_hits": dict(constraints.hits),
+        }
+
+    @router.post("/admin/rules", tags=["admin"], dependencies=[admin])
+    def reload_rules() -> dict[str, Any]:
+        """Re-read the rules file the service was started with (its exposure totals restart)."""
+        constraints: ServingConstraints | None = pipeline.constraints
+        if constraints is None or constraints.source is None:
+            raise RequestError("this service was started without a rules file (`--rules FILE`)")
+        try:
+            fresh = read_constraints(constraints.source)
+        except RuleError as error:
+            raise RequestError(str(error)) from error
+        with pipeline.lock.writing():
+            pipeline.constraints = fresh
+        rules = fresh.rules
+        return {
+            "rules": str(fresh.source),
+            "caps": [c.name for c in rules.caps],
+            "pins": [p.name for p in rules.pins],
+            "blocked": {k: len(v) for k, v in rules.blocked.items()},
+            "hide_out_of_stock": rules.hide_out_of_stock,
+            "exposure": None if fresh.exposure is None else fresh.exposure.field,
+        }
+
+    return router
