@@ -18,7 +18,7 @@ from paretorec.cli._shared import (
     print_written,
     spinner,
 )
-from paretorec.data.io import FileFormat, write_dataset
+from paretorec.data.formats import FileFormat
 
 
 @data_app.command("validate")
@@ -51,6 +51,7 @@ def data_validate(
     Exit code 0 when the data is clean, 1 when any problem was found (after writing
     --quarantine and --clean-out, so nothing is lost).
     """
+    from paretorec.data.io import write_dataset
     from paretorec.data.validate import validate_dataset, write_quarantine
 
     with spinner(f"validating {folder}"):
@@ -145,6 +146,7 @@ def data_split(
     fmt: Annotated[FileFormat, typer.Option("--format")] = FileFormat.PARQUET,
 ) -> None:
     """Fill the `split` column: judgments by query (80/10/10), events leave-last-out per user."""
+    from paretorec.data.io import write_dataset
     from paretorec.data.splits import assign_splits
     from paretorec.data.validate import load_dataset
 
@@ -171,6 +173,7 @@ def data_convert(
 ) -> None:
     """Convert a built-in real dataset into the data contract's format."""
     from paretorec.data.datasets import BuiltinDataset, load_builtin
+    from paretorec.data.io import write_dataset
 
     dataset_name = _builtin(name)
     with spinner(f"converting {dataset_name}"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 
 from paretorec.cli._shared import (
@@ -50,6 +49,8 @@ def evaluate_front(
     ] = None,
 ) -> None:
     """The Pareto front of a table of trade-offs, its hypervolume, and the row to pick."""
+    import polars as pl
+
     from paretorec.evaluate.front_report import (
         Choice,
         ObjectiveSpec,

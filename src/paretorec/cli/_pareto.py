@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 
 from paretorec.cli._shared import app, console, fails_cleanly, frame_table, progress_bar
@@ -84,6 +83,8 @@ def pareto(
         return
     if data is None:
         raise ValueError("give --data DIR (or --policy VERSION)")
+    import polars as pl
+
     from paretorec.moo.pipeline import MethodSettings, ParetoMethod, pareto_report
     from paretorec.moo.sources import SourceConfig
 
@@ -124,6 +125,8 @@ def _policy_front(
 ) -> None:
     """The served front of a policy version: greedy lists for each w of a simplex grid,
     measured with the simulator's exact expected feedback, written as a front report."""
+    import polars as pl
+
     from paretorec.evaluate.front_report import ObjectiveSpec, analyse_front, write_front_report
     from paretorec.moo import Direction
     from paretorec.policy import load_policy, served_front

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 
 from paretorec.cli._shared import (
@@ -51,6 +50,8 @@ def train_ranker_command(
     """Train a multi-task ranker (click, cart, purchase: whichever the log has) on the
     exposures of DIR, register it as a new model version and print its per-task metrics
     on the held-out (test) part."""
+    import polars as pl
+
     from paretorec.data.validate import load_dataset
     from paretorec.rank import (
         RankerConfig,

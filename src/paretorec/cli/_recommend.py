@@ -7,7 +7,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 from rich.table import Table
 
@@ -184,6 +183,8 @@ def recommend_command(
 ) -> None:
     """Recommend k items to a user (her history) and/or a session: each item with its title
     and the generator it came from."""
+    import polars as pl
+
     from paretorec.data.validate import load_dataset
     from paretorec.retrieve.recommend import Recommender
     from paretorec.serve.registry import ModelKind, ModelRegistry, default_models_dir
@@ -245,5 +246,7 @@ def evaluate_recommend_command(
 
 
 def _metrics_table(metrics: dict[str, dict[str, float]], title: str) -> Table:
+    import polars as pl
+
     rows = [{"generator": name, **values} for name, values in metrics.items()]
     return frame_table(pl.DataFrame(rows), title)

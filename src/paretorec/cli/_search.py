@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 
 from paretorec.cli._shared import (
@@ -64,6 +63,8 @@ def search(
     ] = None,
 ) -> None:
     """Search a catalog: the top k items with their title, price and each retriever's score."""
+    import polars as pl
+
     from paretorec.data.validate import load_dataset
     from paretorec.retrieve import HybridRetriever
 

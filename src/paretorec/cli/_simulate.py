@@ -15,7 +15,7 @@ from paretorec.cli._shared import (
     progress_bar,
     spinner,
 )
-from paretorec.data.io import FileFormat, write_dataset
+from paretorec.data.formats import FileFormat
 
 
 @app.command("simulate")
@@ -31,6 +31,7 @@ def simulate(
     fmt: Annotated[FileFormat, typer.Option("--format", help="Table format.")] = FileFormat.PARQUET,
 ) -> None:
     """Generate a shop and a log of its shoppers (uniform random logging policy) in the contract."""
+    from paretorec.data.io import write_dataset
     from paretorec.simulate import simulate_dataset
 
     with progress_bar("simulating sessions", sessions) as advance:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 
 import polars as pl
 
+from paretorec.data.formats import FileFormat
 from paretorec.data.schema import conform
 from paretorec.types import Dataset, TableName
 
-
-class FileFormat(StrEnum):
-    CSV = "csv"
-    PARQUET = "parquet"
+__all__ = ["FileFormat", "table_file", "write_dataset", "write_table"]
 
 
 def table_file(folder: Path, table: TableName) -> Path | None:

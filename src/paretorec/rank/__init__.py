@@ -11,42 +11,123 @@
 - `check_label_leakage` refuses features that give a label away.
 """
 
-from paretorec.rank.config import Architecture, RankerConfig, TrainConfig, Weighting
-from paretorec.rank.evaluation import (
-    RankerMetrics,
-    TaskMetrics,
-    evaluate_ranker,
-    expected_calibration_error,
-    task_metrics,
-)
-from paretorec.rank.features import (
-    FeatureSpec,
-    RankerFeatures,
-    build_candidate_features,
-    build_ranker_features,
-    hash_buckets,
-)
-from paretorec.rank.leakage import (
-    LabelLeakageError,
-    LeakFinding,
-    check_label_leakage,
-    find_label_leaks,
-    single_feature_auc,
-)
-from paretorec.rank.models import (
-    ESMM,
-    PLE,
-    Batch,
-    MMoE,
-    MultiTaskModel,
-    SharedBottom,
-    build_model,
-)
-from paretorec.rank.ranker import Ranker, RankerFormatError
-from paretorec.rank.samples import LoggedSamples, logged_samples
-from paretorec.rank.simulated import SimulatedLogs, simulate_with_truth, truth_for
-from paretorec.rank.train import EpochRecord, TrainHistory, train_ranker
-from paretorec.rank.weighting import UncertaintyWeights, mgda_weights, min_norm_weights
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from paretorec.rank.config import Architecture, RankerConfig, TrainConfig, Weighting
+    from paretorec.rank.evaluation import (
+        RankerMetrics,
+        TaskMetrics,
+        evaluate_ranker,
+        expected_calibration_error,
+        task_metrics,
+    )
+    from paretorec.rank.features import (
+        FeatureSpec,
+        RankerFeatures,
+        build_candidate_features,
+        build_ranker_features,
+        hash_buckets,
+    )
+    from paretorec.rank.leakage import (
+        LabelLeakageError,
+        LeakFinding,
+        check_label_leakage,
+        find_label_leaks,
+        single_feature_auc,
+    )
+    from paretorec.rank.models import (
+        ESMM,
+        PLE,
+        Batch,
+        MMoE,
+        MultiTaskModel,
+        SharedBottom,
+        build_model,
+    )
+    from paretorec.rank.ranker import Ranker, RankerFormatError
+    from paretorec.rank.samples import LoggedSamples, logged_samples
+    from paretorec.rank.simulated import SimulatedLogs, simulate_with_truth, truth_for
+    from paretorec.rank.train import EpochRecord, TrainHistory, train_ranker
+    from paretorec.rank.weighting import UncertaintyWeights, mgda_weights, min_norm_weights
+
+# Loaded on first use, so that `paretorec.rank.config` (the CLI's option types) does not
+# import torch and scikit-learn: `paretorec --help` stays fast.
+_SOURCES: dict[str, tuple[str, ...]] = {
+    "paretorec.rank.config": (
+        "Architecture",
+        "RankerConfig",
+        "TrainConfig",
+        "Weighting",
+    ),
+    "paretorec.rank.evaluation": (
+        "RankerMetrics",
+        "TaskMetrics",
+        "evaluate_ranker",
+        "expected_calibration_error",
+        "task_metrics",
+    ),
+    "paretorec.rank.features": (
+        "FeatureSpec",
+        "RankerFeatures",
+        "build_candidate_features",
+        "build_ranker_features",
+        "hash_buckets",
+    ),
+    "paretorec.rank.leakage": (
+        "LabelLeakageError",
+        "LeakFinding",
+        "check_label_leakage",
+        "find_label_leaks",
+        "single_feature_auc",
+    ),
+    "paretorec.rank.models": (
+        "ESMM",
+        "PLE",
+        "Batch",
+        "MMoE",
+        "MultiTaskModel",
+        "SharedBottom",
+        "build_model",
+    ),
+    "paretorec.rank.ranker": (
+        "Ranker",
+        "RankerFormatError",
+    ),
+    "paretorec.rank.samples": (
+        "LoggedSamples",
+        "logged_samples",
+    ),
+    "paretorec.rank.simulated": (
+        "SimulatedLogs",
+        "simulate_with_truth",
+        "truth_for",
+    ),
+    "paretorec.rank.train": (
+        "EpochRecord",
+        "TrainHistory",
+        "train_ranker",
+    ),
+    "paretorec.rank.weighting": (
+        "UncertaintyWeights",
+        "mgda_weights",
+        "min_norm_weights",
+    ),
+}
+_WHERE = {name: module for module, names in _SOURCES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ESMM",
