@@ -99,6 +99,9 @@ def test_homedepot_counts_and_rows(homedepot: Dataset) -> None:
     assert judgments.row(2) == ("q00003", "100005", 2.33, "16")
     assert judgments["grade"].min() == 1.0 and judgments["grade"].max() == 3.0
     assert judgments["item_id"].is_in(items["item_id"].implode()).all()
+    titles = dict(items.iter_rows())  # published as "Contractor&#39;s Choice ..."
+    assert titles["106223"] == "Contractor's Choice Black 8 Port Push-In Wire Connector (40-Pack)"
+    assert not items["title"].str.contains(r"&(#\d+|amp|quot);|\s\s").any()
 
 
 def test_homedepot_query_ids_are_deterministic(shared_data: Path, homedepot: Dataset) -> None:

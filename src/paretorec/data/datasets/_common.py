@@ -7,6 +7,7 @@ does a plain scan look for the line to blame.
 from __future__ import annotations
 
 import csv
+import html
 import io
 from collections.abc import Sequence
 from pathlib import Path
@@ -120,6 +121,23 @@ def require_values(frame: pl.DataFrame, columns: Sequence[str], source: str) -> 
     for column in columns:
         blank = pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")
         fail_where(frame, blank, source, f"{column} is empty")
+
+
+def clean_text(column: pl.Series) -> pl.Series:
+    """Text as a shopper reads it: HTML character references decoded (``&#39;`` → ``'``,
+    ``&amp;`` → ``&``, ``&nbsp;`` → a space), runs of whitespace (tabs, new lines,
+    no-break spaces) collapsed to one space, ends trimmed; what is left empty is null.
+
+    Only the values that hold an ``&`` go through `html.unescape` (in Python); the rest is
+    vectorized.
+    """
+    column = column.cast(pl.String)
+    escaped = column.str.contains("&", literal=True).fill_null(False).arg_true()
+    if escaped.len():
+        decoded = [html.unescape(text) for text in column.gather(escaped)]
+        column = column.scatter(escaped, pl.Series(decoded, dtype=pl.String))
+    collapsed = column.str.replace_all(r"\s+", " ").str.strip_chars()
+    return collapsed.set(collapsed == "", None)
 
 
 def parse_column(

@@ -3,7 +3,7 @@ data folder.
 
 - `Games.item` (tab-separated ``item_id:token``, ``title:token_seq``) → items.  The
   published titles carry HTML character references (``&amp;``, ``&reg;``, ...); they are
-  decoded, so a title reads as it did on the shop page.
+  decoded and runs of whitespace collapsed, so a title reads as it did on the shop page.
 - `Games.test.inter` (tab-separated ``user_id:token``, ``item_id_list:token_seq`` the
   earlier items oldest first, ``item_id:token`` the last item) → events, one row per
   interaction, user by user and oldest first, with the extra column `sequence_number`
@@ -17,12 +17,12 @@ naming the row; nothing is dropped.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import polars as pl
 
 from paretorec.data.datasets._common import (
+    clean_text,
     dataset_folder,
     fail_duplicates,
     read_delimited,
@@ -65,16 +65,13 @@ def _read_items(path: Path) -> pl.DataFrame:
         separator="\t",
         quote_char=None,
     )
+    frame = frame.with_columns(clean_text(frame["title:token_seq"]))
     require_values(frame, ITEM_COLUMNS, source)
     frame = frame.select(
         item_id=pl.col("item_id:token").str.strip_chars(), title=pl.col("title:token_seq")
     )
     fail_duplicates(frame, ("item_id",), source, "item_id")
-    # Only the few hundred titles with a character reference go through `html.unescape`.
-    titles = frame["title"]
-    escaped = titles.str.contains("&", literal=True).arg_true()
-    decoded = pl.Series([html.unescape(title) for title in titles.gather(escaped)], dtype=pl.String)
-    return frame.with_columns(titles.scatter(escaped, decoded))
+    return frame
 
 
 def _read_interactions(path: Path, items: pl.DataFrame) -> pl.DataFrame:

@@ -1,6 +1,8 @@
 """Home Depot product search relevance (Kaggle), as kept in the shared data folder.
 
-- `products.csv` (product_uid, product_title) → items (item_id, title), one per product.
+- `products.csv` (product_uid, product_title) → items (item_id, title), one per product;
+  HTML character references in titles (``Contractor&#39;s Choice``) are decoded and runs
+  of whitespace collapsed.
 - `judgments_dev.csv` (id, product_uid, search_term, relevance) → queries and judgments.
   Each distinct `search_term` (exact text, case kept) becomes a query with id ``q00001``,
   ``q00002``, ... in order of first appearance in the file, so ids are stable for the
@@ -22,6 +24,7 @@ import polars as pl
 
 from paretorec.data.datasets._common import (
     as_float,
+    clean_text,
     dataset_folder,
     fail_duplicates,
     fail_where,
@@ -79,6 +82,7 @@ def _read_products(path: Path) -> pl.DataFrame:
     frame = read_delimited(
         path.read_bytes(), source, columns=("product_uid", "product_title"), has_header=True
     )
+    frame = frame.with_columns(clean_text(frame["product_title"]))
     require_values(frame, ("product_uid", "product_title"), source)
     frame = frame.with_columns(pl.col("product_uid").str.strip_chars())
     fail_duplicates(frame, ("product_uid",), source, "product_uid")

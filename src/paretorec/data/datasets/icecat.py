@@ -4,7 +4,9 @@ shared data folder: `icecat/N.json.zip`, each a zip of one JSON array of product
 Items, one per product, in file order (1, 2, ...) then array order:
 
 - item_id ← `id`; title ← `title`; description ← `short_description` (null where
-  absent; kept as published, including a few ``<br />`` tags); brand ← `supplier`;
+  absent; HTML character references such as ``&deg;`` decoded and runs of whitespace
+  collapsed in both, otherwise kept as published, including a few ``<br />`` tags);
+  brand ← `supplier`;
   price ← `price` in cents / 100 (absent stays null; negative is an error);
   created_at ← `date_released` (UTC).
 - Extra columns: `product_code` ← `name` (the maker's part number), `ean` ← the `ean`
@@ -27,7 +29,7 @@ from typing import Any
 
 import polars as pl
 
-from paretorec.data.datasets._common import dataset_folder
+from paretorec.data.datasets._common import clean_text, dataset_folder
 from paretorec.data.datasets.errors import DatasetFormatError, DatasetUnavailableError
 from paretorec.data.locations import SHARED_DATA_ENV
 from paretorec.data.schema import conform
@@ -106,6 +108,7 @@ def _read_file(path: Path) -> pl.DataFrame:
             "attributes": pl.String,
         },
     )
+    frame = frame.with_columns(clean_text(frame["title"]), clean_text(frame["description"]))
     _check(frame, source)
     cents = pl.col("price_raw").cast(pl.Int64, strict=False)
     released = pl.col("date_raw").str.to_datetime(
