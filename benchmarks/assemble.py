@@ -14,7 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = (
     "data", "simulator", "topk", "ope_obp", "ope_simulator", "pareto", "encoder", "search",
-    "ranker", "moo", "policy", "recommend", "startup", "serve", "explorer",
+    "ranker", "moo", "policy", "recommend", "startup", "serve", "explorer", "fairness",
 )  # fmt: skip
 
 HEADER = """# Benchmarks

@@ -51,3 +51,14 @@ def test_the_bonus_is_zero_before_traffic_and_bad_settings_are_refused() -> None
     with pytest.raises(ValueError, match="half_life"):
         ExposureController(field="brand", half_life=0)
     np.testing.assert_allclose(examination(3), [1.0, 1 / np.log2(3), 0.5])
+
+
+def test_total_variation_and_disparate_exposure_on_a_hand_made_stream() -> None:
+    controller = ExposureController(field="seller_id", strength=0.0)
+    # merit 3:1, exposure: "a" takes positions 1 and 2, "b" none
+    controller.record(["a", "a", "a", "b"], np.ones(4), ["a", "a"])
+    shares = {g.group: g for g in controller.report()}
+    assert shares["a"].merit_share == 0.75 and shares["a"].exposure_share == 1.0
+    assert controller.total_variation() == pytest.approx(0.25)
+    assert controller.disparate_exposure() == float("inf")  # "b" merits exposure, got none
+    assert controller.disparate_exposure(top=1) == 1.0

@@ -7,10 +7,12 @@ their first-stage score as a share of the request's best). One list cannot be fa
 every group; the running totals can. The controller keeps each group's merit and exposure
 (exponentially forgotten with a half-life in requests, so it follows today's traffic)
 and, per request, adds to each candidate's score `strength` times the spread of the
-request's scores times its group's control signal: the deficit (merit share minus
-exposure share) plus `integral` times the deficits summed over the requests so far (a
-PI controller: the summed part keeps growing while a gap persists, so the gap closes
-instead of settling where the bonus just balances the score difference). The bonus is reported as the
+request's scores times its group's control signal: the relative deficit (merit share
+minus exposure share, over the merit share, in [-1, 1]: 1 for a group never shown) plus
+`integral` times the relative deficits summed over the requests so far (a PI controller:
+the summed part keeps growing while a gap persists, so the gap closes instead of
+settling where the bonus just balances the score difference). Relative, so that a small
+group's gap weighs as much as a large one's however many groups there are. The bonus is reported as the
 item's ``fairness`` contribution, so explanations still add up to the score.
 """
 
@@ -80,16 +82,15 @@ class ExposureController:
     def _deficit(self, group: str) -> float:
         merit_total = sum(self._merit.values())
         exposure_total = sum(self._exposure.values())
-        if merit_total <= 0 or exposure_total <= 0:
+        merit = self._merit.get(group, 0.0) / merit_total if merit_total > 0 else 0.0
+        if merit <= 0 or exposure_total <= 0:
             return 0.0
-        return (
-            self._merit.get(group, 0.0) / merit_total
-            - self._exposure.get(group, 0.0) / exposure_total
-        )
+        exposure = self._exposure.get(group, 0.0) / exposure_total
+        return max(-1.0, (merit - exposure) / merit)
 
     def deficits(self, groups: Sequence[object]) -> FloatArray:
-        """Each candidate's group's merit share minus its exposure share (0 before any
-        traffic, and for a group never seen)."""
+        """Each candidate's group's relative deficit (see the module docstring; 0 before
+        any traffic, and for a group never seen)."""
         with self._lock:
             return np.asarray([self._deficit(g) for g in self._names(groups)])
 
@@ -145,10 +146,17 @@ class ExposureController:
                 for g in groups
             ]
 
-    def disparate_exposure(self) -> float:
-        """The largest over the smallest exposure/merit ratio among groups with merit (1:
-        every group exposed in proportion to its merit)."""
-        ratios = [g.ratio for g in self.report() if g.merit_share > 0]
+    def total_variation(self) -> float:
+        """Half the summed gaps between the exposure and merit shares: the share of all
+        exposure that would have to move for exposure to follow merit (0: fair)."""
+        return 0.5 * sum(abs(g.exposure_share - g.merit_share) for g in self.report())
+
+    def disparate_exposure(self, top: int | None = None) -> float:
+        """The largest over the smallest exposure/merit ratio among groups with merit (the
+        `top` with the most merit, all without it); 1: each exposed in proportion to its
+        merit."""
+        groups = [g for g in self.report() if g.merit_share > 0]
+        ratios = [g.ratio for g in (groups if top is None else groups[:top])]
         if len(ratios) < 2 or min(ratios) <= 0:
             return math.inf if ratios and min(ratios) <= 0 else 1.0
         return max(ratios) / min(ratios)

@@ -161,6 +161,7 @@ def constraints_router(pipeline: Any, *, admin: Any) -> APIRouter:
             report = {
                 "field": exposure.field,
                 "disparate_exposure": ratio if np.isfinite(ratio) else None,
+                "total_variation": exposure.total_variation(),
                 "groups": [
                     {"group": g.group, "merit_share": g.merit_share,
                      "exposure_share": g.exposure_share}
