@@ -39,9 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=20)
     args = parser.parse_args()
-    models = bench_serve.WORK / "models-homedepot"
-    if not models.is_dir():
-        sys.exit(f"no {models}: run benchmarks/bench_serve.py first (it builds the models)")
+    models = bench_serve.homedepot_models()
     chromium = shutil.which("chromium")
     if chromium is None:
         sys.exit("needs Debian's chromium: apt-get install chromium")

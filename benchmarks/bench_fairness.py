@@ -75,9 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     args = parser.parse_args()
-    models = bench_serve.WORK / "models-homedepot"
-    if not models.is_dir():
-        sys.exit(f"no {models}: run benchmarks/bench_serve.py first (it builds the models)")
+    models = bench_serve.homedepot_models()
     from paretorec.data.datasets import BuiltinDataset, load_builtin
 
     table = load_builtin(BuiltinDataset.HOMEDEPOT).queries

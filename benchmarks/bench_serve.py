@@ -62,6 +62,14 @@ POLICY_SESSIONS = 20_480  # PPO training sessions of the served policy
 POLICY_OBJECTIVES = ("clicks", "purchases", "revenue")
 
 
+def homedepot_models() -> Path:
+    """The Home Depot models folder an earlier run built (other benchmarks serve it)."""
+    models = WORK / "models-homedepot"
+    if not models.is_dir():
+        sys.exit(f"no {models}: run benchmarks/bench_serve.py first (it builds the models)")
+    return models
+
+
 def search_bodies(
     texts: Sequence[str], users: Sequence[str], rng: random.Random, n: int = 4_000
 ) -> list[dict[str, Any]]:

@@ -152,3 +152,16 @@ def full_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     add_ranker(registry, data, dataset)
     add_recommender(registry, dataset)
     return root
+
+
+@pytest.fixture
+def policy_models(full_models_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the full models with a (seeded, untrained) policy of the simulator's shape."""
+    import shutil
+
+    from tests.serve.trained import add_policy
+
+    root = tmp_path / "policy-models"
+    shutil.copytree(full_models_dir, root)
+    add_policy(ModelRegistry(root))
+    return root

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,17 +12,8 @@ import pytest
 from paretorec.serve import ModelRegistry
 from paretorec.serve.loading import LoadOptions, load_pipeline
 from tests.serve.conftest import AUTH, AppFactory, HashingEncoder
-from tests.serve.trained import add_policy
 
 NAMES = ("clicks", "purchases", "revenue")
-
-
-@pytest.fixture
-def policy_models(full_models_dir: Path, tmp_path: Path) -> Path:
-    root = tmp_path / "models"
-    shutil.copytree(full_models_dir, root)
-    add_policy(ModelRegistry(root))
-    return root
 
 
 def test_the_page_and_its_script_come_from_the_service(
@@ -34,7 +24,9 @@ def test_the_page_and_its_script_come_from_the_service(
     assert page.status_code == 200 and "trade-off explorer" in page.text
     assert 'src="/explorer/plotly.js"' in page.text and "http" not in page.text.split("<style>")[0]
     script = client.get("/explorer/plotly.js")
-    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    assert script.status_code == 200 and script.headers["content-type"].startswith(
+        "text/javascript"
+    )
     assert len(script.content) > 1_000_000  # plotly.min.js from the plotly wheel
 
 

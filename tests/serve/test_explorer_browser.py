@@ -102,15 +102,21 @@ def _open(browser: Any, url: str) -> Any:
     return page
 
 
-def test_moving_a_weight_moves_the_list_bars_and_marker_as_the_api_says(
-    service: str, browser: Any
-) -> None:
+def _show_request(browser: Any, service: str) -> Any:
+    """The explorer with REQUEST typed in and shown."""
     page = _open(browser, f"{service}/explorer")
     page.fill("#query", REQUEST["query"])
     page.fill("#user", REQUEST["user_id"])
     page.fill("#k", str(REQUEST["k"]))
     page.click("#go")
     _wait_for_update(page, 0)
+    return page
+
+
+def test_moving_a_weight_moves_the_list_bars_and_marker_as_the_api_says(
+    service: str, browser: Any
+) -> None:
+    page = _show_request(browser, service)
     weights = page.evaluate("state.weights")
     assert weights == {"clicks": 0.5, "purchases": 0.25, "revenue": 0.25}
     api = httpx.post(f"{service}/search", json={**REQUEST, "weights": weights}).json()
@@ -155,12 +161,7 @@ def test_moving_a_weight_moves_the_list_bars_and_marker_as_the_api_says(
 def test_the_constrained_answer_is_the_apis_and_a_shared_url_restores_the_view(
     service: str, browser: Any
 ) -> None:
-    page = _open(browser, f"{service}/explorer")
-    page.fill("#query", REQUEST["query"])
-    page.fill("#user", REQUEST["user_id"])
-    page.fill("#k", str(REQUEST["k"]))
-    page.click("#go")
-    _wait_for_update(page, 0)
+    page = _show_request(browser, service)
     front = httpx.post(f"{service}/front", json={**REQUEST, "divisions": 10}).json()
     revenue = sorted(p["values"]["revenue"] for p in front["points"])
     bound = revenue[len(revenue) // 2]

@@ -5,7 +5,6 @@ breaks a cap, pins hold, each moved item names its rule, explanations still add 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,19 +13,10 @@ from paretorec.serve import ModelRegistry
 from paretorec.serve.constraints import read_constraints
 from paretorec.serve.loading import LoadOptions, load_pipeline
 from tests.serve.conftest import AUTH, ITEMS, AppFactory, HashingEncoder
-from tests.serve.trained import add_policy
 
 SELLER = {item[0]: item[6] for item in ITEMS}
 BRAND = {item[0]: item[3] for item in ITEMS}
 QUERIES = ("cordless drill", "saw", "paint roller", "garden hose", "light")
-
-
-@pytest.fixture
-def policy_models(full_models_dir: Path, tmp_path: Path) -> Path:
-    root = tmp_path / "models"
-    shutil.copytree(full_models_dir, root)
-    add_policy(ModelRegistry(root))
-    return root
 
 
 def _client(make_client: AppFactory, models: Path, rules: dict[str, object], tmp_path: Path):  # type: ignore[no-untyped-def]
