@@ -169,6 +169,12 @@ class Policy(Protocol):
     @property
     def default_preference(self) -> Preference | None: ...
 
+    @property
+    def plackett_luce(self) -> bool:
+        """Whether its lists are Plackett-Luce draws over per-candidate scores (so a list
+        can be sampled from the scores of its greedy order)."""
+        ...
+
     def choose(
         self,
         context: RequestContext,

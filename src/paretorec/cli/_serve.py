@@ -90,6 +90,18 @@ def serve(
             "JSON (see the README); POST /admin/rules re-reads it."
         ),
     ] = None,
+    explore: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of requests whose list is drawn from the policy's Plackett-Luce "
+            "distribution (logged with its propensities) instead of decoded greedily.",
+        ),
+    ] = 0.0,
+    temperature: Annotated[
+        float, typer.Option(min=0.01, help="How widely exploring lists are drawn (scores / T).")
+    ] = 1.0,
 ) -> None:
     """Serve the registry's promoted versions: /search, /recommend, /items, /events, /healthz, /metrics, /docs, /explorer."""
     if ctx.invoked_subcommand is not None:
@@ -98,6 +110,7 @@ def serve(
         models=models, host=host, port=port, token_env=token_env, events=events, depth=depth,
         encoder_threads=encoder_threads, compute_threads=compute_threads,
         request_threads=request_threads, verify=verify, log_level=log_level, rules=rules,
+        explore=explore, temperature=temperature,
     )  # fmt: skip
 
 
@@ -146,6 +159,8 @@ def _run_service(
     verify: bool,
     log_level: str,
     rules: Path | None = None,
+    explore: float = 0.0,
+    temperature: float = 1.0,
     on_start: Callable[[], None] | None = None,
 ) -> None:
     import uvicorn
@@ -171,6 +186,11 @@ def _run_service(
 
         pipeline.constraints = read_constraints(rules)
         console.print(f"keeping the rules of {rules}")
+    if explore > 0:
+        from paretorec.serve.exploration import Exploration
+
+        pipeline.exploration = Exploration(share=explore, temperature=temperature)
+        console.print(f"exploring: {explore:.0%} of lists drawn at temperature {temperature:g}")
     log = EventLog(events)
     journal = ChangeJournal(events)
     with spinner("replaying catalog changes"):

@@ -16,7 +16,7 @@ from datetime import datetime
 import numpy as np
 
 from paretorec.policy.inputs import PolicyInput
-from paretorec.policy.network import PreferencePolicy
+from paretorec.policy.network import PolicyVariant, PreferencePolicy
 from paretorec.policy.predictors import LoggedFeedbackModel
 from paretorec.policy.request_features import RequestFeatures, dimensions
 from paretorec.policy.serving import rank
@@ -66,6 +66,10 @@ class ServedPolicy:
     @property
     def default_preference(self) -> Preference | None:
         return self._default
+
+    @property
+    def plackett_luce(self) -> bool:
+        return self.policy.config.variant is PolicyVariant.PLACKETT_LUCE
 
     def refresh(self, rows: IntArray) -> None:
         self.features.refresh(rows)

@@ -185,6 +185,8 @@ def _ranked(pipeline: ServingPipeline, ranked: RankedList, start: float) -> dict
             contributions=item.contributions,
             source=item.source,
             rules=list(item.rules),
+            propensity=item.propensity,
+            propensity_given_above=item.propensity_given_above,
         )
         for rank, item in enumerate(ranked.items, start=1)
     ]
@@ -196,6 +198,7 @@ def _ranked(pipeline: ServingPipeline, ranked: RankedList, start: float) -> dict
         "stages": _stage_infos(pipeline),
         "notes": list(ranked.notes),
         "took_ms": (time.perf_counter() - start) * 1000.0,
+        "explored": ranked.explored,
     }
 
 

@@ -28,6 +28,7 @@ from paretorec.retrieve import Filters
 from paretorec.retrieve.filters import normalize_brand, normalize_category
 from paretorec.serve.catalog import ItemStore, ItemValueError
 from paretorec.serve.constraints import BLOCKED, ServingConstraints, constrained_ranking
+from paretorec.serve.exploration import Exploration, sample_list
 from paretorec.serve.fallback import RELEVANCE, relevance_predictions, weighted_sum_ranking
 from paretorec.serve.locking import ReadWriteLock
 from paretorec.serve.query_vectors import QueryVectors
@@ -122,6 +123,8 @@ class RankedItem:
     contributions: dict[str, float]
     source: str
     rules: tuple[str, ...] = ()  # the business rules that moved the item
+    propensity: float = 1.0  # P(item at this position): 1 for a greedy list
+    propensity_given_above: float = 1.0  # P(item here | the items above)
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,7 @@ class RankedList:
     ordered_by: str
     notes: tuple[str, ...]
     ignored: tuple[str, ...] = ()
+    explored: bool = False  # drawn from the policy's distribution, not decoded greedily
 
 
 def _passes(record: dict[str, Any], filters: Filters) -> bool:
@@ -192,6 +196,7 @@ class ServingPipeline:
         self.lock = ReadWriteLock()
         self.preferred: Preference | None = None  # the default weights an admin chose live
         self.constraints: ServingConstraints | None = None  # the shop's rules and fairness
+        self.exploration: Exploration | None = None  # the share of lists drawn, not decoded
 
     @property
     def encoder(self) -> TextEncoder:
@@ -255,6 +260,7 @@ class ServingPipeline:
             ranked.ordered_by,
             ranked.notes,
             ignored=ignored,
+            explored=ranked.explored,
         )
 
     # The steps of a request, for `search` and `recommend` and for whatever else walks
@@ -415,7 +421,20 @@ class ServingPipeline:
         used = preference.as_dict()
         if not len(candidates):
             return RankedList((), used, source, "nothing found", scoring.notes)
-        choice = self.choose(context, candidates, scoring, preference, k)
+        sampled = None
+        rng = self._explores(scoring)
+        if rng is not None:
+            assert self.exploration is not None
+            full = self.choose(context, candidates, scoring, preference, len(candidates))
+            sampled = sample_list(full.scores, k, self.exploration.temperature, rng)
+            picked = sampled.order
+            choice = Ranking(
+                full.order[picked],
+                full.scores[picked],
+                {name: values[picked] for name, values in full.contributions.items()},
+            )
+        else:
+            choice = self.choose(context, candidates, scoring, preference, k)
         self._record_exposure(candidates, choice)
         predictions = scoring.predictions
         items = []
@@ -432,9 +451,33 @@ class ServingPipeline:
                     },
                     source=candidates.sources[index],
                     rules=choice.moved_by[row] if choice.moved_by else (),
+                    propensity=1.0 if sampled is None else float(sampled.marginal[row]),
+                    propensity_given_above=(
+                        1.0 if sampled is None else float(sampled.given_above[row])
+                    ),
                 )
             )
-        return RankedList(tuple(items), used, source, scoring.ordered_by, scoring.notes)
+        return RankedList(
+            tuple(items),
+            used,
+            source,
+            scoring.ordered_by,
+            scoring.notes,
+            explored=sampled is not None,
+        )
+
+    def _explores(self, scoring: Scoring) -> np.random.Generator | None:
+        """This request's generator when it explores: a share of the traffic, for a
+        Plackett-Luce policy (or the weighted-sum order) without rules or fairness, whose
+        lists are a draw from the scores (a rule moving items would falsify the logged
+        propensities)."""
+        if self.exploration is None:
+            return None
+        if self.constraints is not None and self.constraints.active:
+            return None
+        if scoring.policy is not None and not scoring.policy.plackett_luce:
+            return None
+        return self.exploration.draw()
 
     def _record_exposure(self, candidates: CandidateSet, choice: Ranking) -> None:
         """Count a served list in the exposure controller's running totals."""

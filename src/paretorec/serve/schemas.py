@@ -241,6 +241,12 @@ class ScoredItem(BaseModel):
     rules: list[str] = Field(
         default_factory=list, description="The shop's rules that moved this item, by name."
     )
+    propensity: float = Field(
+        1.0, description="P(this item at this position) under the serving policy (log it)."
+    )
+    propensity_given_above: float = Field(
+        1.0, description="P(this item at this position | the items above it)."
+    )
 
 
 class StageInfo(BaseModel):
@@ -257,6 +263,9 @@ class RankedResponse(BaseModel):
     stages: dict[str, StageInfo]
     notes: list[str]
     took_ms: float
+    explored: bool = Field(
+        False, description="Drawn from the policy's distribution (propensities below 1)."
+    )
 
 
 class RecommendResponse(RankedResponse):
