@@ -142,6 +142,9 @@ class RecommenderAdapter:
         if present:
             self.recommender.remove_items(present)
 
+    def observe(self, user_id: str, item_ids: Sequence[str]) -> int:
+        return int(self.recommender.observe(user_id, item_ids))
+
 
 def load_recommender(folder: Path, manifest: Manifest, context: StageContext) -> Recommender:
     from paretorec.retrieve.recommend import Recommender as Fitted

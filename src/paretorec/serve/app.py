@@ -372,6 +372,9 @@ def create_app(
         ]
         total = event_log.append(logged)
         metrics.events.inc(len(logged))
+        # acknowledged = written; then the online counts learn from it
+        ordered = sorted(logged, key=lambda e: e.timestamp)
+        pipeline.observe_events([(e.user_id, e.item_id, e.event) for e in ordered])
         return EventsAccepted(appended=len(logged), total=total)
 
     @app.get("/healthz", response_model=Health, tags=["operations"])

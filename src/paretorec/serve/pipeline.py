@@ -58,6 +58,7 @@ __all__ = [
 ]
 
 DEFAULT_DEPTH = 50
+INTEREST_EVENTS = frozenset({"click", "cart", "purchase"})
 FloatArray = NDArray[np.float64]
 Timer = Callable[[str, float], None]
 
@@ -549,6 +550,21 @@ class ServingPipeline:
                 if stage is not None:
                     stage.refresh(rows)
         return new, known
+
+    def observe_events(self, events: Sequence[tuple[str, str, str]]) -> int:
+        """Feed (user, item, event) interactions, oldest first, to the recommender's online
+        counts (clicks, carts and purchases: an impression is not interest); how many
+        it counted."""
+        if self.recommender is None:
+            return 0
+        by_user: dict[str, list[str]] = {}
+        for user, item, event in events:
+            if event in INTEREST_EVENTS:
+                by_user.setdefault(user, []).append(item)
+        if not by_user:
+            return 0
+        with self.lock.writing():
+            return sum(self.recommender.observe(user, items) for user, items in by_user.items())
 
     def remove_item(self, item_id: str) -> None:
         with self.lock.writing():

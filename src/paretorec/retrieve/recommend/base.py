@@ -140,6 +140,12 @@ class Generator(ABC):
     @abstractmethod
     def load(cls, folder: str | Path) -> Self: ...
 
+    def observe(self, before: History, new: History) -> None:
+        """A shopper's `new` interactions seen after training, after the items `before`
+        them in her history. Counting generators update at once; by default a generator
+        learns them at its next training."""
+        return None
+
 
 def check_histories(histories: Sequence[History], n_items: int) -> list[History]:
     """Histories as int64 arrays, each index in [0, n_items)."""

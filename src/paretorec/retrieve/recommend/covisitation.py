@@ -11,6 +11,12 @@ latest). A history item that never occurred in training (a new or held-out item,
 only) votes through its `text_neighbours` nearest trained items by text cosine, weighted
 by the cosine, so a user whose only item is new still gets co-visitation candidates.
 Items that never occurred in training score 0: they have no co-visits to earn.
+
+Online (`observe`): co-visits the service sees after training (a shopper's new item and
+the items before it in her history, the same window and weights) collect in a second
+matrix over the live catalog, normalized the same way and added at scoring, so a new
+item is recommended from its first co-views, not at the next training. Its rows vote
+with every recent history item, new ones included.
 """
 
 from __future__ import annotations
@@ -104,6 +110,9 @@ class CoVisitation(Generator):
         self.text_neighbours = text_neighbours
         self._matrix: sp.csr_array | None = None
         self._counts: NDArray[np.float64] | None = None
+        self._online: dict[tuple[int, int], float] = {}  # (earlier, later) -> raw weight
+        self._online_counts: dict[int, float] = {}
+        self._online_matrix: sp.csr_array | None = None  # normalized, rebuilt when stale
 
     def _config(self) -> dict[str, float | int]:
         return {
@@ -136,6 +145,53 @@ class CoVisitation(Generator):
         if on_progress is not None:
             on_progress(1)
         return self
+
+    def observe(self, before: History, new: History) -> None:
+        """Count the co-visits of `new` items (item indices, oldest first) with each other
+        and with the items `before` them in the same shopper's history."""
+        sequence = np.concatenate([np.asarray(before, dtype=np.int64)[-self.window :], new])
+        first = sequence.size - len(new)
+        for later in range(max(first, 1), sequence.size):
+            for offset in range(1, min(self.window, later) + 1):
+                a, b = int(sequence[later - offset]), int(sequence[later])
+                if a == b:
+                    continue
+                weight = self.order_decay ** (offset - 1)
+                self._online[(a, b)] = self._online.get((a, b), 0.0) + weight
+                if self.backward > 0:
+                    self._online[(b, a)] = self._online.get((b, a), 0.0) + self.backward * weight
+        for item in np.asarray(new, dtype=np.int64).tolist():
+            self._online_counts[item] = self._online_counts.get(item, 0.0) + 1.0
+        self._online_matrix = None
+
+    def _online_scores(self, histories: list[History], n_items: int) -> NDArray[np.float32] | None:
+        if not self._online:
+            return None
+        if self._online_matrix is None or self._online_matrix.shape[0] != n_items:
+            pairs = [(a, b, w) for (a, b), w in self._online.items() if a < n_items and b < n_items]
+            rows, cols, data = (
+                (np.asarray(x) for x in zip(*pairs, strict=True)) if pairs else ([], [], [])
+            )
+            raw = sp.csr_array((data, (rows, cols)), shape=(n_items, n_items), dtype=np.float64)
+            counts = np.zeros(n_items)
+            trained = self._counts if self._counts is not None else np.zeros(0)
+            counts[: min(n_items, trained.size)] = trained[:n_items]
+            for item, count in self._online_counts.items():
+                if item < n_items:
+                    counts[item] += count
+            self._online_matrix = self._normalized(raw, counts)
+        rows_: list[int] = []
+        cols_: list[int] = []
+        data_: list[float] = []
+        for user, history in enumerate(histories):
+            recent = history[-self.max_history :]
+            weights = self.recency_decay ** np.arange(recent.size - 1, -1, -1, dtype=np.float64)
+            rows_ += [user] * recent.size
+            cols_ += recent.tolist()
+            data_ += weights.tolist()
+        votes = sp.csr_array((data_, (rows_, cols_)), shape=(len(histories), n_items))
+        out: NDArray[np.float32] = (votes @ self._online_matrix).toarray().astype(np.float32)
+        return out
 
     def _normalized(self, raw: sp.csr_array, counts: NDArray[np.float64]) -> sp.csr_array:
         row_sums = np.asarray(raw.sum(axis=1)).reshape(-1)
@@ -188,6 +244,9 @@ class CoVisitation(Generator):
         out = np.zeros((len(checked), n_items), dtype=np.float32)
         n_trained = min(self.matrix.shape[0], n_items)
         out[:, :n_trained] = (votes @ self.matrix).toarray()[:, :n_trained]
+        online = self._online_scores(checked, n_items)
+        if online is not None:
+            out += online
         return out
 
     def save(self, folder: str | Path) -> None:

@@ -59,6 +59,17 @@ class Popularity(Generator):
             on_progress(1)
         return self
 
+    def observe(self, before: History, new: History) -> None:
+        """Count the `new` items' interactions seen after training (new items included)."""
+        items = np.asarray(new, dtype=np.int64)
+        if items.size == 0:
+            return
+        counts = self.counts
+        if int(items.max()) >= counts.size:
+            counts = np.concatenate([counts, np.zeros(int(items.max()) + 1 - counts.size)])
+        np.add.at(counts, items, 1.0)
+        self._counts = counts
+
     def item_scores(self, n_items: int) -> NDArray[np.float32]:
         """Each current item's count (items added after training: 0)."""
         counts = self.counts
