@@ -72,6 +72,9 @@ GENERATOR_TYPES: Mapping[Source, type[Generator]] = {
 }
 
 
+MAX_STORED_HISTORY = 500  # a shopper's most recent items kept for her recommendations
+
+
 class UnknownItemsError(KeyError):
     """Items named in a catalog change that the recommender does not hold."""
 
@@ -221,6 +224,25 @@ class Recommender:
         self._live[[self._position[i] for i in ids]] = False
         if self._index is not None and ids:
             self._index.remove_items(ids)
+
+    def observe(self, user_id: str, item_ids: Sequence[str]) -> int:
+        """A shopper's new interactions (oldest first), as the service sees them: they join
+        her stored history and update the popularity and co-visitation counts at once
+        (items not in the catalog are skipped); how many were counted."""
+        rows, _ = self._resolve([str(i) for i in item_ids])
+        if rows.size == 0:
+            return 0
+        user = str(user_id)
+        row = self._users.get(user)
+        if row is None:
+            row = len(self._histories)
+            self._users[user] = row
+            self._histories.append(np.zeros(0, dtype=np.int64))
+        before = self._histories[row]
+        for generator in self.generators.values():
+            generator.observe(before, rows)
+        self._histories[row] = np.concatenate([before, rows])[-MAX_STORED_HISTORY:]
+        return int(rows.size)
 
     # ------------------------------------------------------------ one request
 
