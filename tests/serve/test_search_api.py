@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -165,3 +167,54 @@ def test_get_item(make_client: AppFactory) -> None:
     client = make_client()
     assert client.get("/items/p1").json()["title"] == "Interior paint white gallon"
     assert client.get("/items/nope").status_code == 404
+
+
+def _chunks(total: int, size: int = 500) -> Iterator[bytes]:
+    """A JSON search body of about `total` bytes (mostly blanks), sent in chunks (no
+    Content-Length)."""
+    yield b'{"query": "drill", "k": 3'
+    for _ in range(total // size):
+        yield b" " * size
+    yield b"}"
+
+
+def test_a_chunked_body_is_held_to_the_limit(make_client: AppFactory) -> None:
+    client = make_client(max_body_bytes=2_000)
+    headers = {"content-type": "application/json"}
+    huge = client.post("/search", content=_chunks(5_000), headers=headers)
+    assert "content-length" not in huge.request.headers
+    assert huge.request.headers["transfer-encoding"] == "chunked"
+    assert huge.status_code == 413 and "bytes" in huge.json()["detail"]
+    small = client.post("/search", content=_chunks(1_000), headers=headers)
+    assert small.status_code == 200, small.text
+
+
+def test_a_chunked_body_is_refused_without_reading_the_rest(make_client: AppFactory) -> None:
+    app = make_client(max_body_bytes=2_000).app
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/search",
+        "raw_path": b"/search",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+    }
+    read = [0]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:  # 10,000 bytes, 1,000 at a time
+        read[0] += 1
+        return {"type": "http.request", "body": b" " * 1_000, "more_body": read[0] < 10}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 413
+    assert read[0] == 3  # 3,000 bytes: over the limit, and nothing read after
