@@ -4,15 +4,19 @@
 training reads it as a dataset's events table (put the catalog's ``items`` beside it, or
 copy the file into a dataset folder). A batch is written with one ``write`` and made
 durable with one ``fsync`` before `append` returns, so an acknowledged event is on disk.
-A write cut short by a crash can leave a partial last line; opening the log cuts it off
+A write cut short by a crash can leave a partial last row; opening the log cuts it off
 (it was never acknowledged), so every row in the file is whole.
+
+Any text the API accepts is written so that it reads back the same (Python's `csv` and
+the data contract's reader): a field with a comma, a quote or any control character
+(a carriage return, a newline, ...) is quoted, so a row ends only at a newline outside
+quotes, and that is how the log finds its rows when it opens.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import os
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +29,44 @@ __all__ = ["COLUMNS", "EVENTS_FILE", "EventLog", "LoggedEvent"]
 
 EVENTS_FILE = "events.csv"
 COLUMNS: tuple[str, ...] = tuple(c.name for c in EVENT_COLUMNS)
+_QUOTED = re.compile(r'[",\x00-\x1f\x7f-\x9f\u2028\u2029]')
+_SCAN_BLOCK = 1 << 20
+
+
+def _field(value: str) -> str:
+    """One CSV field: quoted (quotes doubled) where a reader could split or alter it."""
+    if _QUOTED.search(value) or value != value.strip():
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def _csv_line(fields: Sequence[str]) -> str:
+    """One CSV row, newline-terminated, its fields quoted as `_field` says."""
+    return ",".join(_field(f) for f in fields) + "\n"
+
+
+def _scan_rows(path: Path) -> tuple[int, int]:
+    """How many rows (lines ending at a newline outside quotes) the file holds, and the
+    byte offset where the last of them ends."""
+    rows = 0
+    end = 0
+    quoted = False
+    offset = 0
+    with path.open("rb") as handle:
+        while block := handle.read(_SCAN_BLOCK):
+            position = offset
+            for n, part in enumerate(block.split(b'"')):
+                if n:
+                    quoted = not quoted
+                    position += 1
+                if not quoted:
+                    newlines = part.count(b"\n")
+                    if newlines:
+                        rows += newlines
+                        end = position + part.rfind(b"\n") + 1
+                position += len(part)
+            offset += len(block)
+    return rows, end
 
 
 @dataclass(frozen=True)
@@ -88,8 +130,7 @@ class EventLog:
             _fsync_dir(self.folder)
         else:
             self._check_header(header)
-            self._cut_partial_tail()
-        self._rows = self._count_rows()
+        self._rows = self._cut_partial_tail() - 1
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
 
     def _check_header(self, header: str) -> None:
@@ -101,30 +142,14 @@ class EventLog:
                 f"{first.strip()!r}, expected {header.strip()!r}"
             )
 
-    def _cut_partial_tail(self) -> None:
-        with self.path.open("rb+") as handle:
-            size = handle.seek(0, os.SEEK_END)
-            if size == 0:
-                return
-            handle.seek(size - 1)
-            if handle.read(1) == b"\n":
-                return
-            block = 1 << 16
-            position = size
-            while position > 0:
-                start = max(0, position - block)
-                handle.seek(start)
-                chunk = handle.read(position - start)
-                newline = chunk.rfind(b"\n")
-                if newline >= 0:
-                    handle.truncate(start + newline + 1)
-                    break
-                position = start
-            os.fsync(handle.fileno())
-
-    def _count_rows(self) -> int:
-        with self.path.open(encoding="utf-8", newline="") as handle:
-            return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+    def _cut_partial_tail(self) -> int:
+        """Cut off what follows the last whole row; how many rows (the header too) stay."""
+        rows, end = _scan_rows(self.path)
+        if end < self.path.stat().st_size:
+            with self.path.open("rb+") as handle:
+                handle.truncate(end)
+                os.fsync(handle.fileno())
+        return rows
 
     def __len__(self) -> int:
         return self._rows
@@ -133,11 +158,7 @@ class EventLog:
         """Write `events` and fsync; returns the number of events in the log after."""
         if not events:
             return self._rows
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        for event in events:
-            writer.writerow(event.row())
-        data = buffer.getvalue().encode("utf-8")
+        data = "".join(_csv_line(event.row()) for event in events).encode("utf-8")
         with self._lock:
             if self._fd < 0:
                 raise ValueError(f"{self.path}: the log is closed")
