@@ -190,6 +190,12 @@ def test_a_torn_row_with_a_quoted_newline_is_cut_on_open(
         ({"position": 10_001}, "position"),
         ({"position": "3"}, "position"),
         ({"position": True}, "position"),
+        ({"timestamp": "9999-12-31T23:59:59-01:00"}, "timestamp"),  # year 10000 in UTC
+        ({"timestamp": "0001-01-01T00:30:00+01:00"}, "timestamp"),  # year 0 in UTC
+        ({"timestamp": 10**20}, "timestamp"),
+        ({"timestamp": 1e300}, "timestamp"),
+        ({"timestamp": -(10**20)}, "timestamp"),
+        ({"timestamp": "99999-01-01T00:00:00"}, "timestamp"),
     ],
 )
 def test_out_of_range_events_get_422_and_nothing_is_written(

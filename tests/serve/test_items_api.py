@@ -238,3 +238,34 @@ def test_the_pipeline_checks_every_value_before_it_changes_anything(
     assert _answers(client) == before
     assert client.delete("/items/d1", headers=AUTH).status_code == 200
 
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"created_at": OUT_OF_RANGE}, "created_at"),
+        ({"created_at": "0001-01-01T00:30:00+01:00"}, "created_at"),  # year 0 in UTC
+        ({"created_at": 10**20}, "created_at"),
+        ({"stock": 2**64}, "stock"),
+        ({"stock": 2**63}, "stock"),
+        ({"stock": 10**40}, "stock"),
+    ],
+)
+def test_values_out_of_range_get_422(
+    make_client: AppFactory, change: dict[str, object], says: str
+) -> None:
+    client = make_client()
+    response = client.put("/items", json={"items": [{**NEW, **change}]}, headers=AUTH)
+    assert response.status_code == 422, response.text
+    assert says in response.json()["error"]
+    assert client.get("/items/x9").status_code == 404
+
+
+def test_the_edges_of_the_ranges_are_kept(make_client: AppFactory) -> None:
+    client = make_client()
+    edge = {**NEW, "stock": 2**63 - 1, "created_at": "9999-12-31T23:59:59+00:00"}
+    assert client.put("/items", json={"items": [edge]}, headers=AUTH).status_code == 200
+    item = client.get("/items/x9").json()
+    assert item["stock"] == 2**63 - 1
+    assert item["created_at"].startswith("9999-12-31T23:59:59")
+    assert _ids(client, "snow blower", k=1, filters={"in_stock": True}) == ["x9"]
+
