@@ -269,3 +269,18 @@ def test_the_edges_of_the_ranges_are_kept(make_client: AppFactory) -> None:
     assert item["created_at"].startswith("9999-12-31T23:59:59")
     assert _ids(client, "snow blower", k=1, filters={"in_stock": True}) == ["x9"]
 
+
+@pytest.mark.parametrize("item_id", ["a/b", "/x9", "x9/", "tools/drills/d7"])
+def test_an_item_id_with_a_slash_is_refused(make_client: AppFactory, item_id: str) -> None:
+    client = make_client()
+    response = client.put("/items", json={"items": [{**NEW, "item_id": item_id}]}, headers=AUTH)
+    assert response.status_code == 422, response.text
+    assert "item_id" in response.json()["error"] and "'/'" in response.json()["error"]
+    assert client.get("/healthz").json()["items"] == 12
+
+
+def test_counts_must_be_json_integers(make_client: AppFactory) -> None:
+    client = make_client()
+    for stock in ("3", True, 3.0):
+        response = client.put("/items", json={"items": [{**NEW, "stock": stock}]}, headers=AUTH)
+        assert response.status_code == 422 and "stock" in response.json()["error"], stock

@@ -91,6 +91,9 @@ def test_weights_near_the_float_limit_are_a_trade_off_not_a_crash(
         ({"query": "drill", "filters": {"brands": []}}, "brands"),
         ({"query": 42}, "query"),
         ({"query": "drill", "k": "ten"}, "k"),
+        ({"query": "drill", "k": "10"}, "k"),
+        ({"query": "drill", "k": True}, "k"),
+        ({"query": "drill", "k": 10.0}, "k"),
     ],
 )
 def test_bad_search_requests_get_422_with_a_reason(
@@ -126,6 +129,9 @@ def test_recommend_without_a_recommender_says_so(make_client: AppFactory) -> Non
     assert "recommender" in response.json()["error"]
     assert client.post("/recommend", json={"k": 5}).status_code == 422  # nobody to recommend for
     assert client.post("/recommend", json={"session_items": ["d1"] * 101}).status_code == 422
+    for k in ("10", True):
+        strict = client.post("/recommend", json={"user_id": "u1", "k": k})
+        assert strict.status_code == 422 and "k" in strict.json()["error"], k
 
 
 def test_healthz_metrics_and_openapi(make_client: AppFactory) -> None:
