@@ -98,10 +98,12 @@ def train_ranker(
     config: RankerConfig | None = None,
     train: TrainConfig | None = None,
     on_progress: Callable[[int], None] | None = None,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
 ) -> Ranker:
     """A ranker fitted on the train rows of `features` (all rows where there is no
     split), early-stopped on the valid rows. `on_progress(n)` gets the number of
-    training rows done after each batch."""
+    training rows done after each batch, `on_epoch(record)` each finished epoch (an
+    exception it raises, such as a tuner's pruning signal, ends training)."""
     config = config or RankerConfig()
     train = train or TrainConfig()
     tasks = _tasks(features, config, train)
@@ -176,6 +178,8 @@ def train_ranker(
                 seconds=time.perf_counter() - epoch_start,
             )
         )
+        if on_epoch is not None:
+            on_epoch(records[-1])
         current = valid_loss if valid_loss is not None else -epoch  # no valid: keep the last
         if current < best_loss:
             best_loss, best_epoch, best_state = current, epoch, copy.deepcopy(model.state_dict())

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from paretorec.evaluate.metrics import Metric, batch_ranking_metrics
 from paretorec.retrieve.recommend._neural import ValidationSet
-from paretorec.retrieve.recommend.base import Generator, Progress, TrainingData
+from paretorec.retrieve.recommend.base import Generator, Progress, Source, TrainingData
 from paretorec.retrieve.recommend.interactions import SplitSequences
 from paretorec.retrieve.recommend.merge import Quotas
 from paretorec.retrieve.recommend.recommender import DEFAULT_QUOTAS, Recommender
@@ -54,6 +54,7 @@ def fit_on_train(
     seed: int = 0,
     store_full_histories: bool = False,
     on_progress: Callable[[Generator, TrainingData], Progress] | None = None,
+    on_epoch: Callable[[Source, int, float], None] | None = None,
 ) -> Recommender:
     """A recommender fitted on the train part; stored histories are the train part, or
     every item of each user (`store_full_histories`, for serving)."""
@@ -73,6 +74,7 @@ def fit_on_train(
         user_histories=histories,
         validation=validation_set(sequences, users=validation_users, seed=seed),
         on_progress=on_progress,
+        on_epoch=on_epoch,
     )
 
 

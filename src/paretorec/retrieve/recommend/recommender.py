@@ -31,6 +31,7 @@ comparable). `rank_many` does the same for many histories at once, for evaluatio
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -131,17 +132,22 @@ class Recommender:
         user_histories: Sequence[History] | None = None,
         validation: ValidationSet | None = None,
         on_progress: Callable[[Generator, TrainingData], Progress] | None = None,
+        on_epoch: Callable[[Source, int, float], None] | None = None,
     ) -> Recommender:
         """Fit each generator on `train` (sequences of item indices). `user_ids` name the
         users whose histories are stored for `recommend(user_id=...)`: `user_histories`,
         or `train` when not given. The neural generators stop early on `validation`.
-        `on_progress(generator, data)` gives each generator's progress callback."""
+        `on_progress(generator, data)` gives each generator's progress callback;
+        `on_epoch(source, epoch, recall)` hears each neural epoch's validation recall."""
         data = TrainingData(text_vectors, tuple(train))
         fitted: dict[Source, Generator] = {}
         for generator in generators:
             progress = on_progress(generator, data) if on_progress is not None else None
             if isinstance(generator, TwoTower | Sequential):
-                generator.fit(data, on_progress=progress, validation=validation)
+                hook = None
+                if on_epoch is not None:
+                    hook = functools.partial(on_epoch, generator.source)
+                generator.fit(data, on_progress=progress, validation=validation, on_epoch=hook)
             else:
                 generator.fit(data, on_progress=progress)
             fitted[generator.source] = generator

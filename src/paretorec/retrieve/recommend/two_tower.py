@@ -16,7 +16,7 @@ the epoch with the best validation Recall@k are kept.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar, Self
 
@@ -166,8 +166,11 @@ class TwoTower(Generator):
         *,
         on_progress: Progress = None,
         validation: ValidationSet | None = None,
+        on_epoch: Callable[[int, float], None] | None = None,
     ) -> Self:
-        """Train; `on_progress` counts optimizer steps (`steps_per_epoch(data)` an epoch)."""
+        """Train; `on_progress` counts optimizer steps (`steps_per_epoch(data)` an epoch),
+        `on_epoch(epoch, recall)` gets each epoch's validation recall (an exception it
+        raises, such as a tuner's pruning signal, ends training)."""
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
         net = self._new_net(data.text_vectors.shape[1], data.counts > 0)
@@ -201,6 +204,8 @@ class TwoTower(Generator):
                     on_progress(1)
             if validation is not None:
                 recall = recall_at(self.score(validation.histories, data.text_vectors), validation)
+                if on_epoch is not None:
+                    on_epoch(epoch, recall)
                 if stopping.update(epoch, recall, net):
                     break
         if validation is not None:
