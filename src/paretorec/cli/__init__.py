@@ -15,6 +15,7 @@ from paretorec.cli import (  # noqa: F401  (registers commands)
     _search,
     _serve,
     _simulate,
+    _tune,
 )
 from paretorec.cli._shared import app, console, errors, fails_cleanly, progress_bar, spinner
 

@@ -1,0 +1,16 @@
+"""Hyperparameter search of the pipeline's stages with Optuna (`paretorec tune`).
+
+- `options`: the stages that can be tuned and the samplers (light: the CLI's option types).
+- `study`: the plumbing every stage shares: a study stored in a journal file (so a killed
+  run resumes), one trial = fit on train and measure on valid, pruning of hopeless trials
+  on an intermediate validation metric, the chosen trial (the front's knee).
+- `recommender`, `ranker`: each stage's search space, fit and measurement.
+- `report`: the front, the history and the parameter importances as PNG and JSON.
+
+Only `options` is imported here, so that importing this package stays cheap; the other
+modules import Optuna and the stage libraries.
+"""
+
+from paretorec.tune.options import Sampler, TunableStage
+
+__all__ = ["Sampler", "TunableStage"]
