@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
 from optuna.trial import TrialState, create_trial
 
 from paretorec.tune import TunableStage
-from paretorec.tune.study import MedianPruning, StudyPlace, choose, open_study
+from paretorec.tune.study import MedianPruning, StudyPlace, choose, open_study, run_trials
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -77,3 +79,42 @@ def test_a_trial_left_running_by_a_killed_run_is_marked_failed(tmp_path: Path) -
 def test_a_study_name_is_a_plain_folder_name(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="study name"):
         StudyPlace.under(tmp_path, "../elsewhere")
+
+
+class _Quadratic:
+    """A stand-in stage: one parameter x; each 'epoch' reports -(x - 0.7)^2."""
+
+    stage = TunableStage.RANKER
+    objectives = ("score",)
+
+    def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
+        trial.suggest_float("x", 0.0, 1.0)
+        return dict(trial.params)
+
+    def default_params(self) -> dict[str, Any]:
+        return {"x": 0.7}
+
+    def fit(self, params: Mapping[str, Any], *, on_epoch: Any = None, final: bool = False) -> float:
+        value = -((float(params["x"]) - 0.7) ** 2)
+        for epoch in range(3):
+            if on_epoch is not None:
+                on_epoch("net", epoch, value)
+        return value
+
+    def validate(self, model: float) -> tuple[float, ...]:
+        return (model,)
+
+    def test(self, model: float) -> dict[str, float]:
+        return {"score": model}
+
+
+def test_run_trials_starts_with_the_default_prunes_and_stops_at_the_count(tmp_path: Path) -> None:
+    place = StudyPlace.under(tmp_path, "q")
+    study = open_study(place, stage=TunableStage.RANKER, data=tmp_path, objectives=("score",))
+    ran = run_trials(study, _Quadratic(), trials=12, pruning=MedianPruning(startup_trials=2))
+    assert ran == 12 and len(study.trials) == 12
+    assert study.trials[0].params == {"x": 0.7} and study.trials[0].user_attrs["default"]
+    pruned = [t for t in study.trials if t.state is TrialState.PRUNED]
+    assert pruned and all("pruned_at" in t.user_attrs for t in pruned)
+    assert run_trials(study, _Quadratic(), trials=12) == 0
+    assert choose(study).trial.number == 0  # the default is the optimum here

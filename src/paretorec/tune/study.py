@@ -216,7 +216,8 @@ def run_trials(
     default configuration) or `timeout` seconds pass; how many were run."""
     if trials < 1:
         raise ValueError(f"trials must be >= 1, got {trials}")
-    remaining = trials - len(study.trials)
+    before = len(study.trials)
+    remaining = trials - before
     if remaining <= 0:
         return 0
     if not study.trials:
@@ -240,7 +241,6 @@ def run_trials(
             raise
 
     callbacks = [] if on_trial is None else [lambda _study, frozen: on_trial(frozen)]
-    before = len(study.trials)
     study.optimize(
         objective,
         n_trials=remaining,
