@@ -87,9 +87,7 @@ def _list_values(
     values = {}
     for name in measured:
         if name in _LIST_OBJECTIVES:
-            values[name] = (
-                float(_LIST_OBJECTIVES[name](order, context)) if order.size > 1 else 0.0
-            )
+            values[name] = float(_LIST_OBJECTIVES[name](order, context)) if order.size > 1 else 0.0
         else:
             column = predictions[_PREDICTED.get(name, name)]
             values[name] = float(seen @ column[order])
