@@ -28,8 +28,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_serve  # the models folder it builds
 
@@ -41,6 +39,7 @@ TOP_GROUPS = 10  # the disparate exposure ratio among the sellers with the most 
 
 def serve_stream(models: Path, queries: list[str], strength: float) -> dict[str, float]:
     from paretorec.constraints import ExposureController, RuleSet
+    from paretorec.objectives.kernels import position_discount
     from paretorec.serve import ModelRegistry
     from paretorec.serve.constraints import ServingConstraints
     from paretorec.serve.loading import LoadOptions, load_pipeline
@@ -52,7 +51,7 @@ def serve_stream(models: Path, queries: list[str], strength: float) -> dict[str,
     # strength 0 still tracks exposure (the controller adds nothing): the same measurement
     controller = ExposureController(field="seller_id", strength=strength)
     pipeline.constraints = ServingConstraints(RuleSet(), controller)
-    seen = 1.0 / np.log2(np.arange(2, 12))
+    seen = position_discount(10)
     totals = {"click": 0.0, "purchase": 0.0, "revenue": 0.0}
     start = time.perf_counter()
     for text in queries:

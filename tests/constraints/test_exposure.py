@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from paretorec.constraints import ExposureController
-from paretorec.constraints.exposure import examination
+from paretorec.objectives.kernels import position_discount
 
 
 def _serve(
@@ -50,7 +50,7 @@ def test_the_bonus_is_zero_before_traffic_and_bad_settings_are_refused() -> None
         ExposureController(field="brand", strength=-1)
     with pytest.raises(ValueError, match="half_life"):
         ExposureController(field="brand", half_life=0)
-    np.testing.assert_allclose(examination(3), [1.0, 1 / np.log2(3), 0.5])
+    np.testing.assert_allclose(position_discount(3), [1.0, 1 / np.log2(3), 0.5])
 
 
 def test_total_variation_and_disparate_exposure_on_a_hand_made_stream() -> None:

@@ -3,26 +3,16 @@ shop's logged exposures (ranker) and a shop of purchase chains (recommender)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
-import torch
 
 from paretorec.data.io import FileFormat, write_dataset
 from paretorec.rank import simulate_with_truth
 from paretorec.simulate import WorldConfig
-
-
-@pytest.fixture(autouse=True, scope="package")
-def one_thread() -> Iterator[None]:
-    """Tiny models train faster on one thread than on several that wait for each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from tests.one_thread import one_thread  # noqa: F401  (autouse for this package)
 
 
 @pytest.fixture(scope="session")

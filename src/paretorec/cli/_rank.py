@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from paretorec.cli._shared import (
+    EmbeddingCache,
+    EncoderFolder,
     _embedding_cache,
     _encoder,
     console,
@@ -42,10 +44,8 @@ def train_ranker_command(
         bool,
         typer.Option("--text/--no-text", help="Use text-encoder vectors of items, users, queries."),
     ] = True,
-    encoder_model: Annotated[
-        Path | None, typer.Option("--encoder", help="Encoder folder (default: the bundled MiniLM).")
-    ] = None,
-    cache: Annotated[Path | None, typer.Option(help="Embedding cache folder.")] = None,
+    encoder_model: EncoderFolder = None,
+    cache: EmbeddingCache = None,
 ) -> None:
     """Train a multi-task ranker (click, cart, purchase: whichever the log has) on the
     exposures of DIR, register it as a new model version and print its per-task metrics

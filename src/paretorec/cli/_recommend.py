@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from paretorec.cli._shared import (
+    EncoderFolder,
     _embedding_cache,
     _encoder,
     app,
@@ -115,9 +116,6 @@ Model = Annotated[
 ]
 Epochs = Annotated[int, typer.Option(min=1, help="Most epochs of the neural generators.")]
 Seed = Annotated[int, typer.Option(help="Seed of initialization, shuffling and sampling.")]
-Encoder = Annotated[
-    Path | None, typer.Option("--encoder", help="Encoder folder (default: the bundled MiniLM).")
-]
 Cache = Annotated[Path | None, typer.Option(help="Embedding cache folder.")]
 
 
@@ -132,7 +130,7 @@ def train_recommender_command(
     ] = None,
     epochs: Epochs = 3,
     seed: Seed = 0,
-    encoder_model: Encoder = None,
+    encoder_model: EncoderFolder = None,
     cache: Cache = None,
 ) -> None:
     """Train the recommendation generators on the train part of DIR's events (early
@@ -228,7 +226,7 @@ def evaluate_recommend_command(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics here.")] = None,
     epochs: Epochs = 3,
     seed: Seed = 0,
-    encoder_model: Encoder = None,
+    encoder_model: EncoderFolder = None,
     cache: Cache = None,
 ) -> None:
     """Fit on the train part of DIR's events and measure each generator and the merge on

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from paretorec.cli._shared import (
+    EmbeddingCache,
     _embedding_cache,
     _encoder,
     app,
@@ -103,7 +104,7 @@ def evaluate_search_command(
         Path | None,
         typer.Option(help="Encoder model folder (default: the bundled all-MiniLM-L6-v2)."),
     ] = None,
-    cache: Annotated[Path | None, typer.Option(help="Embedding cache folder.")] = None,
+    cache: EmbeddingCache = None,
     seed: Annotated[int, typer.Option(help="Seed of the query split when the data has none.")] = 0,
 ) -> None:
     """Judge search on a dataset: fit on its train queries, report BM25, dense and hybrid on the test queries."""
@@ -143,7 +144,7 @@ def train_encoder(
     min_grade: Annotated[
         float, typer.Option(help="Judgments graded at least this become training pairs.")
     ] = 2.5,
-    cache: Annotated[Path | None, typer.Option(help="Embedding cache folder.")] = None,
+    cache: EmbeddingCache = None,
     seed: Annotated[
         int, typer.Option(help="Seed of the split (when the data has none) and of training.")
     ] = 0,

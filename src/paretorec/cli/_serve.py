@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from paretorec.cli._shared import (
+    EmbeddingCache,
     _embedding_cache,
     _encoder,
     app,
@@ -234,7 +235,7 @@ def build_index(
         Path | None,
         typer.Option(help="Encoder model folder (default: the bundled all-MiniLM-L6-v2)."),
     ] = None,
-    cache: Annotated[Path | None, typer.Option(help="Embedding cache folder.")] = None,
+    cache: EmbeddingCache = None,
     onnx: Annotated[
         bool,
         typer.Option(help="Export the encoder to ONNX int8 for queries (the fast path)."),

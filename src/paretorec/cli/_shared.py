@@ -6,13 +6,19 @@ import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from paretorec.cli._progress import plain_progress, plain_spinner
+
+# Options several commands share, declared once.
+EncoderFolder = Annotated[
+    Path | None, typer.Option("--encoder", help="Encoder folder (default: the bundled MiniLM).")
+]
+EmbeddingCache = Annotated[Path | None, typer.Option(help="Embedding cache folder.")]
 
 if TYPE_CHECKING:
     import polars as pl

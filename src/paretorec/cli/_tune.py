@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from paretorec.cli._shared import (
+    EmbeddingCache,
+    EncoderFolder,
     _embedding_cache,
     _encoder,
     app,
@@ -111,10 +113,8 @@ def tune_command(
     text: Annotated[
         bool, typer.Option("--text/--no-text", help="Ranker: use text-encoder vectors.")
     ] = True,
-    encoder_model: Annotated[
-        Path | None, typer.Option("--encoder", help="Encoder folder (default: the bundled MiniLM).")
-    ] = None,
-    cache: Annotated[Path | None, typer.Option(help="Embedding cache folder.")] = None,
+    encoder_model: EncoderFolder = None,
+    cache: EmbeddingCache = None,
 ) -> None:
     """Search STAGE's hyperparameters with Optuna: each trial trains on DIR's train split
     and is judged on valid (several objectives: the knee of their front is chosen). The

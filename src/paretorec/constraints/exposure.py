@@ -26,15 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["ExposureController", "GroupExposure", "examination"]
+from paretorec.objectives.kernels import position_discount
+
+__all__ = ["ExposureController", "GroupExposure"]
 
 FloatArray = NDArray[np.float64]
 NONE_GROUP = "(none)"
-
-
-def examination(n: int) -> FloatArray:
-    """Position weights 1 / log2(1 + position) of a list of n."""
-    return 1.0 / np.log2(np.arange(2, n + 2, dtype=np.float64))
 
 
 @dataclass(frozen=True)
@@ -115,7 +112,7 @@ class ExposureController:
         self, candidate_groups: Sequence[object], merit: FloatArray, listed_groups: Sequence[object]
     ) -> None:
         """Count one served request: its candidates' merit and its list's exposure."""
-        seen = examination(len(listed_groups))
+        seen = position_discount(len(listed_groups))
         with self._lock:
             for table in (self._merit, self._exposure):
                 for group in table:

@@ -48,7 +48,9 @@ class ServedPolicy:
                 f"{context_dim}, {item_dim} and {n_groups} (paretorec.policy.request_features)"
             )
         if default is not None and default.names != tuple(config.objectives):
-            default = Preference.of(config.objectives, default.as_dict())
+            raise ValueError(
+                f"default weights name {default.names}, the policy weighs {config.objectives}"
+            )
         self.policy = policy
         self.predictor = predictor
         self.features = RequestFeatures(items)

@@ -97,10 +97,6 @@ class ServedRanker:
     def tasks(self) -> tuple[str, ...]:
         return (*self.ranker.tasks, *((REVENUE,) if self._revenue else ()))
 
-    @property
-    def has_history(self) -> bool:
-        return bool(self._exposed)
-
     # ------------------------------------------------------------ item side
 
     def refresh(self, rows: IntArray) -> None:

@@ -31,6 +31,7 @@ from paretorec.moo.selection import (
     select_knee,
 )
 from paretorec.objectives import CATEGORY_DIVERSITY, EXPOSURE_FAIRNESS, ListContext
+from paretorec.objectives.kernels import position_discount
 from paretorec.preference import Preference, simplex_grid
 from paretorec.serve.pipeline import RecommendQuery, SearchQuery, ServingPipeline
 from paretorec.stages import CandidateSet, Ranking
@@ -64,10 +65,6 @@ class RequestFront:
     notes: tuple[str, ...]
 
 
-def _examination(n: int) -> FloatArray:
-    return 1.0 / np.log2(np.arange(2, n + 2, dtype=np.float64))
-
-
 def _codes(values: Sequence[object]) -> NDArray[np.int64]:
     lookup: dict[str, int] = {}
     return np.asarray(
@@ -83,7 +80,7 @@ def _list_values(
     context: ListContext,
 ) -> dict[str, float]:
     order = ranking.order
-    seen = _examination(order.size)
+    seen = position_discount(order.size)
     values = {}
     for name in measured:
         if name in _LIST_OBJECTIVES:
@@ -95,7 +92,7 @@ def _list_values(
 
 
 def _exposure(ranking: Ranking, sellers: Sequence[object]) -> dict[str, float]:
-    seen = _examination(ranking.order.size)
+    seen = position_discount(ranking.order.size)
     shares: dict[str, float] = {}
     for weight, index in zip(seen.tolist(), ranking.order.tolist(), strict=True):
         seller = "(none)" if sellers[index] is None else str(sellers[index])
@@ -141,8 +138,10 @@ def request_front(
                 f"divisions: at most {MAX_POINTS}, ask for fewer divisions"
             )
         rows = candidates.rows
-        sellers = [pipeline.store.column("seller_id")[r] for r in rows.tolist()]
-        categories = [pipeline.store.column("category")[r] for r in rows.tolist()]
+        seller_column = pipeline.store.column("seller_id")
+        category_column = pipeline.store.column("category")
+        sellers = [seller_column[r] for r in rows.tolist()]
+        categories = [category_column[r] for r in rows.tolist()]
         rankings = [
             pipeline.choose(context, candidates, scoring, Preference(names, w), query.k)
             for w in grid

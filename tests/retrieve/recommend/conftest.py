@@ -3,14 +3,12 @@ histories whose next item is obvious."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
-import torch
 from numpy.typing import NDArray
 
 from paretorec.retrieve.recommend import TrainingData
+from tests.one_thread import one_thread  # noqa: F401  (autouse for this package)
 
 N_ITEMS = 8
 DIM = 16
@@ -32,12 +30,3 @@ def chains(repeat: int = 30) -> tuple[NDArray[np.int64], ...]:
 @pytest.fixture
 def data() -> TrainingData:
     return TrainingData(text_vectors(), chains(12))
-
-
-@pytest.fixture(autouse=True, scope="package")
-def one_thread() -> Iterator[None]:
-    """Tiny models train faster on one thread than on several that wait for each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
