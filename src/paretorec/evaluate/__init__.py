@@ -12,6 +12,7 @@ from paretorec.evaluate.metrics import (
     batch_ranking_metrics,
     ranking_metrics,
 )
+from paretorec.evaluate.paired import PairedComparison, paired_bootstrap
 from paretorec.evaluate.topk import (
     TopK,
     TopKBackend,
@@ -28,6 +29,7 @@ __all__ = [
     "Discount",
     "Gain",
     "Metric",
+    "PairedComparison",
     "RankingMetrics",
     "TopK",
     "TopKBackend",
@@ -38,6 +40,7 @@ __all__ = [
     "evaluate_ranked",
     "evaluate_top_k",
     "ope",
+    "paired_bootstrap",
     "ranking_metrics",
     "top_k_dot",
     "top_k_scores",
