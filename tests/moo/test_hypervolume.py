@@ -80,7 +80,9 @@ def test_four_dimensional_pair() -> None:
     # (1,1,1,2): 2·2·2·1 = 8; (2,2,2,1): 1·1·1·2 = 2; intersection (2,2,2,2): 1; 8+2-1 = 9.
     points = np.array([[1, 1, 1, 2], [2, 2, 2, 1]], dtype=float)
     assert hypervolume_exact(points, [3, 3, 3, 3], "minimize") == 9.0
-    assert hypervolume(points, [3, 3, 3, 3], "minimize").algorithm == "wfg"
+    auto = hypervolume(points, [3, 3, 3, 3], "minimize")
+    assert (auto.algorithm, auto.value) == ("moocore", 9.0)
+    assert hypervolume(points, [3, 3, 3, 3], "minimize", method="exact").algorithm == "wfg"
 
 
 def test_one_dimension_and_empty_sets() -> None:
@@ -211,15 +213,53 @@ def test_monte_carlo_within_four_standard_errors(m: int) -> None:
         assert again == estimate  # the seed fixes the estimate
 
 
-def test_auto_switches_to_monte_carlo_above_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_is_moocore_above_three_objectives_and_ours_below() -> None:
     rng = np.random.default_rng(3)
     points, ref = _sphere(rng, 30, 4), np.full(4, 1.1)
-    assert hypervolume(points, ref, "minimize").algorithm == "wfg"
-    monkeypatch.setitem(hv_module.EXACT_MAX_POINTS, 4, 29)
-    auto = hypervolume(points, ref, "minimize", n_samples=5_000, seed=1)
-    assert (auto.algorithm, auto.n_samples, auto.n_points) == ("monte-carlo", 5_000, 30)
+    auto = hypervolume(points, ref, "minimize")
+    assert (auto.algorithm, auto.std_error, auto.n_points) == ("moocore", 0.0, 30)
     forced = hypervolume(points, ref, "minimize", method=HypervolumeMethod.EXACT)
     assert forced.algorithm == "wfg"
-    assert abs(auto.value - forced.value) <= 4 * auto.std_error
-    # Three objectives are always exact.
-    assert hypervolume(_sphere(rng, 2000, 3), np.full(3, 1.1), "minimize").algorithm == "hv3d"
+    assert auto.value == pytest.approx(forced.value, rel=1e-12)
+    estimate = hypervolume(points, ref, "minimize", method="monte_carlo", n_samples=5_000, seed=1)
+    assert estimate.algorithm == "monte-carlo" and estimate.n_samples == 5_000
+    assert abs(estimate.value - forced.value) <= 4 * estimate.std_error
+    # Three objectives: our sweep, exact; moocore on request agrees.
+    sphere3 = _sphere(rng, 2000, 3)
+    assert hypervolume(sphere3, np.full(3, 1.1), "minimize").algorithm == "hv3d"
+    assert hypervolume(sphere3, np.full(3, 1.1), "minimize", method="moocore").value == (
+        pytest.approx(hypervolume_exact(sphere3, np.full(3, 1.1), "minimize"), rel=1e-12)
+    )
+
+
+@pytest.mark.parametrize("m", [4, 5, 6])
+def test_moocore_matches_our_exact_wfg_on_random_fronts(m: int) -> None:
+    """Our WFG is the oracle: moocore agrees on spheres (all non-dominated), clouds, ties
+    on a grid, and with maximized objectives and points outside the box."""
+    rng = np.random.default_rng(40 + m)
+    for trial in range(9):
+        n = int(rng.integers(1, {4: 120, 5: 60, 6: 25}[m]))
+        if trial % 3 == 0:
+            points, ref = _sphere(rng, n, m), np.full(m, 1.1)
+        elif trial % 3 == 1:
+            points, ref = rng.random((n, m)), rng.uniform(0.5, 1.2, m)
+        else:
+            points, ref = rng.integers(0, 5, size=(n, m)).astype(float), np.full(m, 4.0)
+        dirs = [MAX if j % 2 else MIN for j in range(m)]
+        signs = np.array([-1.0 if j % 2 else 1.0 for j in range(m)])
+        ours = hypervolume_exact(points * signs, ref * signs, dirs)
+        theirs = hypervolume(points * signs, ref * signs, dirs, method="moocore")
+        assert theirs.algorithm == "moocore"
+        assert theirs.value == pytest.approx(ours, rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(sets_and_reference(max_objectives=5))
+def test_moocore_equals_ours_on_small_integer_sets(
+    case: tuple[NDArray[np.float64], NDArray[np.float64]],
+) -> None:
+    points, reference = case
+    ours = hypervolume_exact(points, reference, "minimize")
+    assert hypervolume(points, reference, "minimize", method="moocore").value == pytest.approx(
+        ours, rel=1e-12, abs=1e-12
+    )

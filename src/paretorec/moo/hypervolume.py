@@ -23,13 +23,17 @@ Algorithms (n points, m objectives, all minimization inside):
   error.  O(N n m) for N samples (points and samples sorted by f1, so a block of samples
   is compared only with the points that can dominate it).
 
-`hypervolume` with ``method="auto"`` is exact up to three objectives, and beyond that
-exact while the non-dominated points inside the box number at most
-``EXACT_MAX_POINTS[m]`` (1,000 in 4-D, 300 in 5-D, 100 in 6-D, 40 in 7-D, 25 in 8-D, 16
-beyond: each keeps WFG under about half a second on a 2-core machine for points on a
-sphere, all non-dominated, the hard case), Monte Carlo above (100,000 samples by
-default: about 0.1-0.3 s for 300-1,000 points in 5-D, a relative standard error near
-0.2%).
+- m ≥ 2, moocore: the C library moocore (Fonseca, Paquete, López-Ibáñez; HV4D+ in 4-D,
+  inclusion-exclusion or a recursion on 4-D contributions above), exact and 10-100× faster
+  than the WFG above in 4-5 objectives (BENCHMARKS.md, "Pareto tools against pymoo").
+
+`hypervolume` with ``method="auto"`` uses our sweeps up to three objectives (exact and
+fast) and moocore beyond (exact). ``method="exact"`` is our own exact algorithm at every
+m: WFG is the oracle moocore is tested against on random fronts. Our WFG stays under about
+half a second on 2 cores for up to ``EXACT_MAX_POINTS[m]`` non-dominated points (1,000 in
+4-D, 300 in 5-D, 100 in 6-D, 40 in 7-D, 25 in 8-D, 16 beyond). ``method="monte_carlo"``
+estimates (100,000 samples by default: about 0.1-0.3 s for 300-1,000 points in 5-D, a
+relative standard error near 0.2%).
 """
 
 from __future__ import annotations
@@ -56,23 +60,24 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 
 EXACT_MAX_POINTS: Final[dict[int, int]] = {4: 1000, 5: 300, 6: 100, 7: 40, 8: 25}
-"""Largest front (after dropping dominated points) that ``method="auto"`` computes
-exactly, by number of objectives; 9+ objectives: ``DEFAULT_EXACT_MAX_POINTS``."""
+"""Largest front (after dropping dominated points) that our WFG computes in about half a
+second, by number of objectives; 9+ objectives: ``DEFAULT_EXACT_MAX_POINTS``."""
 DEFAULT_EXACT_MAX_POINTS: Final = 16
 DEFAULT_SAMPLES: Final = 100_000
 
 
 class HypervolumeMethod(StrEnum):
     AUTO = "auto"
-    EXACT = "exact"
+    EXACT = "exact"  # ours: sweeps (m <= 3), WFG (m >= 4)
     MONTE_CARLO = "monte_carlo"
+    MOOCORE = "moocore"
 
 
 @dataclass(frozen=True)
 class HypervolumeResult:
     """A hypervolume value; `std_error` is 0 for exact algorithms.
 
-    `algorithm` is one of "sweep-1d", "sweep-2d", "hv3d", "wfg", "monte-carlo";
+    `algorithm` is one of "sweep-1d", "sweep-2d", "hv3d", "wfg", "moocore", "monte-carlo";
     `n_points` counts the points strictly inside the reference box (the others add
     nothing);
     `n_samples` is the Monte Carlo sample size (0 when exact).
@@ -100,10 +105,10 @@ def hypervolume(
 ) -> HypervolumeResult:
     """Hypervolume of `points` (n, m) against `reference` (m,), exact or estimated.
 
-    ``method="auto"``: exact for m ≤ 3, and for m ≥ 4 while at most
-    ``EXACT_MAX_POINTS[m]`` non-dominated points lie inside the reference box; Monte
-    Carlo (`n_samples`, `seed`) otherwise.  An empty point set (shape (0, m)) has
-    hypervolume 0.
+    ``method="auto"``: our exact sweeps for m ≤ 3, moocore (exact) for m ≥ 4;
+    ``"exact"``: ours at every m (WFG for m ≥ 4); ``"moocore"``: moocore at every m ≥ 2;
+    ``"monte_carlo"``: an estimate from `n_samples` samples drawn with `seed`.  An empty
+    point set (shape (0, m)) has hypervolume 0.
     """
     front, ref, n_inside = _inside_front(points, reference, directions)
     try:
@@ -114,9 +119,11 @@ def hypervolume(
         ) from None
     n, m = front.shape
     if how is HypervolumeMethod.AUTO:
-        limit = EXACT_MAX_POINTS.get(m, DEFAULT_EXACT_MAX_POINTS)
-        how = HypervolumeMethod.EXACT if m <= 3 or n <= limit else HypervolumeMethod.MONTE_CARLO
-    if how is HypervolumeMethod.EXACT or n == 0:
+        how = HypervolumeMethod.EXACT if m <= 3 else HypervolumeMethod.MOOCORE
+    if how is HypervolumeMethod.MOOCORE and m >= 2:
+        value = _hv_moocore(front, ref) if n else 0.0
+        return HypervolumeResult(value, 0.0, "moocore", n_inside)
+    if how is not HypervolumeMethod.MONTE_CARLO or n == 0:
         return HypervolumeResult(_hv_exact(front, ref), 0.0, _exact_name(m), n_inside)
     return _monte_carlo(front, ref, n_samples, seed, n_inside)
 
@@ -184,6 +191,12 @@ def _hv_exact(front: FloatArray, ref: FloatArray) -> float:
     if m == 3:
         return _hv3d(front, ref)
     return _wfg(front, ref)
+
+
+def _hv_moocore(front: FloatArray, ref: FloatArray) -> float:
+    import moocore  # type: ignore[import-untyped]  # imported here: the C library loads only where it is used
+
+    return float(moocore.hypervolume(np.ascontiguousarray(front), ref=ref))
 
 
 def _hv2d(pts: FloatArray, ref: FloatArray) -> float:
