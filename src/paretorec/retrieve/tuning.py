@@ -34,7 +34,13 @@ from paretorec.retrieve.candidates import Candidates
 from paretorec.retrieve.fusion import Fusion, ScoreFusion
 from paretorec.types import Judgments, Split
 
-__all__ = ["DEFAULT_GRID", "FusionTuning", "evaluate_runs", "tune_fusion_weight"]
+__all__ = [
+    "DEFAULT_GRID",
+    "FusionTuning",
+    "evaluate_runs",
+    "per_query_scores",
+    "tune_fusion_weight",
+]
 
 DEFAULT_GRID: tuple[float, ...] = tuple(round(w, 2) for w in np.linspace(0.0, 1.0, 11))
 _PAD = "\x00unretrieved:"
@@ -120,11 +126,21 @@ def evaluate_runs(
     runs: Mapping[str, Candidates], judgments: Judgments, *, metric: str = "ndcg@10"
 ) -> float:
     """Mean `metric` over the queries of `runs` (by query id) that have a relevant item."""
+    return float(np.mean(list(per_query_scores(runs, judgments, metric=metric).values())))
+
+
+def per_query_scores(
+    runs: Mapping[str, Candidates], judgments: Judgments, *, metric: str = "ndcg@10"
+) -> dict[str, float]:
+    """`metric` of each query of `runs` that has a relevant item, by query id (in the
+    runs' order): the per-query values `evaluate_runs` averages, for paired intervals."""
     kind, k = _parse_metric(metric)
     judged = _judged(judgments, list(runs), refuse_test=False)
     if not judged:
         raise ValueError("no query of the runs has a judged relevant item")
-    return _mean(kind, k, runs, judged)
+    return {
+        q: _score(kind, k, list(run.item_ids), judged[q]) for q, run in runs.items() if q in judged
+    }
 
 
 def tune_fusion_weight(
