@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,38 @@ def test_unsupported_layouts_are_refused(tmp_path: Path) -> None:
     (folder / "modules.json").write_text(json.dumps(modules))
     with pytest.raises(ValueError, match=r"modules \['Dense'\] after pooling"):
         read_model_spec(folder)
+
+
+def test_same_size_weights_change_the_fingerprint(tmp_path: Path) -> None:
+    """A model fine-tuned again into the same folder has weights of the same size: the
+    name (which keys the embedding cache) must still change, or stale vectors are reused."""
+    folder = write_model(tmp_path / "model", pooling={"pooling_mode_cls_token": True}, prompts={})
+    _, before = resolve_model(folder)
+    weights = folder / "model.safetensors"
+    stat = weights.stat()
+    weights.write_bytes(b"\1" * 10)  # same size, other bytes
+    assert weights.stat().st_size == stat.st_size
+    assert resolve_model(folder)[1] != before
+    weights.write_bytes(b"\0" * 10)  # the old weights again: the old name again
+    assert resolve_model(folder)[1] == before
+
+
+def test_file_hashes_are_remembered_by_size_and_modification_time(tmp_path: Path) -> None:
+    folder = write_model(tmp_path / "model", pooling={"pooling_mode_cls_token": True}, prompts={})
+    weights = folder / "model.safetensors"
+    _, name = resolve_model(folder)
+    stat = weights.stat()
+    # Same size and modification time: the remembered hash is used (no re-read) ...
+    weights.write_bytes(b"\1" * 10)
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert resolve_model(folder)[1] == name
+    # ... and nothing is written into the model folder.
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [
+            "1_Pooling",
+            "modules.json",
+            "sentence_bert_config.json",
+            "config_sentence_transformers.json",
+            "model.safetensors",
+        ]
+    )

@@ -16,6 +16,7 @@ sequence length, lower-casing and the query/document prompts.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ def bundled_model_path() -> Path:
 
 def resolve_model(model: str | Path) -> tuple[Path, str]:
     """The model's folder and its name: the bundled model's hub name for the bundled
-    model, else the folder's name and a fingerprint of its files (sizes and configs),
+    model, else the folder's name and a fingerprint of its files' content,
     so two different folders called ``model`` do not share cache entries."""
     if isinstance(model, str) and model in _BUNDLED_ALIASES:
         return bundled_model_path(), BUNDLED_MODEL_NAME
@@ -61,18 +62,31 @@ def resolve_model(model: str | Path) -> tuple[Path, str]:
 
 
 def model_fingerprint(folder: Path) -> str:
-    """12 hex digits from every file's relative path and size and the content of the
-    small JSON configs: changes when weights, tokenizer or settings change."""
+    """12 hex digits from every file's relative path and the SHA-256 of its content:
+    changes when weights, tokenizer or settings change, even when a fine-tune rewrites the
+    weights with the same size."""
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         relative = path.relative_to(folder).as_posix()
         if relative.startswith(".") or relative.lower() == "readme.md":
             continue
-        size = path.stat().st_size
-        digest.update(f"{relative}\0{size}\0".encode())
-        if path.suffix == ".json" and size < 1 << 20:
-            digest.update(path.read_bytes())
+        stat = path.stat()
+        content = _file_sha256(path.resolve(), stat.st_size, stat.st_mtime_ns)
+        digest.update(f"{relative}\0{content}\0".encode())
     return digest.hexdigest()[:12]
+
+
+@functools.lru_cache(maxsize=4096)
+def _file_sha256(path: Path, size: int, mtime_ns: int) -> str:
+    """A file's content hash, remembered by size and modification time so a process that
+    loads a 90 MB model several times reads it once. Kept in memory, not beside the model:
+    a file written into a model folder would change a registered version's files."""
+    del size, mtime_ns  # part of the cache key only
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
