@@ -63,7 +63,7 @@ from paretorec.serve.schemas import (
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
 MAX_BODY_BYTES = 8 << 20
-Reloader = Callable[[ModelKind], None]
+Reloader = Callable[[ModelKind, str], None]
 
 
 class _Instrument:
@@ -222,7 +222,8 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     request_threads: int | None = None,
 ) -> FastAPI:
-    """The service around `pipeline`. `reload(kind)` swaps in a newly promoted version;
+    """The service around `pipeline`. `reload(kind, version)` swaps in a version before
+    the registry promotes it (a version that fails to load is never promoted);
     `journal` keeps catalog changes across restarts (see `paretorec.serve.changes`);
     `request_threads` bounds how many requests compute at once (None: anyio's 40)."""
     if request_threads is not None and request_threads < 1:
@@ -398,28 +399,42 @@ def create_app(
             raise StageUnavailableError("this service was not started from a model registry")
         return registry
 
+    def _serve_version(kind: ModelKind, version: str) -> None:
+        if reload is None:
+            return
+        try:
+            reload(kind, version)
+        except RegistryError:
+            raise
+        except Exception as error:  # a verified version that still does not load
+            raise RegistryError(
+                f"{kind}/{version} does not load ({type(error).__name__}: {error}); "
+                "the service and the registry are unchanged"
+            ) from error
+
     @app.post("/admin/promote", response_model=Promoted, tags=["admin"], dependencies=[admin])
     def promote(body: PromoteRequest) -> Promoted:
-        """Promote a version and serve it now (its stage is reloaded)."""
+        """Promote a version and serve it now: it is verified and loaded first, and the
+        registry written only once it serves (a version that fails changes nothing)."""
         models = _registry()
         try:
+            _serve_version(body.kind, body.version)
             models.promote(body.kind, body.version)
         except RegistryError as error:
             raise RequestError(str(error)) from error
-        if reload is not None:
-            reload(body.kind)
         return Promoted(kind=body.kind.value, version=body.version, reloaded=reload is not None)
 
     @app.post("/admin/rollback", response_model=Promoted, tags=["admin"], dependencies=[admin])
     def rollback(body: RollbackRequest) -> Promoted:
-        """Return to the previously promoted version and serve it now."""
+        """Return to the previously promoted version and serve it now (verified and loaded
+        before the registry is written: a version that fails changes nothing)."""
         models = _registry()
         try:
-            version = models.rollback(body.kind)
+            version = models.rollback_target(body.kind)
+            _serve_version(body.kind, version)
+            models.rollback(body.kind)
         except RegistryError as error:
             raise RequestError(str(error)) from error
-        if reload is not None:
-            reload(body.kind)
         return Promoted(kind=body.kind.value, version=version, reloaded=reload is not None)
 
     app.include_router(constraints_router(pipeline, admin=admin))

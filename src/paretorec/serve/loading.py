@@ -54,9 +54,13 @@ def _version(
 
 
 def _index(
-    registry: ModelRegistry, options: LoadOptions
+    registry: ModelRegistry, options: LoadOptions, version: str | None = None
 ) -> tuple[IndexBundle, Manifest, TextEncoder]:
-    found = _version(registry, ModelKind.INDEX, options.verify)
+    found = (
+        registry.load(ModelKind.INDEX, version, verify=options.verify)
+        if version is not None
+        else _version(registry, ModelKind.INDEX, options.verify)
+    )
     if found is None:
         raise RegistryError(
             f"no index version in {registry.root}: build one with "
@@ -94,28 +98,52 @@ def _attach(
     pipeline: ServingPipeline, registry: ModelRegistry, kind: ModelKind, options: LoadOptions
 ) -> None:
     found = _version(registry, kind, options.verify)
-    stage = _STAGES[kind]
     if found is None:
-        pipeline.versions[stage] = None
+        pipeline.versions[_STAGES[kind]] = None
         return
     folder, manifest = found
     context = adapters.StageContext(
         store=pipeline.store, retriever=pipeline.retriever, encoder=pipeline.encoder
     )
+    swap = _prepared(kind, folder, manifest, context)
+    with pipeline.lock.writing():
+        swap(pipeline)
+
+
+Swap = Callable[[ServingPipeline], None]
+
+
+def _prepared(
+    kind: ModelKind, folder: Path, manifest: Manifest, context: adapters.StageContext
+) -> Swap:
+    """Load a scoring stage's version; what puts it into a pipeline (under its write
+    lock) is returned, so that a version that fails to load changes nothing."""
+    stage = _STAGES[kind]
     if kind is ModelKind.RANKER:
         ranker = adapters.load_ranker(folder, manifest, context)
-        with pipeline.lock.writing():
+        weights = adapters.default_weights(manifest)
+
+        def swap_ranker(pipeline: ServingPipeline) -> None:
             pipeline.ranker = ranker
-            pipeline.default_weights = adapters.default_weights(manifest)
-    elif kind is ModelKind.POLICY:
+            pipeline.default_weights = weights
+            pipeline.versions[stage] = manifest.version
+
+        return swap_ranker
+    if kind is ModelKind.POLICY:
         policy = adapters.load_policy(folder, manifest, context)
-        with pipeline.lock.writing():
+
+        def swap_policy(pipeline: ServingPipeline) -> None:
             pipeline.policy = policy
-    else:
-        recommender = adapters.load_recommender(folder, manifest, context)
-        with pipeline.lock.writing():
-            pipeline.recommender = recommender
-    pipeline.versions[stage] = manifest.version
+            pipeline.versions[stage] = manifest.version
+
+        return swap_policy
+    recommender = adapters.load_recommender(folder, manifest, context)
+
+    def swap_recommender(pipeline: ServingPipeline) -> None:
+        pipeline.recommender = recommender
+        pipeline.versions[stage] = manifest.version
+
+    return swap_recommender
 
 
 def apply_journal(pipeline: ServingPipeline, journal: ChangeJournal) -> int:
@@ -138,39 +166,57 @@ def reloader(
     options: LoadOptions | None = None,
     *,
     journal: ChangeJournal | None = None,
-) -> Callable[[ModelKind], None]:
-    """What `/admin/promote` calls: load the newly promoted version of a scoring stage
-    into the running pipeline (an index is swapped whole, catalog changes made since the
-    journal's catalog changes replayed onto it)."""
+) -> Callable[[ModelKind, str], None]:
+    """What `/admin/promote` and `/admin/rollback` call before they write the registry:
+    load `version` of a scoring stage and put it into the running pipeline, all or
+    nothing (an index is swapped whole with the ranker and policy rebuilt on its store,
+    the journal's catalog changes replayed onto it). A version that fails to load raises
+    and leaves the pipeline serving what it served."""
     options = options or LoadOptions()
 
-    def reload(kind: ModelKind) -> None:
+    def reload(kind: ModelKind, version: str) -> None:
         if kind is ModelKind.ENCODER:
             return  # encoders are referenced by index versions, not served on their own
-        if kind is ModelKind.INDEX:
-            bundle, manifest, encoder = _index(
-                registry,
-                LoadOptions(
-                    encoder=options.encoder or pipeline.encoder,
-                    depth=options.depth,
-                    verify=options.verify,
-                ),
+        if kind is not ModelKind.INDEX:
+            folder, manifest = registry.load(kind, version, verify=options.verify)
+            context = adapters.StageContext(
+                store=pipeline.store, retriever=pipeline.retriever, encoder=pipeline.encoder
             )
-            store = ItemStore(bundle.catalog, bundle.vectors)
+            swap = _prepared(kind, folder, manifest, context)
             with pipeline.lock.writing():
-                pipeline.retriever = bundle.retriever
-                pipeline.store = store
-                pipeline.encoder = encoder
-                pipeline.versions[Stage.INDEX] = manifest.version
+                swap(pipeline)
+            return
+        bundle, manifest, encoder = _index(
+            registry,
+            LoadOptions(
+                encoder=options.encoder or pipeline.encoder,
+                depth=options.depth,
+                verify=options.verify,
+            ),
+            version,
+        )
+        store = ItemStore(bundle.catalog, bundle.vectors)
+        context = adapters.StageContext(store=store, retriever=bundle.retriever, encoder=encoder)
+        swaps = [  # the ranker and policy read item-side arrays from the new store
+            _prepared(
+                stage,
+                *registry.load(stage, pipeline.versions[_STAGES[stage]], verify=options.verify),
+                context,
+            )
             for stage, loaded in (
                 (ModelKind.RANKER, pipeline.ranker),
                 (ModelKind.POLICY, pipeline.policy),
-            ):
-                if loaded is not None:
-                    _attach(pipeline, registry, stage, options)  # it reads the new store
-            if journal is not None:
-                apply_journal(pipeline, journal)
-            return
-        _attach(pipeline, registry, kind, options)
+            )
+            if loaded is not None and pipeline.versions.get(_STAGES[stage]) is not None
+        ]
+        with pipeline.lock.writing():
+            pipeline.retriever = bundle.retriever
+            pipeline.store = store
+            pipeline.encoder = encoder
+            pipeline.versions[Stage.INDEX] = manifest.version
+            for swap in swaps:
+                swap(pipeline)
+        if journal is not None:
+            apply_journal(pipeline, journal)
 
     return reload

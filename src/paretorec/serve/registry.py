@@ -278,9 +278,11 @@ class ModelRegistry:
     def _write_promotion(self, kind: ModelKind, history: list[str]) -> None:
         path = self._kind_dir(kind) / PROMOTED
         temporary = path.with_suffix(".tmp")
-        temporary.write_text(
-            json.dumps({"version": history[-1] if history else None, "history": history})
-        )
+        text = json.dumps({"version": history[-1] if history else None, "history": history})
+        with temporary.open("w") as handle:  # durable before it replaces the old one
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
         temporary.replace(path)
 
     def promoted(self, kind: ModelKind) -> str | None:
@@ -288,7 +290,8 @@ class ModelRegistry:
         return history[-1] if history else None
 
     def promote(self, kind: ModelKind, version: str) -> Manifest:
-        """Make `version` the one served by default (after verifying it)."""
+        """Make `version` the one served by default. It is verified first (manifest and
+        every file's hash): a version that would not load leaves the promotion as it was."""
         kind = ModelKind(kind)
         _, manifest = self.load(kind, version)
         history = self._promotion(kind)
@@ -296,12 +299,28 @@ class ModelRegistry:
             self._write_promotion(kind, [*history, version])
         return manifest
 
-    def rollback(self, kind: ModelKind) -> str:
-        """Return to the previously promoted version; the version now served is returned."""
+    def rollback_target(self, kind: ModelKind) -> str:
+        """The version `rollback` would return to, after verifying it; writes nothing."""
         kind = ModelKind(kind)
-        history = self._promotion(kind)
+        return self._verified_previous(kind, self._promotion(kind))
+
+    def _verified_previous(self, kind: ModelKind, history: list[str]) -> str:
         if len(history) < 2:
             raise RegistryError(f"no earlier promoted {kind} version to roll back to")
-        history = history[:-1]
-        self._write_promotion(kind, history)
-        return history[-1]
+        target = history[-2]
+        try:
+            self.load(kind, target)
+        except RegistryError as error:
+            raise RegistryError(
+                f"cannot roll {kind} back to {target}: {error}; {history[-1]} stays promoted"
+            ) from error
+        return target
+
+    def rollback(self, kind: ModelKind) -> str:
+        """Return to the previously promoted version (verified first: a version that would
+        not load leaves the promotion as it was); the version now promoted is returned."""
+        kind = ModelKind(kind)
+        history = self._promotion(kind)
+        target = self._verified_previous(kind, history)
+        self._write_promotion(kind, history[:-1])
+        return target
