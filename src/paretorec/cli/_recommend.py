@@ -28,7 +28,13 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-    from paretorec.retrieve.recommend import Generator, Quotas, Recommender, SplitSequences
+    from paretorec.retrieve.recommend import (
+        Generator,
+        Quotas,
+        Recommender,
+        SplitSequences,
+        TextVectors,
+    )
     from paretorec.types import Dataset
 
 
@@ -38,6 +44,14 @@ class ModelChoice(StrEnum):
     COVISITATION = "covisitation"
     TWO_TOWER = "two-tower"
     SEQUENTIAL = "sequential"
+
+
+class TextChoice(StrEnum):
+    """`paretorec.retrieve.recommend.TextVectors` here, without importing the models."""
+
+    AUTO = "auto"
+    ALL = "all"
+    POPULAR = "popular"
 
 
 def _generators(choice: ModelChoice, epochs: int, seed: int) -> list[Generator]:
@@ -65,21 +79,45 @@ def _quotas(choice: ModelChoice) -> Quotas:
 
 
 def _prepare(
-    data: Path, encoder_model: Path | None, cache: Path | None
-) -> tuple[Dataset, SplitSequences, NDArray[np.float32]]:
+    data: Path,
+    encoder_model: Path | None,
+    cache: Path | None,
+    choice: ModelChoice,
+    text: TextChoice,
+) -> tuple[Dataset, SplitSequences, NDArray[np.float32], TextVectors]:
+    """The dataset, its sequences and the text vectors the chosen models read: every
+    item's, or only the popular pool's for the ID-only models (see `text_needs`)."""
     from paretorec.data.validate import load_dataset
     from paretorec.encode import encode_items_cached, item_text
-    from paretorec.retrieve.recommend import split_sequences
+    from paretorec.retrieve.recommend import (
+        Popularity,
+        TextVectors,
+        resolve_text_vectors,
+        rows_to_encode,
+        scatter_rows,
+        split_sequences,
+    )
 
+    mode = resolve_text_vectors(
+        TextVectors(text.value), (g.source for g in _generators(choice, 1, 0))
+    )
     with spinner(f"reading {data}"):
         dataset = load_dataset(data)
         sequences = split_sequences(dataset)
-    encoder = _encoder(encoder_model)
-    with progress_bar("encoding items", len(dataset.items)) as advance:
-        vectors = encode_items_cached(
-            encoder, item_text(dataset.items), _embedding_cache(cache), on_progress=advance
+    n_items = len(dataset.items)
+    rows = rows_to_encode(mode, sequences.train, n_items, pool=Popularity().pool)
+    if mode is TextVectors.POPULAR:
+        console.print(
+            f"encoding the {rows.size:,} most popular of {n_items:,} items only: {choice.value} "
+            "reads text just for cold starts (--text-vectors all encodes every item)"
         )
-    return dataset, sequences, vectors
+    texts = item_text(dataset.items)
+    encoder = _encoder(encoder_model)
+    with progress_bar("encoding items", int(rows.size)) as advance:
+        encoded = encode_items_cached(
+            encoder, [texts[r] for r in rows.tolist()], _embedding_cache(cache), on_progress=advance
+        )
+    return dataset, sequences, scatter_rows(n_items, rows, encoded), mode
 
 
 def _fit(
@@ -117,6 +155,14 @@ Model = Annotated[
 Epochs = Annotated[int, typer.Option(min=1, help="Most epochs of the neural generators.")]
 Seed = Annotated[int, typer.Option(help="Seed of initialization, shuffling and sampling.")]
 Cache = Annotated[Path | None, typer.Option(help="Embedding cache folder.")]
+Text = Annotated[
+    TextChoice,
+    typer.Option(
+        "--text-vectors",
+        help="Items to encode: all, or only the popular ones that cold starts read "
+        "(auto: all for two-tower, sequential and all; popular for the ID-only models).",
+    ),
+]
 
 
 @train_app.command("recommender")
@@ -132,6 +178,7 @@ def train_recommender_command(
     seed: Seed = 0,
     encoder_model: EncoderFolder = None,
     cache: Cache = None,
+    text: Text = TextChoice.AUTO,
 ) -> None:
     """Train the recommendation generators on the train part of DIR's events (early
     stopping on valid), register the merged recommender as a new model version, and print
@@ -139,14 +186,14 @@ def train_recommender_command(
     from paretorec.retrieve.recommend import evaluate_recommender
     from paretorec.serve.registry import ModelKind, ModelRegistry, default_models_dir
 
-    _, sequences, vectors = _prepare(data, encoder_model, cache)
+    _, sequences, vectors, mode = _prepare(data, encoder_model, cache, model, text)
     recommender = _fit(sequences, vectors, model, epochs, seed, full_histories=True)
     metrics: dict[str, dict[str, float]] = {}
     if any(t.size for t in sequences.test):
         with spinner("evaluating on test"):
             metrics = evaluate_recommender(recommender, sequences)
     registry = ModelRegistry(models if models is not None else default_models_dir())
-    config = {"model": model.value, "epochs": epochs, "seed": seed}
+    config = {"model": model.value, "epochs": epochs, "seed": seed, "text_vectors": mode.value}
     with registry.stage(ModelKind.RECOMMENDER, data=data, config=config) as staged:
         recommender.save(staged.folder)
         staged.metrics.update(
@@ -228,12 +275,13 @@ def evaluate_recommend_command(
     seed: Seed = 0,
     encoder_model: EncoderFolder = None,
     cache: Cache = None,
+    text: Text = TextChoice.AUTO,
 ) -> None:
     """Fit on the train part of DIR's events and measure each generator and the merge on
     the test part (the `split` column, or leave-last-out), full-catalog ranking."""
     from paretorec.retrieve.recommend import evaluate_recommender
 
-    _, sequences, vectors = _prepare(data, encoder_model, cache)
+    _, sequences, vectors, _ = _prepare(data, encoder_model, cache, model, text)
     recommender = _fit(sequences, vectors, model, epochs, seed, full_histories=False)
     with spinner("evaluating"):
         metrics = evaluate_recommender(recommender, sequences)

@@ -78,3 +78,23 @@ def test_recommend_without_a_model_fails_cleanly(shop: Path, tmp_path: Path) -> 
     assert result.exit_code == 1
     no_request = runner.invoke(app, ["recommend", str(shop), "--models", str(tmp_path)])
     assert no_request.exit_code == 1
+
+
+def test_id_only_models_encode_only_the_popular_pool(shop: Path, tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    trained = runner.invoke(
+        app,
+        ["train", "recommender", "--data", str(shop), "--models", str(models),
+         "--model", "popularity", "--cache", str(tmp_path / "cache")],
+    )  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    assert "encoding the 6 most popular of 6 items only" in trained.output
+    manifest = json.loads(next(models.rglob("manifest.json")).read_text())
+    assert manifest["config"]["text_vectors"] == "popular"
+    refused = runner.invoke(
+        app,
+        ["train", "recommender", "--data", str(shop), "--models", str(models),
+         "--model", "two-tower", "--text-vectors", "popular"],
+    )  # fmt: skip
+    assert refused.exit_code == 1
+    assert "two-tower learn from every item's text: use --text-vectors all" in refused.output

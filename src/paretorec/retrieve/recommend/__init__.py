@@ -36,12 +36,20 @@ from paretorec.retrieve.recommend.recommender import (
     UnknownItemsError,
 )
 from paretorec.retrieve.recommend.sequential import Sequential
+from paretorec.retrieve.recommend.text_needs import (
+    READS_TEXT,
+    TextVectors,
+    resolve_text_vectors,
+    rows_to_encode,
+    scatter_rows,
+)
 from paretorec.retrieve.recommend.two_tower import TwoTower
 
 __all__ = [
     "DEFAULT_QUOTAS",
     "GENERATOR_TYPES",
     "MERGE",
+    "READS_TEXT",
     "CoVisitation",
     "Generator",
     "History",
@@ -53,6 +61,7 @@ __all__ = [
     "Sequential",
     "Source",
     "SplitSequences",
+    "TextVectors",
     "TrainingData",
     "TwoTower",
     "UnknownItemsError",
@@ -63,6 +72,9 @@ __all__ = [
     "fit_on_train",
     "merge_ranked",
     "popular_diverse",
+    "resolve_text_vectors",
+    "rows_to_encode",
+    "scatter_rows",
     "split_sequences",
     "validation_set",
 ]
