@@ -440,7 +440,10 @@ def create_app(
     app.include_router(constraints_router(pipeline, admin=admin))
     app.include_router(
         explorer_router(
-            pipeline, admin=admin, registry_root=registry.root if registry is not None else None
+            pipeline,
+            admin=admin,
+            registry_root=registry.root if registry is not None else None,
+            event_log=event_log.folder if event_log is not None else None,
         )
     )
     return app
