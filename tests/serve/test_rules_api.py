@@ -5,6 +5,7 @@ breaks a cap, pins hold, each moved item names its rule, explanations still add 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ BRAND = {item[0]: item[3] for item in ITEMS}
 QUERIES = ("cordless drill", "saw", "paint roller", "garden hose", "light")
 
 
-def _client(make_client: AppFactory, models: Path, rules: dict[str, object], tmp_path: Path):  # type: ignore[no-untyped-def]
+def _client(make_client: AppFactory, models: Path, rules: Mapping[str, object], tmp_path: Path):  # type: ignore[no-untyped-def]
     path = tmp_path / "rules.json"
     path.write_text(json.dumps(rules))
     pipeline = load_pipeline(ModelRegistry(models), LoadOptions(encoder=HashingEncoder()))
@@ -112,3 +113,39 @@ def test_rules_reload_and_bad_rules_files(
         i["item_id"]
         for i in client.post("/search", json={"query": "drill", "k": 12}).json()["items"]
     ]
+
+
+def test_fair_topk_keeps_the_protected_minimum_at_every_prefix(
+    make_client: AppFactory, policy_models: Path, tmp_path: Path
+) -> None:
+    from paretorec.constraints import FairTopK
+
+    protected = {"s4", "s5"}
+    rules = {"fair_topk": {"field": "seller_id", "protected": sorted(protected), "p": 0.7}}
+    client, _ = _client(make_client, policy_models, rules, tmp_path)
+    table = FairTopK("seller_id", frozenset(protected), 0.7).table(8)  # 0,0,1,1,2,3,3,4
+    promoted = 0
+    for query in ("cordless drill", "saw", "drill bit"):
+        for weights in ({"clicks": 1.0}, {"revenue": 1.0}):
+            body = {"query": query, "k": 8, "weights": weights}
+            items = client.post("/search", json=body).json()["items"]
+            count = 0
+            for n, item in enumerate(items):
+                count += SELLER[item["item_id"]] in protected
+                assert count >= table[n]  # 12 items, 4 protected: always feasible
+                promoted += "fair top-k" in item["rules"]
+    assert promoted > 0  # drill queries rank the lighting and garden sellers low
+    assert client.get("/fairness").json()["fair_topk"]["p"] == 0.7
+
+
+def test_exposure_and_fair_topk_together_are_refused(tmp_path: Path) -> None:
+    from paretorec.constraints import RuleError
+
+    path = tmp_path / "rules.json"
+    fair = {"field": "seller_id", "protected": ["s4"], "p": 0.3}
+    path.write_text(json.dumps({"exposure": {"field": "seller_id"}, "fair_topk": fair}))
+    with pytest.raises(RuleError, match="not both"):
+        read_constraints(path)
+    path.write_text(json.dumps({"fair_topk": {**fair, "p": 1.5}}))
+    with pytest.raises(RuleError, match=r"rules.json: p .*must be in \(0, 1\)"):
+        read_constraints(path)

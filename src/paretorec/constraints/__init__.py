@@ -1,17 +1,29 @@
 """Constraints every served list keeps, whatever the weights: business rules (blocked
-items, caps, pins) and exposure fairness across requests."""
+items, caps, pins), exposure fairness across requests, and FA*IR's minimum of protected
+items at every prefix."""
 
+from paretorec.constraints.config import ExposureSpec, ShopConstraints, shop_constraints
 from paretorec.constraints.exposure import ExposureController, GroupExposure
+from paretorec.constraints.fair_topk import FAIR_TOPK, FairRanking, FairTopK
+from paretorec.constraints.listing import ListConstraints, constrained_list
 from paretorec.constraints.rules import CAP_FIELDS, Arranged, Cap, Pin, RuleError, RuleSet, arrange
 
 __all__ = [
     "CAP_FIELDS",
+    "FAIR_TOPK",
     "Arranged",
     "Cap",
     "ExposureController",
+    "ExposureSpec",
+    "FairRanking",
+    "FairTopK",
     "GroupExposure",
+    "ListConstraints",
     "Pin",
     "RuleError",
     "RuleSet",
+    "ShopConstraints",
     "arrange",
+    "constrained_list",
+    "shop_constraints",
 ]

@@ -111,7 +111,8 @@ class RuleSet:
         unknown = sorted(set(raw) - {"block", "hide_out_of_stock", "caps", "pins"})
         if unknown:
             raise RuleError(
-                f"unknown rule key(s) {unknown}: use block, hide_out_of_stock, caps, pins"
+                f"unknown rule key(s) {unknown}: use block, hide_out_of_stock, caps, pins "
+                "(and exposure or fair_topk)"
             )
         block = raw.get("block", {})
         if not isinstance(block, dict) or set(block) - set(_BLOCK_KEYS):

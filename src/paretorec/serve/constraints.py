@@ -2,7 +2,8 @@
 
 `paretorec serve --rules rules.json` reads a `paretorec.constraints.RuleSet` (blocked
 items, hidden out-of-stock items, caps, pins) plus, optionally, an ``"exposure"`` object
-for the exposure controller:
+for the exposure controller or a ``"fair_topk"`` object for FA*IR's prefix guarantee
+(`paretorec.constraints.config`):
 
     {"block": {"brands": ["Acme"]}, "hide_out_of_stock": true,
      "caps": [{"name": "two per seller", "field": "seller_id", "most": 2, "within": 10}],
@@ -12,7 +13,8 @@ for the exposure controller:
 Blocked and hidden items are removed from the candidates before anything scores them,
 and pinned items join the candidates of the requests they pin for; the model then orders
 every candidate, the exposure controller adds its bonus (the ``fairness`` contribution),
-and `arrange` builds the list the rules allow, each item naming the rules that moved it.
+and `constrained_list` (FA*IR, then caps and pins) builds the list the rules allow, each
+item naming the rules that moved it.
 ``GET /fairness`` reports each group's merit and exposure shares, the disparate exposure
 ratio and how often each rule acted; ``POST /admin/rules`` re-reads the file.
 """
@@ -30,7 +32,15 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter
 
-from paretorec.constraints import ExposureController, RuleError, RuleSet, arrange
+from paretorec.constraints import (
+    ExposureController,
+    FairTopK,
+    ListConstraints,
+    RuleError,
+    RuleSet,
+    constrained_list,
+    shop_constraints,
+)
 from paretorec.stages import CandidateSet, Ranking
 
 __all__ = [
@@ -50,12 +60,13 @@ class ServingConstraints:
     rules: RuleSet
     exposure: ExposureController | None = None
     source: Path | None = None
+    fair: FairTopK | None = None
     hits: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def active(self) -> bool:
-        return not self.rules.empty or self.exposure is not None
+        return not self.rules.empty or self.exposure is not None or self.fair is not None
 
     def count(self, names: Sequence[str], times: int = 1) -> None:
         with self._lock:
@@ -69,30 +80,12 @@ def read_constraints(path: Path) -> ServingConstraints:
         raw = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise RuleError(f"{path}: {error}") from None
-    if not isinstance(raw, dict):
-        raise RuleError(f"{path}: the rules must be a JSON object")
-    spec = raw.pop("exposure", None)
-    exposure = None
-    if spec is not None:
-        if not isinstance(spec, dict) or "field" not in spec:
-            raise RuleError(f"{path}: exposure needs at least a field (seller_id, brand, ...)")
-        unknown = sorted(set(spec) - {"field", "strength", "integral", "half_life"})
-        if unknown:
-            raise RuleError(f"{path}: unknown exposure setting(s) {unknown}")
-        try:
-            exposure = ExposureController(
-                field=str(spec["field"]),
-                strength=float(spec.get("strength", 1.0)),
-                integral=float(spec.get("integral", 0.1)),
-                half_life=None if spec.get("half_life") is None else float(spec["half_life"]),
-            )
-        except (TypeError, ValueError) as error:
-            raise RuleError(f"{path}: exposure: {error}") from None
     try:
-        rules = RuleSet.from_json(raw)
+        shop = shop_constraints(raw)
     except RuleError as error:
         raise RuleError(f"{path}: {error}") from None
-    return ServingConstraints(rules, exposure, Path(path))
+    exposure = None if shop.exposure is None else shop.exposure.controller()
+    return ServingConstraints(shop.rules, exposure, Path(path), shop.fair)
 
 
 def constrained_ranking(
@@ -120,16 +113,16 @@ def constrained_ranking(
         contributions = {name: v[moved] for name, v in contributions.items()}
         contributions[FAIRNESS] = bonus[moved]
     rules = constraints.rules
-    capped = {cap.field for cap in rules.caps}
+    lists = ListConstraints(rules, constraints.fair)
     by_candidate: dict[str, list[object]] = {}
-    for name in capped:
+    for name in lists.fields:
         values = column(name)
         by_candidate[name] = [values[r] for r in rows]
     position_of = {pin.item_id: pin for pin in rules.pins_for(query)}
     pins = {
         i: position_of[item] for i, item in enumerate(candidates.item_ids) if item in position_of
     }
-    arranged = arrange(order.tolist(), by_candidate, k, rules.caps, pins)
+    arranged = constrained_list(order.tolist(), by_candidate, k, lists, pins)
     where = {index: n for n, index in enumerate(order.tolist())}
     keep = np.asarray([where[i] for i in arranged.order], dtype=np.int64)
     for names in arranged.moved_by:
@@ -168,9 +161,19 @@ def constraints_router(pipeline: Any, *, admin: Any) -> APIRouter:
                     for g in exposure.report()
                 ],
             }  # fmt: skip
+        fair = constraints.fair
         return {
             "rules": None if constraints.source is None else str(constraints.source),
             "exposure": report,
+            "fair_topk": None
+            if fair is None
+            else {
+                "field": fair.field,
+                "protected": sorted(fair.protected),
+                "p": fair.p,
+                "alpha": fair.alpha,
+                "adjust": fair.adjust,
+            },
             "rule_hits": dict(constraints.hits),
         }
 
@@ -194,6 +197,7 @@ def constraints_router(pipeline: Any, *, admin: Any) -> APIRouter:
             "blocked": {k: len(v) for k, v in rules.blocked.items()},
             "hide_out_of_stock": rules.hide_out_of_stock,
             "exposure": None if fresh.exposure is None else fresh.exposure.field,
+            "fair_topk": None if fresh.fair is None else fresh.fair.field,
         }
 
     return router
