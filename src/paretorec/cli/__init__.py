@@ -12,6 +12,7 @@ from paretorec.cli import (  # noqa: F401  (registers commands)
     _policy,
     _rank,
     _recommend,
+    _retrain,
     _search,
     _serve,
     _simulate,
