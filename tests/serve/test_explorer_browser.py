@@ -8,38 +8,26 @@ change in test-artifacts/explorer.json."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from paretorec.serve import ModelRegistry
 from paretorec.serve.app import create_app
 from paretorec.serve.loading import LoadOptions, load_pipeline
+from tests.serve.browser import ARTIFACTS, chromium, needs_chromium, open_page, served
+from tests.serve.browser import listed as _listed
+from tests.serve.browser import version as _version
+from tests.serve.browser import wait_for_update as _wait_for_update
 from tests.serve.conftest import TOKEN, HashingEncoder
 from tests.serve.trained import add_policy
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 REQUEST = {"query": "cordless drill", "user_id": "u1", "k": 5}
-
-if CHROMIUM is None and os.environ.get("CI"):
-    pytest.fail("CI needs Debian's chromium for the browser tests (.ci/run installs it)")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+pytestmark = needs_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -49,57 +37,18 @@ def service(full_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     add_policy(ModelRegistry(root))
     registry = ModelRegistry(root)
     pipeline = load_pipeline(registry, LoadOptions(encoder=HashingEncoder()))
-    app = create_app(pipeline, admin_token=TOKEN, registry=registry)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(pipeline, admin_token=TOKEN, registry=registry)) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--no-first-run", "--disable-sync"],
-        )  # fmt: skip
-        yield chromium
-        chromium.close()
-
-
-def _wait_for_update(page: Any, after: int) -> None:
-    page.wait_for_function(f"Number(document.body.dataset.version) > {after}", timeout=15_000)
-
-
-def _version(page: Any) -> int:
-    return int(page.get_attribute("body", "data-version"))
-
-
-def _listed(page: Any) -> list[str]:
-    return list(
-        page.eval_on_selector_all("#list tbody tr", "rows => rows.map(r => r.dataset.item)")
-    )
+    with chromium() as opened:
+        yield opened
 
 
 def _open(browser: Any, url: str) -> Any:
-    page = browser.new_page(viewport={"width": 1500, "height": 900})
-    page.goto(url)
-    page.wait_for_selector("body[data-ready='1']")
-    return page
+    return open_page(browser, url)
 
 
 def _show_request(browser: Any, service: str) -> Any:
