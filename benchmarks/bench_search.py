@@ -8,10 +8,17 @@ figure reported on test. Two views:
     graded relevance (gain 2^g - 1);
   - full catalog: each method's top 100 of all 54,667 products, Recall@100 and NDCG@10,
     counting unjudged products as irrelevant (so these are lower bounds).
+Every comparison carries a paired bootstrap interval over the test queries (each query
+scored by both methods; `paretorec.evaluate.paired`): each method against BM25, and each
+pair the text claims (fine-tuned against zero-shot, hybrid against dense), with a
+"significant at 95%" column. The fine-tuned model's item vectors are encoded into a cache
+folder emptied at the start of every run, so they can never be stale vectors of an earlier
+fine-tuning saved to the same folder.
 Speed: encoding throughput and single-query latency of plain sentence-transformers against
-the ONNX int8 path, on the same titles and queries.
+the ONNX int8 path, on the same titles and queries (`--no-speed` keeps the stored speed
+rows of search.json and says so, for a run on a machine shared with others' jobs).
 
-    .venv/bin/python benchmarks/bench_search.py [--finetune-steps 600]
+    .venv/bin/python benchmarks/bench_search.py [--finetune-steps 600] [--no-speed]
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -40,6 +48,7 @@ from paretorec.encode import (
     item_text,
 )
 from paretorec.encode.finetune import FinetuneConfig, finetune, pairs_from_judgments
+from paretorec.evaluate.paired import paired_bootstrap
 from paretorec.retrieve import (
     Candidates,
     DenseIndex,
@@ -49,6 +58,7 @@ from paretorec.retrieve import (
     evaluate_runs,
     tune_fusion_weight,
 )
+from paretorec.retrieve.tuning import per_query_scores
 from paretorec.types import Dataset, Judgments
 
 HERE = Path(__file__).resolve().parent
@@ -56,6 +66,16 @@ WORK = HERE / ".work" / "search"
 RESULTS = HERE / "results"
 DEPTH = 100
 MIN_GRADE_FOR_TRAINING = 2.5  # mean of three raters on 1..3: "mostly relevant"
+METRICS = ("rerank ndcg@10", "full ndcg@10", "full recall@100")
+BASELINE = "BM25"
+N_BOOTSTRAP = 2000
+# Pairs the section's text claims, beyond each method against BM25: (a, b), a > b?
+CLAIMS = (
+    ("hybrid score fusion (zero-shot)", "dense (zero-shot)"),
+    ("dense (fine-tuned)", "dense (zero-shot)"),
+    ("hybrid score fusion (fine-tuned)", "hybrid score fusion (zero-shot)"),
+    ("hybrid score fusion (fine-tuned)", "hybrid RRF (fine-tuned)"),
+)
 
 
 def log(message: str) -> None:
@@ -144,13 +164,14 @@ def quality(
     train: Queries,
     test: Queries,
     row_of: Mapping[str, int],
+    cache: Path,
+    per_query: dict[str, dict[str, dict[str, float]]],
 ) -> tuple[list[dict[str, object]], dict[str, object]]:
-    """Rows of the quality table for one encoder (BM25 rows only with the first)."""
+    """Rows of the quality table for one encoder (BM25 rows only with the first); each
+    row's per-query values go to `per_query[method][metric]`."""
     texts = item_text(dataset.items)
     log(f"encoding {len(texts):,} items with {encoder.name}")
-    vectors = encode_items_cached(
-        encoder, texts, WORK / "cache", on_progress=progress(len(texts), "items")
-    )
+    vectors = encode_items_cached(encoder, texts, cache, on_progress=progress(len(texts), "items"))
     dense = DenseIndex.build(vectors, dataset.items, method="exact")
     train_vectors = encoder.encode_queries(train.texts)
     test_vectors = encoder.encode_queries(test.texts)
@@ -174,13 +195,13 @@ def quality(
         rerank: Mapping[str, Candidates],
         weight: float | None,
     ) -> dict[str, object]:
-        return {
-            "method": method,
-            "rerank ndcg@10": evaluate_runs(rerank, test.judgments, metric="ndcg@10"),
-            "full ndcg@10": evaluate_runs(full, test.judgments, metric="ndcg@10"),
-            "full recall@100": evaluate_runs(full, test.judgments, metric="recall@100"),
-            "lexical weight": weight,
+        per_query[method] = {
+            "rerank ndcg@10": per_query_scores(rerank, test.judgments, metric="ndcg@10"),
+            "full ndcg@10": per_query_scores(full, test.judgments, metric="ndcg@10"),
+            "full recall@100": per_query_scores(full, test.judgments, metric="recall@100"),
         }
+        means = {m: float(np.mean(list(v.values()))) for m, v in per_query[method].items()}
+        return {"method": method, **means, "lexical weight": weight}
 
     rows = []
     if name == "zero-shot":
@@ -203,7 +224,7 @@ def quality(
             rrf_tuning.weight,
         )
     )
-    extra = {
+    extra: dict[str, object] = {
         "score_fusion_weight": score_tuning.weight,
         "rrf_weight": rrf_tuning.weight,
         "rerank_weight": rr_tuning.weight,
@@ -234,6 +255,42 @@ def speed(titles: list[str], queries: list[str], onnx_folder: Path) -> list[dict
     return rows
 
 
+def compare(
+    per_query: Mapping[str, Mapping[str, Mapping[str, float]]], a: str, b: str, metric: str
+) -> dict[str, object]:
+    """a against b on `metric`, paired over the test queries both scored."""
+    mine, theirs = per_query[a][metric], per_query[b][metric]
+    if list(mine) != list(theirs):
+        raise ValueError(f"{a} and {b} scored different queries on {metric}")
+    found = paired_bootstrap(
+        list(mine.values()), list(theirs.values()), n_bootstrap=N_BOOTSTRAP, seed=0
+    )
+    return {"a": a, "b": b, "metric": metric, **found.as_dict(), "text": found.interval_text()}
+
+
+def with_intervals(
+    rows: list[dict[str, object]], comparisons: Mapping[tuple[str, str, str], dict[str, object]]
+) -> list[dict[str, object]]:
+    """Quality rows with each metric's difference to BM25 (interval) and its significance."""
+    out = []
+    for r in rows:
+        cells: dict[str, object] = {"method": r["method"]}
+        for metric in METRICS:
+            cells[metric] = r[metric]
+            if r["method"] == BASELINE:
+                cells[f"Δ {metric} vs BM25 [95% CI]"] = "(baseline)"
+                cells["sig."] = ""
+            else:
+                c = comparisons[(str(r["method"]), BASELINE, metric)]
+                cells[f"Δ {metric} vs BM25 [95% CI]"] = c["text"]
+                cells[f"sig. {metric}"] = "yes" if c["significant"] else "no"
+        cells["lexical weight"] = r["lexical weight"]
+        out.append(cells)
+    # the baseline row has one "sig." key: give it the same columns as the others
+    columns = list(out[-1]) if len(out) > 1 else list(out[0])
+    return [{c: row.get(c, "") for c in columns} for row in out]
+
+
 def markdown(rows: Sequence[Mapping[str, object]]) -> list[str]:
     columns = list(rows[0])
     lines = ["| " + " | ".join(columns) + " |", "|---|" + "---:|" * (len(columns) - 1)]
@@ -260,6 +317,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--speed-titles", type=int, default=2000)
     parser.add_argument("--speed-queries", type=int, default=300)
+    parser.add_argument(
+        "--no-speed",
+        dest="speed",
+        action="store_false",
+        help="keep the stored speed rows of results/search.json (say so) instead of timing",
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(2)
@@ -278,8 +341,21 @@ def main() -> None:
     lexical = LexicalIndex.build(dataset.items)
     bm25_build = time.perf_counter() - start
 
+    # The fine-tuned model's vectors go to a cache emptied now: a model saved again to the
+    # same folder must never meet the vectors of an earlier fine-tuning.
+    fresh_cache = WORK / "cache-finetuned"
+    shutil.rmtree(fresh_cache, ignore_errors=True)
+    per_query: dict[str, dict[str, dict[str, float]]] = {}
     rows, extras = quality(
-        "zero-shot", SentenceTransformerEncoder(), dataset, lexical, train, test, row_of
+        "zero-shot",
+        SentenceTransformerEncoder(),
+        dataset,
+        lexical,
+        train,
+        test,
+        row_of,
+        WORK / "cache",
+        per_query,
     )
     finetune_info: dict[str, object] = {"steps": 0}
     if args.finetune_steps > 0:
@@ -304,8 +380,11 @@ def main() -> None:
         # Held-out check on valid queries: dense full-catalog NDCG@10, before and after.
         base = SentenceTransformerEncoder()
         checks = {}
-        for label, encoder in (("before", base), ("after", tuned)):
-            vectors = encode_items_cached(encoder, item_text(dataset.items), WORK / "cache")
+        for label, encoder, cache in (
+            ("before", base, WORK / "cache"),
+            ("after", tuned, fresh_cache),
+        ):
+            vectors = encode_items_cached(encoder, item_text(dataset.items), cache)
             index = DenseIndex.build(vectors, dataset.items, method="exact")
             found = index.search_many(encoder.encode_queries(valid.texts), k=DEPTH)
             checks[label] = evaluate_runs(
@@ -321,33 +400,52 @@ def main() -> None:
             "seconds": seconds,
             "valid_full_ndcg@10": checks,
         }
-        more, extra_ft = quality("fine-tuned", tuned, dataset, lexical, train, test, row_of)
+        more, extra_ft = quality(
+            "fine-tuned", tuned, dataset, lexical, train, test, row_of, fresh_cache, per_query
+        )
         rows += more
         extras["fine-tuned"] = extra_ft
 
-    log("speed")
-    onnx = export_onnx(WORK / "onnx", overwrite=True)
+    comparisons: dict[tuple[str, str, str], dict[str, object]] = {}
+    compared = [(str(r["method"]), BASELINE) for r in rows if r["method"] != BASELINE]
+    compared += [(a, b) for a, b in CLAIMS if a in per_query and b in per_query]
+    for a, b in compared:
+        for metric in METRICS:
+            comparisons[(a, b, metric)] = compare(per_query, a, b, metric)
+    n_paired = len(per_query[BASELINE]["full ndcg@10"])
+
     rng = np.random.default_rng(0)
-    titles = item_text(dataset.items)
-    sample = [titles[i] for i in rng.choice(len(titles), args.speed_titles, replace=False)]
     query_sample = [
         test.texts[i]
         for i in rng.choice(
             len(test.texts), min(args.speed_queries, len(test.texts)), replace=False
         )
     ]
-    speed_rows = speed(sample, query_sample, onnx.folder)
-    base_rate = float(speed_rows[0]["items/s"])  # type: ignore[arg-type]
-    base_p50 = float(speed_rows[0]["query p50 ms"])  # type: ignore[arg-type]
-    for r in speed_rows:
-        r["throughput vs plain"] = float(r["items/s"]) / base_rate  # type: ignore[arg-type]
-        r["p50 speed-up"] = base_p50 / float(r["query p50 ms"])  # type: ignore[arg-type]
+    stored_speed = RESULTS / "search.json"
+    speed_note = ""
+    if args.speed or not stored_speed.exists():
+        log("speed")
+        onnx = export_onnx(WORK / "onnx", overwrite=True)
+        titles = item_text(dataset.items)
+        sample = [titles[i] for i in rng.choice(len(titles), args.speed_titles, replace=False)]
+        speed_rows = speed(sample, query_sample, onnx.folder)
+        base_rate = float(speed_rows[0]["items/s"])  # type: ignore[arg-type]
+        base_p50 = float(speed_rows[0]["query p50 ms"])  # type: ignore[arg-type]
+        for r in speed_rows:
+            r["throughput vs plain"] = float(r["items/s"]) / base_rate  # type: ignore[arg-type]
+            r["p50 speed-up"] = base_p50 / float(r["query p50 ms"])  # type: ignore[arg-type]
+    else:
+        speed_rows = json.loads(stored_speed.read_text())["speed"]
+        speed_note = (
+            " Not re-measured in this run (`--no-speed`, the CPU was shared with other jobs): "
+            "these rows are the stored ones of the previous full run."
+        )
 
     best_bar = max(float(r["full ndcg@10"]) for r in rows[:2])  # type: ignore[arg-type]
     lines = [
         "## Search on Home Depot: BM25, dense, hybrid, fine-tuned",
         "",
-        f"Machine: 2 CPUs, Python {platform.python_version()}, torch {torch.__version__} (2 threads). Command: `python benchmarks/bench_search.py --finetune-steps {args.finetune_steps}` ({(time.perf_counter() - started) / 60:.1f} min).",
+        f"Machine: 2 CPUs, Python {platform.python_version()}, torch {torch.__version__} (2 threads). Command: `python benchmarks/bench_search.py --finetune-steps {args.finetune_steps}{'' if args.speed else ' --no-speed'}` ({(time.perf_counter() - started) / 60:.1f} min).",
         "",
         f"54,667 products (text = title), 8,226 real queries split by query 80/10/10 (seed 0): {len(train.ids):,} train, {len(valid.ids):,} valid, {len(test.ids):,} test; every figure is on the test queries. "
         "*rerank*: each test query's judged products ordered by the method, graded NDCG@10 (gain 2^g - 1, grades 1-3, so every judged product has some gain). "
@@ -355,21 +453,42 @@ def main() -> None:
         "Fusion weights (lexical share) tuned on train queries only. Encoder: all-MiniLM-L6-v2, exact inner-product search. "
         f"BM25 index build: {bm25_build:.1f} s.",
         "",
-        *markdown(rows),
+        f"Each Δ is the method minus BM25, averaged over the {n_paired:,} test queries with a relevant judged product, with its 95% paired bootstrap interval over those queries ({N_BOOTSTRAP:,} resamples, seed 0); *sig.* says whether the interval excludes 0 (significant at 95%).",
+        "",
+        *markdown(with_intervals(rows, comparisons)),
         "",
         f"The bar (best of BM25 and zero-shot dense, full-catalog NDCG@10): {best_bar:.4f}.",
         "",
+        "Pairs the text compares (a minus b, same test queries, 95% paired bootstrap interval):",
+        "",
+        *markdown(
+            [
+                {
+                    "a": a,
+                    "b": b,
+                    **{
+                        f"Δ {m} [95% CI]": str(comparisons[(a, b, m)]["text"])
+                        + (" (sig.)" if comparisons[(a, b, m)]["significant"] else "")
+                        for m in METRICS
+                    },
+                }
+                for a, b in CLAIMS
+                if (a, b, METRICS[0]) in comparisons
+            ]
+        ),
+        "",
     ]
     if finetune_info["steps"]:
-        checks = finetune_info["valid_full_ndcg@10"]
+        held = finetune_info["valid_full_ndcg@10"]
+        assert isinstance(held, dict)
         lines += [
             f"Fine-tuning: {finetune_info['steps']} steps of {finetune_info['batch_size']} (query, product) pairs with in-batch negatives (MultipleNegativesRankingLoss), "
             f"from {finetune_info['pairs']:,} train judgments graded ≥ {MIN_GRADE_FOR_TRAINING}; {finetune_info['seconds']:.0f} s on the CPU. "
-            f"Held-out check, dense full-catalog NDCG@10 on the valid queries: {checks['before']:.4f} before, {checks['after']:.4f} after.",  # type: ignore[index]
+            f"Held-out check, dense full-catalog NDCG@10 on the valid queries: {held['before']:.4f} before, {held['after']:.4f} after.",
             "",
         ]
     lines += [
-        f"Speed: {args.speed_titles:,} sampled titles encoded in batches, {len(query_sample)} test queries encoded one at a time.",
+        f"Speed: {args.speed_titles:,} sampled titles encoded in batches, {len(query_sample)} test queries encoded one at a time.{speed_note}",
         "",
         *markdown(speed_rows),
         "",
@@ -378,7 +497,16 @@ def main() -> None:
     (RESULTS / "search.md").write_text("\n".join(lines))
     (RESULTS / "search.json").write_text(
         json.dumps(
-            {"quality": rows, "fusion": extras, "finetune": finetune_info, "speed": speed_rows},
+            {
+                "quality": rows,
+                "comparisons": [
+                    {k: v for k, v in c.items() if k != "text"} for c in comparisons.values()
+                ],
+                "fusion": extras,
+                "finetune": finetune_info,
+                "speed": speed_rows,
+                "speed_remeasured": not speed_note,
+            },
             indent=2,
             default=str,
         )
