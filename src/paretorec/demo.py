@@ -176,11 +176,17 @@ def run_demo(
         highlight=False,
         soft_wrap=True,
     )
+    # Written where the explorer (/explorer) looks for the policy's catalog-wide front.
+    from paretorec.serve.catalog_front import how_to_make
+
+    policy = models["policy"]
+    assert isinstance(policy, dict)
     console.print(
-        f"  .venv/bin/paretorec pareto --policy promoted --models {out / 'models'} --out {report / 'policy-front'}",
+        f"  .venv/bin/{how_to_make(out / 'models', str(policy['version']))}",
         highlight=False,
         soft_wrap=True,
     )
+    console.print("  then open http://localhost:8000/explorer", highlight=False, soft_wrap=True)
 
 
 def _train_models(
