@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.serve.conftest import make_client, models_dir
+from tests.serve.conftest import full_models_dir, make_client, models_dir
 
-__all__ = ["make_client", "models_dir"]
+__all__ = ["full_models_dir", "make_client", "models_dir"]

@@ -36,10 +36,10 @@ def _ids(client: object, query: str, **extra: object) -> list[str]:
 def test_admin_endpoints_need_the_token(make_client: AppFactory) -> None:
     client = make_client()
     missing = client.put("/items", json={"items": [NEW]})
-    assert missing.status_code == 401 and "Bearer" in missing.json()["detail"]
+    assert missing.status_code == 401 and "Bearer" in missing.json()["error"]
     assert missing.headers["www-authenticate"] == "Bearer"
     wrong = client.put("/items", json={"items": [NEW]}, headers={"Authorization": "Bearer nope"})
-    assert wrong.status_code == 401 and "wrong" in wrong.json()["detail"]
+    assert wrong.status_code == 401 and "wrong" in wrong.json()["error"]
     basic = client.delete("/items/d1", headers={"Authorization": "Basic s3cret-token"})
     assert basic.status_code == 401
     assert (
@@ -48,7 +48,7 @@ def test_admin_endpoints_need_the_token(make_client: AppFactory) -> None:
     assert "snow" not in " ".join(_ids(client, "snow blower")).lower()
     closed = make_client(token=None)
     refused = closed.put("/items", json={"items": [NEW]}, headers=AUTH)
-    assert refused.status_code == 403 and "token" in refused.json()["detail"]
+    assert refused.status_code == 403 and "token" in refused.json()["error"]
 
 
 def test_new_item_is_searchable_at_once_and_updates_and_removal_apply(

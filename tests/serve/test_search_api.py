@@ -117,7 +117,7 @@ def test_malformed_and_oversized_bodies(make_client: AppFactory) -> None:
         == 422
     )
     huge = client.post("/search", json={"query": "drill", "user_id": "u" * 5_000})
-    assert huge.status_code == 413 and "bytes" in huge.json()["detail"]
+    assert huge.status_code == 413 and "bytes" in huge.json()["error"]
     assert client.get("/search").status_code == 405
     assert client.get("/nowhere").status_code == 404
 
@@ -190,7 +190,7 @@ def test_a_chunked_body_is_held_to_the_limit(make_client: AppFactory) -> None:
     huge = client.post("/search", content=_chunks(5_000), headers=headers)
     assert "content-length" not in huge.request.headers
     assert huge.request.headers["transfer-encoding"] == "chunked"
-    assert huge.status_code == 413 and "bytes" in huge.json()["detail"]
+    assert huge.status_code == 413 and "bytes" in huge.json()["error"]
     small = client.post("/search", content=_chunks(1_000), headers=headers)
     assert small.status_code == 200, small.text
 

@@ -17,10 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from anyio import to_thread
-from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import Depends, FastAPI
+from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paretorec.retrieve import Filters
@@ -28,6 +26,8 @@ from paretorec.serve.auth import admin_guard
 from paretorec.serve.catalog import ItemValueError, catalog_from_records
 from paretorec.serve.changes import CatalogChange, ChangeJournal
 from paretorec.serve.constraints import constraints_router
+from paretorec.serve.drift import DriftWatch
+from paretorec.serve.errors import error_response, install_error_handling
 from paretorec.serve.event_log import EventLog, LoggedEvent
 from paretorec.serve.explorer import explorer_router
 from paretorec.serve.metrics import CONTENT_TYPE, ServiceMetrics
@@ -100,10 +100,7 @@ class _Instrument:
             if within:
                 await self.app(scope, receive, sending)
             else:
-                response = JSONResponse(
-                    {"detail": f"the request body is over {self.max_body:,} bytes"},
-                    status_code=413,
-                )
+                response = error_response(413, f"the request body is over {self.max_body:,} bytes")
                 await response(scope, receive, sending)
         finally:
             route = scope.get("route")
@@ -202,15 +199,6 @@ def _ranked(pipeline: ServingPipeline, ranked: RankedList, start: float) -> dict
     }
 
 
-def _summary(errors: list[Any]) -> str:
-    parts = []
-    for error in errors[:5]:
-        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
-        parts.append(f"{location or 'body'}: {error.get('msg', 'invalid')}")
-    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-    return "; ".join(parts) + more
-
-
 def create_app(
     pipeline: ServingPipeline,
     *,
@@ -221,6 +209,7 @@ def create_app(
     reload: Reloader | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     request_threads: int | None = None,
+    drift: DriftWatch | None = None,
 ) -> FastAPI:
     """The service around `pipeline`. `reload(kind, version)` swaps in a version before
     the registry promotes it (a version that fails to load is never promoted);
@@ -239,6 +228,7 @@ def create_app(
         yield
 
     metrics = ServiceMetrics()
+    metrics.drift = drift  # PSI of what is served against the training reference
     changing = threading.Lock()  # one catalog change at a time: the journal keeps their order
     metrics.items.set(len(pipeline.store))
     pipeline.timer = lambda stage, seconds: metrics.stage_latency.labels(stage).observe(seconds)
@@ -252,35 +242,8 @@ def create_app(
     )
     app.add_middleware(_Instrument, metrics=metrics, max_body=max_body_bytes)
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [
-            {k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in error.errors()
-        ]
-        return JSONResponse(
-            {"error": _summary(errors), "detail": errors},
-            status_code=422,
-        )
-
-    @app.exception_handler(StarletteHTTPException)
-    async def refused(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(
-            {"error": str(error.detail), "detail": error.detail},
-            status_code=error.status_code,
-            headers=error.headers,
-        )
-
-    @app.exception_handler(RequestError)
-    async def unanswerable(request: Request, error: RequestError) -> JSONResponse:
-        return JSONResponse({"error": str(error), "detail": str(error)}, status_code=422)
-
-    @app.exception_handler(UnknownItemError)
-    async def unknown(request: Request, error: UnknownItemError) -> JSONResponse:
-        return JSONResponse({"error": str(error), "detail": str(error)}, status_code=404)
-
-    @app.exception_handler(StageUnavailableError)
-    async def unavailable(request: Request, error: StageUnavailableError) -> JSONResponse:
-        return JSONResponse({"error": str(error), "detail": str(error)}, status_code=503)
+    # every error is one `ErrorBody`, declared on every operation of /openapi.json
+    install_error_handling(app, weight_names=pipeline.objectives)
 
     @app.post("/search", response_model=RankedResponse, tags=["read"])
     def search(body: SearchRequest) -> dict[str, Any]:
@@ -293,7 +256,10 @@ def create_app(
             filters=_filters(body.filters),
             weights=body.weights,
         )
-        return _ranked(pipeline, pipeline.search(query), start)
+        ranked = pipeline.search(query)
+        if drift is not None:
+            drift.observe(body.query, ranked, pipeline.store)
+        return _ranked(pipeline, ranked, start)
 
     @app.post("/recommend", response_model=RecommendResponse, tags=["read"])
     def recommend(body: RecommendRequest) -> dict[str, Any]:
@@ -308,6 +274,8 @@ def create_app(
             weights=body.weights,
         )
         ranked = pipeline.recommend(query)
+        if drift is not None:
+            drift.observe(None, ranked, pipeline.store)
         return {**_ranked(pipeline, ranked, start), "ignored": list(ranked.ignored)}
 
     @app.get("/items/{item_id}", tags=["read"])

@@ -5,8 +5,8 @@ Limits keep one request's work bounded: a query of at most `MAX_QUERY_CHARS` cha
 items per catalog change and `MAX_EVENTS_PER_REQUEST` events per feedback batch. Unknown
 fields are refused (a misspelt `wieghts` is an error, not a silent default), and so is a
 count given as anything but a JSON integer (`"10"` or `true` for `k`). Every value must
-fit where it is kept: integers in 64 bits, date-times within the years 1 to 9999 in UTC
-(naive ones are taken as UTC).
+fit where it is kept: integers in 64 bits, date-times ISO 8601 text within the years 1
+to 9999 in UTC (naive ones are taken as UTC).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictInt,
@@ -59,7 +60,15 @@ def _in_utc(value: datetime) -> datetime:
         ) from None
 
 
-UtcDateTime = Annotated[datetime, AfterValidator(_in_utc)]
+def _iso_text(value: object) -> object:
+    """The OpenAPI document says date-times are ISO 8601 strings: a number is refused
+    (pydantic would read it as unix seconds, which no client can tell from the schema)."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("give the date-time as ISO 8601 text, e.g. 2024-11-01T10:00:00Z")
+    return value
+
+
+UtcDateTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)]
 
 
 class _Strict(BaseModel):
@@ -106,11 +115,15 @@ class FiltersIn(_Strict):
 WeightsField = Field(
     None,
     description=(
-        "Objective weights by name (non-negative, normalized to sum to 1; objectives left "
-        "out get 0). Omit for the promoted default."
+        "Objective weights by name: the served model's objectives (GET /explorer/config "
+        "lists them), non-negative, not all 0, normalized to sum to 1; objectives left out "
+        "get 0. Omit for the promoted default."
     ),
-    examples=[{"click": 0.5, "revenue": 0.5}],
+    min_length=1,
+    max_length=MAX_WEIGHTS,
+    examples=[{"relevance": 1.0}],  # the served names replace it in /openapi.json
 )
+Weight = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class SearchRequest(_Strict):
@@ -120,7 +133,7 @@ class SearchRequest(_Strict):
     user_id: Id | None = None
     filters: FiltersIn | None = None
     k: StrictInt = Field(10, ge=1, le=MAX_K)
-    weights: dict[str, float] | None = WeightsField
+    weights: dict[str, Weight] | None = WeightsField
 
     _weights = field_validator("weights")(_check_weights)
 
@@ -135,7 +148,7 @@ class RecommendRequest(_Strict):
     exclude: list[Id] = Field(default_factory=list, max_length=MAX_EXCLUDE)
     filters: FiltersIn | None = None
     k: StrictInt = Field(10, ge=1, le=MAX_K)
-    weights: dict[str, float] | None = WeightsField
+    weights: dict[str, Weight] | None = WeightsField
 
     _weights = field_validator("weights")(_check_weights)
 
