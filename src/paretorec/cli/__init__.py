@@ -5,6 +5,7 @@ Each command group lives in its own module, which registers its commands on impo
 """
 
 from paretorec.cli import (  # noqa: F401  (registers commands)
+    _audit,
     _data,
     _evaluate,
     _models,
