@@ -7,7 +7,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,6 +23,9 @@ from paretorec.cli._shared import (
     spinner,
 )
 from paretorec.serve.registry import ModelKind, ModelRegistry, default_models_dir
+
+if TYPE_CHECKING:
+    from paretorec.serve.pipeline import ServingPipeline
 
 serve_app = typer.Typer(
     help="Serve search and recommendation over HTTP (FastAPI + uvicorn).",
@@ -103,6 +106,17 @@ def serve(
     temperature: Annotated[
         float, typer.Option(min=0.01, help="How widely exploring lists are drawn (scores / T).")
     ] = 1.0,
+    drift_queries: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Training queries searched at start as the drift watch's reference "
+            "(PSI gauges in /metrics); 0: no drift watch.",
+        ),
+    ] = 200,
+    drift_threshold: Annotated[
+        float, typer.Option(min=0.0, help="PSI above which a feature's drift warning is set.")
+    ] = 0.25,
 ) -> None:
     """Serve the registry's promoted versions: /search, /recommend, /items, /events, /healthz, /metrics, /docs, /explorer."""
     if ctx.invoked_subcommand is not None:
@@ -112,6 +126,7 @@ def serve(
         encoder_threads=encoder_threads, compute_threads=compute_threads,
         request_threads=request_threads, verify=verify, log_level=log_level, rules=rules,
         explore=explore, temperature=temperature,
+        drift_queries=drift_queries, drift_threshold=drift_threshold,
     )  # fmt: skip
 
 
@@ -163,6 +178,8 @@ def _run_service(
     explore: float = 0.0,
     temperature: float = 1.0,
     on_start: Callable[[], None] | None = None,
+    drift_queries: int = 0,
+    drift_threshold: float = 0.25,
 ) -> None:
     import uvicorn
 
@@ -182,6 +199,16 @@ def _run_service(
     with spinner(f"loading models from {registry.root}"):
         pipeline = load_pipeline(registry, options)
     limit_compute_threads(compute_threads)
+    drift = None
+    if drift_queries > 0:  # before rules and exploration: the reference is the models' own
+        from paretorec.serve.drift import watch_from_registry
+
+        with spinner("searching the training queries for the drift reference"):
+            drift = watch_from_registry(
+                pipeline, registry, n_queries=drift_queries, threshold=drift_threshold
+            )
+        if drift is None:
+            console.print("no drift watch: the index's dataset has no queries to search")
     if rules is not None:
         from paretorec.serve.constraints import read_constraints
 
@@ -198,6 +225,9 @@ def _run_service(
         replayed = apply_journal(pipeline, journal)
     if replayed:
         console.print(f"replayed {replayed:,} catalog change(s) from {journal.path}")
+    counted = _replay_online_counts(pipeline, registry, log.path)
+    if counted:
+        console.print(f"replayed {counted:,} interaction(s) since the recommender's training")
     service = create_app(
         pipeline,
         admin_token=token,
@@ -206,6 +236,7 @@ def _run_service(
         registry=registry,
         reload=reloader(pipeline, registry, options, journal=journal),
         request_threads=request_threads,
+        drift=drift,
     )
     loaded = ", ".join(
         f"{stage.value} {state.version or '-'}" if state.loaded else f"{stage.value} missing"
@@ -219,6 +250,21 @@ def _run_service(
     finally:
         log.close()
         journal.close()
+
+
+def _replay_online_counts(pipeline: ServingPipeline, registry: ModelRegistry, log: Path) -> int:
+    """The online counts since the served recommender was trained, from the event log."""
+    from datetime import datetime
+
+    from paretorec.loop.replay import replay_online_counts
+    from paretorec.stages import Stage
+
+    version = pipeline.versions.get(Stage.RECOMMENDER)
+    if version is None:
+        return 0
+    created = datetime.fromisoformat(registry.manifest(ModelKind.RECOMMENDER, version).created_at)
+    with spinner("replaying online counts from the event log"):
+        return replay_online_counts(pipeline, log, created)
 
 
 @serve_app.command("build-index")

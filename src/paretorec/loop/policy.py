@@ -137,7 +137,9 @@ class LoopPolicy:
         static = self.layout.items(items)
         return PolicyInput(
             context=self.layout.contexts(_users(dataset), user_ids),
-            item_features=np.ascontiguousarray(np.broadcast_to(static[None], (n, c, static.shape[1]))),
+            item_features=np.ascontiguousarray(
+                np.broadcast_to(static[None], (n, c, static.shape[1]))
+            ),
             predictions={CLICK: np.broadcast_to(self.layout.rates(ids)[None], (n, c))},
         )
 

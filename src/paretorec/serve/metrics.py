@@ -1,4 +1,5 @@
-"""Prometheus metrics of one service instance: request latency, counts, errors, stages.
+"""Prometheus metrics of one service instance: request latency, counts, errors, stages,
+and, with a drift watch, each watched feature's PSI against the training reference.
 
 Each app has its own `CollectorRegistry` (no process-global state), exposed at
 ``GET /metrics`` in the Prometheus text format. Requests are labelled by route template
@@ -7,7 +8,12 @@ Each app has its own `CollectorRegistry` (no process-global state), exposed at
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+if TYPE_CHECKING:
+    from paretorec.serve.drift import DriftWatch
 
 __all__ = ["CONTENT_TYPE", "ServiceMetrics"]
 
@@ -70,6 +76,34 @@ class ServiceMetrics:
             "Feedback events appended to the log.",
             registry=self.registry,
         )
+        self.drift: DriftWatch | None = None
+        self.drift_psi = Gauge(
+            "paretorec_drift_psi",
+            "Population stability index of a served feature against the training reference "
+            "(absent until enough live values arrived).",
+            ("feature",),
+            registry=self.registry,
+        )
+        self.drift_warning = Gauge(
+            "paretorec_drift_warning",
+            "1 when a feature's PSI is above the warning threshold, else 0.",
+            ("feature",),
+            registry=self.registry,
+        )
+        self.drift_threshold = Gauge(
+            "paretorec_drift_threshold", "The PSI warning threshold.", registry=self.registry
+        )
+
+    def _update_drift(self) -> None:
+        watch = self.drift
+        if watch is None:
+            return
+        self.drift_threshold.set(watch.threshold)
+        for feature, value in watch.monitor.psi().items():
+            if value is None:
+                continue
+            self.drift_psi.labels(feature).set(value)
+            self.drift_warning.labels(feature).set(1.0 if value > watch.threshold else 0.0)
 
     def observe(self, *, route: str, method: str, status: int, seconds: float) -> None:
         self.latency.labels(route, method).observe(seconds)
@@ -80,4 +114,5 @@ class ServiceMetrics:
             self.errors.labels(route, "client").inc()
 
     def render(self) -> bytes:
+        self._update_drift()
         return generate_latest(self.registry)
