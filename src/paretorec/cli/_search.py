@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,6 +21,13 @@ from paretorec.cli._shared import (
     spinner,
     train_app,
 )
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from paretorec.cli._batch import BatchQuery
+    from paretorec.encode import TextEncoder
+    from paretorec.retrieve import HybridRetriever
 
 
 @app.command("index")
@@ -54,7 +61,13 @@ def index(
 @fails_cleanly
 def search(
     folder: Annotated[Path, typer.Argument(help="Dataset folder (for titles and prices).")],
-    query: Annotated[str, typer.Argument(help="What the shopper typed.")],
+    query: Annotated[
+        str | None,
+        typer.Argument(
+            help="What the shopper typed. Without it: the queries of --batch, or a prompt "
+            "on a terminal (one query a line from standard input otherwise)."
+        ),
+    ] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=1000, help="How many results.")] = 10,
     index_folder: Annotated[
         Path, typer.Option("--index", help="Indexes saved by `paretorec index`.")
@@ -62,33 +75,121 @@ def search(
     model: Annotated[
         Path | None, typer.Option(help="Encoder model folder; the one the index was built with.")
     ] = None,
+    batch: Annotated[
+        Path | None,
+        typer.Option(
+            "--batch",
+            help='Queries, one a line or JSON lines ({"query": ..., "k": ...}); "-": stdin.',
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object a query instead of tables.")
+    ] = False,
+    collapse_duplicates: Annotated[
+        bool,
+        typer.Option(
+            "--collapse-duplicates/--keep-duplicates",
+            help="Show a product listed under several ids once (same brand and title).",
+        ),
+    ] = True,
 ) -> None:
-    """Search a catalog: the top k items with their title, price and each retriever's score."""
-    import polars as pl
+    """Search a catalog: the top k items with their title, price and each retriever's
+    score, for one query or many with the models loaded once."""
+    from paretorec.cli._batch import BatchQuery, is_terminal, prompt_lines, read_batch
 
-    from paretorec.data.validate import load_dataset
-    from paretorec.retrieve import HybridRetriever
-
-    if not query.strip():
+    if query is not None and batch is not None:
+        raise ValueError("give a query or --batch, not both")
+    if query is not None and not query.strip():
         raise ValueError("the query is empty")
     if not index_folder.is_dir():
         raise FileNotFoundError(
             f"{index_folder}: no index; build one with `paretorec index {folder} --out {index_folder}`"
         )
-    with spinner("loading"):
-        dataset = load_dataset(folder)
-        retriever = HybridRetriever.load(index_folder)
-        encoder = _encoder(model)
-    found = retriever.search(query, encoder.encode_queries([query])[0], k=k)
-    items = dataset.items.frame
-    columns = [c for c in ("item_id", "title", "price") if c in items.columns]
-    rows = pl.DataFrame({"item_id": list(found.item_ids), "rank": range(1, len(found) + 1)})
-    table = rows.join(items.select(columns), on="item_id", how="left").sort("rank")
-    table = table.with_columns(
-        pl.Series("score", found.scores),
-        *(pl.Series(name, values) for name, values in found.components.items()),
-    )
-    console.print(frame_table(table, f"{query!r}: {len(found)} result(s)"))
+    interactive = query is None and batch is None and is_terminal()
+    queries: list[BatchQuery] = []
+    if query is not None:
+        queries = [BatchQuery(query, k)]
+    elif not interactive:
+        queries = read_batch(batch if batch is not None else Path("-"), default_k=k)
+    searcher = _Searcher.load(folder, index_folder, model, collapse=collapse_duplicates)
+    for asked in queries:
+        searcher.show(asked, as_json=as_json)
+    if interactive:
+        console.print("one query a line; an empty line or Ctrl-D ends")
+        for line in prompt_lines(lambda: console.input("[bold]query>[/] ")):
+            searcher.show(BatchQuery(line, k), as_json=as_json)
+
+
+class _Searcher:
+    """The catalog, the indexes and the encoder, loaded once for many queries."""
+
+    def __init__(
+        self,
+        items: pl.DataFrame,
+        retriever: HybridRetriever,
+        encoder: TextEncoder,
+        *,
+        collapse: bool,
+    ) -> None:
+        from paretorec.retrieve.duplicates import duplicate_key
+
+        self.items = items
+        self.retriever = retriever
+        self.encoder = encoder
+        self.collapse = collapse
+        ids = items["item_id"].cast(str).to_list()
+        titles = items["title"].to_list()
+        brands = items["brand"].to_list() if "brand" in items.columns else [None] * len(ids)
+        self.keys = {i: duplicate_key(t, b) for i, t, b in zip(ids, titles, brands, strict=True)}
+
+    @classmethod
+    def load(
+        cls, folder: Path, index_folder: Path, model: Path | None, *, collapse: bool
+    ) -> _Searcher:
+        from paretorec.data.validate import load_dataset
+        from paretorec.retrieve import HybridRetriever
+
+        with spinner("loading"):
+            dataset = load_dataset(folder)
+            retriever = HybridRetriever.load(index_folder)
+            encoder = _encoder(model)
+        return cls(dataset.items.frame, retriever, encoder, collapse=collapse)
+
+    def show(self, asked: BatchQuery, *, as_json: bool) -> None:
+        import polars as pl
+
+        from paretorec.retrieve.duplicates import collapse
+
+        # Ask for more when collapsing: a product may fill several of the top slots.
+        fetch = min(3 * asked.k + 10, 3010) if self.collapse else asked.k
+        found = self.retriever.search(
+            asked.text, self.encoder.encode_queries([asked.text])[0], k=fetch
+        )
+        kept = list(range(len(found)))
+        if self.collapse:
+            kept = list(collapse([self.keys.get(i) for i in found.item_ids]).kept)
+        kept = kept[: asked.k]
+        skipped = (kept[-1] + 1 - len(kept)) if kept else 0  # duplicates passed over
+        columns = [c for c in ("item_id", "title", "price") if c in self.items.columns]
+        rows = pl.DataFrame(
+            {"item_id": [found.item_ids[p] for p in kept], "rank": range(1, len(kept) + 1)}
+        )
+        table = rows.join(self.items.select(columns), on="item_id", how="left").sort("rank")
+        table = table.with_columns(
+            pl.Series("score", found.scores[kept]),
+            *(pl.Series(name, values[kept]) for name, values in found.components.items()),
+        )
+        if as_json:
+            answer = {
+                "query": asked.text,
+                "k": asked.k,
+                "duplicates_collapsed": skipped,
+                "items": table.fill_nan(None).to_dicts(),
+            }
+            typer.echo(json.dumps(answer))
+            return
+        note = f", {skipped} duplicate(s) collapsed" if skipped else ""
+        console.print(frame_table(table, f"{asked.text!r}: {len(table)} result(s){note}"))
 
 
 @evaluate_app.command("search")

@@ -1,0 +1,89 @@
+"""Many requests from one loaded model: batch files and an interactive prompt.
+
+A batch holds one request a line: plain text (a query), or a JSON object for more fields
+(``{"query": "cordless drill", "k": 5}``). Blank lines and lines starting with ``#`` are
+skipped. A whole file is read and checked before anything loads, so a typo on line 900
+costs a second, not a model load.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+__all__ = ["MAX_K", "BatchQuery", "is_terminal", "parse_batch", "prompt_lines", "read_batch"]
+
+MAX_K = 1000
+
+
+@dataclass(frozen=True)
+class BatchQuery:
+    """One search request of a batch: its text and list length."""
+
+    text: str
+    k: int
+
+
+def _k(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_K:
+        raise ValueError(f"{where}: k must be an integer from 1 to {MAX_K}, got {value!r}")
+    return value
+
+
+def parse_batch(lines: list[str], *, default_k: int, source: str) -> list[BatchQuery]:
+    """The queries of a batch's lines (see the module docstring); `source` names the file
+    in errors (``queries.txt line 3: ...``)."""
+    out: list[BatchQuery] = []
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        where = f"{source} line {number}"
+        if not line.startswith("{"):
+            out.append(BatchQuery(line, default_k))
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{where}: not valid JSON ({error.msg})") from None
+        unknown = sorted(set(record) - {"query", "k"})
+        if unknown:
+            raise ValueError(f"{where}: unknown field(s) {', '.join(unknown)} (expected query, k)")
+        text = record.get("query")
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f'{where}: "query" must be a non-empty string')
+        out.append(BatchQuery(text.strip(), _k(record.get("k", default_k), where)))
+    return out
+
+
+def read_batch(path: Path, *, default_k: int, stdin: TextIO | None = None) -> list[BatchQuery]:
+    """The queries of a batch file (``-``: standard input)."""
+    if str(path) == "-":
+        stream = stdin if stdin is not None else sys.stdin
+        return parse_batch(stream.read().splitlines(), default_k=default_k, source="stdin")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such batch file")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return parse_batch(lines, default_k=default_k, source=str(path))
+
+
+def is_terminal() -> bool:
+    """Whether a person types at standard input (the interactive prompt's condition)."""
+    return sys.stdin.isatty()
+
+
+def prompt_lines(ask: Callable[[], str]) -> Iterator[str]:
+    """What a person types at the prompt, line by line, until an empty line, ``quit`` or
+    end of input (Ctrl-D)."""
+    while True:
+        try:
+            line = ask().strip()
+        except (EOFError, KeyboardInterrupt):
+            return
+        if not line or line.lower() in ("quit", "exit"):
+            return
+        yield line
