@@ -17,6 +17,14 @@ Models are fitted on train; a test history is train + valid. ALS and BPR are ref
 on train + valid for test (they cannot score a user they were not fitted on), without
 the held-out items' interactions, so every model trains on the same items.
 
+Every model runs on the same number of threads (`--threads`, default 2: ours through
+torch, implicit's `num_threads`, RecBole's torch and OMP threads). Every comparison has a
+paired bootstrap interval over the test users (`paretorec.evaluate.paired`): each model
+against co-visitation, and the pairs the text claims (the merge against the best peer and
+against its own generators), with a "significant at 95%" column. Per-user figures are kept
+in .work/recommend/per_user.npz, so a peers-only run is compared with the stored run of
+our models on the same users.
+
     .venv/bin/python benchmarks/bench_recommend.py [--quick]
     # the peers alone, merged into the stored figures of our models (recommend.json):
     .venv/bin/python benchmarks/bench_recommend.py --only peers --recbole-epochs 50 \\
@@ -47,6 +55,7 @@ from paretorec.data.datasets import BuiltinDataset, load_builtin
 from paretorec.data.locations import cache_dir
 from paretorec.encode import SentenceTransformerEncoder, encode_items_cached, item_text
 from paretorec.evaluate.metrics import Metric, batch_ranking_metrics
+from paretorec.evaluate.paired import paired_bootstrap
 from paretorec.retrieve.recommend import (
     CoVisitation,
     Popularity,
@@ -68,6 +77,11 @@ KS = (10, 50)
 HOLD_OUT = 0.05
 SEED = 0
 VALID_USERS = 5000
+BASELINE = "covisitation"
+COMPARED = ("recall@10", "recall@50", "ndcg@10")
+N_BOOTSTRAP = 1000
+PER_USER = WORK / "per_user.npz"
+PerUser = dict[str, dict[str, NDArray[np.float64]]]
 
 
 def log(message: str) -> None:
@@ -79,6 +93,55 @@ def metrics_of(items: NDArray[np.int64], relevance: sp.csr_array) -> dict[str, f
         items, relevance, ks=KS, metrics=(Metric.RECALL, Metric.NDCG, Metric.HIT_RATE)
     )
     return {name: found[name] for name in ("recall@10", "recall@50", "ndcg@10")}
+
+
+def per_user_of(
+    items: NDArray[np.int64], relevance: sp.csr_array
+) -> dict[str, NDArray[np.float64]]:
+    """Each test user's Recall@10, Recall@50 and NDCG@10 (every test user has one item)."""
+    found = batch_ranking_metrics(items, relevance, ks=KS, metrics=(Metric.RECALL, Metric.NDCG))
+    if found.users.size != relevance.shape[0]:
+        raise ValueError("every test user must have a relevant item to pair users")
+    return {name: np.asarray(found.per_user[name], dtype=np.float64) for name in COMPARED}
+
+
+def comparisons(per_user: PerUser) -> list[dict[str, Any]]:
+    """Each model against co-visitation, and the merge against the best peer (by mean
+    NDCG@10) and against each of its own generators: paired over the test users."""
+    pairs = [(name, BASELINE) for name in per_user if name != BASELINE and BASELINE in per_user]
+    peers = [n for n in per_user if n.startswith(("implicit ", "RecBole "))]
+    if "merge" in per_user:
+        if peers:
+            best = max(peers, key=lambda n: float(per_user[n]["ndcg@10"].mean()))
+            pairs.append(("merge", best))
+        pairs += [("merge", n) for n in ("two-tower", "sequential") if n in per_user]
+    out = []
+    for a, b in pairs:
+        for metric in COMPARED:
+            found = paired_bootstrap(
+                per_user[a][metric], per_user[b][metric], n_bootstrap=N_BOOTSTRAP, seed=SEED
+            )
+            out.append({"a": a, "b": b, "metric": metric, **found.as_dict()})
+    return out
+
+
+def save_per_user(per_user: PerUser) -> None:
+    WORK.mkdir(parents=True, exist_ok=True)
+    flat = {
+        f"{model}|{metric}": v for model, values in per_user.items() for metric, v in values.items()
+    }
+    np.savez(PER_USER, **flat)  # type: ignore[arg-type]
+
+
+def load_per_user() -> PerUser:
+    if not PER_USER.exists():
+        return {}
+    out: PerUser = {}
+    with np.load(PER_USER) as saved:
+        for key in saved.files:
+            model, metric = key.split("|")
+            out.setdefault(model, {})[metric] = saved[key]
+    return out
 
 
 # ------------------------------------------------------------------ RecBole (peer)
@@ -279,8 +342,10 @@ def recbole_rescored(
     test_users: NDArray[np.int64],
     test_relevance: sp.csr_array,
     cold: NDArray[np.bool_],
+    per_user: PerUser,
 ) -> dict[str, Any]:
-    """RecBole's top-k (history excluded) scored by our metrics, cold slice included.
+    """RecBole's top-k (history excluded) scored by our metrics, cold slice included;
+    its per-user figures go to `per_user["RecBole SASRec"]`.
 
     A test user RecBole did not rank counts as a miss.
     """
@@ -297,6 +362,12 @@ def recbole_rescored(
         return {name: value * share for name, value in found.items()}
 
     everyone = np.ones(test_users.size, dtype=bool)
+    ranked = per_user_of(top, test_relevance[np.flatnonzero(have)])
+    per_user["RecBole SASRec"] = {}
+    for metric, values in ranked.items():
+        full = np.zeros(test_users.size)
+        full[have] = values
+        per_user["RecBole SASRec"][metric] = full
     return {**scaled(everyone), "cold": scaled(cold), "unranked_users": int((~have).sum())}
 
 
@@ -312,6 +383,7 @@ def implicit_top(
     factors: int,
     regularization: float,
     iterations: int,
+    threads: int,
 ) -> tuple[NDArray[np.int64], float, float]:
     from implicit.cpu.als import AlternatingLeastSquares
     from implicit.cpu.bpr import BayesianPersonalizedRanking
@@ -325,6 +397,7 @@ def implicit_top(
             iterations=iterations,
             alpha=1.0,
             random_state=SEED,
+            num_threads=threads,
         )
     else:
         model = BayesianPersonalizedRanking(
@@ -333,6 +406,7 @@ def implicit_top(
             iterations=iterations,
             learning_rate=0.05,
             random_state=SEED,
+            num_threads=threads,
         )
     start = time.perf_counter()
     model.fit(matrix, show_progress=False)
@@ -385,11 +459,32 @@ def _recbole_summary(row: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render(report: dict[str, Any]) -> None:
+def render(report: dict[str, Any], out: Path = RESULTS / "recommend.md") -> None:
     """benchmarks/results/recommend.md from the figures of a run."""
     results = report["results"]
     peers = report.get("peers_run")
-    header = "| model | Recall@10 | Recall@50 | NDCG@10 | cold Recall@10 | cold Recall@50 | cold NDCG@10 | train (s) | full-catalog eval (s) |"
+    paired = {(c["a"], c["b"], c["metric"]): c for c in report.get("comparisons", [])}
+
+    def against(name: str, baseline: str = BASELINE, metric: str = "ndcg@10") -> str:
+        """` Δ [interval] | sig. ` cells of `name` against `baseline` (blank when unpaired)."""
+        if name == baseline:
+            return " (baseline) | |"
+        c = paired.get((name, baseline, metric))
+        if c is None:
+            return " | |"
+        return (
+            f" {c['difference']:+.4f} [{c['lower']:+.4f}, {c['upper']:+.4f}] | "
+            f"{'yes' if c['significant'] else 'no'} |"
+        )
+
+    threads_note = (
+        f"Our models ran on {report.get('threads', 'the default number of')} torch thread(s)"
+    )
+    if peers:
+        threads_note += f"; the peers on {peers.get('threads', 'the default number of')} thread(s), RecBole on {peers.get('recbole_threads', 1)}."
+    else:
+        threads_note += f", as did the peers (RecBole: {report.get('recbole_threads', 1)})."
+    header = "| model | Recall@10 | Recall@50 | NDCG@10 | Δ NDCG@10 vs co-visitation [95% CI] | sig. at 95% | cold Recall@10 | cold Recall@50 | cold NDCG@10 | train (s) | full-catalog eval (s) |"
     lines = [
         "## Recommendation candidate generators",
         "",
@@ -403,33 +498,51 @@ def render(report: dict[str, Any]) -> None:
         "",
         f"Amazon Video Games, leave-last-out by sequence order: {report['users']:,} users, {report['items']:,} items, {report['test_users']:,} test users (one test item each), ranked over the full catalog (the user's history excluded, no sampled negatives). {report['held_out_items']:,} items (5%, seeded) are held out of training on purpose: removed from every train sequence ({report['train_interactions']:,} train interactions remain); {report['cold_test_users']:,} test users whose test item is one of them form the cold-start slice. Models are fitted on train; a test history is train + valid. Hyperparameters and epochs were chosen on the valid item of 5,000 sampled users (neural models: best epoch by valid Recall@10; co-visitation: popularity penalty; merge: quotas by valid NDCG@10), figures are on test. ALS and BPR are refitted on train + valid for test (they cannot score a user they were not fitted on), with the held-out items' interactions removed as from train, so no model ever trains on a held-out item.",
         "",
+        f"Δ: the model minus co-visitation, averaged over the {report['test_users']:,} test users, with its 95% paired bootstrap interval over those users ({N_BOOTSTRAP:,} resamples, seed {SEED}); *sig. at 95%*: the interval excludes 0. {threads_note}",
+        "",
         header,
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in ORDER:
         row = results.get(name)
         if row is None:
             continue
         if "error" in row:
-            lines.append(f"| {name} | error: {row['error']} | | | | | | | |")
+            lines.append(f"| {name} | error: {row['error']} | | | | | | | | | |")
             continue
         if "test" in row:  # RecBole: its own figures, then its top 50 scored by ours
             test, ours = row["test"], row.get("ours", {})
             cold = ours.get("cold", {})
             lines.append(
-                f"| {name}, RecBole's own evaluation | {_cell(test.get('recall@10'))} | {_cell(test.get('recall@50'))} | {_cell(test.get('ndcg@10'))} | n/a | n/a | n/a | {row['train_seconds']:.1f} | {row['test_eval_seconds']:.1f} |"
+                f"| {name}, RecBole's own evaluation | {_cell(test.get('recall@10'))} | {_cell(test.get('recall@50'))} | {_cell(test.get('ndcg@10'))} | | | n/a | n/a | n/a | {row['train_seconds']:.1f} | {row['test_eval_seconds']:.1f} |"
             )
             if ours:
                 lines.append(
-                    f"| {name}, its top 50 scored here | {_cell(ours['recall@10'])} | {_cell(ours['recall@50'])} | {_cell(ours['ndcg@10'])} | {_cell(cold.get('recall@10'))} | {_cell(cold.get('recall@50'))} | {_cell(cold.get('ndcg@10'))} | (same model) | {row['topk_seconds']:.1f} |"
+                    f"| {name}, its top 50 scored here | {_cell(ours['recall@10'])} | {_cell(ours['recall@50'])} | {_cell(ours['ndcg@10'])} |{against(name)} {_cell(cold.get('recall@10'))} | {_cell(cold.get('recall@50'))} | {_cell(cold.get('ndcg@10'))} | (same model) | {row['topk_seconds']:.1f} |"
                 )
             continue
         cold = row.get("cold", {})
         lines.append(
-            f"| {name} | {_cell(row['recall@10'])} | {_cell(row['recall@50'])} | {_cell(row['ndcg@10'])} | {_cell(cold.get('recall@10'))} | {_cell(cold.get('recall@50'))} | {_cell(cold.get('ndcg@10'))} | {row.get('fit_seconds', 0):.1f} | {row.get('eval_seconds', 0):.1f} |"
+            f"| {name} | {_cell(row['recall@10'])} | {_cell(row['recall@50'])} | {_cell(row['ndcg@10'])} |{against(name)} {_cell(cold.get('recall@10'))} | {_cell(cold.get('recall@50'))} | {_cell(cold.get('ndcg@10'))} | {row.get('fit_seconds', 0):.1f} | {row.get('eval_seconds', 0):.1f} |"
         )
     merge = results.get("merge", {})
     recbole = results.get("RecBole SASRec", {})
+    claims = [c for c in report.get("comparisons", []) if c["b"] != BASELINE]
+    if claims:
+        lines += [
+            "",
+            "Pairs the text compares (a minus b over the same test users, 95% paired bootstrap interval; RecBole by its top 50 scored here):",
+            "",
+            "| a | b | Δ Recall@10 [95% CI] | Δ Recall@50 [95% CI] | Δ NDCG@10 [95% CI] |",
+            "|---|---|---:|---:|---:|",
+        ]
+        for a, b in dict.fromkeys((c["a"], c["b"]) for c in claims):
+            cells = []
+            for metric in COMPARED:
+                c = paired[(a, b, metric)]
+                sig = " (sig.)" if c["significant"] else " (not sig.)"
+                cells.append(f"{c['difference']:+.4f} [{c['lower']:+.4f}, {c['upper']:+.4f}]{sig}")
+            lines.append(f"| {a} | {b} | " + " | ".join(cells) + " |")
     lines += [
         "",
         f"Merge quotas chosen on valid: {merge.get('quotas')}; share of the top 10 placed by each source on test: {merge.get('source_share@10')}. The merge's train time is the sum of its generators'; its eval time includes ranking by each generator.",
@@ -487,7 +600,7 @@ def render(report: dict[str, Any]) -> None:
         "- Times are wall clock on 2 cores shared with other engineers' jobs; our models' times and the peers' come from different runs under different load.",
         "",
     ]
-    (RESULTS / "recommend.md").write_text("\n".join(lines))
+    out.write_text("\n".join(lines))
 
 
 # ------------------------------------------------------------------ the run
@@ -504,8 +617,10 @@ def run_ours(
     valid_relevance: sp.csr_array,
     test_relevance: sp.csr_array,
     cold: NDArray[np.bool_],
+    per_user: PerUser,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-    """Our generators and their merge: fitted on train, figures on test."""
+    """Our generators and their merge: fitted on train, figures on test (per-user figures
+    into `per_user`)."""
     log("encoding item texts (cached)")
     start = time.perf_counter()
     vectors = encode_items_cached(
@@ -601,6 +716,8 @@ def run_ours(
             "eval_seconds": timings[source],
             "fit_seconds": fit_times[source],
         }
+        per_user[source.value] = per_user_of(items, test_relevance)
+    per_user["merge"] = per_user_of(merged_items, test_relevance)
     results["merge"] = {
         **metrics_of(merged_items, test_relevance),
         "cold": metrics_of(merged_items[cold], test_relevance[cold]),
@@ -635,17 +752,31 @@ def main() -> None:
     parser.add_argument(
         "--recbole-budget", type=float, default=None, help="RecBole's own wall seconds"
     )
-    parser.add_argument("--recbole-threads", type=int, default=1)
+    parser.add_argument(
+        "--threads", type=int, default=2, help="threads for every model, ours and the peers'"
+    )
+    parser.add_argument(
+        "--recbole-threads", type=int, default=None, help="RecBole's threads (default: --threads)"
+    )
     parser.add_argument("--tower-epochs", type=int, default=1)
     parser.add_argument("--sequential-epochs", type=int, default=2)
     parser.add_argument("--budget", type=float, default=25 * 60, help="wall seconds in all")
     parser.add_argument("--render", action="store_true", help="only rewrite recommend.md")
     args = parser.parse_args()
     if args.render:
-        render(json.loads((RESULTS / "recommend.json").read_text()))
+        report = json.loads((RESULTS / "recommend.json").read_text())
+        if "comparisons" not in report and PER_USER.exists():
+            report["comparisons"] = comparisons(load_per_user())
+            (RESULTS / "recommend.json").write_text(
+                json.dumps(report, indent=2, default=str) + "\n"
+            )
+        render(report)
         return
     started = time.perf_counter()
     torch.manual_seed(SEED)
+    torch.set_num_threads(args.threads)
+    if args.recbole_threads is None:
+        args.recbole_threads = args.threads
     WORK.mkdir(parents=True, exist_ok=True)
 
     dataset = load_builtin(BuiltinDataset.AMAZON_GAMES)
@@ -706,6 +837,7 @@ def main() -> None:
 
     results: dict[str, dict[str, Any]] = {}
     extra: dict[str, Any] = {}
+    per_user: PerUser = {}
     if not peers_only:
         results, extra = run_ours(
             args,
@@ -718,6 +850,7 @@ def main() -> None:
             valid_relevance,
             test_relevance,
             cold,
+            per_user,
         )
     train_matrix = as_matrix(tuple(train), n_items)
     # ALS and BPR score only users they were fitted on, so they are refitted on train +
@@ -741,6 +874,7 @@ def main() -> None:
             factors=factors,
             regularization=regularization,
             iterations=iterations,
+            threads=args.threads,
         )
         top, fit_seconds, eval_seconds = implicit_top(
             name,
@@ -750,7 +884,9 @@ def main() -> None:
             factors=factors,
             regularization=regularization,
             iterations=iterations,
+            threads=args.threads,
         )
+        per_user[f"implicit {name}"] = per_user_of(top, test_relevance)
         results[f"implicit {name}"] = {
             **metrics_of(top, test_relevance),
             "cold": metrics_of(top[cold], test_relevance[cold]),
@@ -768,7 +904,7 @@ def main() -> None:
     log(f"waiting for RecBole ({left:.0f} s left)")
     found = finish_recbole(recbole, recbole_dir, left)
     if "error" not in found:
-        found["ours"] = recbole_rescored(recbole_dir, test_users, test_relevance, cold)
+        found["ours"] = recbole_rescored(recbole_dir, test_users, test_relevance, cold, per_user)
     results["RecBole SASRec"] = found
     log_file = recbole_dir / "recbole.log"
     recbole_log = (
@@ -793,7 +929,13 @@ def main() -> None:
             "command": command,
             "machine": machine,
             "wall_seconds": time.perf_counter() - peers_started,
+            "threads": args.threads,
+            "recbole_threads": args.recbole_threads,
         }
+        stored_per_user = load_per_user()
+        for name in [n for n in stored_per_user if n.startswith(("implicit ", "RecBole "))]:
+            del stored_per_user[name]
+        per_user = {**stored_per_user, **per_user}
     else:
         report = {
             "users": n_users,
@@ -807,14 +949,19 @@ def main() -> None:
             "wall_seconds": time.perf_counter() - started,
             "machine": machine,
             "command": command,
+            "threads": args.threads,
+            "recbole_threads": args.recbole_threads,
         }
     report["recbole_log"] = recbole_log
     RESULTS.mkdir(exist_ok=True)
-    if args.quick:
-        (WORK / "quick.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
-        return
-    (RESULTS / "recommend.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
-    render(report)
+    stored = WORK / "quick.json" if args.quick else RESULTS / "recommend.json"
+    if not args.quick:  # kept before the comparisons, which --render can redo from them
+        save_per_user(per_user)
+    stored.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    log("paired comparisons")
+    report["comparisons"] = comparisons(per_user)
+    stored.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    render(report, WORK / "quick.md" if args.quick else RESULTS / "recommend.md")
     log(json.dumps(results, indent=1, default=str))
 
 
