@@ -145,8 +145,10 @@ def test_references_to_queries_and_users_are_checked_when_those_tables_exist(
 def test_unreadable_file_is_a_problem_not_a_crash(write_folder: Folder, tmp_path: Path) -> None:
     folder = write_folder({"items.csv": ITEMS})
     (folder / "events.csv").write_bytes(b"user_id,item_id,event\nu1,\xff\xfe,click\n")
+    assert reasons(folder) == ["events.csv row 1: row is not UTF-8 text"]  # that row only
+    (folder / "events.csv").write_bytes(b'user_id,item_id,event\nu1,"i1,click\nu2,i2,click\n')
     lines = reasons(folder)
-    assert len(lines) == 1 and lines[0].startswith("events.csv: cannot be read")
+    assert len(lines) == 1 and lines[0].startswith("events.csv: cannot be read: line 3")
 
 
 def test_two_formats_of_one_table_is_an_error(write_folder: Folder) -> None:

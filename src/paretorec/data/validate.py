@@ -17,7 +17,13 @@ from pathlib import Path
 
 import polars as pl
 
-from paretorec.data.io import FileFormat, table_file, write_table
+from paretorec.data.io import (
+    FileFormat,
+    TableUnreadableError,
+    read_csv_rows,
+    table_file,
+    write_table,
+)
 from paretorec.data.parse import parse_column
 from paretorec.data.schema import (
     EVENT_TYPES,
@@ -125,6 +131,23 @@ class _TableState:
     raw: pl.DataFrame  # as read, with ROW
     typed: pl.DataFrame | None  # contract columns parsed; None when unusable as a whole
     problems: list[pl.DataFrame] = field(default_factory=list)
+    malformed: pl.DataFrame | None = None  # CSV rows not split as the header says
+
+    def rows_read(self) -> int:
+        return self.raw.height + (self.malformed.height if self.malformed is not None else 0)
+
+    def add_malformed(self, malformed: pl.DataFrame) -> None:
+        self.malformed = malformed
+        if malformed.height:
+            self.problems.append(
+                malformed.select(
+                    pl.lit(str(self.name)).alias("table"),
+                    pl.lit(self.file.name).alias("file"),
+                    pl.col("row"),
+                    pl.lit(None, dtype=pl.String).alias("column"),
+                    pl.format("row {}", pl.col("reason")).alias("reason"),
+                )
+            )
 
     def add(self, bad: pl.Series | pl.Expr, column: str | None, reason: pl.Expr) -> None:
         """Record `reason` for every row where `bad` is true (evaluated on the typed frame
@@ -183,13 +206,13 @@ def _shown(column: str) -> pl.Expr:
     )
 
 
-def read_raw(path: Path) -> pl.DataFrame:
-    """A table file as read, before parsing: CSV as text columns, Parquet as stored."""
+def read_raw(path: Path) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """A table file as read, before parsing: CSV as text columns (row by row: its
+    malformed rows come second), Parquet as stored."""
     if path.suffix == f".{FileFormat.CSV}":
-        frame = pl.read_csv(path, infer_schema=False)
-    else:
-        frame = pl.read_parquet(path)
-    return frame.with_row_index(ROW, offset=1)
+        rows = read_csv_rows(path, row_column=ROW)
+        return rows.frame, rows.malformed
+    return pl.read_parquet(path).with_row_index(ROW, offset=1), None
 
 
 def _parse(state: _TableState) -> None:
@@ -385,7 +408,7 @@ def _rejected_rows(states: dict[TableName, _TableState], problems: pl.DataFrame)
             reasons, on=ROW, how="inner"
         )
         raw_columns = [c for c in state.raw.columns if c != ROW]
-        parts.append(
+        table = [
             records.select(
                 pl.lit(str(state.name)).alias("table"),
                 pl.lit(state.file.name).alias("file"),
@@ -394,8 +417,21 @@ def _rejected_rows(states: dict[TableName, _TableState], problems: pl.DataFrame)
                 pl.struct([pl.col(c).cast(pl.String) for c in raw_columns])
                 .struct.json_encode()
                 .alias("record"),
-            ).sort("row")
-        )
+            )
+        ]
+        if state.malformed is not None and state.malformed.height:
+            # not split as the header says: the fields as read, in a JSON list
+            also = "".join(f"; {reason}" for reason in whole["reason"])
+            table.append(
+                state.malformed.select(
+                    pl.lit(str(state.name)).alias("table"),
+                    pl.lit(state.file.name).alias("file"),
+                    pl.col("row"),
+                    (pl.format("row {}", pl.col("reason")) + pl.lit(also)).alias("reasons"),
+                    pl.col("record"),
+                )
+            )
+        parts.append(pl.concat(table).sort("row"))
     schema = {
         "table": pl.String,
         "file": pl.String,
@@ -413,21 +449,28 @@ def validate_dataset(folder: Path) -> ValidationResult:
         raise FileNotFoundError(f"{folder}: no such dataset folder")
     states: dict[TableName, _TableState] = {}
     file_problems: list[pl.DataFrame] = []
+    unread_rows: dict[TableName, int] = {}  # tables that could not be split into rows
     for name in TableName:
         path = table_file(folder, name)
         if path is None:
             continue
         try:
-            raw = read_raw(path)
+            raw, malformed = read_raw(path)
         except (pl.exceptions.PolarsError, OSError, ValueError) as error:
             reason = (
                 str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             )
             state = _TableState(name, path, pl.DataFrame({ROW: []}, schema={ROW: pl.UInt32}), None)
-            state.whole_file(f"cannot be read: {reason}")
+            lines = error.rows if isinstance(error, TableUnreadableError) else None
+            unread = f" ({lines:,} data line(s) not read)" if lines else ""
+            state.whole_file(f"cannot be read: {reason}{unread}")
             file_problems.extend(state.problems)
+            if lines is not None:
+                unread_rows[name] = lines
             continue
         states[name] = state = _TableState(name, path, raw, None)
+        if malformed is not None:
+            state.add_malformed(malformed)
         _parse(state)
         if state.typed is not None:
             _check_values(state)
@@ -464,8 +507,8 @@ def validate_dataset(folder: Path) -> ValidationResult:
     report = ValidationReport(
         folder=folder,
         problems=problems,
-        rows_read={n: s.raw.height for n, s in states.items()},
-        rows_kept={n: f.height for n, f in kept.items()},
+        rows_read={n: s.rows_read() for n, s in states.items()} | unread_rows,
+        rows_kept={n: f.height for n, f in kept.items()} | dict.fromkeys(unread_rows, 0),
     )
     return ValidationResult(_dataset(kept, folder.name), report, _rejected_rows(states, problems))
 
