@@ -70,6 +70,13 @@ def pareto(
         Path | None,
         typer.Option(help="Registry folder (default: $PARETOREC_MODELS or ./models)."),
     ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --data: the shop's rules file (as `serve --rules`), applied to every "
+            "list, so the front is what the service would show."
+        ),
+    ] = None,
 ) -> None:
     """Search the trade-off between objectives and report its Pareto front.
 
@@ -84,6 +91,10 @@ def pareto(
     if data is None:
         raise ValueError("give --data DIR (or --policy VERSION)")
     import polars as pl
+
+    from paretorec.serve.constraints import read_shop_constraints
+
+    shop = None if rules is None else read_shop_constraints(rules)
 
     from paretorec.moo.pipeline import MethodSettings, ParetoMethod, pareto_report
     from paretorec.moo.sources import SourceConfig
@@ -100,6 +111,7 @@ def pareto(
             source=source,
             out=out,
             on_progress=advance,
+            constraints=shop,
         )
     result, summary = run.result, run.summary
     console.print(

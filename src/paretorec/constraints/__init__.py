@@ -5,7 +5,7 @@ items at every prefix."""
 from paretorec.constraints.config import ExposureSpec, ShopConstraints, shop_constraints
 from paretorec.constraints.exposure import ExposureController, GroupExposure
 from paretorec.constraints.fair_topk import FAIR_TOPK, FairRanking, FairTopK
-from paretorec.constraints.listing import ListConstraints, constrained_list
+from paretorec.constraints.listing import ListConstraints, constrained_list, list_arranger
 from paretorec.constraints.rules import CAP_FIELDS, Arranged, Cap, Pin, RuleError, RuleSet, arrange
 
 __all__ = [
@@ -25,5 +25,6 @@ __all__ = [
     "ShopConstraints",
     "arrange",
     "constrained_list",
+    "list_arranger",
     "shop_constraints",
 ]

@@ -15,13 +15,24 @@ them from the candidates.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import numpy as np
+from numpy.typing import NDArray
+
+from paretorec.constraints.exposure import ExposureController
 from paretorec.constraints.fair_topk import FAIR_TOPK, FairTopK
 from paretorec.constraints.rules import Arranged, Pin, RuleSet, arrange
 
-__all__ = ["ListConstraints", "constrained_list"]
+if TYPE_CHECKING:
+    from paretorec.constraints.config import ExposureSpec
+
+__all__ = ["ListConstraints", "constrained_list", "list_arranger"]
+
+IntArray = NDArray[np.int64]
+Arranger = Callable[[int, NDArray[np.float64], int], IntArray]
 
 
 @dataclass(frozen=True)
@@ -69,3 +80,70 @@ def constrained_list(
         for index, names in zip(arranged.order, arranged.moved_by, strict=True)
     )
     return Arranged(arranged.order, moved)
+
+
+def list_arranger(
+    constraints: ListConstraints,
+    candidates: Sequence[Sequence[Mapping[str, object]]],
+    queries: Sequence[str | None],
+    *,
+    exposure: ExposureSpec | None = None,
+    merit: Sequence[NDArray[np.float64]] | None = None,
+) -> Arranger:
+    """For offline evaluation: `arranger(i, scores, k)` is request i's list, as the
+    service would build it from `scores` over its candidates (`candidates[i]`, their
+    catalog records; `queries[i]`, its query text for pins): blocked and hidden items
+    left out, the rest ordered by score (ties: the lower index), then `constrained_list`.
+    A pin applies where its item is among the request's candidates.
+
+    With `exposure`, the requests are a stream as the service sees them: a controller
+    (fresh at request 0, so each weighting's pass starts from zero) adds its bonus to the
+    scores and counts each list against the candidates' `merit` (their relevance)."""
+    if len(candidates) != len(queries):
+        raise ValueError(f"{len(candidates)} candidate lists for {len(queries)} queries")
+    rules = constraints.rules
+    allowed = [np.array([rules.allowed(r) for r in records], dtype=bool) for records in candidates]
+    values = [
+        {name: [r.get(name) for r in records] for name in constraints.fields}
+        for records in candidates
+    ]
+    pins: list[dict[int, Pin]] = []
+    for records, query in zip(candidates, queries, strict=True):
+        wanted = {pin.item_id: pin for pin in rules.pins_for(query)}
+        pins.append(
+            {n: wanted[str(r["item_id"])] for n, r in enumerate(records)
+             if str(r.get("item_id")) in wanted and rules.allowed(r)}
+        )  # fmt: skip
+
+    if exposure is not None and (merit is None or len(merit) != len(candidates)):
+        raise ValueError("the exposure controller needs each request's candidates' merit")
+    groups = (
+        []
+        if exposure is None
+        else [[r.get(exposure.field) for r in records] for records in candidates]
+    )
+    state: list[ExposureController] = []
+
+    def arranger(i: int, scores: NDArray[np.float64], k: int) -> IntArray:
+        scores = np.asarray(scores, dtype=np.float64)
+        if exposure is not None:
+            if i == 0 or not state:
+                state[:] = [exposure.controller()]
+            shown = np.flatnonzero(allowed[i])
+            bonus = np.zeros_like(scores)
+            if shown.size:
+                bonus[shown] = state[0].bonus([groups[i][j] for j in shown], scores[shown])
+            scores = scores + bonus
+        order = np.argsort(-scores, kind="stable")
+        order = order[allowed[i][order]]
+        out = constrained_list(order.tolist(), values[i], k, constraints, pins[i])
+        if exposure is not None and merit is not None:
+            shown = np.flatnonzero(allowed[i])
+            state[0].record(
+                [groups[i][j] for j in shown],
+                np.asarray(merit[i], dtype=np.float64)[shown],
+                [groups[i][j] for j in out.order],
+            )
+        return np.asarray(out.order, dtype=np.int64)
+
+    return arranger

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from paretorec.constraints import ShopConstraints
 from paretorec.data.datasets import BuiltinDataset, load_builtin
 from paretorec.data.validate import load_dataset
 from paretorec.evaluate.front_report import (
@@ -151,11 +152,20 @@ def pareto_report(
     source: SourceConfig,
     out: Path,
     on_progress: Progress | None = None,
+    constraints: ShopConstraints | None = None,
 ) -> ParetoRun:
-    """Load, build the problem, run the method and write the report into `out`."""
+    """Load, build the problem, run the method and write the report into `out`; with
+    `constraints` (the shop's rules), every list is the one the service would show."""
+    if constraints is not None and method in (ParetoMethod.MMR, ParetoMethod.DPP):
+        raise ValueError(
+            f"{method.value} builds its own lists item by item: the rules apply to the "
+            "score-based methods (weighted-sum, chebyshev, epsilon-constraint, pe-ltr, nsga2)"
+        )
     chosen = resolve_objectives(objectives)
     dataset = load_data(data)
-    problem, summary = problem_from_dataset(dataset, chosen, config=source)
+    problem, summary = problem_from_dataset(
+        dataset, chosen, config=source, constraints=constraints
+    )
     if settings.target is not None:
         names = [problem.names[problem.index(n)] for n in (settings.target, *settings.at_least)]
         settings = MethodSettings(

@@ -164,6 +164,9 @@ class RankingProblem:
     k: int
     evaluator: ListEvaluator = field(repr=False)
     name: str = "problem"
+    # (request index, scores, k) -> the list: the shop's rules applied to the order the
+    # scores give (`paretorec.constraints.list_arranger`); None: the plain top k
+    arranger: Callable[[int, FloatArray, int], IntArray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.objectives:
@@ -216,7 +219,11 @@ class RankingProblem:
         return out
 
     def rank_by(self, score: Callable[[RankingRequest], FloatArray]) -> list[IntArray]:
-        """The top-k list of each request under a per-candidate score function."""
+        """The top-k list of each request under a per-candidate score function (under the
+        shop's rules where the problem has an arranger)."""
+        if self.arranger is not None:
+            arranger = self.arranger
+            return [arranger(i, score(r), self.k) for i, r in enumerate(self.requests)]
         return [top_k(score(r), self.k) for r in self.requests]
 
     def require_embeddings(self, by: str) -> None:

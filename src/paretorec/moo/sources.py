@@ -45,6 +45,7 @@ import polars as pl
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from paretorec.constraints import ShopConstraints, list_arranger
 from paretorec.moo.problem import ContextEvaluator, RankingProblem, RankingRequest
 from paretorec.objectives import ListContext, Objective
 from paretorec.retrieve.lexical import LexicalIndex
@@ -210,8 +211,10 @@ def problem_from_dataset(
     *,
     config: SourceConfig,
     on_progress: Progress | None = None,
+    constraints: ShopConstraints | None = None,
 ) -> tuple[RankingProblem, ProblemSummary]:
-    """The ranking problem of a dataset (see the module docstring)."""
+    """The ranking problem of a dataset (see the module docstring); with `constraints`
+    (the shop's rules), each weighting's lists are the ones the service would show."""
     if not objectives:
         raise ValueError("no objectives given")
     items = _filled_items(dataset.items, config.seed)
@@ -266,12 +269,26 @@ def problem_from_dataset(
                 history_categories=f.history_categories,
             )
         )
+    arranger = None
+    if constraints is not None:
+        records = items.to_dicts()
+        texts: dict[str, str] = {}
+        if summary.task == "search" and dataset.queries is not None:
+            texts = dict(dataset.queries.frame.select("query_id", "text").iter_rows())
+        arranger = list_arranger(
+            constraints.lists,
+            [[records[r] for r in f.rows.tolist()] for f in facts],
+            [texts.get(f.key) for f in facts],
+            exposure=constraints.exposure,
+            merit=[f.relevance for f in facts],
+        )
     problem = RankingProblem(
         objectives,
         tuple(requests),
         config.k,
         ContextEvaluator(objectives, tuple(contexts)),
         name=dataset.name,
+        arranger=arranger,
     )
     return problem, summary
 

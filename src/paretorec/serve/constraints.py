@@ -38,6 +38,7 @@ from paretorec.constraints import (
     ListConstraints,
     RuleError,
     RuleSet,
+    ShopConstraints,
     constrained_list,
     shop_constraints,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "constrained_ranking",
     "constraints_router",
     "read_constraints",
+    "read_shop_constraints",
 ]
 
 BLOCKED = "blocked or hidden"
@@ -74,16 +76,21 @@ class ServingConstraints:
                 self.hits[name] += times
 
 
-def read_constraints(path: Path) -> ServingConstraints:
-    """The rules file at `path`; RuleError names what is wrong."""
+def read_shop_constraints(path: Path) -> ShopConstraints:
+    """The rules file at `path`, as written; RuleError names what is wrong."""
     try:
         raw = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise RuleError(f"{path}: {error}") from None
     try:
-        shop = shop_constraints(raw)
+        return shop_constraints(raw)
     except RuleError as error:
         raise RuleError(f"{path}: {error}") from None
+
+
+def read_constraints(path: Path) -> ServingConstraints:
+    """The rules file at `path`, ready to serve (a fresh exposure controller)."""
+    shop = read_shop_constraints(path)
     exposure = None if shop.exposure is None else shop.exposure.controller()
     return ServingConstraints(shop.rules, exposure, Path(path), shop.fair)
 
