@@ -1,7 +1,8 @@
 """The explorer on the demo's own models (built once per module as `paretorec demo`
 builds them, `tests/serve/demo_shop.py`): the catalog-wide front of the policy's pareto
 report beside the request's, and off-policy intervals from the shop's logged lists, in
-the API and in a real browser. A screenshot is kept in test-artifacts/explorer-demo.png."""
+the API and in a real browser. Screenshots are kept in test-artifacts/explorer-demo.png
+(the model's values) and explorer-demo-ope.png (the logged estimates)."""
 
 from __future__ import annotations
 
@@ -155,6 +156,9 @@ def test_in_a_browser_the_catalog_marker_and_the_error_bars_follow_the_api(
             assert marker == pytest.approx([reported["clicks"], reported["revenue"]])
             assert page.get_attribute("#catalog-front", "data-nearest") == str(near)
 
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "explorer-demo.png"), full_page=True)
+
         # the off-policy view: each point at its logged estimate with its interval
         before = version(page)
         page.check("#show-ope")
@@ -179,5 +183,4 @@ def test_in_a_browser_the_catalog_marker_and_the_error_bars_follow_the_api(
         ).json()["points"][0]
         here = page.evaluate("document.getElementById('front').data[1].y[0]")
         assert here == pytest.approx(point["ope"]["revenue"]["mean"])
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "explorer-demo.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "explorer-demo-ope.png"), full_page=True)
