@@ -26,6 +26,7 @@ from paretorec.serve.auth import admin_guard
 from paretorec.serve.catalog import ItemValueError, catalog_from_records
 from paretorec.serve.changes import CatalogChange, ChangeJournal
 from paretorec.serve.constraints import constraints_router
+from paretorec.serve.docs import docs_router
 from paretorec.serve.drift import DriftWatch
 from paretorec.serve.errors import error_response, install_error_handling
 from paretorec.serve.event_log import EventLog, LoggedEvent
@@ -239,6 +240,8 @@ def create_app(
         description=__doc__,
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by docs_router with local assets (offline)
+        redoc_url=None,
     )
     app.add_middleware(_Instrument, metrics=metrics, max_body=max_body_bytes)
 
@@ -406,6 +409,7 @@ def create_app(
         return Promoted(kind=body.kind.value, version=version, reloaded=reload is not None)
 
     app.include_router(constraints_router(pipeline, admin=admin))
+    app.include_router(docs_router(title=app.title))
     app.include_router(
         explorer_router(
             pipeline,
