@@ -33,9 +33,13 @@ def parse_int(series: pl.Series) -> pl.Series:
     if series.dtype.is_integer():
         return series.cast(pl.Int64)
     as_float = parse_float(series)
-    integral = as_float.is_finite() & (as_float == as_float.floor())
+    # beyond 64 bits is not an integer this keeps: null (reported), never a crash
+    integral = as_float.is_finite() & (as_float == as_float.floor()) & (as_float.abs() < 2.0**63)
     return pl.select(
-        pl.when(pl.lit(integral)).then(pl.lit(as_float)).otherwise(None).cast(pl.Int64)
+        pl.when(pl.lit(integral))
+        .then(pl.lit(as_float))
+        .otherwise(None)
+        .cast(pl.Int64, strict=False)
     ).to_series()
 
 
