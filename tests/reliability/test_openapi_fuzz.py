@@ -48,7 +48,7 @@ def fuzzed_app(full_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     )
 
 
-MAX_EXAMPLES = 20  # per operation and generation mode: about 1,000 requests in all
+MAX_EXAMPLES = 20  # per operation and generation mode: at most 40 requests an operation
 # A JSON schema cannot say that weights name the served objectives and are not all 0, or
 # that an item exists: such schema-valid requests get a 422 by design. Schema-invalid
 # requests must still be refused (negative_data_rejection stays on).
