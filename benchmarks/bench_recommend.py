@@ -573,6 +573,10 @@ def render(report: dict[str, Any], out: Path = RESULTS / "recommend.md") -> None
         lines.append(
             f"- The bar is the best peer by test NDCG@10: {bar} ({finished[bar]:.4f}); our best is {best_ours} ({ours[best_ours]:.4f})."
         )
+    if recbole.get("reused_from"):
+        lines.append(
+            f"- RecBole's SASRec was not rerun in this run: its rows are reused from an earlier run (`python benchmarks/{recbole['reused_from']}`, {recbole.get('threads', 1)} torch thread(s), times from that run), on the same split (the same seeded hold-out and leave-last-out). That run kept no per-user lists, so its rows have no interval; a rerun on the same thread count as ours, trained to its own early stop, is left (see below)."
+        )
     if "error" in recbole:
         lines.append(
             f"- RecBole's SASRec did not finish ({recbole['error']}), so it has no test figures; how far it got is above."
@@ -903,7 +907,16 @@ def main() -> None:
         left = args.budget - (time.perf_counter() - started)
     log(f"waiting for RecBole ({left:.0f} s left)")
     found = finish_recbole(recbole, recbole_dir, left)
-    if "error" not in found:
+    earlier = RESULTS / "recommend.json"
+    if args.recbole_epochs <= 0 and earlier.exists():  # not rerun: keep the stored row, marked
+        kept = json.loads(earlier.read_text())
+        row = kept["results"].get("RecBole SASRec", {})
+        if "error" not in row and not row.get("reused_from"):
+            source = kept.get("peers_run", kept)
+            found = {**row, "reused_from": source["command"]}
+        elif row.get("reused_from"):
+            found = row
+    if "error" not in found and "reused_from" not in found:
         found["ours"] = recbole_rescored(recbole_dir, test_users, test_relevance, cold, per_user)
     results["RecBole SASRec"] = found
     log_file = recbole_dir / "recbole.log"
