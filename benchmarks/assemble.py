@@ -15,6 +15,7 @@ HERE = Path(__file__).resolve().parent
 ORDER = (
     "data", "simulator", "topk", "ope_obp", "ope_simulator", "pareto", "encoder", "search",
     "ranker", "moo", "policy", "recommend", "startup", "serve", "explorer", "fairness",
+    "tune",
 )  # fmt: skip
 
 HEADER = """# Benchmarks

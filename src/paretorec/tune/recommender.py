@@ -72,10 +72,21 @@ class _Lists:
     k: int
 
     @classmethod
-    def of(cls, sequences: SplitSequences, *, k: int, split: str) -> _Lists:
+    def of(
+        cls,
+        sequences: SplitSequences,
+        *,
+        k: int,
+        split: str,
+        sample: int | None = None,
+        seed: int = 0,
+    ) -> _Lists:
         users = np.flatnonzero([t.size > 0 for t in sequences.test])
         if users.size == 0:
             raise ValueError(f"no user has a {split} item: nothing to tune the recommender on")
+        if sample is not None and sample < users.size:
+            rng = np.random.default_rng(seed)
+            users = np.sort(rng.choice(users, size=sample, replace=False))
         histories = [sequences.history_before_test(u) for u in users.tolist()]
         rows = np.repeat(np.arange(users.size), [sequences.test[u].size for u in users])
         cols = np.concatenate([sequences.test[u] for u in users])
@@ -88,33 +99,53 @@ class _Lists:
         return cls(histories, relevance, min(k, room))
 
     def figures(self, recommender: Recommender) -> dict[str, float]:
+        ndcg, coverage = self._measure(recommender)
+        return {f"ndcg@{self.k}": float(ndcg.mean()), f"coverage@{self.k}": coverage}
+
+    def _measure(self, recommender: Recommender) -> tuple[NDArray[np.float64], float]:
+        """Each measured user's NDCG@K (in user order) and the lists' catalog coverage."""
         merged, _ = recommender.rank_many(self.histories, k=self.k)
-        ndcg = batch_ranking_metrics(merged, self.relevance, ks=(self.k,), metrics=(Metric.NDCG,))
-        return {
-            f"ndcg@{self.k}": float(ndcg.as_dict()[f"ndcg@{self.k}"]),
-            f"coverage@{self.k}": catalog_coverage(merged, n_items=recommender.n_items),
-        }
+        found = batch_ranking_metrics(merged, self.relevance, ks=(self.k,), metrics=(Metric.NDCG,))
+        ndcg: NDArray[np.float64] = found.per_user[f"ndcg@{self.k}"]
+        return ndcg, catalog_coverage(merged, n_items=recommender.n_items)
 
 
 @dataclass(frozen=True, eq=False)
 class RecommenderTuning:
     """Tunes the merged recommender on `sequences` with items' `text_vectors`.
-    `max_epochs` bounds the neural generators' epochs; `k` the list length measured."""
+    `max_epochs` bounds the neural generators' epochs; `k` the list length measured;
+    `generator_sets` the names of `GENERATOR_SETS` a trial chooses from (the default
+    configuration is "all" where allowed, else the first); `valid_users` a seeded sample
+    of the users measured on valid (all of them when None; test always measures all)."""
 
     sequences: SplitSequences
     text_vectors: NDArray[np.float32]
     max_epochs: int = DEFAULT_EPOCHS
     k: int = 10
     seed: int = 0
+    generator_sets: tuple[str, ...] = tuple(GENERATOR_SETS)
+    valid_users: int | None = None
     _valid: _Lists = field(init=False)
     _test: _Lists = field(init=False)
 
     def __post_init__(self) -> None:
         if self.max_epochs < 1 or self.k < 1:
             raise ValueError("max_epochs and k must be >= 1")
-        object.__setattr__(
-            self, "_valid", _Lists.of(_valid_view(self.sequences), k=self.k, split="valid")
+        unknown = [name for name in self.generator_sets if name not in GENERATOR_SETS]
+        if unknown or not self.generator_sets:
+            raise ValueError(
+                f"generator sets {unknown or '(none)'}: choose from {list(GENERATOR_SETS)}"
+            )
+        if self.valid_users is not None and self.valid_users < 2:
+            raise ValueError("valid_users must be >= 2 (or None: every user)")
+        valid = _Lists.of(
+            _valid_view(self.sequences),
+            k=self.k,
+            split="valid",
+            sample=self.valid_users,
+            seed=self.seed,
         )
+        object.__setattr__(self, "_valid", valid)
         object.__setattr__(self, "_test", _Lists.of(self.sequences, k=self.k, split="test"))
 
     @property
@@ -126,7 +157,7 @@ class RecommenderTuning:
         return (f"ndcg@{self._valid.k}", f"coverage@{self._valid.k}")
 
     def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
-        chosen = GENERATOR_SETS[trial.suggest_categorical("generators", list(GENERATOR_SETS))]
+        chosen = GENERATOR_SETS[trial.suggest_categorical("generators", list(self.generator_sets))]
         trial.suggest_float("popularity.diversity", 0.0, 1.0)
         trial.suggest_float("quota.popularity", 0.0, 0.5)
         trial.suggest_float("quota.covisitation", 0.05, 1.0)
@@ -153,7 +184,7 @@ class RecommenderTuning:
     def default_params(self) -> dict[str, Any]:
         epochs = min(DEFAULT_EPOCHS, self.max_epochs)
         return {
-            "generators": "all",
+            "generators": "all" if "all" in self.generator_sets else self.generator_sets[0],
             "popularity.diversity": 0.3,
             "quota.popularity": 0.0,
             "quota.covisitation": 0.25,
@@ -239,3 +270,12 @@ class RecommenderTuning:
 
     def test(self, model: Recommender) -> dict[str, float]:
         return self._test.figures(model)
+
+    def test_with_per_user(
+        self, model: Recommender
+    ) -> tuple[dict[str, float], NDArray[np.float64]]:
+        """`test`'s figures and each test user's NDCG@K (users in index order, the same
+        for every model: for paired comparisons), from one ranking pass."""
+        ndcg, coverage = self._test._measure(model)
+        figures = {f"ndcg@{self._test.k}": float(ndcg.mean()), f"coverage@{self._test.k}": coverage}
+        return figures, ndcg
