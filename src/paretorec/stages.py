@@ -103,6 +103,7 @@ class Recommended:
     scores: FloatArray
     sources: tuple[str, ...]
     ignored: tuple[str, ...] = ()
+    cold_start: bool = False  # no usable history: the popular-and-diverse list
 
 
 class ItemRows(Protocol):

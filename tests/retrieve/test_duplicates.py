@@ -11,9 +11,10 @@ from paretorec.retrieve.duplicates import collapse, duplicate_key
 
 
 def test_keys_fold_case_punctuation_accents_and_entities() -> None:
-    assert duplicate_key("Jason Industrial Dual V-Belt") == "|jason industrial dual v belt"
-    assert duplicate_key("  jason industrial DUAL v belt ") == "|jason industrial dual v belt"
-    assert duplicate_key("Contractor&#39;s Choice", "Café") == "cafe|contractor s choice"
+    assert duplicate_key("Jason Industrial Dual V-Belt") == "|jasonindustrialdualvbelt"
+    assert duplicate_key("  jason industrial DUAL v belt ") == "|jasonindustrialdualvbelt"
+    assert duplicate_key("Drill 18-V", "DeWalt") == duplicate_key("drill 18v", "De Walt")
+    assert duplicate_key("Contractor&#39;s Choice", "Café") == "cafe|contractorschoice"
     assert duplicate_key("Drill", "Ryobi") != duplicate_key("Drill", "Makita")
     assert duplicate_key("", "Ryobi") is None and duplicate_key(None) is None
 

@@ -133,10 +133,12 @@ def _fit(
 
     generators = _generators(choice, epochs, seed)
     data = TrainingData(vectors, sequences.train)
+    # the neural generators report their steps, the counting ones one step each
     total = sum(
-        g.steps_per_epoch(data) * epochs for g in generators if isinstance(g, TwoTower | Sequential)
+        g.steps_per_epoch(data) * epochs if isinstance(g, TwoTower | Sequential) else 1
+        for g in generators
     )
-    with progress_bar("training (most steps)", max(total, 1)) as advance:
+    with progress_bar("training (most steps)", total) as advance:
         return fit_on_train(
             sequences,
             vectors,

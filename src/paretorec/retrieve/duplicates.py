@@ -5,7 +5,7 @@ their title with another, "Lund 60 in. Cross Bed Truck Tool Box" nine times), an
 that shows it twice wastes a slot. Two items are duplicates when
 
 - their `duplicate_key` is equal: the title and brand lower-cased, accents and HTML
-  leftovers folded, every run of non-alphanumerics one space (so "V-Belt" = "v belt"); or
+  leftovers folded, and only letters and digits kept (so "18-V" = "18V" = "18 v"); or
 - their text vectors (unit length) have a cosine of at least `threshold`, when given
   (a zero vector, such as an item that was never encoded, has no duplicate).
 
@@ -38,7 +38,7 @@ def _normalized(text: str | None) -> str:
         return ""
     folded = unicodedata.normalize("NFKD", html.unescape(str(text)).lower())
     plain = "".join(c for c in folded if not unicodedata.combining(c))
-    return _NON_ALNUM.sub(" ", plain).strip()
+    return _NON_ALNUM.sub("", plain)
 
 
 def duplicate_key(title: str | None, brand: str | None = None) -> str | None:

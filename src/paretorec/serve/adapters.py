@@ -128,6 +128,7 @@ class RecommenderAdapter:
             np.asarray(found.scores, dtype=np.float64),
             tuple(str(getattr(s, "value", s)) for s in found.sources),
             tuple(found.ignored),
+            cold_start=bool(getattr(found, "cold_start", False)),
         )
 
     def add_items(self, catalog: Catalog, vectors: NDArray[np.float32]) -> None:

@@ -258,6 +258,7 @@ def create_app(
             user_id=body.user_id,
             filters=_filters(body.filters),
             weights=body.weights,
+            collapse_duplicates=body.collapse_duplicates,
         )
         ranked = pipeline.search(query)
         if drift is not None:
@@ -275,6 +276,7 @@ def create_app(
             exclude=tuple(body.exclude),
             filters=_filters(body.filters),
             weights=body.weights,
+            collapse_duplicates=body.collapse_duplicates,
         )
         ranked = pipeline.recommend(query)
         if drift is not None:

@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from paretorec.encode import TextEncoder, item_text
 from paretorec.preference import Preference, PreferenceError
 from paretorec.retrieve import Filters
+from paretorec.retrieve.duplicates import collapse, duplicate_key
 from paretorec.retrieve.filters import normalize_brand, normalize_category
 from paretorec.serve.catalog import ItemStore, ItemValueError
 from paretorec.serve.constraints import BLOCKED, ServingConstraints, constrained_ranking
@@ -37,6 +38,7 @@ from paretorec.stages import (
     Policy,
     Predictor,
     Ranking,
+    Recommended,
     Recommender,
     RequestContext,
     Retriever,
@@ -85,6 +87,12 @@ class StageState:
     detail: str
 
 
+COLD_START_NOTE = (
+    "no history for this shopper (an unknown user and no known session items): "
+    "popular-and-diverse items, the same for every new shopper"
+)
+
+
 @dataclass(frozen=True)
 class SearchQuery:
     text: str
@@ -92,6 +100,7 @@ class SearchQuery:
     user_id: str | None = None
     filters: Filters | None = None
     weights: Mapping[str, float] | None = None
+    collapse_duplicates: bool = True  # a product listed under several ids shown once
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,7 @@ class RecommendQuery:
     exclude: tuple[str, ...] = ()
     filters: Filters | None = None
     weights: Mapping[str, float] | None = None
+    collapse_duplicates: bool = True
 
 
 @dataclass(frozen=True, eq=False)
@@ -252,14 +262,16 @@ class ServingPipeline:
     def recommend(self, query: RecommendQuery) -> RankedList:
         context = self.recommend_context(query)
         with self.lock.reading():
-            candidates, ignored = self.recommend_candidates(query)
+            candidates, found = self._recommended(query)
             ranked = self._rank(context, candidates, query.k, query.weights)
+        ignored = tuple(found.ignored)
+        cold = (COLD_START_NOTE,) if found.cold_start else ()
         return RankedList(
             ranked.items,
             ranked.weights,
             ranked.weights_source,
             ranked.ordered_by,
-            ranked.notes,
+            (*cold, *ranked.notes),
             ignored=ignored,
             explored=ranked.explored,
         )
@@ -283,12 +295,32 @@ class ServingPipeline:
             context.query, context.query_vector, k=max(query.k, self.depth), filters=query.filters
         )
         self._timed("retrieve", start)
-        candidates = self._candidates(found.item_ids, found.scores, ("search",) * len(found))
+        keep = list(range(len(found)))
+        if query.collapse_duplicates:
+            keep = self._distinct(found.item_ids)
+        candidates = self._candidates(
+            [found.item_ids[i] for i in keep], found.scores[keep], ("search",) * len(keep)
+        )
         return self._constrained(candidates, context.query)
+
+    def _distinct(self, item_ids: Sequence[str]) -> list[int]:
+        """Positions of `item_ids` left when a product listed under several ids (same
+        normalized brand and title, `paretorec.retrieve.duplicates`) keeps its best."""
+        ids = list(item_ids)
+        titles = self.store.values(ids, "title")
+        brands = self.store.values(ids, "brand")
+        return list(
+            collapse([duplicate_key(t, b) for t, b in zip(titles, brands, strict=True)]).kept
+        )
 
     def recommend_candidates(self, query: RecommendQuery) -> tuple[CandidateSet, tuple[str, ...]]:
         """The recommender's candidates still served (and passing the filters), and the
         session items it did not know."""
+        candidates, found = self._recommended(query)
+        return candidates, tuple(found.ignored)
+
+    def _recommended(self, query: RecommendQuery) -> tuple[CandidateSet, Recommended]:
+        """`recommend_candidates`, with all the recommender said (cold start included)."""
         if self.recommender is None:
             raise StageUnavailableError(
                 "recommendations need a recommender version: train one "
@@ -308,12 +340,14 @@ class ServingPipeline:
         if query.filters is not None:
             records = self.store.records([found.item_ids[i] for i in keep])
             keep = [i for i, r in zip(keep, records, strict=True) if _passes(r, query.filters)]
+        if query.collapse_duplicates:
+            keep = [keep[p] for p in self._distinct([found.item_ids[i] for i in keep])]
         candidates = self._candidates(
             [found.item_ids[i] for i in keep],
             np.asarray(found.scores, dtype=np.float64)[keep],
             [found.sources[i] for i in keep],
         )
-        return self._constrained(candidates, None), tuple(found.ignored)
+        return self._constrained(candidates, None), found
 
     def _constrained(self, candidates: CandidateSet, query: str | None) -> CandidateSet:
         """The candidates the rules allow, with the items pinned for this query added."""

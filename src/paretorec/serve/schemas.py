@@ -20,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StringConstraints,
     field_validator,
@@ -124,6 +125,13 @@ WeightsField = Field(
     examples=[{"relevance": 1.0}],  # the served names replace it in /openapi.json
 )
 Weight = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+CollapseField = Field(
+    True,
+    description=(
+        "Show a product listed under several item ids once (same brand and title, "
+        "normalized): the best-placed listing stays. false keeps every listing."
+    ),
+)
 
 
 class SearchRequest(_Strict):
@@ -134,6 +142,7 @@ class SearchRequest(_Strict):
     filters: FiltersIn | None = None
     k: StrictInt = Field(10, ge=1, le=MAX_K)
     weights: dict[str, Weight] | None = WeightsField
+    collapse_duplicates: StrictBool = CollapseField
 
     _weights = field_validator("weights")(_check_weights)
 
@@ -149,6 +158,7 @@ class RecommendRequest(_Strict):
     filters: FiltersIn | None = None
     k: StrictInt = Field(10, ge=1, le=MAX_K)
     weights: dict[str, Weight] | None = WeightsField
+    collapse_duplicates: StrictBool = CollapseField
 
     _weights = field_validator("weights")(_check_weights)
 

@@ -106,6 +106,9 @@ class Recommendations:
     sources: tuple[Source, ...]
     ignored: tuple[str, ...] = ()
     """History or session items that were not in the catalog and so were left out."""
+    cold_start: bool = False
+    """No usable history (an unknown user, an empty or unknown session): the list is the
+    popular-and-diverse one, the same for every such shopper."""
 
     def __post_init__(self) -> None:
         n = len(self.item_ids)

@@ -301,6 +301,7 @@ class Recommender:
             scores=1.0 / np.arange(1, len(rows) + 1, dtype=np.float64),
             sources=tuple(sources),
             ignored=tuple(ignored),
+            cold_start=history.size == 0,
         )
 
     def _resolve(self, ids: list[str]) -> tuple[History, list[str]]:
