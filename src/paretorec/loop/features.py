@@ -33,15 +33,22 @@ def _department(category: object) -> str:
 
 
 def smoothed_rates(
-    shown: IntArray, clicked: FloatArray, n_items: int, *, prior: float = _PRIOR
+    shown: IntArray,
+    clicked: FloatArray,
+    n_items: int,
+    *,
+    prior: float = _PRIOR,
+    prior_rates: FloatArray | None = None,
 ) -> tuple[FloatArray, float]:
     """Each item's click rate over the impressions `shown` (item indices) with rewards
-    `clicked`, smoothed toward the overall rate by `prior` pseudo-impressions; and that
-    overall rate."""
+    `clicked`, smoothed by `prior` pseudo-impressions toward `prior_rates` (the previous
+    version's estimates: an item the new window rarely showed keeps what was known of
+    it) or, without them, toward the overall rate; and that overall rate."""
     overall = float(clicked.mean()) if clicked.size else 0.0
+    toward = np.full(n_items, overall) if prior_rates is None else prior_rates
     views = np.bincount(shown, minlength=n_items).astype(np.float64)
     clicks = np.bincount(shown, weights=clicked, minlength=n_items)
-    rates: FloatArray = (clicks + prior * overall) / (views + prior)
+    rates: FloatArray = (clicks + prior * toward) / (views + prior)
     return rates, overall
 
 

@@ -69,7 +69,8 @@ class LoopLog:
 
 
 def read_log(dataset: Dataset, since: datetime | None = None) -> LoopLog:
-    """The impressions of `dataset`'s events after `since` (all without it), in time order."""
+    """The impressions of `dataset`'s events in the sessions that began after `since` (all
+    without it), in time order."""
     if dataset.events is None:
         raise ValueError(f"{dataset.name}: no events to learn from")
     items = dataset.items.frame
@@ -83,7 +84,13 @@ def read_log(dataset: Dataset, since: datetime | None = None) -> LoopLog:
     if since is not None:
         if not timed:
             raise ValueError("--since needs events with timestamps")
-        frame = frame.filter(pl.col("timestamp") > since)
+        # whole sessions: one that began before the cut (its clicks after it) stays out
+        session = (
+            pl.coalesce(pl.col("session_id"), pl.col("user_id"))
+            if "session_id" in frame.columns
+            else pl.col("user_id")
+        )
+        frame = frame.filter(pl.col("timestamp").min().over(session) > since)
     if timed:
         frame = frame.sort("timestamp", maintain_order=True, nulls_last=True)
     if frame.filter(pl.col("event") == EventType.IMPRESSION.value).height == 0:
@@ -201,15 +208,20 @@ def train_candidate(
     epochs: int,
     seed: int,
     shuffle_rewards: bool = False,
+    previous: LoopPolicy | None = None,
 ) -> LoopPolicy:
     """A new loop policy trained off-policy (top-K corrected REINFORCE on the logged
     propensities) on the rounds `rows`; `shuffle_rewards` permutes the rewards across
-    those rounds first (a deliberately uninformed candidate, to check the gate)."""
+    those rounds first (a deliberately uninformed candidate, to check the gate). The
+    click rates start from `previous`'s (the promoted version) where given."""
     rewards = {k: v[rows] for k, v in log.rewards.items()}
     if shuffle_rewards:
         order = np.random.default_rng(seed).permutation(rows.size)
         rewards = {k: v[order] for k, v in rewards.items()}
-    rates, overall = smoothed_rates(log.action[rows], rewards["clicks"], len(log.item_ids))
+    prior_rates = previous.layout.rates(log.item_ids) if previous is not None else None
+    rates, overall = smoothed_rates(
+        log.action[rows], rewards["clicks"], len(log.item_ids), prior_rates=prior_rates
+    )
     layout = FeatureLayout.fit(
         _users(dataset),
         dataset.items.frame,

@@ -219,6 +219,7 @@ def retrain(
     candidate = train_candidate(
         dataset, log, fit, weights=config.weights, temperature=config.temperature,
         epochs=config.epochs, seed=config.seed, shuffle_rewards=config.shuffle_rewards,
+        previous=current[1] if current is not None and not config.shuffle_rewards else None,
     )  # fmt: skip
     decision = judge(dataset, log, held, candidate, current[1] if current else None, config)
     baseline = current[0] if current else LOGGED

@@ -90,12 +90,14 @@ def drift(world: World, *, strength: float, seed: int) -> World:
 
 
 def later(dataset: Dataset, days: float) -> Dataset:
-    """`dataset` with its events `days` later: simulated days follow one another in the
-    log (each simulated log starts at the catalog's `today`)."""
+    """`dataset` with its events `days` later and its session ids marked with `days`:
+    simulated days follow one another in the log (each simulated log starts at the
+    catalog's `today`, its sessions numbered from 0)."""
     if dataset.events is None:
         return dataset
     frame = dataset.events.frame.with_columns(
-        pl.col("timestamp") + pl.duration(microseconds=round(days * 86_400e6))
+        pl.col("timestamp") + pl.duration(microseconds=round(days * 86_400e6)),
+        pl.format("d{}-{}", pl.lit(days), pl.col("session_id")).alias("session_id"),
     )
     return replace(dataset, events=Events(frame))
 
