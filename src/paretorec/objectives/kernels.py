@@ -120,3 +120,16 @@ def normalized_entropy(shares: NDArray[np.float64], n_max: int) -> float:
         return 1.0
     positive = shares[shares > 0]
     return float(-(positive @ np.log(positive)) / np.log(n_max))
+
+
+def share_of_best(scores: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Scores as a share of the best one, in [0, 1]: shifted up by the lowest score when
+    it is negative, all ones when every score is the same (how the first stage's scores
+    stand in for relevance where no ranker predicts it)."""
+    values = np.asarray(scores, dtype=np.float64)
+    if values.size == 0:
+        return values
+    shifted = values - min(float(values.min()), 0.0)
+    top = float(shifted.max())
+    out: NDArray[np.float64] = shifted / top if top > 0 else np.ones_like(values)
+    return out

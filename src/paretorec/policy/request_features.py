@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 import numpy as np
 from numpy.typing import NDArray
 
+from paretorec.objectives.kernels import share_of_best
 from paretorec.policy.simulator import CONTEXT_NAMES, GROUP_NAMES, ITEM_FEATURE_NAMES
 from paretorec.stages import CandidateSet, IntArray, ItemRows, RequestContext
 
@@ -60,13 +61,6 @@ def _timestamp(value: object) -> float:
     if not isinstance(value, datetime):
         return np.nan
     return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).timestamp()
-
-
-def _share(scores: FloatArray) -> FloatArray:
-    low = min(float(scores.min()), 0.0) if scores.size else 0.0
-    shifted = scores - low
-    top = float(shifted.max()) if scores.size else 0.0
-    return shifted / top if top > 0 else np.ones_like(scores)
 
 
 class RequestFeatures:
@@ -147,7 +141,7 @@ class RequestFeatures:
         price_z = (
             (log_price - log_price.mean()) / spread if spread > 0 else np.zeros_like(log_price)
         )
-        match = _share(np.asarray(candidates.scores, dtype=np.float64))
+        match = share_of_best(np.asarray(candidates.scores, dtype=np.float64))
         zeros = np.zeros(len(candidates))
         by_name = {
             "leaf_match": match,

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from paretorec.moo.scalarize import weighted_sum
+from paretorec.objectives.kernels import share_of_best
 from paretorec.preference import Preference
 from paretorec.stages import Ranking
 
@@ -26,13 +27,7 @@ FloatArray = NDArray[np.float64]
 
 def relevance_predictions(scores: FloatArray) -> dict[str, FloatArray]:
     """The no-ranker objective: first-stage scores as a share of the best one, in [0, 1]."""
-    scores = np.asarray(scores, dtype=np.float64)
-    if scores.size == 0:
-        return {RELEVANCE: scores}
-    low = min(float(scores.min()), 0.0)
-    shifted = scores - low
-    top = float(shifted.max())
-    return {RELEVANCE: shifted / top if top > 0 else np.ones_like(scores)}
+    return {RELEVANCE: share_of_best(np.asarray(scores, dtype=np.float64))}
 
 
 def scaled(values: FloatArray) -> FloatArray:
