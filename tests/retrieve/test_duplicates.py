@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paretorec.retrieve.duplicates import collapse, duplicate_key
+from paretorec.retrieve.duplicates import collapse, duplicate_key, top_distinct
 
 
 def test_keys_fold_case_punctuation_accents_and_entities() -> None:
@@ -43,6 +43,15 @@ def test_near_identical_vectors_collapse_and_zero_vectors_do_not() -> None:
     assert collapse(keys, vectors, threshold=0.99).kept == (0, 2, 3, 4)
     assert collapse(keys, vectors, threshold=0.999).kept == (0, 1, 2, 3, 4)
     assert collapse(keys).kept == (0, 1, 2, 3, 4)
+
+
+def test_top_distinct_counts_the_duplicates_passed_over() -> None:
+    keys = ["a", "a", "b", "c", "b", "d"]
+    assert top_distinct(keys, 2) == ((0, 2), 1)  # position 1 skipped to fill two slots
+    assert top_distinct(keys, 3) == ((0, 2, 3), 1)  # the later "b" is past the list
+    assert top_distinct(keys, 9) == ((0, 2, 3, 5), 2)  # short list: every duplicate counts
+    with pytest.raises(ValueError, match="k must be"):
+        top_distinct(keys, 0)
 
 
 def test_bad_input_is_refused() -> None:

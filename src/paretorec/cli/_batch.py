@@ -15,7 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-__all__ = ["MAX_K", "BatchQuery", "is_terminal", "parse_batch", "prompt_lines", "read_batch"]
+__all__ = [
+    "MAX_K",
+    "BatchQuery",
+    "RecommendAsk",
+    "is_terminal",
+    "parse_batch",
+    "parse_recommend_batch",
+    "prompt_lines",
+    "read_batch",
+    "read_lines",
+]
 
 MAX_K = 1000
 
@@ -60,15 +70,63 @@ def parse_batch(lines: list[str], *, default_k: int, source: str) -> list[BatchQ
     return out
 
 
-def read_batch(path: Path, *, default_k: int, stdin: TextIO | None = None) -> list[BatchQuery]:
-    """The queries of a batch file (``-``: standard input)."""
+@dataclass(frozen=True)
+class RecommendAsk:
+    """One recommendation request of a batch: a user and/or session items, and k."""
+
+    user: str | None
+    session: tuple[str, ...]
+    k: int
+
+
+def parse_recommend_batch(lines: list[str], *, default_k: int, source: str) -> list[RecommendAsk]:
+    """Recommendation requests: a plain line is a user id; a JSON object names ``user``,
+    ``session`` (a list of item ids) and ``k``, all optional but one of the first two."""
+    out: list[RecommendAsk] = []
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        where = f"{source} line {number}"
+        if not line.startswith("{"):
+            out.append(RecommendAsk(line, (), default_k))
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{where}: not valid JSON ({error.msg})") from None
+        unknown = sorted(set(record) - {"user", "session", "k"})
+        if unknown:
+            raise ValueError(
+                f"{where}: unknown field(s) {', '.join(unknown)} (expected user, session, k)"
+            )
+        user = record.get("user")
+        session = record.get("session", [])
+        if user is not None and (not isinstance(user, str) or not user.strip()):
+            raise ValueError(f'{where}: "user" must be a non-empty string')
+        if not isinstance(session, list) or not all(isinstance(i, str) for i in session):
+            raise ValueError(f'{where}: "session" must be a list of item ids')
+        if user is None and not session:
+            raise ValueError(f'{where}: give "user", "session" or both')
+        k = _k(record.get("k", default_k), where)
+        out.append(RecommendAsk(user.strip() if user else None, tuple(session), k))
+    return out
+
+
+def read_lines(path: Path, *, stdin: TextIO | None = None) -> tuple[list[str], str]:
+    """A batch file's lines and its name for errors (``-``: standard input)."""
     if str(path) == "-":
         stream = stdin if stdin is not None else sys.stdin
-        return parse_batch(stream.read().splitlines(), default_k=default_k, source="stdin")
+        return stream.read().splitlines(), "stdin"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such batch file")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return parse_batch(lines, default_k=default_k, source=str(path))
+    return path.read_text(encoding="utf-8").splitlines(), str(path)
+
+
+def read_batch(path: Path, *, default_k: int, stdin: TextIO | None = None) -> list[BatchQuery]:
+    """The queries of a batch file (``-``: standard input)."""
+    lines, source = read_lines(path, stdin=stdin)
+    return parse_batch(lines, default_k=default_k, source=source)
 
 
 def is_terminal() -> bool:

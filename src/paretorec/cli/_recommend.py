@@ -26,8 +26,10 @@ from paretorec.cli._shared import (
 
 if TYPE_CHECKING:
     import numpy as np
+    import polars as pl
     from numpy.typing import NDArray
 
+    from paretorec.cli._batch import RecommendAsk
     from paretorec.retrieve.recommend import (
         Generator,
         Quotas,
@@ -227,44 +229,112 @@ def recommend_command(
     version: Annotated[
         str | None, typer.Option(help="Model version (default: promoted, else latest).")
     ] = None,
+    batch: Annotated[
+        Path | None,
+        typer.Option(
+            "--batch",
+            help='Requests, one a line: a user id, or JSON {"user": ..., "session": [...], '
+            '"k": ...}; "-": stdin.',
+        ),
+    ] = None,
+    collapse_duplicates: Annotated[
+        bool,
+        typer.Option(
+            "--collapse-duplicates/--keep-duplicates",
+            help="Show a product listed under several ids once (same brand and title, "
+            "or text vectors at cosine >= 0.98).",
+        ),
+    ] = True,
 ) -> None:
     """Recommend k items to a user (her history) and/or a session: each item with its title
-    and the generator it came from."""
-    import polars as pl
+    and the generator it came from; many requests at one load with --batch."""
+    from paretorec.cli._batch import RecommendAsk, parse_recommend_batch, read_lines
 
-    from paretorec.data.validate import load_dataset
-    from paretorec.retrieve.recommend import Recommender
-    from paretorec.serve.registry import ModelKind, ModelRegistry, default_models_dir
+    asks: list[RecommendAsk]
+    if batch is not None:
+        if user is not None or session is not None:
+            raise ValueError("give --user/--session or --batch, not both")
+        lines, source = read_lines(batch)
+        asks = parse_recommend_batch(lines, default_k=k, source=source)
+    elif user is None and session is None:
+        raise ValueError("give --user, --session, both, or --batch")
+    else:
+        items = tuple(i.strip() for i in (session or "").split(",") if i.strip())
+        asks = [RecommendAsk(user, items, k)]
+    recommending = _Recommending.load(folder, models, version, collapse=collapse_duplicates)
+    for ask in asks:
+        recommending.show(ask)
 
-    if user is None and session is None:
-        raise ValueError("give --user, --session or both")
-    registry = ModelRegistry(models if models is not None else default_models_dir())
-    with spinner("loading"):
-        model_folder, manifest = registry.load(ModelKind.RECOMMENDER, version)
-        recommender = Recommender.load(model_folder)
-        dataset = load_dataset(folder)
-    items = [i.strip() for i in (session or "").split(",") if i.strip()]
-    result = recommender.recommend(user_id=user, session=items, k=k)
-    if user is not None and not recommender.knows_user(user) and not items:
-        console.print(f"user {user!r} has no history: popular-and-diverse items")
-    if result.ignored:
-        console.print(f"not in the catalog, left out: {', '.join(result.ignored)}")
-    titles = dict(
-        zip(
-            dataset.items.item_ids.cast(pl.String).to_list(),
-            dataset.items.frame["title"].cast(pl.String).to_list(),
-            strict=True,
+
+class _Recommending:
+    """A registered recommender and the catalog's titles, loaded once for many requests."""
+
+    def __init__(
+        self, recommender: Recommender, items: pl.DataFrame, version: str, *, collapse: bool
+    ) -> None:
+        from paretorec.retrieve.duplicates import duplicate_key
+
+        self.recommender = recommender
+        self.version = version
+        self.collapse = collapse
+        ids = items["item_id"].cast(str).to_list()
+        titles = items["title"].cast(str).to_list()
+        brands = items["brand"].to_list() if "brand" in items.columns else [None] * len(ids)
+        self.titles = dict(zip(ids, titles, strict=True))
+        self.keys = {i: duplicate_key(t, b) for i, t, b in zip(ids, titles, brands, strict=True)}
+
+    @classmethod
+    def load(
+        cls, folder: Path, models: Path | None, version: str | None, *, collapse: bool
+    ) -> _Recommending:
+        from paretorec.data.validate import load_dataset
+        from paretorec.retrieve.recommend import Recommender
+        from paretorec.serve.registry import ModelKind, ModelRegistry, default_models_dir
+
+        registry = ModelRegistry(models if models is not None else default_models_dir())
+        with spinner("loading"):
+            model_folder, manifest = registry.load(ModelKind.RECOMMENDER, version)
+            recommender = Recommender.load(model_folder)
+            dataset = load_dataset(folder)
+        return cls(recommender, dataset.items.frame, manifest.version, collapse=collapse)
+
+    def show(self, ask: RecommendAsk) -> None:
+        import polars as pl
+
+        from paretorec.retrieve.duplicates import top_distinct
+
+        fetch = min(3 * ask.k + 10, 3010) if self.collapse else ask.k
+        result = self.recommender.recommend(user_id=ask.user, session=list(ask.session), k=fetch)
+        kept, skipped = list(range(min(len(result), ask.k))), 0
+        if self.collapse and len(result):
+            vectors = self.recommender.text_vectors[result.indices]
+            keys = [self.keys.get(i) for i in result.item_ids]
+            shown, skipped = top_distinct(keys, ask.k, vectors)
+            kept = list(shown)
+        who = " and ".join(
+            part
+            for part in (
+                f"user {ask.user!r}" if ask.user else "",
+                f"session {', '.join(ask.session)}" if ask.session else "",
+            )
+            if part
         )
-    )
-    table = pl.DataFrame(
-        {
-            "rank": list(range(1, len(result) + 1)),
-            "item_id": list(result.item_ids),
-            "title": [titles.get(i, "") for i in result.item_ids],
-            "source": [s.value for s in result.sources],
-        }
-    )
-    console.print(frame_table(table, f"recommender {manifest.version}"))
+        if result.cold_start:
+            console.print(f"{who}: no history, so popular-and-diverse items")
+        if result.ignored:
+            console.print(f"not in the catalog, left out: {', '.join(result.ignored)}")
+        ids = [result.item_ids[p] for p in kept]
+        table = pl.DataFrame(
+            {
+                "rank": list(range(1, len(kept) + 1)),
+                "item_id": ids,
+                "title": [self.titles.get(i, "") for i in ids],
+                "source": [result.sources[p].value for p in kept],
+            }
+        )
+        console.print(frame_table(table, f"recommender {self.version}, {who}"))
+        if skipped:
+            console.print(f"{skipped} duplicate(s) collapsed (--keep-duplicates shows them)")
 
 
 @evaluate_app.command("recommend")

@@ -158,18 +158,17 @@ class _Searcher:
     def show(self, asked: BatchQuery, *, as_json: bool) -> None:
         import polars as pl
 
-        from paretorec.retrieve.duplicates import collapse
+        from paretorec.retrieve.duplicates import top_distinct
 
         # Ask for more when collapsing: a product may fill several of the top slots.
         fetch = min(3 * asked.k + 10, 3010) if self.collapse else asked.k
         found = self.retriever.search(
             asked.text, self.encoder.encode_queries([asked.text])[0], k=fetch
         )
-        kept = list(range(len(found)))
-        if self.collapse:
-            kept = list(collapse([self.keys.get(i) for i in found.item_ids]).kept)
-        kept = kept[: asked.k]
-        skipped = (kept[-1] + 1 - len(kept)) if kept else 0  # duplicates passed over
+        kept, skipped = list(range(min(len(found), asked.k))), 0
+        if self.collapse and len(found):
+            shown, skipped = top_distinct([self.keys.get(i) for i in found.item_ids], asked.k)
+            kept = list(shown)
         columns = [c for c in ("item_id", "title", "price") if c in self.items.columns]
         rows = pl.DataFrame(
             {"item_id": [found.item_ids[p] for p in kept], "rank": range(1, len(kept) + 1)}
@@ -188,8 +187,9 @@ class _Searcher:
             }
             typer.echo(json.dumps(answer))
             return
-        note = f", {skipped} duplicate(s) collapsed" if skipped else ""
-        console.print(frame_table(table, f"{asked.text!r}: {len(table)} result(s){note}"))
+        console.print(frame_table(table, f"{asked.text!r}: {len(table)} result(s)"))
+        if skipped:
+            console.print(f"{skipped} duplicate(s) collapsed (--keep-duplicates shows them)")
 
 
 @evaluate_app.command("search")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["DEFAULT_THRESHOLD", "Collapsed", "collapse", "duplicate_key"]
+__all__ = ["DEFAULT_THRESHOLD", "Collapsed", "collapse", "duplicate_key", "top_distinct"]
 
 DEFAULT_THRESHOLD = 0.98
 """Cosine at which two items' text vectors count as one product (all-MiniLM-L6-v2 puts
@@ -93,3 +93,20 @@ def collapse(
         if key is not None:
             first_of[key] = position
     return Collapsed(tuple(kept), duplicate_of)
+
+
+def top_distinct(
+    keys: Sequence[str | None],
+    k: int,
+    vectors: NDArray[np.floating] | None = None,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> tuple[tuple[int, ...], int]:
+    """The first `k` positions `collapse` keeps, and how many duplicates it passed over to
+    fill them (every duplicate, when fewer than `k` distinct items remain)."""
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    out = collapse(keys, vectors, threshold=threshold)
+    shown = out.kept[:k]
+    limit = shown[-1] if len(shown) == k else len(keys)
+    return shown, sum(1 for position in out.duplicate_of if position < limit)

@@ -98,3 +98,42 @@ def test_id_only_models_encode_only_the_popular_pool(shop: Path, tmp_path: Path)
     )  # fmt: skip
     assert refused.exit_code == 1
     assert "two-tower learn from every item's text: use --text-vectors all" in refused.output
+
+
+def test_recommend_a_batch_at_one_load_and_collapse_duplicates(tmp_path: Path) -> None:
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    titles = [*TITLES, "Racing-Wheel"]  # i6 lists i1's product again
+    ids = [f"i{n}" for n in range(len(titles))]
+    pl.DataFrame({"item_id": ids, "title": titles}).write_csv(folder / "items.csv")
+    chain = ["i0", "i1", "i2", "i5", "i3", "i4", "i6"]
+    users = [u for u in ("u0", "u1") for _ in chain]
+    pl.DataFrame(
+        {"user_id": users, "item_id": chain * 2, "event": ["purchase"] * len(users)}
+    ).write_csv(folder / "events.csv")
+    models = tmp_path / "models"
+    trained = runner.invoke(
+        app,
+        ["train", "recommender", "--data", str(folder), "--models", str(models),
+         "--model", "popularity", "--cache", str(tmp_path / "cache")],
+    )  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    batch = tmp_path / "asks.jsonl"
+    batch.write_text('nobody\n{"session": ["i0"], "k": 2}\n')
+    args = ["recommend", str(folder), "--models", str(models), "--k", "7"]
+    shown = runner.invoke(app, [*args, "--batch", str(batch)])
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.count("loading") <= 2  # loaded once for both
+    assert "user 'nobody': no history, so popular-and-diverse items" in shown.output
+    assert "1 duplicate(s) collapsed" in shown.output and "session i0" in shown.output
+    rows = [line for line in shown.output.splitlines() if line.startswith("│")]
+    assert len(rows) == 6 + 2  # nobody: seven items, one product twice; the session: two
+    kept = runner.invoke(app, [*args, "--user", "nobody", "--keep-duplicates"])
+    assert len([line for line in kept.output.splitlines() if line.startswith("│")]) == 7
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"k": 3}\n')
+    refused = runner.invoke(app, [*args, "--batch", str(bad)])
+    assert refused.exit_code == 1
+    assert 'line 1: give "user", "session" or both' in refused.output
+    both = runner.invoke(app, [*args, "--batch", str(bad), "--user", "u0"])
+    assert both.exit_code == 1 and "not both" in both.output
