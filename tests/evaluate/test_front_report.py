@@ -113,3 +113,46 @@ def test_cli_evaluate_front(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["chosen"]["revenue"] == 160.0
     bad = CliRunner().invoke(app, [*args, "--choose", "best"])
     assert bad.exit_code == 1 and "--choose must be one of" in bad.output
+
+
+def test_the_report_reads_as_a_decision(tmp_path: Path) -> None:
+    from paretorec.evaluate.front_report import plain_summary, row_label, versus_best
+
+    analysis = analyse_front(TABLE, BOTH_MAX)  # the knee: row 2, (0.72, 160)
+    assert analysis.selection.index == 2
+    ndcg, revenue = versus_best(analysis)
+    assert (ndcg.chosen, ndcg.best, ndcg.best_row) == (0.72, 0.80, "row #0 (w_revenue 0)")
+    assert ndcg.change == pytest.approx(-0.1) and revenue.change == pytest.approx(-20 / 180)
+    assert ndcg.sentence() == "ndcg: 0.72, 10% less than the best, 0.8 of row #0 (w_revenue 0)"
+    text = "\n".join(plain_summary(analysis))
+    assert "**4 of 5 rows are worth considering**" in text
+    assert "The other 1 is beaten on every count by some front row: never pick it." in text
+    assert "**Take row #2 (w_revenue 0.5).** It is the knee" in text
+    assert "most revenue: row #4 (w_revenue 1), with revenue 180, ndcg 0.4 (-44% against" in text
+    named = TABLE.with_columns(model=pl.Series(["a", "b", "c", "d", "e"]))
+    assert row_label(named, 1) == "row #1 (model b)"
+    write_front_report(analysis, tmp_path)
+    page = (tmp_path / "metrics.md").read_text()
+    assert page.index("## In plain words") < page.index("![front](front.png)")
+    assert "*front.png*:" in page and "*weights.png*:" in page
+    assert page.index("*weights.png*:") < page.index("## For analysts")
+
+
+def test_minimized_objectives_read_less_is_better() -> None:
+    from paretorec.evaluate.front_report import plain_summary, versus_best
+
+    table = pl.DataFrame({"ndcg": [0.8, 0.7, 0.5], "latency": [30.0, 12.0, 10.0]})
+    objectives = [
+        ObjectiveSpec("ndcg", Direction.MAXIMIZE),
+        ObjectiveSpec("latency", Direction.MINIMIZE),
+    ]
+    analysis = analyse_front(
+        table, objectives, choice=Choice.CONSTRAINED, target="latency",
+        min_fraction_of_best={"ndcg": 0.85},
+    )  # fmt: skip
+    assert analysis.selection.index == 1  # 0.7 >= 0.85 x 0.8 = 0.68, and the lower latency
+    _, latency = versus_best(analysis)
+    assert latency.sentence() == "latency: 12, 20% more than the best, 10 of row #2"
+    text = "\n".join(plain_summary(analysis))
+    assert "latency (less is better)" in text and "the rule you set" in text
+    assert "least latency: row #2, with latency 10, ndcg 0.5 (-29% against the chosen row)" in text

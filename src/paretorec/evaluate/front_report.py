@@ -3,7 +3,10 @@ space they cover, which one to pick, and how each objective moves with each weig
 
 `analyse_front` is pure: a table with one row per candidate (a weighting, a model, a
 configuration) and a column per objective goes in, a typed `FrontAnalysis` comes out.
-`write_front_report` puts it into a folder: `metrics.md`, `metrics.json`, `front.png`
+`versus_best` and `plain_summary` say in plain words, for whoever decides (a
+merchandiser, not an analyst), what the rows are, which to take and what it gives up
+against each objective's best. `write_front_report` puts it into a folder: `metrics.md`
+(that summary first, then the figures with a caption each and the tables), `metrics.json`, `front.png`
 (the front with the chosen point marked; a scatter matrix beyond two objectives) and,
 when the table has weight columns (`w_<name>`), `weights.png` (each objective against
 each weight).
@@ -41,6 +44,17 @@ WEIGHT_PREFIX = "w_"
 # The hypervolume's reference point sits this share of each objective's range beyond the
 # worst value seen (the usual "nadir + 10%"), so extreme points still count.
 REFERENCE_MARGIN = 0.1
+FRONT_CAPTION = (
+    "*front.png*: each dot is one row, placed by its objective values (one panel per pair "
+    "of objectives when there are more than two): the front's rows in blue, the rows they "
+    "beat in grey, and the star the row to take, labelled with its row number (counting "
+    "from 0) and values."
+)
+WEIGHTS_CAPTION = (
+    "*weights.png*: how each objective moves as one weight grows (rows sorted by that "
+    "weight; where the other weights change too, the line can zigzag); the star is the row "
+    "to take."
+)
 
 
 class Choice(StrEnum):
@@ -188,6 +202,134 @@ def analyse_front(
     return FrontAnalysis(tuple(objectives), marked, ref, volume, selection, choice)
 
 
+_CHOICE_WHY = {
+    Choice.KNEE: "the knee: the row where giving up more of one objective would buy "
+    "little of the others",
+    Choice.COMPROMISE: "the compromise: the row closest to an ideal that is best at "
+    "everything at once (each objective scaled to its range)",
+    Choice.CONSTRAINED: "the rule you set: the best of the target among rows that keep the "
+    "other objectives above their floors",
+}
+
+
+def row_label(table: pl.DataFrame, index: int) -> str:
+    """How the summary names a row: ``row #N`` (counting from 0, as front.png labels the
+    chosen point) with its first text column's value, else its weights."""
+    for column, dtype in table.schema.items():
+        if dtype == pl.String:
+            value = table[column][index]
+            if value is not None and str(value).strip():
+                return f"row #{index} ({column} {value})"
+    weights = [c for c in table.columns if c.startswith(WEIGHT_PREFIX)]
+    if weights:
+        return f"row #{index} (" + ", ".join(f"{c} {table[c][index]:.3g}" for c in weights) + ")"
+    return f"row #{index}"
+
+
+@dataclass(frozen=True)
+class VersusBest:
+    """The chosen row against the best row on one objective."""
+
+    objective: ObjectiveSpec
+    chosen: float
+    best: float
+    best_row: str
+    change: float | None  # (chosen - best) / |best|; None when the best is 0
+
+    def sentence(self) -> str:
+        name = self.objective.name
+        if self.chosen == self.best:
+            return f"{name}: {self.chosen:.4g}, the best of all rows"
+        gap = f"{abs(self.change):.0%} " if self.change is not None else ""
+        worse = "less" if self.objective.direction is Direction.MAXIMIZE else "more"
+        return f"{name}: {self.chosen:.4g}, {gap}{worse} than the best, {self.best:.4g} of {self.best_row}"
+
+
+def versus_best(analysis: FrontAnalysis) -> list[VersusBest]:
+    """For each objective, the chosen row's value beside the best row's (pure)."""
+    points = _matrix(analysis.table, analysis.objectives)
+    chosen = points[analysis.selection.index]
+    out = []
+    for j, objective in enumerate(analysis.objectives):
+        column = points[:, j]
+        best_index = int(
+            np.argmax(column) if objective.direction is Direction.MAXIMIZE else np.argmin(column)
+        )
+        best = float(column[best_index])
+        change = (float(chosen[j]) - best) / abs(best) if best != 0 else None
+        out.append(
+            VersusBest(
+                objective,
+                float(chosen[j]),
+                best,
+                row_label(analysis.table, best_index),
+                change,
+            )
+        )
+    return out
+
+
+def plain_summary(analysis: FrontAnalysis) -> list[str]:
+    """Markdown lines that read as a decision: what the rows are, which to take, what it
+    gives up, and the other rows worth considering."""
+    table = analysis.table
+    chosen_label = row_label(table, analysis.selection.index)
+    n_front, n = analysis.front.height, table.height
+    lines = [
+        "## In plain words",
+        "",
+        f"Each of the {n} rows is one way to rank the shop's lists (a weighting of the "
+        "objectives, a model, a configuration), measured on "
+        + ", ".join(
+            f"{o.name} ({'more' if o.direction is Direction.MAXIMIZE else 'less'} is better)"
+            for o in analysis.objectives
+        )
+        + ".",
+        "",
+        f"- **{n_front} of {n} rows {'is' if n_front == 1 else 'are'} worth considering** "
+        "(the Pareto front): for each of "
+        "them, no other row is at least as good on every objective. "
+        + (
+            f"The other {n - n_front} {'is' if n - n_front == 1 else 'are'} beaten on every "
+            "count by some front row: never pick " + ("it." if n - n_front == 1 else "them.")
+            if n > n_front
+            else "No row is beaten on every count."
+        ),
+        f"- **Take {chosen_label}.** It is {_CHOICE_WHY[analysis.choice]}.",
+        "- What it gives up against the best row on each objective:",
+    ]
+    lines += [f"  - {item.sentence()}" for item in versus_best(analysis)]
+    alternatives: list[str] = []
+    points = _matrix(table, analysis.objectives)
+    for j, objective in enumerate(analysis.objectives):
+        column = points[:, j]
+        best_index = int(
+            np.argmax(column) if objective.direction is Direction.MAXIMIZE else np.argmin(column)
+        )
+        if best_index == analysis.selection.index:
+            continue
+        costs = []
+        for i, other in enumerate(analysis.objectives):
+            if i == j:
+                continue
+            chosen_value = float(points[analysis.selection.index, i])
+            value = float(points[best_index, i])
+            relative = (value - chosen_value) / abs(chosen_value) if chosen_value else None
+            costs.append(
+                f"{other.name} {value:.4g}"
+                + (f" ({relative:+.0%} against the chosen row)" if relative is not None else "")
+            )
+        most = "most" if objective.direction is Direction.MAXIMIZE else "least"
+        alternatives.append(
+            f"  - {most} {objective.name}: {row_label(table, best_index)}, with "
+            f"{objective.name} {float(column[best_index]):.4g}, {', '.join(costs)}"
+        )
+    if alternatives:
+        lines += ["- If one objective matters more than the rest, take its best row instead:"]
+        lines += alternatives
+    return lines
+
+
 def _markdown(frame: pl.DataFrame) -> str:
     def cell(value: object) -> str:
         return f"{value:.6g}" if isinstance(value, float) else str(value)
@@ -261,6 +403,18 @@ def write_front_report(analysis: FrontAnalysis, folder: Path) -> list[Path]:
     page = [
         "# Trade-off report",
         "",
+        *plain_summary(analysis),
+        "",
+        "![front](front.png)",
+        "",
+        FRONT_CAPTION,
+    ]
+    if analysis.weight_columns:
+        page += ["", "![weights](weights.png)", "", WEIGHTS_CAPTION]
+    page += [
+        "",
+        "## For analysts",
+        "",
         "Objectives: " + ", ".join(axis_label(o.name, o.direction) for o in analysis.objectives),
         "",
         f"- rows: {analysis.table.height}, on the Pareto front: {analysis.front.height}",
@@ -276,11 +430,7 @@ def write_front_report(analysis: FrontAnalysis, folder: Path) -> list[Path]:
                 names[0], descending=directions[0] is Direction.MAXIMIZE
             )
         ),
-        "",
-        "![front](front.png)",
     ]
-    if analysis.weight_columns:
-        page += ["", "![weights](weights.png)"]
     (folder / "metrics.md").write_text("\n".join(page) + "\n")
     (folder / "metrics.json").write_text(json.dumps(analysis.to_dict(), indent=2, default=str))
     written += [folder / "metrics.md", folder / "metrics.json"]
