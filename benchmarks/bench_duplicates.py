@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -140,4 +139,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
