@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["Sampler", "TunableStage"]
+from paretorec.scale.backend import Backend  # where the trials run: one at a time, or on Ray
+
+__all__ = ["Backend", "Sampler", "TunableStage"]
 
 
 class TunableStage(StrEnum):
     RANKER = "ranker"
+    POLICY = "policy"
     RECOMMENDER = "recommender"
+    SEARCH = "search"
 
 
 class Sampler(StrEnum):

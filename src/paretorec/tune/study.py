@@ -31,6 +31,7 @@ from paretorec.tune.options import Sampler, TunableStage
 from paretorec.types import Direction
 
 __all__ = [
+    "CAUGHT",
     "Choice",
     "EpochHook",
     "FinalFigures",
@@ -38,9 +39,12 @@ __all__ = [
     "StudyPlace",
     "Tunable",
     "choose",
+    "data_label",
     "final_figures",
+    "make_sampler",
     "open_study",
     "run_trials",
+    "trial_objective",
 ]
 
 ModelT = TypeVar("ModelT")
@@ -51,7 +55,7 @@ EpochHook = Callable[[str, int, float], None]
 
 DEFAULT_ATTR = "default"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_CAUGHT = (ValueError, RuntimeError)  # a configuration that cannot be trained fails its trial
+CAUGHT = (ValueError, RuntimeError)  # a configuration that cannot be trained fails its trial
 
 
 class Tunable(Protocol[ModelT]):
@@ -152,17 +156,23 @@ class MedianPruning:
         return len(earlier) >= self.startup_trials and value < statistics.median(earlier)
 
 
-def _sampler(sampler: Sampler, seed: int) -> optuna.samplers.BaseSampler:
+def make_sampler(sampler: Sampler, seed: int) -> optuna.samplers.BaseSampler:
     if sampler is Sampler.NSGA2:
         return optuna.samplers.NSGAIISampler(population_size=10, seed=seed)
     return optuna.samplers.TPESampler(n_startup_trials=5, seed=seed)
+
+
+def data_label(data: Path | str) -> str:
+    """What a study records as its data: a folder's resolved path, or a description (the
+    simulator's settings) as given."""
+    return str(Path(data).resolve()) if isinstance(data, Path) else data
 
 
 def open_study(
     place: StudyPlace,
     *,
     stage: TunableStage,
-    data: Path,
+    data: Path | str,
     objectives: tuple[str, ...],
     sampler: Sampler = Sampler.TPE,
     seed: int = 0,
@@ -181,7 +191,7 @@ def open_study(
     )
     expected = {
         "stage": stage.value,
-        "data": str(Path(data).resolve()),
+        "data": data_label(data),
         "objectives": list(objectives),
     }
     if not study.user_attrs:
@@ -199,7 +209,7 @@ def open_study(
             trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
             storage.set_trial_user_attr(trial_id, "error", "interrupted (the run was stopped)")
             storage.set_trial_state_values(trial_id, TrialState.FAIL)
-    study.sampler = _sampler(sampler, seed + len(study.trials))
+    study.sampler = make_sampler(sampler, seed + len(study.trials))
     return study
 
 
@@ -222,7 +232,25 @@ def run_trials(
         return 0
     if not study.trials:
         study.enqueue_trial(tunable.default_params(), user_attrs={DEFAULT_ATTR: True})
-    pruning = pruning or MedianPruning()
+    objective = trial_objective(study, tunable, pruning or MedianPruning())
+    callbacks = [] if on_trial is None else [lambda _study, frozen: on_trial(frozen)]
+    study.optimize(
+        objective,
+        n_trials=remaining,
+        timeout=timeout,
+        catch=CAUGHT,
+        callbacks=callbacks,
+        gc_after_trial=True,
+    )
+    return len(study.trials) - before
+
+
+def trial_objective(
+    study: optuna.Study, tunable: Tunable[Any], pruning: MedianPruning
+) -> Callable[[optuna.Trial], tuple[float, ...]]:
+    """One trial: draw a configuration, fit it on train (its intermediate validation
+    figures kept and judged by `pruning`), measure it on valid. A configuration that cannot
+    be trained raises (its trial fails) with the first line of the reason recorded."""
 
     def objective(trial: optuna.Trial) -> tuple[float, ...]:
         params = tunable.suggest(trial)
@@ -236,20 +264,11 @@ def run_trials(
         try:
             model = tunable.fit(params, on_epoch=on_epoch)
             return tunable.validate(model)
-        except _CAUGHT as error:
+        except CAUGHT as error:
             trial.set_user_attr("error", str(error).strip().splitlines()[0] if str(error) else "")
             raise
 
-    callbacks = [] if on_trial is None else [lambda _study, frozen: on_trial(frozen)]
-    study.optimize(
-        objective,
-        n_trials=remaining,
-        timeout=timeout,
-        catch=_CAUGHT,
-        callbacks=callbacks,
-        gc_after_trial=True,
-    )
-    return len(study.trials) - before
+    return objective
 
 
 @dataclass(frozen=True)
