@@ -76,6 +76,7 @@ OBJECTIVES = "ndcg,revenue,diversity"
 NDCG_FRACTION = 0.97
 CHEBYSHEV_RHO = 1e-3  # scalarization_grid's default augmentation
 NSGA2_POP = 20
+GRID_AT = (30, 100, 400, 1000)  # budgets at which the weighted-sum grid is the reference
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
@@ -228,6 +229,19 @@ def on(result: TradeoffResult, values: FloatArray) -> TradeoffResult:
     )
 
 
+def first(result: TradeoffResult, b: int) -> TradeoffResult:
+    """`result`'s first `b` weightings alone (front and HV recomputed)."""
+    return make_result(
+        result.method,
+        result.objectives,
+        result.directions,
+        result.parameter_names,
+        result.parameters[:b],
+        result.values[:b],
+        reference=result.reference,
+    )
+
+
 # ------------------------------------------------------------------ the runs
 
 METHODS = (
@@ -300,8 +314,7 @@ def convergence(runs: list[Run], checkpoints: Sequence[int]) -> list[dict[str, A
     for b in checkpoints:
         if b > long.tune.n_evaluations:
             break
-        tune = on(long.tune, long.tune.values[:b])
-        test = on(long.test, long.test.values[:b])
+        tune, test = first(long.tune, b), first(long.test, b)
         rows.append(
             {
                 "evaluations": b,
@@ -604,7 +617,12 @@ def main() -> None:
                 "n_test": len(test.requests),
                 "rows": summarize(runs),
                 "convergence": convergence(runs, checkpoints),
-                "grid_at": {str(b): v for b, v in grid_at(tune, test, checkpoints).items()},
+                "grid_at": {
+                    str(b): v
+                    for b, v in grid_at(
+                        tune, test, [c for c in checkpoints if c in GRID_AT]
+                    ).items()
+                },
             }
         )
     plot_convergence(report, RESULTS / "moo")
