@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -86,9 +88,29 @@ def test_contributions_sum_to_the_scores(variant: PolicyVariant) -> None:
     torch.manual_seed(2)
     policy = PreferencePolicy(small_config(variant))
     out = rank(policy, random_input(3, 7, seed=5), [0.5, 0.3, 0.2], 4)
-    assert set(out.contributions) == {"clicks", "revenue", INTERACTION}
+    # every part is an objective's (diversity has no linked prediction: its head's part)
+    assert set(out.contributions) == {"clicks", "revenue", "diversity"}
     total = sum(out.contributions.values())
     np.testing.assert_allclose(total, out.scores, atol=1e-5)
+
+
+@pytest.mark.parametrize("variant", list(PolicyVariant))
+def test_an_objective_without_weight_contributes_nothing(variant: PolicyVariant) -> None:
+    torch.manual_seed(2)
+    policy = PreferencePolicy(small_config(variant))
+    out = rank(policy, random_input(3, 7, seed=5), [0.6, 0.4, 0.0], 4)
+    assert (out.contributions["diversity"] == 0).all()
+    assert np.abs(out.contributions["clicks"]).sum() > 0
+
+
+def test_one_head_reports_its_remainder_as_interaction() -> None:
+    torch.manual_seed(2)
+    config = dataclasses.replace(small_config(PolicyVariant.PLACKETT_LUCE), objective_heads=False)
+    policy = PreferencePolicy(config)
+    out = rank(policy, random_input(3, 7, seed=5), [0.5, 0.3, 0.2], 4)
+    assert set(out.contributions) == {"clicks", "revenue", "diversity", INTERACTION}
+    assert (out.contributions["diversity"] == 0).all()  # no link, no head of its own
+    np.testing.assert_allclose(sum(out.contributions.values()), out.scores, atol=1e-5)
 
 
 def test_list_aware_policy_sees_the_items_placed() -> None:

@@ -32,7 +32,7 @@ def test_the_policy_orders_and_explains(make_client: AppFactory, policy_models: 
     assert body["weights_source"] == "default"
     assert len(body["items"]) == 5
     for item in body["items"]:
-        assert set(item["contributions"]) == {"clicks", "purchases", "revenue", "interaction"}
+        assert set(item["contributions"]) == {"clicks", "purchases", "revenue"}
         assert sum(item["contributions"].values()) == pytest.approx(item["score"], abs=1e-5)
         assert set(item["predictions"]) == {"click", "purchase", "revenue"}
 

@@ -14,9 +14,10 @@ objective's weight (`PolicyConfig.objective_heads`; without it, one output r). T
 weighted heads matter: with a single head, training in the simulator learned one
 w-independent direction (the same lists for every w), because nothing ties the part of
 the remainder that serves an objective to that objective's weight; with them an
-objective whose weight is 0 cannot move the score through its head. The linked terms are
-the per-objective contributions the service shows; the remainder is reported as
-"interaction", so the contributions of an item sum to its score exactly.
+objective whose weight is 0 cannot move the score through its head. An item's
+explanation gives each objective k its linked terms plus its head's part w_k r_k, so the
+parts sum to the score exactly and every part is an objective's; only a policy with one
+head (`objective_heads=False`) reports its remainder as "interaction".
 
 Two variants (`PolicyVariant`): PLACKETT_LUCE scores every candidate once and ranks by
 Plackett-Luce over the scores; LIST_AWARE scores the next position given the items already
@@ -210,6 +211,8 @@ class Decoded:
     scores: Tensor  # (n, k) score of each placed item when it was placed
     contributions: Tensor  # (n, k, n_links)
     interaction: Tensor  # (n, k)
+    # (n, k, m): each objective's share of the remainder, w_k r_k; None with one head
+    head_parts: Tensor | None = None
 
 
 class PreferencePolicy(nn.Module):
@@ -295,11 +298,15 @@ class PreferencePolicy(nn.Module):
     def remainder(self, b: Batch, h: Tensor) -> Tensor:
         """The learned w-conditioned part of each candidate's score, (n, c): for the
         list-aware variant, its value at the first position (nothing placed)."""
+        return self.remainder_parts(b, h).sum(dim=2)
+
+    def remainder_parts(self, b: Batch, h: Tensor) -> Tensor:
+        """The remainder by objective, w_k r_k: (n, c, m), or (n, c, 1) with one head."""
         wide = b.w[:, None, :].expand(b.n, b.c, -1)
         if self.config.variant is PolicyVariant.PLACKETT_LUCE:
-            return self.weigh(b, self.head(torch.cat([h, wide], dim=2)))
+            return self.weigh_parts(b, self.head(torch.cat([h, wide], dim=2)))
         state = self.list_state(b, h)
-        return self.list_remainder(b, state, torch.zeros(b.n, b.c, dtype=torch.bool), 0, 1)
+        return self.list_remainder_parts(b, state, torch.zeros(b.n, b.c, dtype=torch.bool), 0, 1)
 
     def list_state(self, b: Batch, h: Tensor) -> ListState:
         """What the list-aware scores reuse at every position of a list."""
@@ -319,6 +326,12 @@ class PreferencePolicy(nn.Module):
         """The list-aware remainder given the items `placed` (n, c) so far: it reads the
         candidate's mean and largest similarity to them, how many of them share each of
         its group labels, and the position."""
+        return self.list_remainder_parts(b, state, placed, position, k).sum(dim=2)
+
+    def list_remainder_parts(
+        self, b: Batch, state: ListState, placed: Tensor, position: int, k: int
+    ) -> Tensor:
+        """`list_remainder` by objective: (n, c, m), or (n, c, 1) with one head."""
         count = placed.sum(dim=1, keepdim=True).clamp(min=1).float()
         placed_f = placed.float()
         sim = state.similarity
@@ -338,15 +351,16 @@ class PreferencePolicy(nn.Module):
             parts.append(torch.log1p(overlap))
         x = torch.relu(state.static + self.list_dynamic(torch.cat(parts, dim=2)))
         wide = b.w[:, None, :].expand(b.n, b.c, -1)
-        return self.weigh(b, self.list_out(torch.cat([x, wide], dim=2)))
+        return self.weigh_parts(b, self.list_out(torch.cat([x, wide], dim=2)))
 
-    def weigh(self, b: Batch, heads: Tensor) -> Tensor:
-        """The remainder (n, c) from the heads' outputs (n, c, m or 1): sum_k w_k r_k."""
+    def weigh_parts(self, b: Batch, heads: Tensor) -> Tensor:
+        """Each head's output (n, c, m) times its objective's weight, w_k r_k; one head's
+        output (n, c, 1) as it is."""
         if not self.config.objective_heads:
-            return heads.squeeze(2)
+            return heads
         if b.credit is not None:
             heads = route_credit(heads, b.credit)
-        out: Tensor = (heads * b.w[:, None, :]).sum(dim=2)
+        out: Tensor = heads * b.w[:, None, :]
         return out
 
     def first_scores(self, b: Batch) -> Tensor:
@@ -372,8 +386,10 @@ class PreferencePolicy(nn.Module):
         linked = self.linked(b)
         base = linked.sum(dim=2)
         rows = torch.arange(b.n)
+        by_head = self.config.objective_heads
         if self.config.variant is PolicyVariant.PLACKETT_LUCE:
-            rest = self.remainder(b, h)
+            parts = self.remainder_parts(b, h)
+            rest = parts.sum(dim=2)
             scores = base + rest
             if lists is None:
                 lists = pl_greedy(scores, k) if greedy else pl_sample(scores, k, generator)
@@ -383,12 +399,14 @@ class PreferencePolicy(nn.Module):
                 scores=scores.gather(1, lists),
                 contributions=linked[rows[:, None], lists],
                 interaction=rest.gather(1, lists),
+                head_parts=parts[rows[:, None], lists] if by_head else None,
             )
         state = self.list_state(b, h)
         placed = torch.zeros(b.n, b.c, dtype=torch.bool)
-        chosen_all, logp, step_scores, step_rest = [], b.w.new_zeros(b.n), [], []
+        chosen_all, logp, step_scores, step_rest, step_parts = [], b.w.new_zeros(b.n), [], [], []
         for t in range(k):
-            rest = self.list_remainder(b, state, placed, t, k)
+            parts = self.list_remainder_parts(b, state, placed, t, k)
+            rest = parts.sum(dim=2)
             scores = base + rest
             if lists is not None:
                 chosen = lists[:, t]
@@ -400,6 +418,7 @@ class PreferencePolicy(nn.Module):
             logp = logp + step_log_prob(scores, placed, chosen)
             step_scores.append(scores[rows, chosen])
             step_rest.append(rest[rows, chosen])
+            step_parts.append(parts[rows, chosen])
             chosen_all.append(chosen)
             placed = placed.clone()
             placed[rows, chosen] = True
@@ -410,6 +429,7 @@ class PreferencePolicy(nn.Module):
             scores=torch.stack(step_scores, dim=1),
             contributions=linked[rows[:, None], out_lists],
             interaction=torch.stack(step_rest, dim=1),
+            head_parts=torch.stack(step_parts, dim=1) if by_head else None,
         )
 
     def log_prob(self, b: Batch, lists: Tensor) -> Tensor:

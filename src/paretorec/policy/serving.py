@@ -1,10 +1,12 @@
 """Serving: a ranked list per request for a w given at request time, with explanations.
 
 `rank` decodes greedily (or samples, with a seed) and explains each listed item's score as
-the sum of its per-objective contributions w_k * alpha_k * z_{j,k} (the objective's weight
-times the learned scale times the item's standardized prediction for it) and the learned
-remainder ("interaction": how w, the context, the item's features and, for the list-aware
-policy, the items above it move the score beyond those terms).
+the sum of its per-objective contributions: objective k's linked terms w_k * alpha_l *
+z_{j,l} (its weight times a learned scale times the item's standardized prediction) plus
+its head's part w_k r_k of the learned remainder. Contributions are relative to the
+request: z is standardized over the candidates, so an item below the candidates' mean
+for clicks gets a negative click part. A policy with one remainder head (trained with
+`objective_heads=False`) cannot split its remainder and reports it as "interaction".
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import torch
 from numpy.typing import ArrayLike
 
 from paretorec.policy.inputs import FloatArray, IntArray, PolicyInput
-from paretorec.policy.network import INTERACTION, PreferencePolicy
+from paretorec.policy.network import INTERACTION, Decoded, PreferencePolicy
 
 
 @dataclass(frozen=True)
@@ -45,14 +47,27 @@ def rank(
     generator = torch.Generator().manual_seed(seed) if sample else None
     with torch.no_grad():
         decoded = policy.decode(batch, k, greedy=not sample, generator=generator)
-    contributions = {
-        objective: decoded.contributions[:, :, i].double().numpy()
-        for i, (objective, _) in enumerate(policy.config.links)
-    }
-    contributions[INTERACTION] = decoded.interaction.double().numpy()
+    contributions = explain(policy, decoded)
     return RankedLists(
         items=decoded.lists.numpy().astype(np.int64),
         scores=decoded.scores.double().numpy(),
         contributions=contributions,
         log_prob=decoded.log_prob.double().numpy(),
     )
+
+
+def explain(policy: PreferencePolicy, decoded: Decoded) -> dict[str, FloatArray]:
+    """Each listed item's score split by objective ({name: (n, k)}, summing to the scores):
+    linked terms plus the objective's head part; with one head, the remainder as
+    "interaction"."""
+    config = policy.config
+    n, k = decoded.lists.shape
+    parts = {objective: np.zeros((n, k)) for objective in config.objectives}
+    for i, (objective, _) in enumerate(config.links):
+        parts[objective] += decoded.contributions[:, :, i].double().numpy()
+    if decoded.head_parts is None:
+        parts[INTERACTION] = decoded.interaction.double().numpy()
+    else:
+        for i, objective in enumerate(config.objectives):
+            parts[objective] += decoded.head_parts[:, :, i].double().numpy()
+    return parts
