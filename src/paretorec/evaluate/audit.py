@@ -321,6 +321,10 @@ def _markdown(audit: Audit) -> str:
             )
         lines.append("")
     for group in audit.groups:
+        if len(group.rows) < 2:
+            only = group.rows[0].group if group.rows else "none"
+            lines += [f"## By {group.by}", "", f"One group only ({only}): nothing to compare.", ""]
+            continue
         lines += [
             f"## By {group.by}",
             "",
