@@ -26,6 +26,7 @@ def test_local_top_k_is_rank_many(chains: SplitSequences, recommender: Recommend
     assert np.array_equal(items, expected_items) and np.array_equal(sources, expected_sources)
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("ray_cluster")
 def test_ray_top_k_equals_the_single_process_lists(
     chains: SplitSequences, recommender: Recommender
@@ -37,6 +38,7 @@ def test_ray_top_k_equals_the_single_process_lists(
     assert np.array_equal(items, local_items) and np.array_equal(sources, local_sources)
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("ray_cluster")
 def test_ray_evaluation_from_a_saved_folder_equals_eval_recommend(
     chains: SplitSequences, recommender: Recommender, tmp_path: Path
@@ -49,11 +51,13 @@ def test_ray_evaluation_from_a_saved_folder_equals_eval_recommend(
     assert spread == pytest.approx(expected, abs=1e-15)
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("ray_cluster")
 def test_ray_encoding_equals_the_single_process_vectors() -> None:
     texts = [f"{w} {n}" for n, w in enumerate(["drill", "towel", "paint", "saw"] * 10)]
     local = encode_texts(texts)
-    spread = encode_texts(texts, **RAY)
+    # one actor (each loads the model: the slow part), still 3 blocks through the pipeline
+    spread = encode_texts(texts, backend=Backend.RAY, workers=1, block_size=16)
     assert spread.shape == local.shape == (40, 384)
     # a transformer pads each batch to its longest text: equal up to float rounding
     np.testing.assert_allclose(spread, local, atol=2e-6)

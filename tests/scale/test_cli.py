@@ -46,6 +46,7 @@ def test_every_shopper_gets_her_list_from_all_her_events(
     assert not set(first["item_id"]) & {chains.item_ids[i] for i in history}
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("ray_cluster")
 def test_ray_writes_the_same_lists(models: Path, chain_folder: Path, tmp_path: Path) -> None:
     common = ["--data", str(chain_folder), "--models", str(models), "--k", "5"]

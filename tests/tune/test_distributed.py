@@ -21,6 +21,7 @@ from paretorec.tune.distributed import run_trials_ray
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("ray_cluster")
 def test_ray_runs_the_counted_trials_starting_with_the_default_and_resumes(
     tmp_path: Path,
@@ -49,6 +50,7 @@ def test_ray_runs_the_counted_trials_starting_with_the_default_and_resumes(
     assert choose(again).method == "knee"
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("ray_cluster")
 def test_ray_prunes_on_the_other_workers_figures(tmp_path: Path) -> None:
     place = StudyPlace.under(tmp_path, "p")
@@ -62,6 +64,7 @@ def test_ray_prunes_on_the_other_workers_figures(tmp_path: Path) -> None:
     assert all(t.user_attrs["pruned_at"].startswith("net epoch") for t in pruned)
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("ray_cluster")
 def test_ray_and_local_give_the_same_recommender_figures(chain_shop: Path, tmp_path: Path) -> None:
     """A real stage shipped to Ray's workers: the default trial's valid figures there are
