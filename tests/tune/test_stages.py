@@ -119,3 +119,28 @@ def test_the_recommender_search_can_be_kept_to_a_family(chain_shop: Path) -> Non
         RecommenderTuning(sequences, vectors, generator_sets=("everything",))
     with pytest.raises(ValueError, match="valid_users must be >= 2"):
         RecommenderTuning(sequences, vectors, valid_users=1)
+
+
+def test_policy_tuning_reports_each_quarter_and_judges_on_valid_sessions() -> None:
+    from paretorec.policy import SimulatorSpec
+    from paretorec.policy.rewards import parse_objectives
+    from paretorec.policy.simulator import make_task
+    from paretorec.tune.policy import PolicyTuning
+
+    task = make_task(
+        SimulatorSpec(n_items=200, n_users=100),
+        parse_objectives(["clicks", "diversity"]),
+        log_sessions=400,
+    )
+    stage = PolicyTuning(task, sessions=64, batch=16, eval_sessions=60)
+    assert stage.objectives == ("hypervolume", "clicks@w", "diversity@w")
+    heard: list[tuple[str, int]] = []
+    model = stage.fit(stage.default_params(), on_epoch=lambda w, e, v: heard.append((w, e)))
+    assert heard == [("reward", 0), ("reward", 1), ("reward", 2), ("reward", 3)]  # 4 steps
+    valid = stage.validate(model)
+    assert valid[0] > 0 and len(valid) == 3
+    test = stage.test(model)
+    assert set(test) == set(stage.objectives) and test["hypervolume"] != valid[0]
+    assert stage.validate(stage.fit(stage.default_params())) == valid  # seeded: repeatable
+    with pytest.raises(ValueError, match="multiple of 4"):
+        PolicyTuning(task, batch=18)
