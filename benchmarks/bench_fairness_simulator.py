@@ -46,11 +46,12 @@ from paretorec.constraints import (
     RuleSet,
     list_arranger,
 )
+from paretorec.data.datasets import BuiltinDataset, load_builtin
 from paretorec.evaluate.fairness import attention, disparate_exposure
 from paretorec.moo.problem import RankingProblem, RankingRequest, resolve_objectives
 from paretorec.moo.simulated import problem_from_simulator
 from paretorec.preference import simplex_grid
-from paretorec.simulate import RankingEnv, WorldConfig, generate_world
+from paretorec.simulate import RankingEnv, WorldConfig, generate_world, world_from_catalog
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OBJECTIVES = "clicks,revenue,diversity,fairness"
@@ -62,17 +63,28 @@ FAIR_BAND = (0.8, 1.25)
 RUNS = ("off", "exposure", "FA*IR")
 
 
-def build(seed: int, n_items: int, n_sessions: int) -> tuple[RankingProblem, list[Any], Any]:
-    """The simulator's problem, each kept session's candidates' sellers, and the world."""
-    world = generate_world(n_items, n_items // 10, config=WorldConfig.lively(), seed=seed)
+def build(
+    seed: int, n_items: int, n_sessions: int, catalog: str | None
+) -> tuple[RankingProblem, list[Any], np.ndarray]:
+    """The simulator's problem, each kept session's candidates' groups, and every item's
+    group (codes from 0): sellers of a generated world, or a real catalog's brands
+    (unbranded items one group) with simulated shoppers."""
+    if catalog is None:
+        world = generate_world(n_items, n_items // 10, config=WorldConfig.lively(), seed=seed)
+        labels = world.items.seller
+    else:
+        items = load_builtin(BuiltinDataset(catalog)).items
+        world = world_from_catalog(items, 2000, config=WorldConfig.lively(), seed=seed)
+        labels = world.items.brand
+    codes = np.unique(labels, return_inverse=True)[1].astype(np.int64)
     problem = problem_from_simulator(
         world, resolve_objectives(OBJECTIVES), n_sessions=n_sessions, k=K, seed=seed + 1
     )
     # the same sessions again (the env is deterministic in its seed) for their candidates
     obs = RankingEnv(world, n_sessions=n_sessions, list_size=K, seed=seed + 1).reset(seed + 1)
     kept = problem.evaluator.sessions  # type: ignore[attr-defined]
-    sellers = [world.items.seller[obs.candidates[s]] for s in kept.tolist()]
-    return problem, sellers, world
+    groups = [codes[obs.candidates[s]] for s in kept.tolist()]
+    return problem, groups, codes
 
 
 def stream_fairness(
@@ -98,12 +110,14 @@ def weighted(request: RankingRequest, weights: np.ndarray) -> np.ndarray:
     return out
 
 
-def run_seed(seed: int, n_items: int, n_sessions: int, grid: np.ndarray) -> list[dict[str, Any]]:
-    problem, sellers, world = build(seed, n_items, n_sessions)
+def run_seed(
+    seed: int, n_items: int, n_sessions: int, grid: np.ndarray, catalog: str | None
+) -> list[dict[str, Any]]:
+    problem, sellers, codes = build(seed, n_items, n_sessions, catalog)
     clicks = problem.index("clicks")
     merit = [r.signals[:, clicks] for r in problem.requests]  # true click expectation, scaled
-    records = [[{"item_id": str(n), "seller_id": str(s)} for n, s in enumerate(c)] for c in sellers]
-    sizes = np.bincount(world.items.seller)
+    records = [[{"item_id": str(n), "group": str(s)} for n, s in enumerate(c)] for c in sellers]
+    sizes = np.bincount(codes)
     big = set(np.argsort(-sizes)[:BIG].tolist())
     protected = frozenset(str(s) for s in range(sizes.size) if s not in big)
     share = float(sizes[[int(s) for s in protected]].sum() / sizes.sum())
@@ -114,11 +128,11 @@ def run_seed(seed: int, n_items: int, n_sessions: int, grid: np.ndarray) -> list
             ListConstraints(RuleSet()),
             records,
             queries,
-            exposure=ExposureSpec("seller_id", strength=1.0, integral=0.1),
+            exposure=ExposureSpec("group", strength=1.0, integral=0.1),
             merit=merit,
         ),
         "FA*IR": list_arranger(
-            ListConstraints(RuleSet(), FairTopK("seller_id", protected, p=share, alpha=0.1)),
+            ListConstraints(RuleSet(), FairTopK("group", protected, p=share, alpha=0.1)),
             records,
             queries,
         ),
@@ -188,12 +202,15 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=4000)
     parser.add_argument("--sessions", type=int, default=600)
     parser.add_argument("--divisions", type=int, default=2)
+    parser.add_argument(
+        "--catalog", choices=["icecat"], default=None, help="a real catalog; its brands as groups"
+    )
     args = parser.parse_args()
     grid = simplex_grid(WEIGHED, args.divisions)
     start = time.perf_counter()
     rows: list[dict[str, Any]] = []
     for seed in range(args.seeds):
-        rows += run_seed(seed, args.items, args.sessions, grid)
+        rows += run_seed(seed, args.items, args.sessions, grid, args.catalog)
         print(f"seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
     names = [n for n in rows[0] if n.startswith(("expected", "embedding", "exposure_fair"))]
     table = summarize(rows, names)
@@ -208,7 +225,8 @@ def main() -> None:
         "command": "python benchmarks/bench_fairness_simulator.py " + " ".join(sys.argv[1:]),
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "fairness_simulator.json").write_text(json.dumps(result, indent=2))
+    name = "fairness_simulator" if args.catalog is None else f"fairness_{args.catalog}"
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
 
     def cell(pair: tuple[float, float], fmt: str = ".4f") -> str:
         mean, sd = pair
@@ -219,20 +237,34 @@ def main() -> None:
     short = {"expected_clicks": "clicks", "expected_revenue": "revenue",
              "embedding_diversity": "diversity", "exposure_fairness": "list fairness"}  # fmt: skip
     sessions = rows[0]["sessions"]
+    if args.catalog is None:
+        title = "## Exposure fairness on and off in the simulator"
+        shop = (
+            f"A simulated shop of {args.items:,} items with sellers of Zipf sizes (quality "
+            "rising with size), sellers as the groups"
+        )
+        who = "sellers"
+    else:
+        title = f"## Exposure fairness on and off: {args.catalog}'s brands, simulated shoppers"
+        shop = (
+            f"{args.catalog}'s real catalog (its brands as the groups, unbranded items one "
+            "group; categories, quality and sellers filled in by the simulator's adapter) "
+            "with 2,000 simulated shoppers"
+        )
+        who = "brands"
     lines = [
-        "## Exposure fairness on and off in the simulator",
+        title,
         "",
         f"Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}. Command: "
-        f"`{result['command'].strip()}` ({result['wall_s'] / 60:.1f} min). A simulated shop of "
-        f"{args.items:,} items with sellers of Zipf sizes (quality rising with size); about "
+        f"`{result['command'].strip()}` ({result['wall_s'] / 60:.1f} min). {shop}; about "
         f"{sessions} search sessions with a relevant candidate per seed, 50 candidates, top "
         f"{K}; values are the simulator's exact expectations over each session's ideal "
         "(clicks, revenue), the embedding diversity and the within-list seller fairness of "
         f"the lists, mean ± sd over {args.seeds} seeds (world and sessions). Over the stream "
-        f"of sessions: the disparate exposure ratio among the {TOP} sellers with the most "
+        f"of sessions: the disparate exposure ratio among the {TOP} {who} with the most "
         "merit (true click expectation; 1 is fair) and the exposure-merit total variation "
         "(0 is fair). Runs: off (weighted sum), exposure (the service's controller, strength "
-        f"1), FA*IR (sellers outside the {BIG} largest protected, p = their catalog share, "
+        f"1), FA*IR ({who} outside the {BIG} largest protected, p = their catalog share, "
         "alpha 0.1 adjusted). Weights over (clicks, revenue, diversity).",
         "",
         "| weights | run | "
@@ -284,7 +316,7 @@ def main() -> None:
         + "."
     )
     lines.append("")
-    (RESULTS / "fairness_simulator.md").write_text("\n".join(lines))
+    (RESULTS / f"{name}.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
 
