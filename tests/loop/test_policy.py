@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import numpy as np
@@ -56,13 +57,13 @@ def _shop(events: pl.DataFrame, items: pl.DataFrame = ITEMS) -> Dataset:
     return Dataset(items=Catalog(items), users=Users(USERS), events=Events(events), name="shop")
 
 
-def _events(stamps: list[datetime | None]) -> pl.DataFrame:
+def _events(stamps: Sequence[datetime | None]) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "user_id": ["u1", "u1", "u2", "u2"],
             "item_id": ["a", "a", "b", "b"],
             "event": ["impression", "click", "impression", "purchase"],
-            "timestamp": stamps,
+            "timestamp": list(stamps),
             "session_id": ["s1", "s1", "s2", "s2"],
             "position": [1, 1, 2, 2],
             "propensity": [0.5, 0.5, 0.25, 0.25],

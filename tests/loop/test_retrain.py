@@ -22,6 +22,7 @@ from paretorec.simulate import UniformRandomPolicy, generate_world
 from paretorec.simulate.config import WorldConfig
 from paretorec.simulate.dataset import simulate_logs
 from paretorec.simulate.world import World
+from tests.loop.test_recommender import _fit as fit_recommender
 
 FAST = {"epochs": 3, "temperature": 0.3, "gate": GateRule(n_bootstrap=200)}
 
@@ -77,11 +78,15 @@ def test_cli_reads_the_service_events_folder(world: World, tmp_path: Path) -> No
     events = tmp_path / "events"
     events.mkdir()
     (tmp_path / "shop" / "events.csv").rename(events / "events.csv")
+    served = ModelRegistry(tmp_path / "served")  # the service's registry, its recommender
+    with served.stage(ModelKind.RECOMMENDER) as staged:
+        fit_recommender(day).save(staged.folder)
     result = CliRunner().invoke(
         app,
         [
             "retrain", "--data", str(tmp_path / "shop"), "--events", str(events),
             "--models", str(tmp_path / "models"), "--epochs", "2", "--bootstrap", "50",
+            "--since", "2023-12-31", "--recommender-models", str(served.root),
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -90,6 +95,10 @@ def test_cli_reads_the_service_events_folder(world: World, tmp_path: Path) -> No
         (tmp_path / "models" / "loop-reports" / "v0001" / "retrain.json").read_text()
     )
     assert report["fit_rounds"] + report["held_rounds"] == 800 * 3
+    assert "recommender v0002" in result.output
+    refreshed = served.manifest(ModelKind.RECOMMENDER, "v0002")
+    assert refreshed.config["refreshed_from"] == "v0001"
+    assert (tmp_path / "served" / "loop-reports" / "recommender-v0002" / "retrain.md").is_file()
 
 
 def test_cli_refuses_a_folder_without_a_log(tmp_path: Path) -> None:

@@ -102,6 +102,13 @@ def retrain_command(
         Path | None,
         typer.Option(help="Report folder (default: MODELS/loop-reports/VERSION)."),
     ] = None,
+    recommender_models: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also refresh the promoted recommender of this registry (e.g. the service's "
+            "--models) with the window's interactions, judged and promoted by the same gate.",
+        ),
+    ] = None,
     shuffle_rewards: Annotated[
         bool,
         typer.Option(
@@ -135,3 +142,18 @@ def retrain_command(
     console.print(f"policy {result.version} {verdict} (against {result.baseline})")
     console.print(f"  {result.decision.reason}")
     console.print(f"report: {md} and {js}")
+    if recommender_models is not None:
+        from paretorec.loop.recommender import retrain_recommender
+
+        served = ModelRegistry(recommender_models)
+        with spinner("refreshing the recommender's counts and judging them"):
+            refreshed = retrain_recommender(shop, served, config, since=start)
+        md, js = write_report(
+            refreshed,
+            served.root / "loop-reports" / f"recommender-{refreshed.version}",
+            kind="recommender",
+        )
+        verdict = "promoted" if refreshed.promoted else "registered, not promoted"
+        console.print(f"recommender {refreshed.version} {verdict} (against {refreshed.baseline})")
+        console.print(f"  {refreshed.decision.reason}")
+        console.print(f"report: {md} and {js}")

@@ -34,7 +34,15 @@ from paretorec.policy.offpolicy import LoggedRounds
 from paretorec.simulate import plackett_luce_marginals
 from paretorec.types import Dataset, Events, EventType
 
-__all__ = ["LOOP_MODE", "OBJECTIVES", "LoopLog", "LoopPolicy", "read_log", "train_candidate"]
+__all__ = [
+    "LOOP_MODE",
+    "OBJECTIVES",
+    "LoopLog",
+    "LoopPolicy",
+    "read_log",
+    "train_candidate",
+    "users_table",
+]
 
 OBJECTIVES = ("clicks", "purchases", "revenue")
 LOOP_MODE = "loop"
@@ -120,7 +128,8 @@ def read_log(dataset: Dataset, since: datetime | None = None) -> LoopLog:
     )
 
 
-def _users(dataset: Dataset) -> pl.DataFrame:
+def users_table(dataset: Dataset) -> pl.DataFrame:
+    """The users table, or an empty one (features from items alone)."""
     return (
         dataset.users.frame
         if dataset.users is not None
@@ -143,7 +152,7 @@ class LoopPolicy:
         n, c = len(user_ids), len(ids)
         static = self.layout.items(items)
         return PolicyInput(
-            context=self.layout.contexts(_users(dataset), user_ids),
+            context=self.layout.contexts(users_table(dataset), user_ids),
             item_features=np.ascontiguousarray(
                 np.broadcast_to(static[None], (n, c, static.shape[1]))
             ),
@@ -223,7 +232,7 @@ def train_candidate(
         log.action[rows], rewards["clicks"], len(log.item_ids), prior_rates=prior_rates
     )
     layout = FeatureLayout.fit(
-        _users(dataset),
+        users_table(dataset),
         dataset.items.frame,
         dict(zip(log.item_ids, rates.tolist(), strict=True)),
         overall,

@@ -37,7 +37,15 @@ from paretorec.loop.policy import (
 from paretorec.serve.registry import ModelKind, ModelRegistry
 from paretorec.types import Dataset
 
-__all__ = ["DEFAULT_WEIGHTS", "RetrainConfig", "RetrainResult", "judge", "retrain", "write_report"]
+__all__ = [
+    "DEFAULT_WEIGHTS",
+    "RetrainConfig",
+    "RetrainResult",
+    "judge",
+    "judge_distributions",
+    "retrain",
+    "write_report",
+]
 
 DEFAULT_WEIGHTS: Mapping[str, float] = {"clicks": 0.5, "purchases": 0.3, "revenue": 0.2}
 LOGGED = "the logging policy"
@@ -154,23 +162,37 @@ def judge(
 ) -> Decision:
     """The gate's decision on the held-back rounds `rows`: SNIPS and DR per objective
     and for the weighted objective, each difference with its paired bootstrap interval."""
+    users = [log.user_ids[i] for i in rows]
+    inputs = candidate.inputs(dataset, users)
+    dist = candidate.action_dist(candidate.scores(inputs), log.len_list)
+    held = None
+    if promoted is not None:
+        held = promoted.action_dist(promoted.scores(promoted.inputs(dataset, users)), log.len_list)
+    return judge_distributions(
+        log, rows, dist, held, config, context=inputs.context, items=inputs.item_features[0]
+    )
+
+
+def judge_distributions(
+    log: LoopLog,
+    rows: IntArray,
+    candidate: FloatArray,
+    promoted: FloatArray | None,
+    config: RetrainConfig,
+    *,
+    context: FloatArray,
+    items: FloatArray,
+) -> Decision:
+    """`judge` for any two policies given as their action distributions on `rows`, (n,
+    n_items, len_list) (None: the logging policy); `context` and `items` are the reward
+    models' features of the rounds and of the catalog's items."""
     weights = config.weights
     rewards = {k: log.rewards[k][rows] for k in OBJECTIVES}
     rewards[WEIGHTED] = log.weighted(weights, rows)
-    users = [log.user_ids[i] for i in rows]
-    inputs = candidate.inputs(dataset, users)
-    q = {
-        k: _q_hat(inputs.context, inputs.item_features[0], log, rows, rewards[k], config.seed)
-        for k in OBJECTIVES
-    }
+    q = {k: _q_hat(context, items, log, rows, rewards[k], config.seed) for k in OBJECTIVES}
     q[WEIGHTED] = sum((weights[k] * q[k] for k in OBJECTIVES), np.zeros_like(q["clicks"]))
-    dist = candidate.action_dist(candidate.scores(inputs), log.len_list)
-    mine = _terms(dist, log, rows, rewards, q)
-    if promoted is None:
-        theirs = _terms(None, log, rows, rewards, q)
-    else:
-        held = promoted.action_dist(promoted.scores(promoted.inputs(dataset, users)), log.len_list)
-        theirs = _terms(held, log, rows, rewards, q)
+    mine = _terms(candidate, log, rows, rewards, q)
+    theirs = _terms(promoted, log, rows, rewards, q)
     comparisons = [
         c
         for estimator in mine
@@ -258,15 +280,15 @@ def retrain(
     )
 
 
-def write_report(result: RetrainResult, folder: Path) -> tuple[Path, Path]:
-    """`retrain.md` and `retrain.json` in `folder`."""
+def write_report(result: RetrainResult, folder: Path, *, kind: str = "policy") -> tuple[Path, Path]:
+    """`retrain.md` and `retrain.json` in `folder` (`kind`: what was retrained)."""
     folder.mkdir(parents=True, exist_ok=True)
     alpha = result.decision.alpha
     md, js = folder / "retrain.md", folder / "retrain.json"
     js.write_text(json.dumps(result.to_json(), indent=2))
     verdict = "promoted" if result.promoted else "registered, not promoted"
     lines = [
-        f"# retrain: policy {result.version} {verdict}",
+        f"# retrain: {kind} {result.version} {verdict}",
         "",
         f"- window: events after {result.since or 'the start'} up to {result.until or '?'}",
         f"- rounds: {result.fit_rounds:,} to train, the latest {result.held_rounds:,} held back to judge",
