@@ -44,3 +44,43 @@ def test_replay_serves_the_lists_the_service_shows(policy_models: Path, tmp_path
     assert first is not None and last is not None and first < last
     with pytest.raises(ValueError):
         replay_queries(pipeline, QUERIES, k=0, constraints=None)
+
+
+def test_audit_replay_from_the_command_line(
+    policy_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    import paretorec.serve.loading as loading
+    from paretorec.cli import app
+    from tests.serve.conftest import ITEMS
+
+    real = loading.load_pipeline
+    monkeypatch.setattr(  # the tiny shop's vectors come from the hashing encoder
+        loading, "load_pipeline", lambda registry, options: real(
+            registry, LoadOptions(encoder=HashingEncoder(), verify=False))
+    )  # fmt: skip
+    data = tmp_path / "queries"
+    data.mkdir()
+    (data / "items.csv").write_text(
+        "item_id,title\n" + "".join(f"{item[0]},{item[1]}\n" for item in ITEMS)
+    )
+    (data / "queries.csv").write_text("query_id,text\nq1,cordless drill\nq2,saw\nq3,light\n")
+    (data / "judgments.csv").write_text("query_id,item_id,grade\nq1,d1,3\nq2,s2,2\nq3,l1,1\n")
+    rules = tmp_path / "rules.json"
+    blocked = {"block": {"sellers": ["s4"]}, "caps": [{"name": "one", "field": "brand", "most": 1}]}
+    rules.write_text(json.dumps(blocked))
+    out = tmp_path / "report"
+    args = ["audit", "--models", str(policy_models), "--queries", str(data), "--rules",
+            str(rules), "--requests", "12", "--k", "4", "--group", "seller_id",
+            "--out", str(out)]  # fmt: skip
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    report = json.loads((out / "audit.json").read_text())
+    assert [r["run"] for r in report["comparison"]] == ["without constraints", "with the rules"]
+    assert report["violations"] == {"blocked or hidden": 0, "one": 0}
+    assert report["rule_hits"]["blocked or hidden"] > 0 and report["n_lists"] == 12
+    shown = {r["group"]: r["exposure_share"] for r in report["groups"][0]["rows"]}
+    assert shown["s4"] == 0.0 and sum(shown.values()) == pytest.approx(1.0)
+    refused = CliRunner().invoke(app, ["audit", "--models", str(policy_models)])
+    assert refused.exit_code == 1 and "needs --queries" in refused.output

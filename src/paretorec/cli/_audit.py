@@ -217,5 +217,6 @@ def _replay_audit(
         }
         for (name, _, replay), done in zip(replays, audits, strict=True)
     ]
-    last = audits[-1]
-    return replace(last, comparison=comparison)
+    last_constraints = replays[-1][1]
+    hits = None if last_constraints is None else dict(last_constraints.hits)
+    return replace(audits[-1], comparison=comparison, rule_hits=hits)

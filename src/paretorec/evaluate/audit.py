@@ -125,6 +125,7 @@ class Audit:
     groups: list[GroupAudit]
     violations: dict[str, int] | None  # None: no rules given
     comparison: list[dict[str, Any]] | None = None  # replay: objectives with / without
+    rule_hits: dict[str, int] | None = None  # replay: how often each rule moved an item
 
     def to_json(self) -> dict[str, Any]:
         def clean(value: Any) -> Any:
@@ -309,6 +310,10 @@ def _markdown(audit: Audit) -> str:
             "shortfall is allowed only where too few protected items were candidates.",
             "",
         ]
+    if audit.rule_hits:
+        lines += ["| rule | times it acted (replay) |", "|---|---:|"]
+        lines += [f"| {name} | {count:,} |" for name, count in sorted(audit.rule_hits.items())]
+        lines.append("")
     if audit.comparison:
         names = [k for k in audit.comparison[0] if k != "run"]
         lines += ["## The cost of the constraint (replay)", ""]
