@@ -115,3 +115,13 @@ def test_no_list_breaks_a_cap_repeats_an_item_or_misplaces_a_pin(case: tuple) ->
                 assert position + 1 == pins[index].position
     if not caps:  # without caps every slot fills
         assert len(out.order) == min(k, len(order))
+
+
+def test_a_cap_that_pushes_an_item_out_of_the_list_is_counted() -> None:
+    cap = Cap("one per seller", "seller_id", 1)
+    out = arrange([0, 1, 2], {"seller_id": ["a", "a", "b"]}, 2, [cap], {})
+    # item 1 never shows, so no item carries the cap's name, yet the cap acted once
+    assert out.order == (0, 2) and out.moved_by == ((), ())
+    assert out.displaced == (("one per seller", 1),) and out.hits() == ["one per seller"]
+    pinned = arrange([0, 1, 2], {"seller_id": ["a", "a", "b"]}, 3, [cap], {2: Pin("p", "x", 1)})
+    assert pinned.order == (2, 0) and pinned.hits() == ["p", "one per seller"]

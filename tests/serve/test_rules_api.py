@@ -50,7 +50,8 @@ def test_blocked_items_never_show_and_caps_hold(
                 moved += "one per seller" in item["rules"]
     assert moved > 0  # the cap did move items, and said so
     hits = client.get("/fairness").json()["rule_hits"]
-    assert hits["one per seller"] == moved and hits["blocked or hidden"] > 0
+    # every moved item named the cap; items it pushed out of the list count too
+    assert hits["one per seller"] >= moved and hits["blocked or hidden"] > 0
 
 
 def test_a_pin_holds_its_place_for_its_queries_only(

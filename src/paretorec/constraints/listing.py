@@ -79,7 +79,7 @@ def constrained_list(
         ((FAIR_TOPK,) if index in promoted else ()) + names
         for index, names in zip(arranged.order, arranged.moved_by, strict=True)
     )
-    return Arranged(arranged.order, moved)
+    return Arranged(arranged.order, moved, arranged.displaced)
 
 
 def list_arranger(

@@ -177,6 +177,17 @@ class Arranged:
 
     order: tuple[int, ...]
     moved_by: tuple[tuple[str, ...], ...]
+    # each cap that kept items from the positions they would have taken, and how many
+    # (an item a cap pushed out of the list carries no name: this counts it too)
+    displaced: tuple[tuple[str, int], ...] = ()
+
+    def hits(self) -> list[str]:
+        """One name per rule action: pins as they moved items, caps per displaced item."""
+        caps = {name for name, _ in self.displaced}
+        out = [n for names in self.moved_by for n in names if n not in caps]
+        for name, count in self.displaced:
+            out += [name] * count
+        return out
 
 
 def arrange(
@@ -252,4 +263,11 @@ def arrange(
         pool.remove(chosen)
         place(chosen, position)
         final.append(chosen)
-    return Arranged(tuple(final), tuple(tuple(moved.get(i, ())) for i in final))
+    displaced: dict[str, int] = {}
+    for name in skipped_by.values():
+        displaced[name] = displaced.get(name, 0) + 1
+    return Arranged(
+        tuple(final),
+        tuple(tuple(moved.get(i, ())) for i in final),
+        tuple(sorted(displaced.items())),
+    )

@@ -132,8 +132,7 @@ def constrained_ranking(
     arranged = constrained_list(order.tolist(), by_candidate, k, lists, pins)
     where = {index: n for n, index in enumerate(order.tolist())}
     keep = np.asarray([where[i] for i in arranged.order], dtype=np.int64)
-    for names in arranged.moved_by:
-        constraints.count(names)
+    constraints.count(arranged.hits())
     return Ranking(
         order[keep] if keep.size else np.zeros(0, dtype=np.int64),
         scores[keep] if keep.size else np.zeros(0),
