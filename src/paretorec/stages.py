@@ -15,7 +15,7 @@ Candidates carry their item-store `rows`: a predictor prepares its item-side arr
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -83,13 +83,15 @@ class CandidateSet:
 @dataclass(frozen=True, eq=False)
 class Ranking:
     """The chosen list: candidate indices best first, each listed item's score and its
-    contributions by name (each of shape ``(len(order),)``, summing to the score), and
-    the business rules that moved each item (none where no rule applies)."""
+    contributions by name (each of shape ``(len(order),)``, summing to the score), the
+    business rules that moved each item (none where no rule applies), and by objective how
+    many places it moved each item up (empty where the policy cannot say)."""
 
     order: IntArray
     scores: FloatArray
     contributions: Mapping[str, FloatArray]
     moved_by: tuple[tuple[str, ...], ...] = ()
+    places: Mapping[str, IntArray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.order.shape[0])

@@ -211,3 +211,28 @@ def test_a_file_from_before_the_objective_heads_loads_as_one_head() -> None:
     old = PolicyConfig.from_json(data)
     assert old.objective_heads is False
     assert PreferencePolicy(old).head.out_features == 1
+
+
+def test_places_are_ranks_without_the_objective_part() -> None:
+    torch.manual_seed(2)
+    policy = PreferencePolicy(small_config(PolicyVariant.PLACKETT_LUCE))
+    inputs = random_input(3, 7, seed=5)
+    w = [0.5, 0.2, 0.3]
+    top = rank(policy, inputs, w, 4)
+    everything = rank(policy, inputs, w, 7)  # every candidate, with its parts
+    for objective in ("clicks", "revenue", "diversity"):
+        for r in range(3):
+            without = everything.scores[r] - everything.contributions[objective][r]
+            order = everything.items[r][np.argsort(-without, kind="stable")]
+            rank_without = {int(item): place for place, item in enumerate(order)}
+            expected = [rank_without[int(item)] - p for p, item in enumerate(top.items[r])]
+            assert top.places[objective][r].tolist() == expected
+
+
+def test_an_objective_at_weight_zero_moves_nothing() -> None:
+    torch.manual_seed(2)
+    policy = PreferencePolicy(small_config(PolicyVariant.PLACKETT_LUCE))
+    out = rank(policy, random_input(3, 7, seed=5), [0.7, 0.3, 0.0], 4)
+    assert (out.places["diversity"] == 0).all()
+    list_aware = PreferencePolicy(small_config(PolicyVariant.LIST_AWARE))
+    assert rank(list_aware, random_input(3, 7, seed=5), [0.7, 0.3, 0.0], 4).places == {}

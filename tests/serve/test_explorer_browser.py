@@ -90,6 +90,20 @@ def test_moving_a_weight_moves_the_list_bars_and_marker_as_the_api_says(
             "bars => bars.map(b => [b.dataset.objective, Number(b.dataset.value)])",
         )
         assert dict(bars) == pytest.approx(api["items"][0]["contributions"], abs=1e-9)
+        # "up N places for X": the objective that lifted each item most, as the API says
+        shown = page.eval_on_selector_all(
+            "#list tbody tr", "rows => rows.map(r => r.querySelector('.why')?.textContent ?? '')"
+        )
+        for text, item in zip(shown, api["items"], strict=True):
+            lifted = sorted(
+                (v, n) for n, v in item["places"].items() if v > 0
+            )  # the largest last; a tie goes to the first objective in the page's order
+            best = max((v for v, _ in lifted), default=0)
+            assert (text == "") == (best == 0)
+            if best:
+                assert text.startswith(f"up {best} place") and text.split(" for ")[1] in {
+                    n for v, n in lifted if v == best
+                }
         point = httpx.post(f"{service}/front", json={**REQUEST, "weights": weights}).json()[
             "points"
         ][0]

@@ -43,6 +43,10 @@ def test_the_policy_orders_and_explains(make_client: AppFactory, policy_models: 
     assert clicks_only["weights"] == {"clicks": 1.0, "purchases": 0.0, "revenue": 0.0}
     for item in clicks_only["items"]:
         assert item["contributions"]["purchases"] == 0.0 and item["contributions"]["revenue"] == 0.0
+        # an objective without weight moved nothing; clicks placed the whole list
+        assert item["places"]["purchases"] == 0 and item["places"]["revenue"] == 0
+    assert any(item["places"]["clicks"] != 0 for item in body["items"])
+    assert all(set(item["places"]) == {"clicks", "purchases", "revenue"} for item in body["items"])
     recommended = client.post(
         "/recommend", json={"user_id": "u2", "k": 3, "weights": {"revenue": 1}}
     ).json()

@@ -213,6 +213,9 @@ class Decoded:
     interaction: Tensor  # (n, k)
     # (n, k, m): each objective's share of the remainder, w_k r_k; None with one head
     head_parts: Tensor | None = None
+    # (n, c): each candidate's rank had objective k's part (linked + head) been left out of
+    # every score, (n, c, m); Plackett-Luce policies with one head per objective only
+    ranks_without: Tensor | None = None
 
 
 class PreferencePolicy(nn.Module):
@@ -400,6 +403,7 @@ class PreferencePolicy(nn.Module):
                 contributions=linked[rows[:, None], lists],
                 interaction=rest.gather(1, lists),
                 head_parts=parts[rows[:, None], lists] if by_head else None,
+                ranks_without=self._ranks_without(scores, linked, parts) if by_head else None,
             )
         state = self.list_state(b, h)
         placed = torch.zeros(b.n, b.c, dtype=torch.bool)
@@ -431,6 +435,18 @@ class PreferencePolicy(nn.Module):
             interaction=torch.stack(step_rest, dim=1),
             head_parts=torch.stack(step_parts, dim=1) if by_head else None,
         )
+
+    def _ranks_without(self, scores: Tensor, linked: Tensor, parts: Tensor) -> Tensor:
+        """(n, c, m): every candidate's rank (0 first) by the scores less objective k's
+        part, for each k: where the list would have put it without that objective."""
+        by_objective = parts.clone()
+        by_objective.index_add_(2, self.link_objective, linked)
+        without = scores[:, :, None] - by_objective
+        order = torch.argsort(-without, dim=1, stable=True)
+        ranks = torch.empty_like(order)
+        positions = torch.arange(order.shape[1])[None, :, None].expand_as(order)
+        ranks.scatter_(1, order, positions)
+        return ranks
 
     def log_prob(self, b: Batch, lists: Tensor) -> Tensor:
         """log pi(list | ...) of given lists (n, k): (n,), differentiable."""

@@ -11,7 +11,7 @@ for clicks gets a negative click part. A policy with one remainder head (trained
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -30,6 +30,10 @@ class RankedLists:
     scores: FloatArray
     contributions: dict[str, FloatArray]
     log_prob: FloatArray  # (n,) log-probability of each list under the policy
+    # {objective: (n, k)} places each objective moved a listed item up (its position
+    # without the objective's part minus its position; negative: moved down). Empty where
+    # the policy cannot say (list-aware, or one remainder head).
+    places: dict[str, IntArray] = field(default_factory=dict)
 
 
 def rank(
@@ -48,12 +52,28 @@ def rank(
     with torch.no_grad():
         decoded = policy.decode(batch, k, greedy=not sample, generator=generator)
     contributions = explain(policy, decoded)
+    items = decoded.lists.numpy().astype(np.int64)
     return RankedLists(
-        items=decoded.lists.numpy().astype(np.int64),
+        items=items,
         scores=decoded.scores.double().numpy(),
         contributions=contributions,
         log_prob=decoded.log_prob.double().numpy(),
+        places=places_moved(policy, decoded, items),
     )
+
+
+def places_moved(
+    policy: PreferencePolicy, decoded: Decoded, items: IntArray
+) -> dict[str, IntArray]:
+    """{objective: (n, k)} how many places each objective moved each listed item up."""
+    if decoded.ranks_without is None:
+        return {}
+    without = decoded.ranks_without.numpy()
+    here = np.arange(items.shape[1])[None, :]
+    return {
+        objective: np.take_along_axis(without[:, :, i], items, axis=1) - here
+        for i, objective in enumerate(policy.config.objectives)
+    }
 
 
 def explain(policy: PreferencePolicy, decoded: Decoded) -> dict[str, FloatArray]:

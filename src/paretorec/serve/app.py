@@ -183,6 +183,7 @@ def _ranked(pipeline: ServingPipeline, ranked: RankedList, start: float) -> dict
             contributions=item.contributions,
             source=item.source,
             rules=list(item.rules),
+            places=item.places,
             propensity=item.propensity,
             propensity_given_above=item.propensity_given_above,
         )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -135,6 +135,7 @@ class RankedItem:
     source: str
     rules: tuple[str, ...] = ()  # the business rules that moved the item
     propensity: float = 1.0  # P(item at this position): 1 for a greedy list
+    places: dict[str, int] = field(default_factory=dict)  # moved up by each objective
     propensity_given_above: float = 1.0  # P(item here | the items above)
 
 
@@ -486,6 +487,7 @@ class ServingPipeline:
                     },
                     source=candidates.sources[index],
                     rules=choice.moved_by[row] if choice.moved_by else (),
+                    places={name: int(values[row]) for name, values in choice.places.items()},
                     propensity=1.0 if sampled is None else float(sampled.marginal[row]),
                     propensity_given_above=(
                         1.0 if sampled is None else float(sampled.given_above[row])

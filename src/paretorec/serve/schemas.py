@@ -264,6 +264,12 @@ class ScoredItem(BaseModel):
     rules: list[str] = Field(
         default_factory=list, description="The shop's rules that moved this item, by name."
     )
+    places: dict[str, int] = Field(
+        default_factory=dict,
+        description="By objective, how many places it moved this item up (its position "
+        "without that objective's part of every score, minus its position; negative: moved "
+        "down). Empty where the policy cannot say or a rule rearranged the list.",
+    )
     propensity: float = Field(
         1.0, description="P(this item at this position) under the serving policy (log it)."
     )
