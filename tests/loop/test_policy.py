@@ -81,9 +81,15 @@ def test_read_log_rewards_and_whole_sessions_after_the_cut() -> None:
     assert log.rewards["purchases"].tolist() == [0.0, 1.0]
     assert log.rewards["revenue"] == pytest.approx([0.0, 99.0 / 36.0])  # in mean prices
     assert log.until == "2024-01-04T00:00:00+00:00"
-    # s1 began before the cut: its click after it stays out with it
+    # s1's list was shown before the cut: its click after it stays out with it
     later = read_log(_shop(_events(day)), datetime(2024, 1, 1, 12, tzinfo=UTC))
     assert later.n_rounds == 1 and later.user_ids == ("u2",)
+    # without session ids a shopper's lists after the cut count, whatever came before
+    again = _events([day[0], day[0], day[2], day[3]]).drop("session_id")
+    returning = pl.concat([again, again.with_columns(pl.col("timestamp") + pl.duration(days=9))])
+    after = read_log(_shop(returning), datetime(2024, 1, 5, tzinfo=UTC))
+    assert after.user_ids == ("u1", "u2")
+    assert after.rewards["clicks"].tolist() == [1.0, 0.0]
 
 
 def test_read_log_refuses_what_it_cannot_learn_from() -> None:

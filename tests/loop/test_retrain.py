@@ -36,7 +36,7 @@ def world() -> World:
 def test_better_candidate_promoted_and_shuffled_one_refused(world: World, tmp_path: Path) -> None:
     registry = ModelRegistry(tmp_path / "models")
     # day 1 explores uniformly (like the Open Bandit Dataset's random campaign)
-    day1 = simulate_logs(world, 1500, seed=1, list_size=3, policy=UniformRandomPolicy())
+    day1 = simulate_logs(world, 1000, seed=1, list_size=3, policy=UniformRandomPolicy())
     first = retrain(day1, registry, RetrainConfig(**FAST))  # type: ignore[arg-type]
     assert first.promoted, first.decision.reason
     assert first.baseline == "the logging policy"
@@ -48,12 +48,12 @@ def test_better_candidate_promoted_and_shuffled_one_refused(world: World, tmp_pa
     # day 2 is served by v0001 (exploring), appended to the same log
     served = LoopPolicy.load(registry.load(ModelKind.POLICY)[0])
     day2 = simulate_logs(
-        world, 1500, seed=2, list_size=3, policy=serving_policy(world, served, 0.3)
+        world, 1000, seed=2, list_size=3, policy=serving_policy(world, served, 0.3)
     )
     log = joined(day1, later(day2, 30))
     worse = retrain(log, registry, RetrainConfig(**FAST, shuffle_rewards=True))  # type: ignore[arg-type]
     assert worse.since == first.until  # only the events since the promoted version
-    assert worse.fit_rounds + worse.held_rounds == 1500 * 3
+    assert worse.fit_rounds + worse.held_rounds == 1000 * 3
     assert not worse.promoted
     assert "the weighted objective is not better" in worse.decision.reason
     assert worse.baseline == "v0001"

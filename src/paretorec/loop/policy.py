@@ -76,9 +76,25 @@ class LoopLog:
         return out
 
 
+def _without_orphans(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` without the clicks, carts and purchases whose item has no impression
+    before them in their session (`session_id`, else the user): at a cut, a list shown
+    before it and clicked after it belongs to the window before."""
+    session = (
+        pl.coalesce(pl.col("session_id"), pl.col("user_id"))
+        if "session_id" in frame.columns
+        else pl.col("user_id")
+    )
+    shown = pl.col("event").str.to_lowercase() == EventType.IMPRESSION.value
+    owned = (
+        pl.when(shown).then(pl.lit(True)).otherwise(None).forward_fill().over([session, "item_id"])
+    )
+    return frame.filter(shown | owned.is_not_null())
+
+
 def read_log(dataset: Dataset, since: datetime | None = None) -> LoopLog:
-    """The impressions of `dataset`'s events in the sessions that began after `since` (all
-    without it), in time order."""
+    """The impressions of `dataset`'s events after `since` (all without it), in time order,
+    with the clicks and purchases of their items that follow them."""
     if dataset.events is None:
         raise ValueError(f"{dataset.name}: no events to learn from")
     items = dataset.items.frame
@@ -92,15 +108,10 @@ def read_log(dataset: Dataset, since: datetime | None = None) -> LoopLog:
     if since is not None:
         if not timed:
             raise ValueError("--since needs events with timestamps")
-        # whole sessions: one that began before the cut (its clicks after it) stays out
-        session = (
-            pl.coalesce(pl.col("session_id"), pl.col("user_id"))
-            if "session_id" in frame.columns
-            else pl.col("user_id")
-        )
-        frame = frame.filter(pl.col("timestamp").min().over(session) > since)
+        frame = frame.filter(pl.col("timestamp") > since)
     if timed:
         frame = frame.sort("timestamp", maintain_order=True, nulls_last=True)
+    frame = _without_orphans(frame)
     if frame.filter(pl.col("event") == EventType.IMPRESSION.value).height == 0:
         after = f" after {since.isoformat()}" if since is not None else ""
         raise ValueError(f"{dataset.name}: no impressions{after} to learn from")
