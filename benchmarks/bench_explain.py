@@ -224,7 +224,13 @@ def markdown(results: dict[str, Any], wall: float) -> str:
             f"- {name}: the old explanation left {1 - r['named_share_old']:.0%} of the parts' "
             f"magnitude to 'interaction'; the new one names every part by construction. "
             f"Dropping an objective: the new parts {verdict} (Spearman "
-            f"{r['deletion_spearman_new']:.3f} vs {r['deletion_spearman_old']:.3f})."
+            f"{r['deletion_spearman_new']:.3f} vs {r['deletion_spearman_old']:.3f})"
+            + (
+                "; but weakly: below 0.2, the parts do not tell which items dropping the "
+                "objective would move."
+                if r["deletion_spearman_new"] < 0.2
+                else "."
+            )
         )
     return "\n".join(lines) + "\n"
 
