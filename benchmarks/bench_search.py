@@ -487,6 +487,11 @@ def main() -> None:
             f"Held-out check, dense full-catalog NDCG@10 on the valid queries: {held['before']:.4f} before, {held['after']:.4f} after.",
             "",
         ]
+    else:
+        lines += [
+            "No fine-tuned rows: this run did not fine-tune (`--finetune-steps 0`). The fine-tuned figures of earlier runs were measured with an embedding cache keyed without the weights' content, so their item vectors may have come from an earlier fine-tuning (#21); they are withdrawn until `--finetune-steps 600` re-measures them from a clean cache (about 10 minutes of fine-tuning on 2 idle cores).",
+            "",
+        ]
     lines += [
         f"Speed: {args.speed_titles:,} sampled titles encoded in batches, {len(query_sample)} test queries encoded one at a time.{speed_note}",
         "",
