@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_serve.py
 	$(BIN)/python benchmarks/bench_explorer.py
 	$(BIN)/python benchmarks/bench_fairness.py
+	$(BIN)/python benchmarks/bench_soak.py
 	$(BIN)/python benchmarks/assemble.py
 
 clean:
