@@ -77,6 +77,14 @@ def pareto(
             "list, so the front is what the service would show."
         ),
     ] = None,
+    simulated_prices: Annotated[
+        bool,
+        typer.Option(
+            "--simulated-prices",
+            help="Allow revenue / margin on a dataset without prices, on prices drawn as "
+            "the simulator draws them (the report says so).",
+        ),
+    ] = False,
 ) -> None:
     """Search the trade-off between objectives and report its Pareto front.
 
@@ -112,12 +120,15 @@ def pareto(
             out=out,
             on_progress=advance,
             constraints=shop,
+            simulated_prices=simulated_prices,
         )
     result, summary = run.result, run.summary
     console.print(
         f"{summary.task}: {summary.n_kept} of {summary.n_tried} requests have a relevant "
         f"candidate ({summary.candidate_source})"
     )
+    for note in summary.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
     front = run.analysis.front.drop("chosen", "pareto_rank", "method")
     title = (
         f"{result.method}: {len(result.front)} of {result.n_evaluations} weightings on the front"

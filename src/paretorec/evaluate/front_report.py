@@ -371,8 +371,11 @@ def _weights_figure(analysis: FrontAnalysis) -> Figure:
     return fig
 
 
-def write_front_report(analysis: FrontAnalysis, folder: Path) -> list[Path]:
-    """Write the analysis into `folder`; returns the files written."""
+def write_front_report(
+    analysis: FrontAnalysis, folder: Path, *, notes: Sequence[str] = ()
+) -> list[Path]:
+    """Write the analysis into `folder`; returns the files written. `notes` (what the
+    figures rest on that the data did not hold) head the page and go into the JSON."""
     folder.mkdir(parents=True, exist_ok=True)
     names = [o.name for o in analysis.objectives]
     directions = [o.direction for o in analysis.objectives]
@@ -403,6 +406,7 @@ def write_front_report(analysis: FrontAnalysis, folder: Path) -> list[Path]:
     page = [
         "# Trade-off report",
         "",
+        *(["## Filled-in data", "", *(f"- **{n}**" for n in notes), ""] if notes else []),
         *plain_summary(analysis),
         "",
         "![front](front.png)",
@@ -432,6 +436,7 @@ def write_front_report(analysis: FrontAnalysis, folder: Path) -> list[Path]:
         ),
     ]
     (folder / "metrics.md").write_text("\n".join(page) + "\n")
-    (folder / "metrics.json").write_text(json.dumps(analysis.to_dict(), indent=2, default=str))
+    saved = {**analysis.to_dict(), "filled_in_data": list(notes)}
+    (folder / "metrics.json").write_text(json.dumps(saved, indent=2, default=str))
     written += [folder / "metrics.md", folder / "metrics.json"]
     return written

@@ -23,6 +23,7 @@ from paretorec.evaluate.front_report import (
     analyse_front,
     write_front_report,
 )
+from paretorec.moo.filled import filled_columns, require_prices
 from paretorec.moo.grid import epsilon_constraint_search, scalarization_grid
 from paretorec.moo.nsga2 import nsga2_front
 from paretorec.moo.pe_ltr import PeLtrConfig, pe_ltr_front
@@ -153,9 +154,14 @@ def pareto_report(
     out: Path,
     on_progress: Progress | None = None,
     constraints: ShopConstraints | None = None,
+    simulated_prices: bool = False,
 ) -> ParetoRun:
     """Load, build the problem, run the method and write the report into `out`; with
-    `constraints` (the shop's rules), every list is the one the service would show."""
+    `constraints` (the shop's rules), every list is the one the service would show.
+
+    Revenue or margin on a dataset without any price is refused (`MissingPricesError`)
+    unless `simulated_prices`; every figure resting on filled-in data is named in the
+    summary's notes and the report."""
     if constraints is not None and method in (ParetoMethod.MMR, ParetoMethod.DPP):
         raise ValueError(
             f"{method.value} builds its own lists item by item: the rules apply to the "
@@ -163,6 +169,11 @@ def pareto_report(
         )
     chosen = resolve_objectives(objectives)
     dataset = load_data(data)
+    require_prices(
+        filled_columns(dataset.items),
+        [o.name for o in chosen],
+        simulated_prices=simulated_prices,
+    )
     problem, summary = problem_from_dataset(
         dataset, chosen, config=source, constraints=constraints
     )
@@ -188,5 +199,5 @@ def pareto_report(
         reference=tuple(result.reference.tolist()),
         seed=settings.seed,
     )
-    written = write_front_report(analysis, out)
+    written = write_front_report(analysis, out, notes=summary.notes)
     return ParetoRun(result, analysis, summary, tuple(written))

@@ -18,7 +18,8 @@ recall is reported as `ProblemSummary.kept_share`).  The remaining facts:
 
 - prices and costs from the items table; where missing, filled as the simulator fills a
   real catalog (`paretorec.simulate.real_catalog.adapt_catalog`: log-normal prices by
-  category, 5-70% margins), which also fills categories and sellers;
+  category, 5-70% margins), which also fills categories and sellers; the figures that
+  rest on filled columns are named in `ProblemSummary.notes` (`paretorec.moo.filled`);
 - expected clicks, purchases, revenue and margin use the relevance signal as the click
   probability and 1 as the purchase probability given a click (offline estimates);
 - popularity (novelty) from the events' item counts (add-one smoothed);
@@ -38,7 +39,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -46,6 +47,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from paretorec.constraints import ShopConstraints, list_arranger
+from paretorec.moo.filled import filled_columns, filled_notes
 from paretorec.moo.problem import ContextEvaluator, RankingProblem, RankingRequest
 from paretorec.objectives import ListContext, Objective
 from paretorec.retrieve.lexical import LexicalIndex
@@ -95,6 +97,7 @@ class ProblemSummary:
     n_tried: int
     n_kept: int
     candidate_source: str
+    notes: tuple[str, ...] = ()  # the figures that rest on filled-in data, in words
 
     @property
     def kept_share(self) -> float:
@@ -230,6 +233,13 @@ def problem_from_dataset(
         )
     if not facts:
         raise ValueError("no request has a relevant candidate: nothing to optimize")
+    rule_fields: set[str] = set()
+    if constraints is not None:
+        rule_fields |= constraints.lists.fields
+        if constraints.exposure is not None:
+            rule_fields.add(constraints.exposure.field)
+    notes = filled_notes(filled_columns(dataset.items), [o.name for o in objectives], rule_fields)
+    summary = replace(summary, notes=notes)
     prices_all = items["price"].cast(pl.Float64).to_numpy()
     margins_all = np.clip(
         prices_all - items["cost"].cast(pl.Float64).fill_null(0.0).to_numpy(), 0.0, None
