@@ -8,15 +8,24 @@ import re
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paretorec.loop.drift import DriftMonitor, DriftReference, psi
-from paretorec.serve.drift import DriftWatch, reference_from_queries
+from paretorec.serve.drift import (
+    EVENT,
+    FEATURES,
+    DriftWatch,
+    reference_from_queries,
+    watch_from_registry,
+)
+from paretorec.serve.encoders import EncoderRef
+from paretorec.serve.index_version import build_index_version
 from paretorec.serve.loading import LoadOptions, load_pipeline
 from paretorec.serve.registry import ModelRegistry
-from tests.serve.conftest import AppFactory, HashingEncoder
+from tests.serve.conftest import AppFactory, HashingEncoder, shop_catalog
 
 
 def test_psi_of_a_hand_checked_shift() -> None:
@@ -108,3 +117,51 @@ def test_service_exports_psi_and_warns_on_a_shifted_stream(
     warnings = _gauges(client.get("/metrics").text, "paretorec_drift_warning")
     assert shifted["query_words"] > 0.25 and warnings["query_words"] == 1.0
     assert shifted["category"] > 0.25 and warnings["category"] == 1.0
+
+
+def test_watch_from_the_index_dataset_tracks_the_event_mix(
+    make_client: AppFactory, tmp_path: Path
+) -> None:
+    data = tmp_path / "shop"
+    data.mkdir()
+    shop_catalog().frame.write_csv(data / "items.csv")
+    pl.DataFrame(
+        {"query_id": ["q1", "q2", "q3"], "text": ["drill", "paint roller", "hose"]}
+    ).write_csv(data / "queries.csv")
+    events = ["impression"] * 90 + ["click"] * 9 + ["purchase"]
+    pl.DataFrame({"user_id": ["u"] * 100, "item_id": ["d1"] * 100, "event": events}).write_csv(
+        data / "events.csv"
+    )
+    registry = ModelRegistry(tmp_path / "models")
+    encoder = HashingEncoder()
+    build_index_version(
+        registry, shop_catalog(), encoder, cache=tmp_path / "cache",
+        reference=EncoderRef.bundled(item_vectors_by=encoder.name), data=data,
+    )  # fmt: skip
+    pipeline = load_pipeline(registry, LoadOptions(encoder=HashingEncoder()))
+    watch = watch_from_registry(pipeline, registry, n_queries=2, threshold=0.25)
+    assert watch is not None
+    assert set(watch.monitor.references) == {*FEATURES, EVENT}
+    assert watch.monitor.references[EVENT].levels == ("click", "impression", "purchase")
+    assert watch.monitor.references[EVENT].counts == (9.0, 90.0, 1.0, 0.0)
+    client = make_client(models=tmp_path / "models", pipeline=pipeline, drift=watch)
+    posted = [{"user_id": "u", "item_id": "d1", "event": "impression"}] * 70 + [
+        {"user_id": "u", "item_id": "d1", "event": "click"}
+    ] * 30  # three times the training window's click rate
+    assert client.post("/events", json={"events": posted}).status_code == 200
+    # (0.3 - 0.09) ln(0.3 / 0.09) + (0.7 - 0.9) ln(0.7 / 0.9) + (1e-4 - 0.01) ln(1e-4 / 0.01)
+    expected = psi([9, 90, 1, 0], [30, 70, 0, 0])
+    assert expected == pytest.approx(
+        0.21 * math.log(0.3 / 0.09) + 0.2 * math.log(0.9 / 0.7) + 0.0099 * math.log(100), rel=1e-3
+    )
+    gauges = _gauges(client.get("/metrics").text, "paretorec_drift_psi")
+    assert gauges[EVENT] == pytest.approx(expected)
+    assert _gauges(client.get("/metrics").text, "paretorec_drift_warning")[EVENT] == 1.0
+
+
+def test_no_watch_without_training_queries(models_dir: Path) -> None:
+    pipeline = load_pipeline(ModelRegistry(models_dir), LoadOptions(encoder=HashingEncoder()))
+    assert (
+        watch_from_registry(pipeline, ModelRegistry(models_dir), n_queries=5, threshold=0.25)
+        is None
+    )

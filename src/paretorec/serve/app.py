@@ -27,7 +27,7 @@ from paretorec.serve.catalog import ItemValueError, catalog_from_records
 from paretorec.serve.changes import CatalogChange, ChangeJournal
 from paretorec.serve.constraints import constraints_router
 from paretorec.serve.docs import docs_router
-from paretorec.serve.drift import DriftWatch
+from paretorec.serve.drift import EVENT, DriftWatch
 from paretorec.serve.errors import error_response, install_error_handling
 from paretorec.serve.event_log import EventLog, LoggedEvent
 from paretorec.serve.explorer import explorer_router
@@ -350,6 +350,8 @@ def create_app(
         # acknowledged = written; then the online counts learn from it
         ordered = sorted(logged, key=lambda e: e.timestamp)
         pipeline.observe_events([(e.user_id, e.item_id, e.event) for e in ordered])
+        if drift is not None:
+            drift.monitor.observe(EVENT, [e.event for e in logged])
         return EventsAccepted(appended=len(logged), total=total)
 
     @app.get("/healthz", response_model=Health, tags=["operations"])

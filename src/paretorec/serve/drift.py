@@ -6,7 +6,9 @@ listed item (`score`), the top-level category of each listed item (`category`) a
 log-price (`log_price`). The reference is what the served models do on the training
 window: the index version's dataset queries, searched once when the service starts
 (`reference_from_queries`), so a shift in the queries, in what the models answer, or in
-the catalog shows as a rising PSI in ``/metrics``.
+the catalog shows as a rising PSI in ``/metrics``. A fifth, `event`, is the mix of the
+events posted to ``/events`` (impressions, clicks, carts, purchases) against that
+dataset's events: the objectives' rates per impression, as one distribution.
 """
 
 from __future__ import annotations
@@ -24,14 +26,17 @@ from paretorec.serve.registry import ModelKind, ModelRegistry
 from paretorec.stages import Stage
 
 __all__ = [
+    "EVENT",
     "FEATURES",
     "DriftWatch",
     "reference_from_queries",
+    "training_events",
     "training_queries",
     "watch_from_registry",
 ]
 
 FEATURES = ("query_words", "score", "category", "log_price")
+EVENT = "event"  # the mix of posted events: the objectives' rates (clicks, carts, purchases per impression)
 
 
 def _department(category: object) -> str:
@@ -126,7 +131,33 @@ def watch_from_registry(
 ) -> DriftWatch | None:
     """A watch whose reference is the pipeline's answers to the index dataset's queries;
     None when there are none to search."""
-    queries = training_queries(registry, pipeline.versions.get(Stage.INDEX), n=n_queries)
+    version = pipeline.versions.get(Stage.INDEX)
+    queries = training_queries(registry, version, n=n_queries)
     if not queries:
         return None
-    return DriftWatch(DriftMonitor(reference_from_queries(pipeline, queries)), threshold=threshold)
+    references = reference_from_queries(pipeline, queries)
+    events = training_events(registry, version)
+    if events:
+        references.append(DriftReference.categorical(EVENT, events))
+    return DriftWatch(DriftMonitor(references), threshold=threshold)
+
+
+def training_events(registry: ModelRegistry, version: str | None) -> list[str]:
+    """The event names of the index version's dataset's events table (empty without one)."""
+    import polars as pl
+
+    from paretorec.data.io import table_file
+    from paretorec.types import TableName
+
+    if version is None:
+        return []
+    data = registry.manifest(ModelKind.INDEX, version).data
+    found = table_file(Path(data), TableName.EVENTS) if data and Path(data).is_dir() else None
+    if found is None:
+        return []
+    frame = (
+        pl.read_parquet(found, columns=["event"])
+        if found.suffix == ".parquet"
+        else pl.read_csv(found, columns=["event"], infer_schema=False)
+    )
+    return [str(e).lower() for e in frame["event"].drop_nulls().to_list()]
