@@ -508,7 +508,8 @@ def item_dense(
     """The item-side dense features from float columns (NaN: missing): log price, margin
     rate (price - cost) / price in [-1, 1] (0 where either is missing), in stock (stock
     > 0; an unknown stock counts as in stock). Training and serving both call this."""
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # a zero or subnormal price overflows the ratio: the clip below bounds it anyway
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         margin = (price - cost) / price
     return {
         "log_price": np.log1p(np.clip(np.nan_to_num(price, nan=0.0), 0.0, None)),
