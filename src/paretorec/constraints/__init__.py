@@ -5,12 +5,14 @@ items at every prefix."""
 from paretorec.constraints.config import ExposureSpec, ShopConstraints, shop_constraints
 from paretorec.constraints.exposure import ExposureController, GroupExposure
 from paretorec.constraints.fair_topk import FAIR_TOPK, FairRanking, FairTopK
+from paretorec.constraints.floor import RELEVANCE_FLOOR, apply_floor
 from paretorec.constraints.listing import ListConstraints, constrained_list, list_arranger
 from paretorec.constraints.rules import CAP_FIELDS, Arranged, Cap, Pin, RuleError, RuleSet, arrange
 
 __all__ = [
     "CAP_FIELDS",
     "FAIR_TOPK",
+    "RELEVANCE_FLOOR",
     "Arranged",
     "Cap",
     "ExposureController",
@@ -23,6 +25,7 @@ __all__ = [
     "RuleError",
     "RuleSet",
     "ShopConstraints",
+    "apply_floor",
     "arrange",
     "constrained_list",
     "list_arranger",

@@ -11,6 +11,9 @@ hide_out_of_stock, caps, pins) and at most one fairness constraint:
 online controller, `ExposureController`); ``fair_topk`` is FA*IR's guarantee within each
 list (`FairTopK`): at least the binomial test's minimum of protected items at every
 prefix. They answer different questions, so a file names one of them.
+
+``"relevance_floor": 0.3`` (in [0, 1]) sets the search relevance floor
+(`paretorec.constraints.floor`): items below it never come above items that pass it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 from paretorec.constraints.exposure import ExposureController
 from paretorec.constraints.fair_topk import FairTopK
+from paretorec.constraints.floor import check_floor
 from paretorec.constraints.listing import ListConstraints
 from paretorec.constraints.rules import RuleError, RuleSet
 
@@ -52,10 +56,11 @@ class ShopConstraints:
     rules: RuleSet
     exposure: ExposureSpec | None = None
     fair: FairTopK | None = None
+    relevance_floor: float | None = None
 
     @property
     def lists(self) -> ListConstraints:
-        return ListConstraints(self.rules, self.fair)
+        return ListConstraints(self.rules, self.fair, self.relevance_floor)
 
 
 def _number(spec: dict[str, Any], key: str, default: float | None, what: str) -> float | None:
@@ -120,10 +125,16 @@ def shop_constraints(raw: Any) -> ShopConstraints:
         raise RuleError("the rules must be a JSON object")
     raw = dict(raw)
     exposure_spec, fair_spec = raw.pop("exposure", None), raw.pop("fair_topk", None)
+    floor = raw.pop("relevance_floor", None)
+    try:
+        relevance_floor = None if floor is None else check_floor(floor)
+    except ValueError as error:
+        raise RuleError(str(error)) from None
     if exposure_spec is not None and fair_spec is not None:
         raise RuleError("give exposure or fair_topk, not both: they are alternatives")
     return ShopConstraints(
         RuleSet.from_json(raw),
         None if exposure_spec is None else _exposure(exposure_spec),
         None if fair_spec is None else _fair(fair_spec),
+        relevance_floor,
     )

@@ -4,6 +4,8 @@
 offline evaluation (`paretorec pareto --rules`) does to each weighting's order, so the
 figures offline are the lists the service would show:
 
+0. the relevance floor (when the shop set one) puts every candidate that passes it
+   before every one below it (`paretorec.constraints.floor`);
 1. FA*IR (when the shop configured it) re-ranks the top k of the order so every prefix
    holds its minimum of protected items; the rest of the order follows unchanged;
 2. `arrange` applies the caps and pins (hard rules win: a cap or pin that moves a
@@ -24,6 +26,7 @@ from numpy.typing import NDArray
 
 from paretorec.constraints.exposure import ExposureController
 from paretorec.constraints.fair_topk import FAIR_TOPK, FairTopK
+from paretorec.constraints.floor import RELEVANCE_FLOOR, apply_floor
 from paretorec.constraints.rules import Arranged, Pin, RuleSet, arrange
 
 if TYPE_CHECKING:
@@ -37,10 +40,11 @@ Arranger = Callable[[int, NDArray[np.float64], int], IntArray]
 
 @dataclass(frozen=True)
 class ListConstraints:
-    """The shop's rules and, optionally, its FA*IR setting."""
+    """The shop's rules and, optionally, its FA*IR setting and relevance floor."""
 
     rules: RuleSet
     fair: FairTopK | None = None
+    relevance_floor: float | None = None
 
     @property
     def fields(self) -> frozenset[str]:
@@ -52,7 +56,7 @@ class ListConstraints:
 
     @property
     def empty(self) -> bool:
-        return self.rules.empty and self.fair is None
+        return self.rules.empty and self.fair is None and self.relevance_floor is None
 
 
 def constrained_list(
@@ -61,10 +65,18 @@ def constrained_list(
     k: int,
     constraints: ListConstraints,
     pins: Mapping[int, Pin],
+    relevance: Sequence[float] | None = None,
 ) -> Arranged:
-    """The final top-`k` of `order` (allowed candidate indices, best first) under FA*IR,
-    caps and pins; `values[field][i]` is candidate i's value of each field in
-    `constraints.fields`. Each item names the rules that moved it."""
+    """The final top-`k` of `order` (allowed candidate indices, best first) under the
+    relevance floor, FA*IR, caps and pins; `values[field][i]` is candidate i's value of
+    each field in `constraints.fields`, `relevance[i]` its query relevance (needed with a
+    floor). Each item names the rules that moved it."""
+    demoted: frozenset[int] = frozenset()
+    if constraints.relevance_floor is not None:
+        if relevance is None:
+            raise ValueError("the relevance floor needs each candidate's relevance")
+        floored = apply_floor(order, relevance, constraints.relevance_floor)
+        order, demoted = list(floored.order), floored.demoted
     promoted: frozenset[int] = frozenset()
     fair = constraints.fair
     if fair is not None and order:
@@ -73,13 +85,17 @@ def constrained_list(
         order = [*ranked.order, *(i for i in order if i not in head)]
         promoted = ranked.promoted
     arranged = arrange(order, values, k, constraints.rules.caps, pins)
-    if not promoted:
+    if not promoted and not demoted:
         return arranged
     moved = tuple(
-        ((FAIR_TOPK,) if index in promoted else ()) + names
+        ((RELEVANCE_FLOOR,) if index in demoted else ())
+        + ((FAIR_TOPK,) if index in promoted else ())
+        + names
         for index, names in zip(arranged.order, arranged.moved_by, strict=True)
     )
-    return Arranged(arranged.order, moved, arranged.displaced)
+    # every demoted item counts as one action, shown in the list or pushed out of it
+    floor_hits = ((RELEVANCE_FLOOR, len(demoted)),) if demoted else ()
+    return Arranged(arranged.order, moved, (*arranged.displaced, *floor_hits))
 
 
 def list_arranger(
@@ -95,6 +111,9 @@ def list_arranger(
     catalog records; `queries[i]`, its query text for pins): blocked and hidden items
     left out, the rest ordered by score (ties: the lower index), then `constrained_list`.
     A pin applies where its item is among the request's candidates.
+
+    With a relevance floor, `merit` (the candidates' relevance, in [0, 1]) is what the
+    floor reads.
 
     With `exposure`, the requests are a stream as the service sees them: a controller
     (fresh at request 0, so each weighting's pass starts from zero) adds its bonus to the
@@ -117,6 +136,10 @@ def list_arranger(
 
     if exposure is not None and (merit is None or len(merit) != len(candidates)):
         raise ValueError("the exposure controller needs each request's candidates' merit")
+    if constraints.relevance_floor is not None and (
+        merit is None or len(merit) != len(candidates)
+    ):
+        raise ValueError("the relevance floor needs each request's candidates' relevance")
     groups = (
         []
         if exposure is None
@@ -136,7 +159,8 @@ def list_arranger(
             scores = scores + bonus
         order = np.argsort(-scores, kind="stable")
         order = order[allowed[i][order]]
-        out = constrained_list(order.tolist(), values[i], k, constraints, pins[i])
+        relevance = None if merit is None else merit[i].tolist()
+        out = constrained_list(order.tolist(), values[i], k, constraints, pins[i], relevance)
         if exposure is not None and merit is not None:
             shown = np.flatnonzero(allowed[i])
             state[0].record(

@@ -13,8 +13,10 @@ for the exposure controller or a ``"fair_topk"`` object for FA*IR's prefix guara
 Blocked and hidden items are removed from the candidates before anything scores them,
 and pinned items join the candidates of the requests they pin for; the model then orders
 every candidate, the exposure controller adds its bonus (the ``fairness`` contribution),
-and `constrained_list` (FA*IR, then caps and pins) builds the list the rules allow, each
-item naming the rules that moved it.
+and `constrained_list` (the relevance floor, FA*IR, then caps and pins) builds the list
+the rules allow, each item naming the rules that moved it. ``"relevance_floor": 0.3``
+keeps every search candidate whose relevance (the ranker's relevance prediction, else
+the retrieval score as a share of the best) is below 0.3 under every one that passes.
 ``GET /fairness`` reports each group's merit and exposure shares, the disparate exposure
 ratio and how often each rule acted; ``POST /admin/rules`` re-reads the file.
 """
@@ -63,12 +65,18 @@ class ServingConstraints:
     exposure: ExposureController | None = None
     source: Path | None = None
     fair: FairTopK | None = None
+    relevance_floor: float | None = None
     hits: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def active(self) -> bool:
-        return not self.rules.empty or self.exposure is not None or self.fair is not None
+        return (
+            not self.rules.empty
+            or self.exposure is not None
+            or self.fair is not None
+            or self.relevance_floor is not None
+        )
 
     def count(self, names: Sequence[str], times: int = 1) -> None:
         with self._lock:
@@ -92,7 +100,7 @@ def read_constraints(path: Path) -> ServingConstraints:
     """The rules file at `path`, ready to serve (a fresh exposure controller)."""
     shop = read_shop_constraints(path)
     exposure = None if shop.exposure is None else shop.exposure.controller()
-    return ServingConstraints(shop.rules, exposure, Path(path), shop.fair)
+    return ServingConstraints(shop.rules, exposure, Path(path), shop.fair, shop.relevance_floor)
 
 
 def constrained_ranking(
@@ -102,9 +110,11 @@ def constrained_ranking(
     constraints: ServingConstraints,
     query: str | None,
     k: int,
+    relevance: Sequence[float] | None = None,
 ) -> Ranking:
     """The list the rules allow from `base`, the model's order of every candidate, after
-    the exposure bonus; `column(name)` gives the store's column by row."""
+    the exposure bonus; `column(name)` gives the store's column by row, `relevance[i]`
+    candidate i's query relevance (the floor reads it; searches only)."""
     rows = candidates.rows.tolist()
     order = np.asarray(base.order, dtype=np.int64)
     scores = np.asarray(base.scores, dtype=np.float64)
@@ -120,7 +130,8 @@ def constrained_ranking(
         contributions = {name: v[moved] for name, v in contributions.items()}
         contributions[FAIRNESS] = bonus[moved]
     rules = constraints.rules
-    lists = ListConstraints(rules, constraints.fair)
+    floor = constraints.relevance_floor if relevance is not None else None
+    lists = ListConstraints(rules, constraints.fair, floor)
     by_candidate: dict[str, list[object]] = {}
     for name in lists.fields:
         values = column(name)
@@ -129,7 +140,7 @@ def constrained_ranking(
     pins = {
         i: position_of[item] for i, item in enumerate(candidates.item_ids) if item in position_of
     }
-    arranged = constrained_list(order.tolist(), by_candidate, k, lists, pins)
+    arranged = constrained_list(order.tolist(), by_candidate, k, lists, pins, relevance)
     where = {index: n for n, index in enumerate(order.tolist())}
     keep = np.asarray([where[i] for i in arranged.order], dtype=np.int64)
     constraints.count(arranged.hits())
@@ -204,6 +215,7 @@ def constraints_router(pipeline: Any, *, admin: Any) -> APIRouter:
             "hide_out_of_stock": rules.hide_out_of_stock,
             "exposure": None if fresh.exposure is None else fresh.exposure.field,
             "fair_topk": None if fresh.fair is None else fresh.fair.field,
+            "relevance_floor": fresh.relevance_floor,
         }
 
     return router

@@ -32,6 +32,7 @@ from paretorec.serve.constraints import BLOCKED, ServingConstraints, constrained
 from paretorec.serve.exploration import Exploration, sample_list
 from paretorec.serve.fallback import RELEVANCE, relevance_predictions, weighted_sum_ranking
 from paretorec.serve.locking import ReadWriteLock
+from paretorec.serve.missing_data import missing_price_note
 from paretorec.serve.query_vectors import QueryVectors
 from paretorec.stages import (
     CandidateSet,
@@ -416,6 +417,10 @@ class ServingPipeline:
             ordered_by = "retrieval"
             notes.append("policy missing: items keep the retrieval order")
         names = policy.objectives if policy is not None else tuple(predictions)
+        prices = self.store.column("price")
+        unpriced = missing_price_note(names, [prices[r] for r in candidates.rows.tolist()])
+        if unpriced is not None:
+            notes.append(unpriced)
         return Scoring(predictions, policy, names, ordered_by, tuple(notes))
 
     def choose(
@@ -441,8 +446,19 @@ class ServingPipeline:
             choice = weighted_sum_ranking(scoring.predictions, preference, depth)
         if constraints is None or not active:
             return choice
+        relevance = None
+        if context.query is not None:  # the floor is a search rule
+            relevance = scoring.predictions.get(RELEVANCE)
+            if relevance is None:
+                relevance = relevance_predictions(candidates.scores)[RELEVANCE]
         return constrained_ranking(
-            choice, candidates, self.store.column, constraints, context.query, k
+            choice,
+            candidates,
+            self.store.column,
+            constraints,
+            context.query,
+            k,
+            None if relevance is None else relevance.tolist(),
         )
 
     def _rank(
