@@ -136,9 +136,7 @@ def list_arranger(
 
     if exposure is not None and (merit is None or len(merit) != len(candidates)):
         raise ValueError("the exposure controller needs each request's candidates' merit")
-    if constraints.relevance_floor is not None and (
-        merit is None or len(merit) != len(candidates)
-    ):
+    if constraints.relevance_floor is not None and (merit is None or len(merit) != len(candidates)):
         raise ValueError("the relevance floor needs each request's candidates' relevance")
     groups = (
         []
