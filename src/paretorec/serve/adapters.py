@@ -169,6 +169,12 @@ def load_policy(folder: Path, manifest: Manifest, context: StageContext) -> Poli
     from paretorec.policy.served import ServedPolicy
 
     policy, meta = read_policy(_model_folder(folder, "policy.json"))
+    if "loop" in meta:  # trained by `paretorec retrain`: its own features and click rates
+        from paretorec.loop.policy import LoopPolicy
+        from paretorec.loop.served import ServedLoopPolicy, read_users
+
+        loop = LoopPolicy.load(_model_folder(folder, "policy.json"))
+        return ServedLoopPolicy(loop, context.store, read_users(manifest.data))
     objectives = tuple(policy.config.objectives)
     raw = default_weights(manifest)
     if raw is None and isinstance(meta.get("default_weights"), Mapping):
