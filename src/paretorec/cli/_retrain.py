@@ -136,7 +136,7 @@ def retrain_command(
     with spinner(f"reading {events or data}"):
         shop = read_shop(data, events)
     with spinner("training the candidate and judging it"):
-        result = retrain(shop, registry, config, since=start, data=data)
+        result = retrain(shop, registry, config, since=start, data=data.resolve())
     md, js = write_report(result, report or registry.root / "loop-reports" / result.version)
     verdict = "promoted" if result.promoted else "registered, not promoted"
     console.print(f"policy {result.version} {verdict} (against {result.baseline})")
