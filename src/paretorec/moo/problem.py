@@ -54,6 +54,7 @@ Progress = Callable[[int], None]
 
 OBJECTIVE_ALIASES: dict[str, Objective] = {
     "ndcg": NDCG,
+    "relevance": NDCG,  # the name a merchandiser asks for: graded relevance as NDCG
     "clicks": EXPECTED_CLICKS,
     "purchases": EXPECTED_PURCHASES,
     "revenue": EXPECTED_REVENUE,
