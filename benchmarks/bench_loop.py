@@ -151,17 +151,21 @@ def write_markdown(settings: dict[str, Any], runs: list[dict[str, Any]]) -> None
         f"sessions (revenue in mean prices; weighted = the gate's 0.5 clicks + 0.3 purchases + 0.2 revenue), "
         f"mean ± sd over {n_seeds} seeds (worlds); {seconds:.0f} s in all on 2 shared cores.",
         "",
-        "| day | frozen weighted | loop weighted | frozen clicks | loop clicks | loop promoted |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| day | objective | frozen | loop |",
+        "|---:|---|---:|---:|",
     ]
     for day in range(1, n_days + 1):
-        promoted = sum(bool(r["days"][day - 1]["promoted"]) for r in runs)
         mark = " (drifted)" if day >= DRIFT_DAY else ""
-        lines.append(
-            f"| {day}{mark} | {_mean_sd(per_day('frozen', day, 'weighted'))} | "
-            f"{_mean_sd(per_day('loop', day, 'weighted'))} | {_mean_sd(per_day('frozen', day, 'clicks'))} | "
-            f"{_mean_sd(per_day('loop', day, 'clicks'))} | {promoted}/{len(runs)} |"
-        )
+        for objective in OBJECTIVES:
+            lines.append(
+                f"| {day}{mark} | {objective} | {_mean_sd(per_day('frozen', day, objective))} | "
+                f"{_mean_sd(per_day('loop', day, objective))} |"
+            )
+    promotions = ", ".join(
+        f"day {day}: {sum(bool(r['days'][day - 1]['promoted']) for r in runs)}/{len(runs)}"
+        for day in range(1, n_days + 1)
+    )
+    lines += ["", f"Seeds whose loop promoted its candidate after the day's retrain: {promotions}."]
     before = DRIFT_DAY - 1
     last = n_days
     recovered = {
@@ -176,7 +180,16 @@ def write_markdown(settings: dict[str, Any], runs: list[dict[str, Any]]) -> None
     rejected_rows = [d for d in decisions if not d["promoted"]]
     right_promotions = sum(bool(d["really_better"]) for d in promoted_rows)
     right_rejections = sum(not d["really_better"] for d in rejected_rows)
+    gain = [
+        loop - frozen
+        for loop, frozen in zip(
+            per_day("loop", last, "weighted"), per_day("frozen", last, "weighted"), strict=True
+        )
+    ]
     lines += [
+        "",
+        f"Loop minus frozen on day {last}, weighted, paired by seed: {_mean_sd(gain)} "
+        f"(per seed: {', '.join(f'{g:+.4f}' for g in gain)}).",
         "",
         f"Share of the pre-drift reward (day {before}) held on day {last}: frozen "
         f"{_mean_sd(recovered['frozen'])}, loop {_mean_sd(recovered['loop'])}.",
