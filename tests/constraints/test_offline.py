@@ -122,3 +122,18 @@ def test_pareto_with_rules_evaluates_the_constrained_lists(shop: Path, tmp_path:
         app, ["pareto", "--data", str(shop), "--method", "mmr", "--rules", str(rules)]
     )
     assert refused.exit_code == 1 and "builds its own lists" in refused.output
+
+
+def test_constrain_orders_builds_each_sessions_list_from_the_models_order() -> None:
+    from paretorec.constraints import constrain_orders
+
+    records = _records(["a", "a", "b", "c"], [1, 1, 1, 0])
+    rules = ListConstraints(
+        RuleSet(hide_out_of_stock=True, caps=(Cap("one per seller", "seller_id", 1),))
+    )
+    orders = np.array([[1, 0, 3, 2], [3, 2, 1, 0]])
+    out = constrain_orders(orders, [records, records], 2, rules)
+    # row 0: 1 (a), 0 is a second "a", 3 is out of stock, then 2 (b); row 1: 2, then 1
+    assert out.tolist() == [[1, 2], [2, 1]]
+    with pytest.raises(ValueError, match="leave session 0 2 of the 3 items"):
+        constrain_orders(orders, [records, records], 3, rules)

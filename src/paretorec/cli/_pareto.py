@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -73,8 +73,8 @@ def pareto(
     rules: Annotated[
         Path | None,
         typer.Option(
-            help="With --data: the shop's rules file (as `serve --rules`), applied to every "
-            "list, so the front is what the service would show."
+            help="The shop's rules file (as `serve --rules`), applied to every list, so the "
+            "front is what the service would show."
         ),
     ] = None,
     simulated_prices: Annotated[
@@ -93,7 +93,13 @@ def pareto(
     """
     if policy is not None:
         _policy_front(
-            policy, divisions=divisions, sessions=sessions, seed=seed, out=out, models=models
+            policy,
+            divisions=divisions,
+            sessions=sessions,
+            seed=seed,
+            out=out,
+            models=models,
+            rules=rules,
         )
         return
     if data is None:
@@ -144,10 +150,18 @@ def pareto(
 
 
 def _policy_front(
-    version: str, *, divisions: int, sessions: int, seed: int, out: Path, models: Path | None
+    version: str,
+    *,
+    divisions: int,
+    sessions: int,
+    seed: int,
+    out: Path,
+    models: Path | None,
+    rules: Path | None = None,
 ) -> None:
-    """The served front of a policy version: greedy lists for each w of a simplex grid,
-    measured with the simulator's exact expected feedback, written as a front report."""
+    """The served front of a policy version: greedy lists for each w of a simplex grid
+    (under the shop's `rules` where given), measured with the simulator's exact expected
+    feedback, written as a front report."""
     import polars as pl
 
     from paretorec.evaluate.front_report import ObjectiveSpec, analyse_front, write_front_report
@@ -162,7 +176,10 @@ def _policy_front(
     names = list(trained.config.objectives)
     grid = simplex_grid(len(names), divisions)
     with progress_bar(f"policy {manifest.version}: serving each w", len(grid)) as advance:
-        front = served_front(folder, grid, n_sessions=sessions, seed=seed, on_progress=advance)
+        if rules is None:
+            front = served_front(folder, grid, n_sessions=sessions, seed=seed, on_progress=advance)
+        else:
+            front = _constrained_front(folder, rules, grid, sessions, seed, advance)
     columns: dict[str, object] = {"method": [f"policy {manifest.version}"] * len(grid)}
     for j, name in enumerate(front.objectives):
         columns[f"w_{name}"] = front.weights[:, j]
@@ -181,3 +198,33 @@ def _policy_front(
     console.print(f"hypervolume {analysis.hypervolume.value:.6g}")
     for path in written:
         console.print(f"  wrote {path}")
+
+
+def _constrained_front(
+    folder: Path, rules: Path, grid: Any, sessions: int, seed: int, advance: Any
+) -> Any:
+    """`served_front` with the rules file applied to each session's list: the policy
+    orders every candidate, then the lists are built as the service builds them."""
+    from paretorec.constraints import constrain_orders
+    from paretorec.policy import load_policy
+    from paretorec.policy.front import front_of, task_from_saved
+    from paretorec.policy.serving import rank
+    from paretorec.serve.constraints import read_shop_constraints
+
+    shop = read_shop_constraints(rules)
+    if shop.exposure is not None:
+        raise ValueError(
+            f"{rules}: a policy's front in the simulator applies block, caps, pins and "
+            "fair_topk; the exposure controller needs the candidates' merit: use --data"
+        )
+    trained, meta = load_policy(folder)
+    task = task_from_saved(meta, trained)
+    records = task.world.items_frame().to_dicts()
+    k = task.spec.list_size
+
+    def ranked(obs: Any, inputs: Any, w: Any) -> Any:
+        full = rank(trained, inputs, w, obs.n_candidates).items
+        candidates = [[records[i] for i in row.tolist()] for row in obs.candidates]
+        return constrain_orders(full, candidates, k, shop.lists)
+
+    return front_of(task, ranked, grid, n_sessions=sessions, seed=seed, on_progress=advance)

@@ -6,7 +6,12 @@ from paretorec.constraints.config import ExposureSpec, ShopConstraints, shop_con
 from paretorec.constraints.exposure import ExposureController, GroupExposure
 from paretorec.constraints.fair_topk import FAIR_TOPK, FairRanking, FairTopK
 from paretorec.constraints.floor import RELEVANCE_FLOOR, apply_floor
-from paretorec.constraints.listing import ListConstraints, constrained_list, list_arranger
+from paretorec.constraints.listing import (
+    ListConstraints,
+    constrain_orders,
+    constrained_list,
+    list_arranger,
+)
 from paretorec.constraints.rules import CAP_FIELDS, Arranged, Cap, Pin, RuleError, RuleSet, arrange
 
 __all__ = [
@@ -27,6 +32,7 @@ __all__ = [
     "ShopConstraints",
     "apply_floor",
     "arrange",
+    "constrain_orders",
     "constrained_list",
     "list_arranger",
     "shop_constraints",

@@ -32,7 +32,7 @@ from paretorec.constraints.rules import Arranged, Pin, RuleSet, arrange
 if TYPE_CHECKING:
     from paretorec.constraints.config import ExposureSpec
 
-__all__ = ["ListConstraints", "constrained_list", "list_arranger"]
+__all__ = ["ListConstraints", "constrain_orders", "constrained_list", "list_arranger"]
 
 IntArray = NDArray[np.int64]
 Arranger = Callable[[int, NDArray[np.float64], int], IntArray]
@@ -169,3 +169,28 @@ def list_arranger(
         return np.asarray(out.order, dtype=np.int64)
 
     return arranger
+
+
+def constrain_orders(
+    orders: IntArray,
+    candidates: Sequence[Sequence[Mapping[str, object]]],
+    k: int,
+    constraints: ListConstraints,
+) -> IntArray:
+    """Each row of `orders` (a model's full order of its session's candidates, best
+    first) as the list of `k` the rules allow (see `list_arranger`; pins without queries
+    only). ValueError where the rules leave a session fewer than `k` items."""
+    orders = np.asarray(orders, dtype=np.int64)
+    arranger = list_arranger(constraints, candidates, [None] * len(candidates))
+    out = np.empty((orders.shape[0], k), dtype=np.int64)
+    width = orders.shape[1]
+    for row, order in enumerate(orders):
+        scores = np.zeros(width)
+        scores[order] = width - np.arange(order.size)  # the model's order as scores
+        listed = arranger(row, scores, k)
+        if listed.size < k:
+            raise ValueError(
+                f"the rules leave session {row} {listed.size} of the {k} items a list needs"
+            )
+        out[row] = listed
+    return out
