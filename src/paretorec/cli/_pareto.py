@@ -212,10 +212,10 @@ def _constrained_front(
     from paretorec.serve.constraints import read_shop_constraints
 
     shop = read_shop_constraints(rules)
-    if shop.exposure is not None:
+    if shop.exposure is not None or shop.relevance_floor is not None:
         raise ValueError(
             f"{rules}: a policy's front in the simulator applies block, caps, pins and "
-            "fair_topk; the exposure controller needs the candidates' merit: use --data"
+            "fair_topk; exposure and relevance_floor need the candidates' relevance: use --data"
         )
     trained, meta = load_policy(folder)
     task = task_from_saved(meta, trained)
