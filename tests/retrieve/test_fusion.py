@@ -107,6 +107,19 @@ def test_degenerate_lists() -> None:
     assert len(reciprocal_rank_fusion({"lexical": empty, "dense": empty})) == 0
 
 
+def test_scores_equal_up_to_rounding_normalize_equal() -> None:
+    # a new copy of an item scored by the float64 delta part against its float32 original
+    lexical = run("ab", [0.81161827, 0.81161821], "lexical")
+    dense = run("ba", [0.2774, 0.2774], "dense")
+    fused = score_fusion(
+        {"lexical": lexical, "dense": dense}, weights={"lexical": 0.7, "dense": 0.3}
+    )
+    assert fused.scores.tolist() == [1.0, 1.0]
+    # a real difference is still stretched to [0, 1]
+    apart = score_fusion({"lexical": run("ab", [0.8116, 0.8115], "lexical")})
+    assert apart.scores.tolist() == [1.0, 0.0]
+
+
 def test_bad_fusion_input() -> None:
     with pytest.raises(ValueError, match="no runs"):
         reciprocal_rank_fusion({})

@@ -26,19 +26,7 @@ def test_an_unrelated_new_item_stays_out_of_the_top_10(make_client: AppFactory) 
     assert "z1" in [item["item_id"] for item in _search(client, "porcelain tea cup")]
 
 
-TWIN_QUERIES = [
-    "cordless drill",
-    "drill 18V",
-    pytest.param(
-        "lithium",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="open (#19): on a query word only d1 and its twin hold, the new twin "
-            "scores 1.0 and d1 0.3 (share of the best retrieval score); not yet traced "
-            "(the lexical delta part or the hybrid fusion)",
-        ),
-    ),
-]
+TWIN_QUERIES = ["cordless drill", "drill 18V", "lithium"]  # "lithium": only d1 and its twin
 
 
 @pytest.mark.parametrize("query", TWIN_QUERIES)

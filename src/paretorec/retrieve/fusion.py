@@ -66,6 +66,9 @@ def _weights(
     return dict(weights)
 
 
+TIE_TOLERANCE = 1e-6  # relative: float32 keeps about 7 significant digits
+
+
 class _Union:
     """Every item of the runs, in first-seen order, with each run's rows."""
 
@@ -140,7 +143,10 @@ def _normalized(
         return scores, 0.0
     if how is Normalization.MINMAX:
         low, high = float(scores.min()), float(scores.max())
-        if high == low:
+        # Scores equal up to rounding are equal: the lexical index's main part stores
+        # float32 scores and its part for new items float64, so a new copy of an item
+        # differs from it by ~1e-8, which min-max would stretch into 1 against 0.
+        if high - low <= TIE_TOLERANCE * max(abs(high), abs(low)):
             return np.ones_like(scores), 0.0
         return (scores - low) / (high - low), 0.0
     std = float(scores.std())
