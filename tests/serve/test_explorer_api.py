@@ -227,6 +227,9 @@ def test_intervals_from_the_services_own_event_log_are_iips_by_hand(
         shown("b", other, 1, 0.25), shown("b", top, 2, 0.25),
         {**shown("b", top, 2, 0.25), "event": "click", "timestamp": "2024-05-01T10:00:07Z"},
     ]  # fmt: skip
+    # a list logged without propensities, and its click: left out with its click, no 500
+    unlogged_list = {k: v for k, v in shown("c", top, 1, 1.0).items() if k != "propensity"}
+    events += [unlogged_list, {**unlogged_list, "event": "click"}]
     for event in events:
         event.setdefault("event", "impression")
     assert client.post("/events", json={"events": events}).status_code == 200

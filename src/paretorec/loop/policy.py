@@ -20,6 +20,7 @@ import polars as pl
 import torch
 
 from paretorec.evaluate.ope import feedback_from_events
+from paretorec.evaluate.ope.adapter import without_orphan_feedback
 from paretorec.loop.features import CLICK, FeatureLayout, FloatArray, IntArray, smoothed_rates
 from paretorec.policy import (
     OffPolicyConfig,
@@ -76,22 +77,6 @@ class LoopLog:
         return out
 
 
-def _without_orphans(frame: pl.DataFrame) -> pl.DataFrame:
-    """`frame` without the clicks, carts and purchases whose item has no impression
-    before them in their session (`session_id`, else the user): at a cut, a list shown
-    before it and clicked after it belongs to the window before."""
-    session = (
-        pl.coalesce(pl.col("session_id"), pl.col("user_id"))
-        if "session_id" in frame.columns
-        else pl.col("user_id")
-    )
-    shown = pl.col("event").str.to_lowercase() == EventType.IMPRESSION.value
-    owned = (
-        pl.when(shown).then(pl.lit(True)).otherwise(None).forward_fill().over([session, "item_id"])
-    )
-    return frame.filter(shown | owned.is_not_null())
-
-
 def read_log(dataset: Dataset, since: datetime | None = None) -> LoopLog:
     """The impressions of `dataset`'s events after `since` (all without it), in time order,
     with the clicks and purchases of their items that follow them."""
@@ -111,7 +96,7 @@ def read_log(dataset: Dataset, since: datetime | None = None) -> LoopLog:
         frame = frame.filter(pl.col("timestamp") > since)
     if timed:
         frame = frame.sort("timestamp", maintain_order=True, nulls_last=True)
-    frame = _without_orphans(frame)
+    frame = without_orphan_feedback(frame)
     if frame.filter(pl.col("event") == EventType.IMPRESSION.value).height == 0:
         after = f" after {since.isoformat()}" if since is not None else ""
         raise ValueError(f"{dataset.name}: no impressions{after} to learn from")

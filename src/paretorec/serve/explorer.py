@@ -305,8 +305,11 @@ def explorer_router(
         summary: dict[str, Any] | None = None
         per_point: list[dict[str, Any]] = [{} for _ in found.points]
         if body.intervals:
-            logs = logged.get(_log_folders(pipeline, registry_root, event_log))
-            summary, estimates, missing = _intervals(pipeline, logs, query, found)
+            try:
+                logs = logged.get(_log_folders(pipeline, registry_root, event_log))
+                summary, estimates, missing = _intervals(pipeline, logs, query, found)
+            except ValueError as error:  # a log the estimators cannot read: say so, no 500
+                summary, estimates, missing = None, None, f"no off-policy intervals: {error}"
             per_point = estimates or per_point
             if missing is not None:
                 notes.append(missing)

@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 from paretorec.data.io import table_file
 from paretorec.evaluate.ope import IIPS, LoggedFeedback, PolicyValueInterval, feedback_from_events
+from paretorec.evaluate.ope.adapter import without_orphan_feedback
 from paretorec.types import Events, EventType, TableName
 
 __all__ = [
@@ -128,7 +129,7 @@ def _usable(frame: pl.DataFrame) -> pl.DataFrame:
         return frame.clear()
     impression = pl.col("event").str.to_lowercase() == EventType.IMPRESSION.value
     lacking = impression & (pl.col("position").is_null() | pl.col("propensity").is_null())
-    return frame.filter(~lacking)
+    return without_orphan_feedback(frame.filter(~lacking))
 
 
 def _feedback(frame: pl.DataFrame, event: EventType) -> LoggedFeedback:

@@ -61,6 +61,24 @@ class LoggedFeedback:
         return cascade_pscore(self.slate_id, self.position, self.pscore_given_above)
 
 
+def without_orphan_feedback(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` without the clicks, carts and purchases whose item has no impression
+    before them in their session (`session_id`, else the user), which
+    `feedback_from_events` refuses: at a cut in time, a list shown before it and clicked
+    after it belongs to the window before; and an impression dropped for lacking a
+    propensity takes its feedback with it."""
+    session = (
+        pl.coalesce(pl.col("session_id"), pl.col("user_id"))
+        if "session_id" in frame.columns
+        else pl.col("user_id")
+    )
+    shown = pl.col("event").str.to_lowercase() == EventType.IMPRESSION.value
+    owned = (
+        pl.when(shown).then(pl.lit(True)).otherwise(None).forward_fill().over([session, "item_id"])
+    )
+    return frame.filter(shown | owned.is_not_null())
+
+
 def feedback_from_events(
     events: Events,
     *,
