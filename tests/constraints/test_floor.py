@@ -19,6 +19,7 @@ from paretorec.constraints import (
     list_arranger,
     shop_constraints,
 )
+from paretorec.constraints.fair_topk import FairTopK
 from paretorec.constraints.floor import check_floor
 
 NO_RULES = RuleSet.from_json({})
@@ -57,6 +58,29 @@ def test_constrained_list_names_the_floor_and_counts_each_demoted_item() -> None
     assert out.hits() == [RELEVANCE_FLOOR, RELEVANCE_FLOOR]  # 0 shown lower, 2 pushed out
     with pytest.raises(ValueError, match="needs each candidate's relevance"):
         constrained_list([0, 1], {}, 2, lists, {})
+
+
+def test_the_floor_counts_only_what_it_moved_from_the_top_k() -> None:
+    lists = ListConstraints(NO_RULES, relevance_floor=0.5)
+    # the model's top 3 all pass; 40 items below the floor sit further down among passing
+    # ones: demoted in the full order, but the list is the model's own
+    relevance = [0.9, 0.9, 0.9] + [0.1, 0.9] * 40
+    out = constrained_list(list(range(83)), {}, 3, lists, {}, relevance)
+    assert out.order == (0, 1, 2)
+    assert out.hits() == []
+
+
+def test_fair_top_k_cannot_lift_an_item_below_the_floor() -> None:
+    fair = FairTopK(field="seller_id", protected=frozenset({"small"}), p=0.5)
+    lists = ListConstraints(NO_RULES, fair=fair, relevance_floor=0.5)
+    sellers = ["big"] * 4 + ["small"] * 2
+    relevance = [0.9, 0.9, 0.9, 0.9, 0.1, 0.1]  # the protected items are off-topic
+    out = constrained_list(list(range(6)), {"seller_id": sellers}, 4, lists, {}, relevance)
+    assert out.order == (0, 1, 2, 3)
+    # a protected item that passes is still lifted by FA*IR
+    relevance[5] = 0.6
+    out = constrained_list(list(range(6)), {"seller_id": sellers}, 4, lists, {}, relevance)
+    assert out.order == (0, 1, 2, 5)
 
 
 def test_offline_arranger_reads_merit_as_relevance() -> None:

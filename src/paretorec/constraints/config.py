@@ -13,7 +13,8 @@ list (`FairTopK`): at least the binomial test's minimum of protected items at ev
 prefix. They answer different questions, so a file names one of them.
 
 ``"relevance_floor": 0.3`` (in [0, 1]) sets the search relevance floor
-(`paretorec.constraints.floor`): items below it never come above items that pass it.
+(`paretorec.constraints.floor`): items below it never come above items that pass it
+(FA*IR works among the passing items; only pins and caps, applied last, can).
 """
 
 from __future__ import annotations

@@ -72,18 +72,25 @@ def constrained_list(
     each field in `constraints.fields`, `relevance[i]` its query relevance (needed with a
     floor). Each item names the rules that moved it."""
     demoted: frozenset[int] = frozenset()
+    shown_before = set(list(order)[:k])
+    passing, below = list(order), []
     if constraints.relevance_floor is not None:
         if relevance is None:
             raise ValueError("the relevance floor needs each candidate's relevance")
         floored = apply_floor(order, relevance, constraints.relevance_floor)
-        order, demoted = list(floored.order), floored.demoted
+        demoted = floored.demoted
+        passing = [i for i in floored.order if relevance[i] >= constraints.relevance_floor]
+        below = list(floored.order[len(passing) :])
     promoted: frozenset[int] = frozenset()
     fair = constraints.fair
-    if fair is not None and order:
-        ranked = fair.rerank(order, values[fair.field], k)
+    if fair is not None and passing:
+        # FA*IR among the items that pass the floor only: it cannot lift an off-topic
+        # item over a relevant one (caps and pins, applied after, still can)
+        ranked = fair.rerank(passing, values[fair.field], min(k, len(passing)))
         head = set(ranked.order)
-        order = [*ranked.order, *(i for i in order if i not in head)]
+        passing = [*ranked.order, *(i for i in passing if i not in head)]
         promoted = ranked.promoted
+    order = [*passing, *below]
     arranged = arrange(order, values, k, constraints.rules.caps, pins)
     if not promoted and not demoted:
         return arranged
@@ -93,8 +100,9 @@ def constrained_list(
         + names
         for index, names in zip(arranged.order, arranged.moved_by, strict=True)
     )
-    # every demoted item counts as one action, shown in the list or pushed out of it
-    floor_hits = ((RELEVANCE_FLOOR, len(demoted)),) if demoted else ()
+    # one action per item the floor moved from the model's top k (down in it, or out)
+    acted = len(demoted & shown_before)
+    floor_hits = ((RELEVANCE_FLOOR, acted),) if acted else ()
     return Arranged(arranged.order, moved, (*arranged.displaced, *floor_hits))
 
 
