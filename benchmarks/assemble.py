@@ -14,8 +14,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = (
     "data", "simulator", "topk", "ope_obp", "ope_simulator", "pareto", "encoder", "search",
-    "ranker", "moo", "policy", "recommend", "startup", "serve", "explorer", "fairness",
-    "tune", "tune_policy",
+    "ranker", "moo", "policy", "explain", "recommend", "startup", "serve", "explorer", "fairness",
+    "tune", "tune_policy", "loop", "soak", "floor",
 )  # fmt: skip
 
 HEADER = """# Benchmarks
