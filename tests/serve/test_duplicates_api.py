@@ -3,12 +3,16 @@ says when a shopper with no history gets the popular list."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from paretorec.serve import ModelRegistry
+from paretorec.serve.constraints import read_constraints
+from paretorec.serve.loading import LoadOptions, load_pipeline
 from paretorec.serve.pipeline import COLD_START_NOTE
-from tests.serve.conftest import AUTH, AppFactory
+from tests.serve.conftest import AUTH, AppFactory, HashingEncoder
 
 TWIN = {  # d1's product again, as a second listing: "Cordless drill 18V lithium", DeWalt
     "item_id": "d1-bis",
@@ -55,3 +59,19 @@ def test_recommend_collapses_and_notes_a_cold_start(
     assert {"d1", "d1-bis"} <= set(_ids(every))  # both listed when nothing collapses
     known = client.post("/recommend", json={"user_id": "u2", "k": 4}).json()
     assert COLD_START_NOTE not in known["notes"]
+
+
+def test_a_hidden_listing_does_not_hide_its_servable_twin(
+    make_client: AppFactory, models_dir: Path, tmp_path: Path
+) -> None:
+    """Collapse runs among the listings the rules allow: with d1 blocked, its twin (another
+    id of the same product) is what the shopper sees, not nothing."""
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"block": {"item_ids": ["d1"]}}))
+    pipeline = load_pipeline(ModelRegistry(models_dir), LoadOptions(encoder=HashingEncoder()))
+    pipeline.constraints = read_constraints(rules)
+    client = _with_twin(make_client(pipeline=pipeline))
+    listed = _ids(
+        client.post("/search", json={"query": "cordless drill 18v lithium", "k": 5}).json()
+    )
+    assert "d1" not in listed and "d1-bis" in listed

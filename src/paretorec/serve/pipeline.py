@@ -297,13 +297,8 @@ class ServingPipeline:
             context.query, context.query_vector, k=max(query.k, self.depth), filters=query.filters
         )
         self._timed("retrieve", start)
-        keep = list(range(len(found)))
-        if query.collapse_duplicates:
-            keep = self._distinct(found.item_ids)
-        candidates = self._candidates(
-            [found.item_ids[i] for i in keep], found.scores[keep], ("search",) * len(keep)
-        )
-        return self._constrained(candidates, context.query)
+        candidates = self._candidates(found.item_ids, found.scores, ("search",) * len(found))
+        return self._constrained(candidates, context.query, collapse=query.collapse_duplicates)
 
     def _distinct(self, item_ids: Sequence[str]) -> list[int]:
         """Positions of `item_ids` left when a product listed under several ids (same
@@ -342,27 +337,36 @@ class ServingPipeline:
         if query.filters is not None:
             records = self.store.records([found.item_ids[i] for i in keep])
             keep = [i for i, r in zip(keep, records, strict=True) if _passes(r, query.filters)]
-        if query.collapse_duplicates:
-            keep = [keep[p] for p in self._distinct([found.item_ids[i] for i in keep])]
         candidates = self._candidates(
             [found.item_ids[i] for i in keep],
             np.asarray(found.scores, dtype=np.float64)[keep],
             [found.sources[i] for i in keep],
         )
-        return self._constrained(candidates, None), found
+        return self._constrained(candidates, None, collapse=query.collapse_duplicates), found
 
-    def _constrained(self, candidates: CandidateSet, query: str | None) -> CandidateSet:
-        """The candidates the rules allow, with the items pinned for this query added."""
+    def _constrained(
+        self, candidates: CandidateSet, query: str | None, *, collapse: bool
+    ) -> CandidateSet:
+        """The candidates the rules allow, one listing per product when `collapse` (among
+        the allowed ones, so a blocked or hidden listing never hides a servable twin), and
+        the items pinned for this query added."""
         constraints = self.constraints
-        if constraints is None or constraints.rules.empty:
+        rules = None if constraints is None or constraints.rules.empty else constraints.rules
+        if rules is None and not collapse:
             return candidates
-        rules = constraints.rules
-        records = self.store.records(list(candidates.item_ids))
-        keep = [i for i, record in enumerate(records) if rules.allowed(record)]
-        constraints.count([BLOCKED], len(records) - len(keep))
+        keep = list(range(len(candidates)))
+        if rules is not None:
+            assert constraints is not None
+            records = self.store.records(list(candidates.item_ids))
+            keep = [i for i, record in enumerate(records) if rules.allowed(record)]
+            constraints.count([BLOCKED], len(records) - len(keep))
+        if collapse:
+            keep = [keep[p] for p in self._distinct([candidates.item_ids[i] for i in keep])]
         ids = [candidates.item_ids[i] for i in keep]
         scores = candidates.scores[keep].tolist()
         sources = [candidates.sources[i] for i in keep]
+        if rules is None:
+            return self._candidates(ids, scores, sources)
         lowest = min(scores, default=0.0)
         for pin in rules.pins_for(query):
             if (
