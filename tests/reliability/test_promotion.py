@@ -107,3 +107,19 @@ def test_a_verified_version_that_fails_to_load_is_not_promoted(
     assert "does not load" in back.json()["error"]
     assert registry.promoted(ModelKind.INDEX) == "v0002"
     assert client.get("/healthz").json()["items"] == 5
+
+
+def test_promote_verifies_even_when_the_service_does_not(
+    make_client: AppFactory, tmp_path: Path
+) -> None:
+    """Started with --no-verify (loads skip the hashes), /admin/promote still refuses a
+    corrupted version before serving it."""
+    registry = _two_indexes(tmp_path / "models", tmp_path / "cache")
+    client = make_client(models=registry.root, verify=False)
+    _corrupt(registry, "v0001")
+    promote = client.post(
+        "/admin/promote", json={"kind": "index", "version": "v0001"}, headers=AUTH
+    )
+    assert promote.status_code == 422 and "corrupted" in promote.json()["error"]
+    health = client.get("/healthz").json()
+    assert health["items"] == 5 and health["stages"]["index"]["version"] == "v0002"

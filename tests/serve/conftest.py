@@ -106,10 +106,11 @@ def make_client(models_dir: Path, tmp_path: Path) -> Iterable[AppFactory]:
         events: Path | None = None,
         models: Path | None = None,
         pipeline: ServingPipeline | None = None,
+        verify: bool = True,
         **kwargs: object,
     ) -> TestClient:
         registry = ModelRegistry(models or models_dir)
-        options = LoadOptions(encoder=HashingEncoder())
+        options = LoadOptions(encoder=HashingEncoder(), verify=verify)
         pipe = pipeline or load_pipeline(registry, options)
         folder = events if events is not None else tmp_path / "events"
         log = EventLog(folder)

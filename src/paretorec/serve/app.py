@@ -394,6 +394,7 @@ def create_app(
         registry written only once it serves (a version that fails changes nothing)."""
         models = _registry()
         try:
+            models.load(body.kind, body.version)  # verified even when serving with --no-verify
             _serve_version(body.kind, body.version)
             models.promote(body.kind, body.version)
         except RegistryError as error:
