@@ -62,3 +62,17 @@ def test_the_document_declares_the_codes_and_the_shape(make_client: AppFactory) 
     # the weights example names what this service weighs (the tiny shop: relevance)
     weights = schemas["SearchRequest"]["properties"]["weights"]
     assert weights["examples"] == [{"relevance": 1.0}]
+
+
+def test_a_defect_answers_500_in_the_one_shape(make_client: AppFactory) -> None:
+    client = make_client()
+
+    @client.app.get("/boom")  # type: ignore[attr-defined, untyped-decorator]
+    def boom() -> None:
+        raise KeyError("secret internals")
+
+    response = client.get("/boom")
+    assert response.status_code == 500
+    body = ErrorBody.model_validate(response.json())
+    assert body.error == "internal error (KeyError); see the server log"
+    assert "secret" not in response.text

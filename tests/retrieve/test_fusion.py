@@ -115,6 +115,8 @@ def test_scores_equal_up_to_rounding_normalize_equal() -> None:
         {"lexical": lexical, "dense": dense}, weights={"lexical": 0.7, "dense": 0.3}
     )
     assert fused.scores.tolist() == [1.0, 1.0]
+    z = score_fusion({"lexical": lexical}, normalization=Normalization.ZSCORE)
+    assert z.scores.tolist() == [0.0, 0.0]
     # a real difference is still stretched to [0, 1]
     apart = score_fusion({"lexical": run("ab", [0.8116, 0.8115], "lexical")})
     assert apart.scores.tolist() == [1.0, 0.0]

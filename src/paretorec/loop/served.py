@@ -110,4 +110,5 @@ class ServedLoopPolicy:
             lists.items[0].astype(np.int64),
             lists.scores[0],
             {name: values[0] for name, values in lists.contributions.items()},
+            places={name: values[0] for name, values in lists.places.items()},
         )

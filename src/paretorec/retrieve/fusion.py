@@ -150,7 +150,7 @@ def _normalized(
             return np.ones_like(scores), 0.0
         return (scores - low) / (high - low), 0.0
     std = float(scores.std())
-    if std == 0:
+    if std <= TIE_TOLERANCE * float(np.abs(scores).max()):
         return np.zeros_like(scores), 0.0
     z = (scores - scores.mean()) / std
     return z, float(z.min())

@@ -68,7 +68,13 @@ class DriftWatch:
         self.threshold = threshold
 
     def observe(self, query: str | None, ranked: RankedList, store: ItemStore) -> None:
-        for name, values in list_features(query, ranked, store).items():
+        try:
+            features = list_features(query, ranked, store)
+        except LookupError:
+            # the catalog changed (an item deleted, an index promoted) between the answer
+            # and this read: the watch skips the request rather than fail the answer
+            return
+        for name, values in features.items():
             self.monitor.observe(name, values)
 
 

@@ -40,6 +40,7 @@ _TYPES = {
     405: "method_not_allowed",
     413: "too_large",
     422: "unprocessable",
+    500: "internal_error",
     503: "unavailable",
 }
 _SHOWN_PROBLEMS = 5
@@ -127,6 +128,12 @@ def install_error_handling(app: FastAPI, *, weight_names: Callable[[], Sequence[
     @app.exception_handler(StageUnavailableError)
     async def unavailable(request: Request, error: StageUnavailableError) -> JSONResponse:
         return error_response(503, str(error))
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, error: Exception) -> JSONResponse:
+        # a defect, not the client's fault: the same shape, no internals (the server's log
+        # has the traceback)
+        return error_response(500, f"internal error ({type(error).__name__}); see the server log")
 
     generate = app.openapi
 

@@ -268,7 +268,8 @@ class ScoredItem(BaseModel):
         default_factory=dict,
         description="By objective, how many places it moved this item up (its position "
         "without that objective's part of every score, minus its position; negative: moved "
-        "down). Empty where the policy cannot say or a rule rearranged the list.",
+        "down). Empty where the policy cannot say, a rule rearranged the list or the list "
+        "was drawn to explore.",
     )
     propensity: float = Field(
         1.0, description="P(this item at this position) under the serving policy (log it)."
