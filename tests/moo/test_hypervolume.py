@@ -263,3 +263,13 @@ def test_moocore_equals_ours_on_small_integer_sets(
     assert hypervolume(points, reference, "minimize", method="moocore").value == pytest.approx(
         ours, rel=1e-12, abs=1e-12
     )
+
+
+def test_auto_estimates_a_front_too_large_for_exact_in_time() -> None:
+    rng = np.random.default_rng(0)
+    sphere = rng.random((200, 8))
+    sphere /= np.linalg.norm(sphere, axis=1, keepdims=True)  # every point non-dominated
+    auto = hypervolume(sphere, np.zeros(8), "maximize")
+    assert auto.algorithm == "monte-carlo" and auto.std_error > 0
+    small = hypervolume(sphere[:20], np.zeros(8), "maximize")
+    assert small.algorithm == "moocore"
