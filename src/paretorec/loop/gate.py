@@ -98,12 +98,7 @@ class Decision:
 
 def replicate_values(terms: RoundTerms, index: np.ndarray) -> FloatArray:
     """`terms.value()` on each row of bootstrap indices `index` (n_replicates, n)."""
-    values: FloatArray = terms.base[index].mean(axis=1)
-    if terms.correction is not None and terms.norm is not None:
-        norm = terms.norm[index].sum(axis=1)
-        corr = terms.correction[index].sum(axis=1)
-        values = values + np.divide(corr, norm, out=np.zeros_like(norm), where=norm > 0)
-    return values
+    return terms.resampled(index)
 
 
 def compare(

@@ -68,6 +68,16 @@ class RoundTerms:
             out += float(self.correction.sum()) / total
         return out
 
+    def resampled(self, index: npt.NDArray[np.integer]) -> FloatArray:
+        """The value on each row of bootstrap indices `index` (replicates, n); a replicate
+        whose weights sum to 0 gets no self-normalized part."""
+        values: FloatArray = self.base[index].mean(axis=1)
+        if self.correction is not None and self.norm is not None:
+            norm = self.norm[index].sum(axis=1)
+            corr = self.correction[index].sum(axis=1)
+            values = values + np.divide(corr, norm, out=np.zeros_like(norm), where=norm > 0)
+        return values
+
 
 def check_seed(seed: int) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
@@ -93,13 +103,7 @@ def bootstrap_interval(
     chunk = max(1, _CHUNK_CELLS // max(n, 1))
     for lo in range(0, int(n_bootstrap), chunk):
         size = min(chunk, int(n_bootstrap) - lo)
-        idx = rng.integers(0, n, size=(size, n))
-        values = terms.base[idx].mean(axis=1)
-        if terms.correction is not None and terms.norm is not None:
-            norm = terms.norm[idx].sum(axis=1)
-            corr = terms.correction[idx].sum(axis=1)
-            values = values + np.divide(corr, norm, out=np.zeros(size), where=norm > 0)
-        replicates[lo : lo + size] = values
+        replicates[lo : lo + size] = terms.resampled(rng.integers(0, n, size=(size, n)))
     lower, upper = np.percentile(replicates, [100 * alpha / 2, 100 * (1 - alpha / 2)])
     se = float(replicates.std(ddof=1)) if n_bootstrap > 1 else math.nan
     return PolicyValueInterval(
