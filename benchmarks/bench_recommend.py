@@ -856,6 +856,10 @@ def main() -> None:
             cold,
             per_user,
         )
+        if not args.quick:  # kept at once: a failure among the peers loses nothing of ours
+            save_per_user(per_user)
+            RESULTS.mkdir(exist_ok=True)
+            (WORK / "ours.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     train_matrix = as_matrix(tuple(train), n_items)
     # ALS and BPR score only users they were fitted on, so they are refitted on train +
     # valid for test, without the held-out items' interactions (as our models are fitted):
