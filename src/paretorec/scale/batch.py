@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from paretorec.evaluate.metrics import Metric, batch_ranking_metrics
@@ -189,16 +188,9 @@ def evaluate_top_k(
     users = np.flatnonzero([t.size > 0 for t in sequences.test])
     if users.size == 0:
         raise ValueError("no user has a test item: nothing to evaluate")
-    histories = [sequences.history_before_test(u) for u in users.tolist()]
-    rows = np.repeat(np.arange(users.size), [sequences.test[u].size for u in users])
-    cols = np.concatenate([sequences.test[u] for u in users])
-    relevance = sp.csr_array(
-        (np.ones(cols.size), (rows, cols)), shape=(users.size, sequences.n_items)
-    )
-    room = sequences.n_items - max(np.unique(h).size for h in histories)
-    if room < 1:
-        raise ValueError("a user's history covers the whole catalog: nothing left to rank")
-    cut = sorted({min(int(k), room) for k in ks})
+    held = sequences.held_out_test(users)
+    histories, relevance = held.histories, held.relevance
+    cut = sorted({min(int(k), held.room) for k in ks})
     items, _ = rank_users(
         recommender, histories, k=max(cut), backend=backend, workers=workers,
         block_size=block_size,

@@ -87,16 +87,8 @@ class _Lists:
         if sample is not None and sample < users.size:
             rng = np.random.default_rng(seed)
             users = np.sort(rng.choice(users, size=sample, replace=False))
-        histories = [sequences.history_before_test(u) for u in users.tolist()]
-        rows = np.repeat(np.arange(users.size), [sequences.test[u].size for u in users])
-        cols = np.concatenate([sequences.test[u] for u in users])
-        relevance = sp.csr_array(
-            (np.ones(cols.size), (rows, cols)), shape=(users.size, sequences.n_items)
-        )
-        room = sequences.n_items - max(np.unique(h).size for h in histories)
-        if room < 1:
-            raise ValueError("a user's history covers the whole catalog: nothing left to rank")
-        return cls(histories, relevance, min(k, room))
+        held = sequences.held_out_test(users)
+        return cls(held.histories, held.relevance, min(k, held.room))
 
     def figures(self, recommender: Recommender) -> dict[str, float]:
         ndcg, coverage = self._measure(recommender)

@@ -89,15 +89,9 @@ def evaluate_recommender(
     users = np.flatnonzero([t.size > 0 for t in sequences.test])
     if users.size == 0:
         raise ValueError("no user has a test item: nothing to evaluate")
-    histories = [sequences.history_before_test(u) for u in users.tolist()]
-    n_items = recommender.n_items
-    rows = np.repeat(np.arange(users.size), [sequences.test[u].size for u in users])
-    cols = np.concatenate([sequences.test[u] for u in users])
-    relevance = sp.csr_array((np.ones(cols.size), (rows, cols)), shape=(users.size, n_items))
-    room = n_items - max(np.unique(h).size for h in histories)
-    if room < 1:
-        raise ValueError("a user's history covers the whole catalog: nothing left to rank")
-    ks = sorted({min(int(k), room) for k in ks})  # a small catalog caps K
+    held = sequences.held_out_test(users)
+    histories, relevance = held.histories, held.relevance
+    ks = sorted({min(int(k), held.room) for k in ks})  # a small catalog caps K
     k = max(ks)
     out: dict[str, dict[str, float]] = {}
     ranked = {}

@@ -43,6 +43,29 @@ class SplitSequences:
         """Train items then the valid items: what a user has done before her test."""
         return np.concatenate([self.train[user], self.valid[user]])
 
+    def held_out_test(self, users: NDArray[np.int64]) -> HeldOut:
+        """`users`' histories before their test items, the test items as a relevance
+        matrix (users x catalog), and how many items each history leaves to rank."""
+        histories = [self.history_before_test(u) for u in users.tolist()]
+        rows = np.repeat(np.arange(users.size), [self.test[u].size for u in users])
+        cols = np.concatenate([self.test[u] for u in users])
+        n_items = self.n_items
+        relevance = sp.csr_array((np.ones(cols.size), (rows, cols)), shape=(users.size, n_items))
+        room = n_items - max(np.unique(h).size for h in histories)
+        if room < 1:
+            raise ValueError("a user's history covers the whole catalog: nothing left to rank")
+        return HeldOut(histories, relevance, room)
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """Users' histories, their held-out items (a sparse 0/1 matrix over the catalog) and
+    the longest list every history leaves room for."""
+
+    histories: list[History]
+    relevance: sp.csr_array
+    room: int
+
 
 def split_sequences(dataset: Dataset) -> SplitSequences:
     """The sequences of `dataset` (see the module docstring); raises ValueError when it
