@@ -152,6 +152,23 @@ def _kib(path: str, field: str) -> int | None:
     return None
 
 
+_NOT_WORKERS = ("ray::IDLE", "ray::DashboardAgent", "ray::RuntimeEnvAgent")
+
+
+def _descends_from(pid: int, ancestor: int) -> bool:
+    """Whether `ancestor` is among `pid`'s parents (a local Ray's workers descend from the
+    driver that started it)."""
+    while pid > 1:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+        if pid == ancestor:
+            return True
+    return False
+
+
 class WorkerMemory:
     """Samples, every `every` seconds, RSS and PSS of the processes whose title starts with
     ``ray::`` (Ray's workers); keeps each busy worker's peak."""
@@ -170,8 +187,10 @@ class WorkerMemory:
                 title = (pid_dir / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
             except OSError:
                 continue
-            if not title.startswith("ray::") or title.startswith("ray::IDLE"):
+            if not title.startswith("ray::") or title.startswith(_NOT_WORKERS):
                 continue
+            if not _descends_from(int(pid_dir.name), os.getpid()):
+                continue  # another session's Ray
             rss = _kib(str(pid_dir / "status"), "VmRSS")
             pss = _kib(str(pid_dir / "smaps_rollup"), "Pss")
             if rss is None:
@@ -199,9 +218,14 @@ class WorkerMemory:
         workers = list(self.peaks.values())
         if not workers:
             return {"workers": 0}
+        by_title: dict[str, dict[str, float]] = {}
+        for w in workers:
+            seen = by_title.setdefault(w["title"], {"rss_mb": 0.0, "pss_mb": 0.0})
+            seen["rss_mb"] = max(seen["rss_mb"], w["rss_mb"])
+            seen["pss_mb"] = max(seen["pss_mb"], w["pss_mb"])
         return {
             "workers": len(workers),
-            "titles": sorted({w["title"] for w in workers}),
+            "by_title": by_title,
             "max_rss_mb": max(w["rss_mb"] for w in workers),
             "max_pss_mb": max(w["pss_mb"] for w in workers),
         }
@@ -440,12 +464,19 @@ def _t(c: Mapping[str, Any]) -> str:
     return f"{c['median_s']:.1f} s ({c['min_s']:.1f}-{c['max_s']:.1f})"
 
 
-def _mem(memory: Mapping[str, list[dict[str, Any]]], key: str) -> str:
-    runs = [m for m in memory.get(key, []) if m.get("workers")]
-    if not runs:
+def _mem(memory: Mapping[str, list[dict[str, Any]]], key: str, worker: str) -> str:
+    """The peak RSS and PSS of the processes whose title holds `worker` (the workers that
+    run trials or blocks, not Ray Data's bookkeeping actors)."""
+    peaks = [
+        seen
+        for run in memory.get(key, [])
+        for title, seen in run.get("by_title", {}).items()
+        if worker in title
+    ]
+    if not peaks:
         return "not seen"
-    rss = max(m["max_rss_mb"] for m in runs)
-    pss = max(m["max_pss_mb"] for m in runs)
+    rss = max(p["rss_mb"] for p in peaks)
+    pss = max(p["pss_mb"] for p in peaks)
     return f"{rss:,.0f} MB RSS, {pss:,.0f} MB PSS"
 
 
@@ -541,9 +572,12 @@ def render(r: dict[str, Any]) -> str:
         f"the texts ({enc['shipped_texts_mb']:.2f} MB for {enc['rows']:,}) are put once; each "
         "actor loads them once, then only blocks of row numbers go out and blocks of lists or "
         "vectors come back. Memory per worker, peak over the runs: tuning "
-        f"{_mem(mem, 'tune: ray, 2 workers')}; encoding {_mem(mem, 'encode: ray')}; "
-        f"evaluation {_mem(mem, 'evaluate: ray')} (RSS counts the object-store pages a worker "
-        "maps, shared with the others on one node; PSS splits them among the processes). "
+        f"{_mem(mem, 'tune: ray, 2 workers', '_work')}; encoding "
+        f"{_mem(mem, 'encode: ray', 'MapWorker')}; evaluation "
+        f"{_mem(mem, 'evaluate: ray', 'MapWorker')} (RSS counts the object-store pages a worker "
+        "maps, shared with the others on one node; PSS splits them among the processes; a "
+        "worker that holds no model, the trials' ticket actor, takes "
+        f"{_mem(mem, 'tune: ray, 2 workers', 'Tickets')}). "
         "A node therefore needs about that RSS per concurrent worker (less the shared pages "
         "when several run on it), plus one copy of the shipped objects in its object store. "
         "Trials and blocks are independent of each other, so more nodes add concurrent "
