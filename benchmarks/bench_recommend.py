@@ -482,6 +482,8 @@ def render(report: dict[str, Any], out: Path = RESULTS / "recommend.md") -> None
     )
     if peers:
         threads_note += f"; the peers on {peers.get('threads', 'the default number of')} thread(s), RecBole on {peers.get('recbole_threads', 1)}."
+    elif results.get("RecBole SASRec", {}).get("reused_from"):
+        threads_note += f", as did ALS and BPR; RecBole's rows are reused from an earlier run on {results['RecBole SASRec'].get('threads', 1)} thread(s) (see below)."
     else:
         threads_note += f", as did the peers (RecBole: {report.get('recbole_threads', 1)})."
     header = "| model | Recall@10 | Recall@50 | NDCG@10 | Δ NDCG@10 vs co-visitation [95% CI] | sig. at 95% | cold Recall@10 | cold Recall@50 | cold NDCG@10 | train (s) | full-catalog eval (s) |"
@@ -729,7 +731,7 @@ def run_ours(
         "fit_seconds": sum(fit_times.values()),
         "quotas": Quotas(best_quota).as_dict(),
         "source_share@10": {
-            s: float((merged_sources[:, :10] == s).mean())
+            str(s): float((merged_sources[:, :10] == s).mean())
             for s in np.unique(merged_sources[:, :10])
         },
     }
