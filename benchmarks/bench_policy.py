@@ -1,37 +1,39 @@
-"""The preference-conditioned policy against per-w policies and scalarized re-rankers.
+"""The preference-conditioned policy against per-w policies and scalarized re-rankers,
+on equal footing.
 
-1. Simulator (lively shop, 2,000 items, lists of 10 from 50 candidates; objectives:
-   clicks and revenue per list, each over the uniformly random policy's mean, and the
-   category diversity of the list). The predictions the policies and baselines read come
+1. Simulator (lively shop, 2,000 items, lists of 10 from 50 candidates). Two objective
+   sets: 3 objectives (clicks and revenue per list, each over the uniformly random
+   policy's mean, and the category diversity of the list) and 4 (the same and the sellers'
+   exposure fairness of the list). The predictions every policy and baseline reads come
    from the multi-task ranker (`RankerPredictor`: a `paretorec.rank` MMoE trained on
-   20,000 logged uniformly random sessions; no peeking at the truth); greedy lists by
-   `LoggedFeedbackModel`'s predictions (logistic regressions on the same number of logged
-   sessions) are measured beside it to compare the two predictors. Each method's front is traced by sweeping w over
-   the simplex grid with step 1/3 (10 points) at serving time (greedy lists), and
-   measured on the same 2,000 fresh sessions with the exact expected feedback:
-   - the conditioned policy (Plackett-Luce; REINFORCE and PPO; and list-aware REINFORCE),
-     w drawn per context, budget B lists shown (the training defaults: 4 lists per
-     context with the leave-one-out baseline, each objective over its running std,
-     w ~ Dirichlet(0.5), one w-weighted head per objective), and the conditioned PL
-     policy trained as before issue #6 (one head, one list per context, raw rewards,
-     uniform w) to show what the changes bought;
-   - a separate Plackett-Luce policy per grid w, B / 10 sessions each (equal total
-     budget) and 5 B / 10 each (5x);
-   - greedy by the weighted sum of the standardized predictions (clicks, revenue), and
-     MMR / DPP diversification on top of it (`paretorec.moo.mmr_rerank` / `dpp_rerank`,
-     trade-off 1 - w_diversity, on leaf/brand one-hot embeddings).
-   Hypervolume of each front (reference: the worst value of each objective over all
-   methods' points in all seeds), training throughput, wall time to 95% of the final
-   reward. Everything in this part is repeated for --seeds seeds (training seed and
-   evaluation sessions; the world and the predictor stay fixed) and reported as the mean
-   ± standard deviation over seeds with each seed's value; the generated reading compares
-   means and counts the seeds that agree.
+   20,000 logged uniformly random sessions; no peeking at the truth).
+   Each method's front is traced by sweeping w over the simplex grid of step 1/3 (10
+   points for 3 objectives, 20 for 4) at serving time (greedy lists), with the exact
+   expected feedback, on two disjoint sets of fresh sessions: VALIDATION sessions choose
+   every variant (the algorithm of each family, MMR's trade-off scale) and TEST sessions
+   report it.
+   - one conditioned Plackett-Luce policy, w drawn per context (the training defaults),
+     budget B = steps x 256 lists shown;
+   - a separate Plackett-Luce policy per grid w, trained with the SAME algorithm and
+     defaults, B / g lists each (1x: the same lists shown and the same optimizer updates
+     in total as the conditioned policy), and 5x and 10x that;
+   - each family with PPO and with REINFORCE (REINFORCE's per-w budgets 1x and 5x; on 4
+     objectives PPO only, at 1x and 5x, to fit the time), the family's algorithm chosen
+     on validation;
+   - greedy by the weighted sum of the standardized predictions, and MMR / DPP on top of
+     it (leaf and brand one-hot embeddings, no collisions; MMR's trade-off
+     1 - lambda w_diversity with lambda chosen on validation).
+   Hypervolume of each front (reference: per objective set and split, the worst value of
+   each objective over every method's points in every seed). Compute: lists shown,
+   optimizer updates, training seconds. --seeds seeds (training seed, validation and test
+   sessions; the world and the predictor stay fixed): mean +- sd, and the paired
+   difference over seeds with a 95% t interval.
 2. Open Bandit Dataset (random/ALL): an off-policy Plackett-Luce policy (top-K
    correction, K = 3) learned on the first half of the rounds, its CTR estimated on the
    second half with SNIPS and DR (95% bootstrap intervals), beside the random policy's
    own CTR there and Bernoulli TS's own CTR (bts/ALL).
 
-    .venv/bin/python benchmarks/bench_policy.py [--quick] [--seeds N] [--per-w5-seeds M]
+    .venv/bin/python benchmarks/bench_policy.py [--quick] [--seeds N] [--workers W]
 
 Writes benchmarks/results/policy.md, policy.json and policy_front.png.
 """
@@ -39,16 +41,21 @@ Writes benchmarks/results/policy.md, policy.json and policy_front.png.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
+import multiprocessing
+import os
 import platform
 import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from scipy import stats
 
 from paretorec.data.datasets import BuiltinDataset, load_builtin
 from paretorec.moo import hypervolume
@@ -63,7 +70,6 @@ from paretorec.policy import (
     PolicyVariant,
     PredictorKind,
     PreferencePolicy,
-    ServedFront,
     SimulatorSpec,
     SimulatorTask,
     action_distribution,
@@ -83,13 +89,40 @@ from paretorec.preference import simplex_grid
 from paretorec.simulate import Observation
 
 RESULTS = Path(__file__).resolve().parent / "results"
-OBJECTIVES = (PolicyObjective.CLICKS, PolicyObjective.REVENUE, PolicyObjective.DIVERSITY)
+JOBS = Path(__file__).resolve().parent / ".work" / "policy"  # finished jobs, for resuming
+OBJECTIVE_SETS: dict[str, tuple[PolicyObjective, ...]] = {
+    "3 objectives": (PolicyObjective.CLICKS, PolicyObjective.REVENUE, PolicyObjective.DIVERSITY),
+    "4 objectives": (
+        PolicyObjective.CLICKS,
+        PolicyObjective.REVENUE,
+        PolicyObjective.DIVERSITY,
+        PolicyObjective.EXPOSURE_FAIRNESS,
+    ),
+}
 BATCH = 256
 SEED = 7
-EVAL_SEED = 99
-BEFORE = "conditioned PL, REINFORCE, as before #6"
-GREEDY_LOGGED = "scalarized greedy (LoggedFeedbackModel predictions)"
-PER_W = "per-w PL policies (1x budget)"
+MMR_SCALES = (0.25, 0.5, 1.0)
+CONDITIONED = "conditioned"
+SPLITS = ("validation", "test")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one (objective set, seed) job trains."""
+
+    objectives: str
+    seed: int
+    steps: int
+    n_eval: int
+    algorithms: tuple[Algorithm, ...]
+    factors: dict[Algorithm, tuple[int, ...]]
+
+
+def updates_per_step(run: OnPolicyConfig) -> int:
+    """Optimizer updates of the policy in one training step."""
+    if run.algorithm is Algorithm.PPO:
+        return run.ppo_epochs * run.ppo_minibatches
+    return 1
 
 
 def scalarized_scores(inputs: PolicyInput, w: np.ndarray) -> np.ndarray:
@@ -101,10 +134,13 @@ def scalarized_scores(inputs: PolicyInput, w: np.ndarray) -> np.ndarray:
     return out
 
 
-def embeddings(obs: Observation) -> np.ndarray:
+def embeddings(obs: Observation, n_leaves: int, n_brands: int) -> np.ndarray:
+    """One-hot leaf and (half-weight) brand of each candidate: one column per leaf and per
+    brand (plus unbranded), so no two leaves share a direction."""
     f = obs.features
-    eye = np.eye(64)
-    return np.concatenate([eye[f.leaf % 64], 0.5 * eye[(f.brand + 1) % 64]], axis=2)
+    leaf = np.eye(n_leaves)[f.leaf]
+    brand = 0.5 * np.eye(n_brands + 1)[f.brand + 1]
+    return np.concatenate([leaf, brand], axis=2)
 
 
 def greedy_fn(k: int) -> Any:
@@ -115,11 +151,15 @@ def greedy_fn(k: int) -> Any:
     return fn
 
 
-def rerank_fn(k: int, kind: str) -> Any:
+def rerank_fn(task: SimulatorTask, kind: str, scale: float = 1.0) -> Any:
+    k = task.spec.list_size
+    n_leaves = task.world.taxonomy.n_leaves
+    n_brands = int(task.world.items.brand.max()) + 1
+
     def fn(obs: Observation, inputs: PolicyInput, w: np.ndarray) -> np.ndarray:
         s = scalarized_scores(inputs, w)
-        e = embeddings(obs)
-        keep = float(np.clip(1.0 - w[2], 0.0, 1.0))
+        e = embeddings(obs, n_leaves, n_brands)
+        keep = float(np.clip(1.0 - scale * w[2], 0.0, 1.0))
         rows = []
         for i in range(s.shape[0]):
             if kind == "mmr":
@@ -136,221 +176,310 @@ def time_to_95(history: list[dict[str, float]]) -> tuple[float, int]:
     its rise from the first 10 steps' mean to the last 10 steps' mean."""
     r = np.array([h["reward"] for h in history])
     secs = np.cumsum([h["seconds"] for h in history])
-    smooth = np.convolve(r, np.ones(10) / 10, mode="valid")
+    window = min(10, len(r))
+    smooth = np.convolve(r, np.ones(window) / window, mode="valid")
     start, final = smooth[0], smooth[-1]
     target = start + 0.95 * (final - start)
-    hit = int(np.argmax(smooth >= target)) + 9 if final > start else len(r) - 1
+    hit = int(np.argmax(smooth >= target)) + window - 1 if final > start else len(r) - 1
     return float(secs[hit]), hit + 1
 
 
-def train(
-    task: SimulatorTask, cfg: PolicyConfig, run: OnPolicyConfig
-) -> tuple[PreferencePolicy, Any]:
-    torch.manual_seed(run.seed)
-    policy = PreferencePolicy(cfg)
-    return policy, train_on_policy(policy, task, run)
+def seed_values(s: int) -> tuple[int, int, int]:
+    """Training, validation-session and test-session seeds of seed index `s`."""
+    return SEED + 100 * s, 50_000 + 1000 * s, 90_000 + 1000 * s
 
 
-def seed_values(s: int) -> tuple[int, int]:
-    """Training seed and evaluation-session seed of seed index `s` (index 0 is the
-    single-seed run's 7 and 99; the per-w policies use training seed + 1 + grid index)."""
-    return SEED + 100 * s, EVAL_SEED + 1000 * s
+@cache
+def task_of(objectives: str) -> SimulatorTask:
+    """One world and predictor per objective set and process (seeded: the same in every
+    process)."""
+    return make_task(
+        SimulatorSpec(),
+        OBJECTIVE_SETS[objectives],
+        log_sessions=20_000,
+        seed=SEED,
+        predictor=PredictorKind.RANKER,
+    )
 
 
-def one_seed(
-    task: SimulatorTask,
-    logged_task: SimulatorTask,
-    grid: np.ndarray,
-    steps: int,
-    n_eval: int,
-    s: int,
-    per_w_factors: tuple[int, ...],
-) -> tuple[dict[str, ServedFront], dict[str, dict[str, Any]]]:
-    """Every method trained with training seed index `s` and measured on that index's
-    evaluation sessions (the world and the predictor stay fixed)."""
-    train_seed, eval_seed = seed_values(s)
+def job_path(plan: Plan) -> Path:
+    factors = "-".join(f"{a.value}{'_'.join(map(str, f))}" for a, f in plan.factors.items())
+    algorithms = "_".join(a.value for a in plan.algorithms)
+    name = (
+        f"{plan.objectives.replace(' ', '')}-seed{plan.seed}-steps{plan.steps}-eval{plan.n_eval}"
+        f"-{algorithms}-{factors}.json"
+    )
+    return JOBS / name
+
+
+def run_job(plan: Plan) -> dict[str, Any]:
+    """Every method of one objective set and seed, measured on that seed's validation and
+    test sessions: {name: {"family", "algorithm", "validation", "test", compute...}}.
+    A finished job is kept in benchmarks/.work/policy, so a killed run resumes."""
+    path = job_path(plan)
+    while running_elsewhere(path):  # another run is on this job: wait for its result
+        time.sleep(30)
+    if path.is_file():
+        done: dict[str, Any] = json.loads(path.read_text())
+        return done
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(".running").write_text(str(os.getpid()))
+    torch.set_num_threads(1)
+    task = task_of(plan.objectives)
+    train_seed, val_seed, test_seed = seed_values(plan.seed)
     k = task.spec.list_size
-    fronts: dict[str, ServedFront] = {}
-    info: dict[str, dict[str, Any]] = {}
+    grid = simplex_grid(len(task.objectives), 3)
+    cfg = policy_config(task, variant=PolicyVariant.PLACKETT_LUCE)
+    out: dict[str, Any] = {}
 
-    def measure(name: str, fn: Any, extra: dict[str, Any], on: SimulatorTask = task) -> None:
-        start = time.perf_counter()
-        fronts[name] = front_of(on, fn, grid, n_sessions=n_eval, seed=eval_seed)
-        info[name] = {**extra, "measure_s": time.perf_counter() - start}
-        print(f"seed {s} {name}: {extra}", flush=True)
+    def measure(name: str, fn: Any, extra: dict[str, Any]) -> None:
+        fronts = {
+            split: front_of(task, fn, grid, n_sessions=plan.n_eval, seed=seed).values.tolist()
+            for split, seed in zip(SPLITS, (val_seed, test_seed), strict=True)
+        }
+        out[name] = {**extra, **fronts}
+        print(f"[{plan.objectives}, seed {plan.seed}] {name}: {extra}", flush=True)
 
-    pl_cfg = policy_config(task, variant=PolicyVariant.PLACKETT_LUCE)
-    before = {"lists_per_context": 1, "normalize_objectives": False, "weight_concentration": 1.0}
-    for label, alg, variant, old in (
-        (BEFORE, Algorithm.REINFORCE, PolicyVariant.PLACKETT_LUCE, True),
-        ("conditioned PL, REINFORCE", Algorithm.REINFORCE, PolicyVariant.PLACKETT_LUCE, False),
-        ("conditioned PL, PPO", Algorithm.PPO, PolicyVariant.PLACKETT_LUCE, False),
-        ("conditioned list-aware, REINFORCE", Algorithm.REINFORCE, PolicyVariant.LIST_AWARE, False),
-    ):
-        cfg = policy_config(task, variant=variant)
-        if old:
-            cfg = dataclasses.replace(cfg, objective_heads=False)
-        policy, res = train(
-            task,
-            cfg,
-            OnPolicyConfig(
-                algorithm=alg,
-                steps=steps,
-                batch_sessions=BATCH,
-                seed=train_seed,
-                checkpoint_every=0,
-                **(before if old else {}),  # type: ignore[arg-type]
-            ),
+    def train(run: OnPolicyConfig) -> tuple[PreferencePolicy, Any]:
+        torch.manual_seed(run.seed)
+        policy = PreferencePolicy(cfg)
+        return policy, train_on_policy(policy, task, run)
+
+    for algorithm in plan.algorithms:
+        run = OnPolicyConfig(
+            algorithm=algorithm,
+            steps=plan.steps,
+            batch_sessions=BATCH,
+            seed=train_seed,
+            checkpoint_every=0,
         )
+        policy, res = train(run)
         t95, s95 = time_to_95(res.history)
         measure(
-            label,
+            f"{CONDITIONED}, {algorithm.value}",
             policy_rank_fn(policy, k),
             {
-                "sessions": steps * BATCH,
+                "family": CONDITIONED,
+                "algorithm": algorithm.value,
+                "lists_shown": plan.steps * BATCH,
+                "updates": plan.steps * updates_per_step(run),
                 "train_s": res.seconds,
-                "sessions_per_s": res.sessions_per_second,
                 "time_to_95_s": t95,
                 "steps_to_95": s95,
-                "first_reward": float(np.mean([h["reward"] for h in res.history[:10]])),
-                "final_reward": float(np.mean([h["reward"] for h in res.history[-10:]])),
             },
         )
-    for factor in per_w_factors:
-        per_w = max(1, factor * steps // len(grid))
-        policies = []
-        total_s = 0.0
-        for i, w in enumerate(grid):
-            policy, res = train(
-                task,
-                pl_cfg,
-                OnPolicyConfig(
-                    steps=per_w,
+        for factor in plan.factors[algorithm]:
+            per_w_steps = max(1, factor * plan.steps // len(grid))
+            policies, seconds, updates = [], 0.0, 0
+            for i, w in enumerate(grid):
+                run_w = OnPolicyConfig(
+                    algorithm=algorithm,
+                    steps=per_w_steps,
                     batch_sessions=BATCH,
                     seed=train_seed + 1 + i,
                     checkpoint_every=0,
                     fixed_weights=tuple(float(v) for v in w),
-                ),
+                )
+                policy_w, res_w = train(run_w)
+                policies.append(policy_w)
+                seconds += res_w.seconds
+                updates += per_w_steps * updates_per_step(run_w)
+
+            def per_w_fn(
+                obs: Observation,
+                inputs: PolicyInput,
+                w: np.ndarray,
+                policies: list[PreferencePolicy] = policies,
+            ) -> np.ndarray:
+                i = int(np.argmin(np.abs(grid - w).sum(axis=1)))
+                return policy_rank_fn(policies[i], k)(obs, inputs, w)
+
+            measure(
+                f"per-w {factor}x, {algorithm.value}",
+                per_w_fn,
+                {
+                    "family": f"per-w {factor}x",
+                    "algorithm": algorithm.value,
+                    "lists_shown": per_w_steps * BATCH * len(grid),
+                    "updates": updates,
+                    "train_s": seconds,
+                },
             )
-            policies.append(policy)
-            total_s += res.seconds
-
-        def per_w_fn(
-            obs: Observation,
-            inputs: PolicyInput,
-            w: np.ndarray,
-            policies: list[PreferencePolicy] = policies,
-        ) -> np.ndarray:
-            i = int(np.argmin(np.abs(grid - w).sum(axis=1)))
-            return policy_rank_fn(policies[i], k)(obs, inputs, w)
-
+    measure("scalarized greedy", greedy_fn(k), {"family": "scalarized greedy"})
+    for scale in MMR_SCALES:
         measure(
-            f"per-w PL policies ({factor}x budget)",
-            per_w_fn,
-            {
-                "sessions": per_w * BATCH * len(grid),
-                "train_s": total_s,
-                "sessions_per_s": per_w * BATCH * len(grid) / total_s,
-            },
+            f"scalarized + MMR, lambda {scale}",
+            rerank_fn(task, "mmr", scale),
+            {"family": "scalarized + MMR", "algorithm": f"lambda {scale}"},
         )
-    measure("scalarized greedy (predictions)", greedy_fn(k), {})
-    measure(GREEDY_LOGGED, greedy_fn(k), {}, on=logged_task)
-    measure("scalarized + MMR", rerank_fn(k, "mmr"), {})
-    measure("scalarized + DPP", rerank_fn(k, "dpp"), {})
-    return fronts, info
+    measure("scalarized + DPP", rerank_fn(task, "dpp"), {"family": "scalarized + DPP"})
+    path.with_suffix(".tmp").write_text(json.dumps(out))
+    path.with_suffix(".tmp").replace(path)
+    path.with_suffix(".running").unlink(missing_ok=True)
+    return out
 
 
-def _mean_sd(values: list[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (ddof 1; nan for a single value)."""
-    a = np.asarray(values, dtype=float)
-    return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else float("nan")
+def running_elsewhere(path: Path) -> bool:
+    """Whether a live process other than this one is computing the job of `path`."""
+    marker = path.with_suffix(".running")
+    try:
+        pid = int(marker.read_text())
+    except (OSError, ValueError):
+        return False
+    if pid == os.getpid() or path.is_file():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
-def simulator_part(quick: bool, n_seeds: int, per_w5_seeds: int) -> dict[str, Any]:
-    steps = 40 if quick else 120
-    grid = simplex_grid(len(OBJECTIVES), 3)
-    n_eval = 500 if quick else 2000
-    t0 = time.perf_counter()
-    task = make_task(
-        SimulatorSpec(), OBJECTIVES, log_sessions=20_000, seed=SEED, predictor=PredictorKind.RANKER
-    )
-    setup_s = time.perf_counter() - t0
-    logged = make_task(SimulatorSpec(), OBJECTIVES, log_sessions=20_000, seed=SEED)
-    # the same world, sessions and reward scales; only the predictions differ
-    logged_task = dataclasses.replace(task, predictor=logged.predictor)
-    runs: list[tuple[dict[str, ServedFront], dict[str, dict[str, Any]]]] = []
-    seed_s: list[float] = []
-    for s in range(n_seeds):
-        start = time.perf_counter()
-        factors = (1, 5) if s < per_w5_seeds else (1,)
-        runs.append(one_seed(task, logged_task, grid, steps, n_eval, s, factors))
-        seed_s.append(time.perf_counter() - start)
-        print(f"seed {s} done in {seed_s[-1]:.0f} s", flush=True)
+def reference_point(jobs: list[dict[str, Any]], split: str) -> np.ndarray:
+    points = np.concatenate([np.asarray(m[split]) for job in jobs for m in job.values()])
+    reference: np.ndarray = points.min(axis=0) - 1e-9
+    return reference
 
-    # one reference over every method's points in every seed, so that all hypervolumes
-    # (across methods and across seeds) are measured against the same point
-    all_points = np.concatenate([f.values for fronts, _ in runs for f in fronts.values()])
-    reference = all_points.min(axis=0) - 1e-9
-    dirs = ["maximize"] * len(OBJECTIVES)
+
+def paired(a: list[float], b: list[float]) -> dict[str, float]:
+    """Mean of a - b over seeds with its 95% t interval (nan for one seed)."""
+    d = np.asarray(a) - np.asarray(b)
+    mean = float(d.mean())
+    if d.size < 2:
+        return {"mean": mean, "lower": float("nan"), "upper": float("nan"), "above": int(mean > 0)}
+    half = float(stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size))
+    return {"mean": mean, "lower": mean - half, "upper": mean + half, "above": int((d > 0).sum())}
+
+
+def summarize(objectives: str, jobs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Hypervolumes per method and split, each family's variant chosen per seed on
+    validation, and the conditioned policy's paired differences with the per-w ones."""
+    names = tuple(o.value for o in OBJECTIVE_SETS[objectives])
+    dirs = ["maximize"] * len(names)
+    refs = {split: reference_point(jobs, split) for split in SPLITS}
     methods: dict[str, dict[str, Any]] = {}
-    for name in runs[0][0]:
-        seeds = [s for s, (fronts, _) in enumerate(runs) if name in fronts]
-        per_seed = [
-            {
-                **runs[s][1][name],
-                "seed": s,
-                "train_seed": seed_values(s)[0],
-                "eval_seed": seed_values(s)[1],
-                "hypervolume": hypervolume(runs[s][0][name].values, reference, dirs).value,
-                "front": runs[s][0][name].values.tolist(),
-            }
-            for s in seeds
-        ]
-        hv_mean, hv_sd = _mean_sd([r["hypervolume"] for r in per_seed])
-        methods[name] = {
-            "hypervolume": hv_mean,
-            "hypervolume_sd": hv_sd,
-            "hypervolume_per_seed": [r["hypervolume"] for r in per_seed],
-            "seeds": seeds,
-            "front": per_seed[0]["front"],
-            "per_seed": per_seed,
+    for name, first in jobs[0].items():
+        hv = {
+            split: [
+                hypervolume(np.asarray(job[name][split]), refs[split], dirs).value for job in jobs
+            ]
+            for split in SPLITS
         }
-        for key in ("sessions", "sessions_per_s", "time_to_95_s", "train_s"):
-            if key in per_seed[0]:
-                methods[name][key] = float(np.mean([r[key] for r in per_seed]))
-    plot({name: fronts for name, fronts in runs[0][0].items()}, RESULTS / "policy_front.png")
+        entry = {key: value for key, value in first.items() if key not in SPLITS}
+        for key in ("lists_shown", "updates", "train_s", "time_to_95_s"):
+            if key in first:
+                entry[key] = float(np.mean([job[name][key] for job in jobs]))
+        methods[name] = {**entry, "hypervolume": hv, "front_seed0": first["test"]}
+    families: dict[str, dict[str, Any]] = {}
+    for family in dict.fromkeys(m["family"] for m in methods.values()):
+        members = [n for n, m in methods.items() if m["family"] == family]
+        chosen = [
+            max(members, key=lambda n: methods[n]["hypervolume"]["validation"][s])
+            for s in range(len(jobs))
+        ]
+        test = [methods[c]["hypervolume"]["test"][s] for s, c in enumerate(chosen)]
+        families[family] = {
+            "chosen": chosen,
+            "test": test,
+            "validation": [
+                methods[c]["hypervolume"]["validation"][s] for s, c in enumerate(chosen)
+            ],
+            "lists_shown": float(np.mean([methods[c].get("lists_shown", 0) for c in chosen])),
+            "updates": float(np.mean([methods[c].get("updates", 0) for c in chosen])),
+            "train_s": float(np.mean([methods[c].get("train_s", 0.0) for c in chosen])),
+        }
+    comparisons = {}
+    for family in families:
+        if family != CONDITIONED:
+            comparisons[family] = paired(families[CONDITIONED]["test"], families[family]["test"])
+    same_algorithm: dict[str, dict[str, float]] = {}
+    for name, m in methods.items():
+        if m["family"].startswith("per-w"):
+            mine = f"{CONDITIONED}, {m['algorithm']}"
+            same_algorithm[name] = paired(
+                methods[mine]["hypervolume"]["test"], m["hypervolume"]["test"]
+            )
     return {
-        "setup_s": setup_s,
-        "seed_s": seed_s,
-        "n_seeds": n_seeds,
-        "per_w5_seeds": min(per_w5_seeds, n_seeds),
-        "seed_values": [list(seed_values(s)) for s in range(n_seeds)],
-        "steps": steps,
-        "grid": grid.tolist(),
-        "reference": reference.tolist(),
-        "objectives": [o.value for o in OBJECTIVES],
-        "scales": vars(task.scales),
-        "predictor": type(task.predictor).__name__,
+        "objectives": list(names),
+        "reference": {split: refs[split].tolist() for split in SPLITS},
         "methods": methods,
-        "eval_sessions": n_eval,
+        "families": families,
+        "conditioned_minus": comparisons,
+        "conditioned_minus_same_algorithm": same_algorithm,
     }
 
 
-def plot(fronts: dict[str, ServedFront], path: Path) -> None:
+def simulator_part(
+    quick: bool, n_seeds: int, workers: int, report_only: bool = False
+) -> dict[str, Any]:
+    steps = 30 if quick else 120
+    n_eval = 300 if quick else 2000
+    plans = []
+    for s in range(n_seeds):  # seed by seed, so a cut-short run has both sets' first seeds
+        for objectives in OBJECTIVE_SETS:
+            three = objectives == "3 objectives"
+            algorithms = (Algorithm.PPO, Algorithm.REINFORCE) if three else (Algorithm.PPO,)
+            # per-w budgets: the 10x PPO row only on 3 objectives, to fit the time
+            ppo: tuple[int, ...] = (1, 5, 10) if three else (1, 5)
+            factors = {Algorithm.PPO: ppo, Algorithm.REINFORCE: (1, 5)}
+            if quick:
+                factors = {Algorithm.PPO: (1, 5), Algorithm.REINFORCE: (1,)}
+            plans.append(Plan(objectives, s, steps, n_eval, algorithms, factors))
+    if report_only:  # summarize the finished jobs only (the seeds whose both sets finished)
+        done = {p.seed for p in plans if job_path(p).is_file()}
+        complete = [
+            s for s in range(n_seeds) if all(job_path(p).is_file() for p in plans if p.seed == s)
+        ]
+        plans = [p for p in plans if p.seed in complete]
+        if not plans:
+            raise SystemExit(f"no seed has finished both objective sets (finished jobs: {done})")
+    seeds = sorted({p.seed for p in plans})
+    # jobs another process is computing go last, to be read from its result
+    plans.sort(key=lambda plan: running_elsewhere(job_path(plan)))
+    start = time.perf_counter()
+    if workers > 1:
+        # spawn, not fork: a child forked after torch started its thread pool hangs
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(run_job, plans))
+    else:
+        results = [run_job(plan) for plan in plans]
+    wall = time.perf_counter() - start
+    sets = {
+        objectives: summarize(
+            objectives,
+            [r for p, r in zip(plans, results, strict=True) if p.objectives == objectives],
+        )
+        for objectives in OBJECTIVE_SETS
+    }
+    plot(sets["3 objectives"], RESULTS / "policy_front.png")
+    return {
+        "n_seeds": len(seeds),
+        "seed_values": [list(seed_values(s)) for s in seeds],
+        "steps": steps,
+        "batch": BATCH,
+        "eval_sessions": n_eval,
+        "workers": workers,
+        "wall_s": wall,
+        "predictor": "RankerPredictor",
+        "sets": sets,
+    }
+
+
+def plot(summary: dict[str, Any], path: Path) -> None:
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     pairs = ((0, 1), (0, 2), (1, 2))
-    names = [o.value for o in OBJECTIVES]
+    names = summary["objectives"]
     markers = "osD^v<>px"
+    shown = {n: m for n, m in summary["methods"].items() if "lambda 0.5" not in n}
     for p, (a, b) in enumerate(pairs):
         ax = fig.add_subplot(1, 3, p + 1)
-        for i, (name, f) in enumerate(fronts.items()):
-            ax.scatter(
-                f.values[:, a], f.values[:, b], s=18, marker=markers[i % len(markers)], label=name
-            )
+        for i, (name, m) in enumerate(shown.items()):
+            f = np.asarray(m["front_seed0"])
+            ax.scatter(f[:, a], f[:, b], s=14, marker=markers[i % len(markers)], label=name)
         ax.set_xlabel(f"{names[a]} ↑")
         ax.set_ylabel(f"{names[b]} ↑")
-    fig.axes[0].legend(fontsize=6)
-    fig.suptitle("served fronts (w swept over the simplex grid), exact expected values")
+    fig.axes[0].legend(fontsize=5)
+    fig.suptitle("served fronts on the test sessions, seed 0 (w swept over the simplex grid)")
     fig.savefig(path, dpi=120)
 
 
@@ -396,63 +525,108 @@ def obd_part(quick: bool) -> dict[str, Any]:
     return out
 
 
+def _ms(values: list[float]) -> str:
+    a = np.asarray(values, dtype=float)
+    if a.size < 2:
+        return f"{a.mean():.3f} (1 seed)"
+    return f"{a.mean():.3f} ± {a.std(ddof=1):.3f}"
+
+
+def _diff(d: dict[str, float], n: int) -> str:
+    significant = d["lower"] > 0 or d["upper"] < 0
+    return (
+        f"{d['mean']:+.3f} [{d['lower']:+.3f}, {d['upper']:+.3f}] | {d['above']} of {n} | "
+        f"{'yes' if significant else 'no'}"
+    )
+
+
 def write_markdown(sim: dict[str, Any], obd: dict[str, Any], wall: float) -> str:
+    n = sim["n_seeds"]
     lines = [
         "## Policy: preference-conditioned RL vs per-w policies and scalarized re-ranking",
         "",
-        f"`benchmarks/bench_policy.py`, {platform.machine()}, torch threads 1, wall {wall:.0f} s.",
+        f"`benchmarks/bench_policy.py --seeds {n}`, {platform.machine()}, torch threads 1 per "
+        f"process, {sim['workers']} processes, wall {wall:.0f} s (a run resumes from the jobs "
+        "an earlier run of the same command finished, kept in benchmarks/.work/policy; each job "
+        "is seeded, so a resumed job is the job). Training seconds were measured on a shared, "
+        "loaded machine: compare lists shown and optimizer updates, not seconds.",
         "",
-        "### Simulator: fronts traced by sweeping w at serving time",
+        "### Simulator: fronts traced by sweeping w at serving time, on equal footing",
         "",
-        f"Objectives {sim['objectives']} (clicks and revenue per list over the random policy's mean; "
-        f"category diversity in [0, 1]); w on the simplex grid of step 1/3 ({len(sim['grid'])} points); "
-        f"greedy lists measured with exact expected feedback on {sim['eval_sessions']} fresh sessions. "
-        f"Predictions read by the policies and the scalarized baselines: {sim['predictor']}. "
-        f"Budget B = {sim['steps']} steps x {BATCH} lists shown. Hypervolume reference = the worst value "
-        f"per objective over all points of all methods in all seeds: "
-        f"{[round(v, 4) for v in sim['reference']]}.",
-        "",
-        f"**{sim['n_seeds']} seeds.** The world (catalogue, users, logged sessions, predictor) is "
-        f"fixed; seed i changes the training seed (initialisation and training sessions) and the "
-        f"{sim['eval_sessions']} evaluation sessions: (training, evaluation) seeds "
-        + ", ".join(f"({a}, {b})" for a, b in sim["seed_values"])
-        + " (per-w policy j trains with training seed + 1 + j). Hypervolume: mean ± sample "
-        "standard deviation over seeds, then each seed's value; the non-learned methods vary only "
-        "with the evaluation sessions. sessions/s and time to 95% are means over seeds. "
-        f"Wall per seed: {', '.join(f'{v:.0f}' for v in sim['seed_s'])} s."
-        + (
-            f" The 5x-budget per-w row was run for {sim['per_w5_seeds']} of the {sim['n_seeds']} "
-            "seeds only, to fit the time budget."
-            if sim["per_w5_seeds"] < sim["n_seeds"]
-            else ""
-        ),
-        "",
-        "| method | train sessions | hypervolume (mean ± sd) | per seed | sessions/s | time to 95% (s) |",
-        "|---|---:|---:|---|---:|---:|",
-    ]
-    for name, m in sim["methods"].items():
-        per_seed = ", ".join(f"{v:.3f}" for v in m["hypervolume_per_seed"])
-        lines.append(
-            f"| {name} | {m.get('sessions', 0):,.0f} | {_hv(m)} | {per_seed} | "
-            f"{m.get('sessions_per_s', float('nan')):.0f} | {m.get('time_to_95_s', float('nan')):.1f} |"
-        )
-    lines += [
-        "",
-        "Front points of seed 0 (clicks, revenue, diversity) per w, in grid order "
-        "(every seed's are in policy.json; the figure shows seed 0):",
+        f"Budget B = {sim['steps']} steps x {sim['batch']} lists shown for the conditioned policy. "
+        "Per-w policies use the same algorithm and defaults, one per grid point, "
+        "B / g lists each at 1x (the same lists shown and optimizer updates in total), and 5x, 10x. "
+        "PPO makes 12 optimizer updates a step (3 epochs x 4 minibatches), REINFORCE 1. "
+        f"Each front: greedy lists for every grid w, exact expected objectives, mean over "
+        f"{sim['eval_sessions']} fresh sessions; validation and test sessions are disjoint "
+        "(seeds " + ", ".join(f"{v}/{t}" for _, v, t in sim["seed_values"]) + "). "
+        "Each family's variant (its algorithm; MMR's lambda) is chosen per seed on validation "
+        "hypervolume and reported on test. Hypervolume reference: per objective set and split, "
+        "the worst value of each objective over every point of every method and seed. "
+        f"{n} seeds: mean ± sd; differences are paired over seeds with a 95% t interval.",
         "",
     ]
-    for name, m in sim["methods"].items():
-        pts = "; ".join(f"({a:.3f}, {b:.3f}, {c:.3f})" for a, b, c in m["front"])
-        lines.append(f"- {name}: {pts}")
+    for label, summary in sim["sets"].items():
+        fam = summary["families"]
+        lines += [
+            f"#### {label}: {', '.join(summary['objectives'])}",
+            "",
+            "Every method (test hypervolume):",
+            "",
+            "| method | lists shown | optimizer updates | train s | validation HV | test HV |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for name, m in summary["methods"].items():
+            lines.append(
+                f"| {name} | {m.get('lists_shown', 0):,.0f} | {m.get('updates', 0):,.0f} | "
+                f"{m.get('train_s', 0.0):.0f} | {_ms(m['hypervolume']['validation'])} | "
+                f"{_ms(m['hypervolume']['test'])} |"
+            )
+        lines += [
+            "",
+            "Each family with its variant chosen on validation, and the conditioned policy's "
+            "test hypervolume minus the family's (paired over seeds):",
+            "",
+            "| family | chosen (per seed) | lists shown | updates | train s | test HV | "
+            "conditioned − family [95%] | conditioned above in | significant at 95% |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for family, f in fam.items():
+            chosen = (
+                ", ".join(c.split(", ")[-1] for c in f["chosen"])
+                if f["chosen"][0] != family
+                else "—"
+            )
+            diff = (
+                "— | — | —"
+                if family == CONDITIONED
+                else _diff(summary["conditioned_minus"][family], n)
+            )
+            lines.append(
+                f"| {family} | {chosen} | {f['lists_shown']:,.0f} | {f['updates']:,.0f} | "
+                f"{f['train_s']:.0f} | {_ms(f['test'])} | {diff} |"
+            )
+        lines += [
+            "",
+            "Same algorithm on both sides (conditioned − per-w, test HV, paired over seeds):",
+            "",
+            "| per-w policies | conditioned − per-w [95%] | conditioned above in | significant |",
+            "|---|---:|---:|---|",
+        ]
+        for name, d in summary["conditioned_minus_same_algorithm"].items():
+            lines.append(f"| {name} | {_diff(d, n)} |")
+        lines += [""]
     lines += [
+        "Front points on the test sessions of seed 0 are in policy.json (`front_seed0`); the "
+        "figure shows the 3-objective set.",
         "",
         "![fronts](policy_front.png)",
         "",
         "### Open Bandit Dataset (random/ALL): learned off-policy, judged off-policy",
         "",
-        f"Trained on the first {obd['train_rounds']:,} rounds ({obd['train_clicks']} clicks), judged on the other "
-        f"{obd['eval_rounds']:,} ({obd['eval_clicks']} clicks). CTR per impression, 95% bootstrap intervals.",
+        f"Trained on the first {obd['train_rounds']:,} rounds ({obd['train_clicks']} clicks), "
+        f"judged on the other {obd['eval_rounds']:,} ({obd['eval_clicks']} clicks). CTR per "
+        "impression, 95% bootstrap intervals.",
         "",
         "| policy | SNIPS | DR |",
         "|---|---|---|",
@@ -474,91 +648,55 @@ def write_markdown(sim: dict[str, Any], obd: dict[str, Any], wall: float) -> str
     return "\n".join(lines) + "\n"
 
 
-def _spread(front: list[list[float]], i: int) -> str:
-    values = [p[i] for p in front]
-    return f"{min(values):.3f}-{max(values):.3f}"
-
-
-def _hv(m: dict[str, Any]) -> str:
-    if len(m["hypervolume_per_seed"]) < 2:
-        return f"{m['hypervolume']:.3f} (1 seed)"
-    return f"{m['hypervolume']:.3f} ± {m['hypervolume_sd']:.3f}"
-
-
-def _above(m: dict[str, Any], a: str, b: str) -> tuple[int, int]:
-    """In how many of the seeds both were run in a's hypervolume is above b's."""
-    hv_a = dict(zip(m[a]["seeds"], m[a]["hypervolume_per_seed"], strict=True))
-    hv_b = dict(zip(m[b]["seeds"], m[b]["hypervolume_per_seed"], strict=True))
-    common = sorted(set(hv_a) & set(hv_b))
-    return sum(hv_a[s] > hv_b[s] for s in common), len(common)
-
-
-def _compare(m: dict[str, Any], a: str, b: str, label: str) -> str:
-    """'above|below <label> (means; above in k of n seeds)' from the means and the paired
-    seeds."""
-    k, n = _above(m, a, b)
-    if m[a]["hypervolume"] > m[b]["hypervolume"]:
-        word = f"above {label}" if k == n else f"above {label} on average"
-    else:
-        word = f"below {label}" if k == 0 else f"below {label} on average"
-    return f"{word} ({_hv(m[a])} against {_hv(m[b])}; above in {k} of {n} seeds)"
+def _verdict(d: dict[str, float]) -> str:
+    if d["lower"] > 0:
+        return "beats"
+    if d["upper"] < 0:
+        return "loses to"
+    return "is not distinguishable from" if d["mean"] >= 0 else "is below, not significantly,"
 
 
 def reading(sim: dict[str, Any], obd: dict[str, Any]) -> list[str]:
     """The findings, worded from the measured numbers (nothing here is hand-written
-    about a particular run): means over seeds, with how many seeds agree."""
-    m = sim["methods"]
-    hv = {name: v["hypervolume"] for name, v in m.items()}
-    conditioned = [n for n in m if n.startswith("conditioned") and n != BEFORE]
-    best = max(conditioned, key=lambda n: hv[n])
-    ranked, logged = m["scalarized greedy (predictions)"]["front"], m[GREEDY_LOGGED]["front"]
-    per_w5 = "per-w PL policies (5x budget)"
-    k, n = _above(m, best, PER_W)
-    if hv[best] >= hv[PER_W]:
-        verdict = "beats" if k == n else "beats on average, not in every seed,"
-    else:
-        verdict = "does not match"
-    seeds5 = "" if len(m[per_w5]["seeds"]) == sim["n_seeds"] else " run on fewer seeds"
-    out = [
-        f"- At equal budget ({m[best]['sessions']:,.0f} lists shown) the best w-conditioned policy "
-        f"by mean hypervolume over {sim['n_seeds']} seeds, {best}, {verdict} ten per-w PL "
-        f"policies: {_hv(m[best])} against {_hv(m[PER_W])}, above in {k} of {n} seeds. Against "
-        f"per-w at 5x the budget{seeds5} it is {_compare(m, best, per_w5, 'it')}. All conditioned "
-        "policies: "
-        + ", ".join(f"{c.removeprefix('conditioned ')} {_hv(m[c])}" for c in conditioned)
-        + ".",
-        f"- The same PL policy trained as before issue #6 (one head, one list per context, raw "
-        f"rewards, uniform w) reaches {_hv(m[BEFORE])}; with today's training PL REINFORCE is "
-        f"{_compare(m, 'conditioned PL, REINFORCE', BEFORE, 'it')}.",
-        "- How much each front follows w in seed 0 (range over the grid of clicks; of diversity): "
-        + "; ".join(
-            f"{c} {_spread(m[c]['front'], 0)}; {_spread(m[c]['front'], 2)}"
-            for c in (BEFORE, best, PER_W, "scalarized + MMR")
+    about a particular run)."""
+    out = []
+    for label, summary in sim["sets"].items():
+        fam = summary["families"]
+        cond = fam[CONDITIONED]
+        parts = []
+        for family, d in summary["conditioned_minus"].items():
+            if not family.startswith("per-w"):
+                continue
+            ratio = fam[family]["updates"] / max(cond["updates"], 1.0)
+            parts.append(
+                f"{_verdict(d)} per-w at {family.split()[1]} ({ratio:.1f}x the conditioned "
+                f"policy's optimizer updates; difference {d['mean']:+.3f} "
+                f"[{d['lower']:+.3f}, {d['upper']:+.3f}])"
+            )
+        others = [
+            f"{_verdict(summary['conditioned_minus'][f])} {f} ({_ms(fam[f]['test'])})"
+            for f in summary["conditioned_minus"]
+            if not f.startswith("per-w")
+        ]
+        out.append(
+            f"- {label}: the conditioned policy (variant chosen on validation: "
+            f"{', '.join(sorted(set(c.split(', ')[-1] for c in cond['chosen'])))}; test HV "
+            f"{_ms(cond['test'])}) "
+            + "; ".join(parts)
+            + ". Against the non-learned baselines it "
+            + "; ".join(others)
+            + "."
         )
-        + ".",
-        f"- Non-learned: scalarized greedy {_hv(m['scalarized greedy (predictions)'])}, "
-        f"+ MMR {_hv(m['scalarized + MMR'])}, + DPP {_hv(m['scalarized + DPP'])}; the best "
-        f"conditioned policy is {_compare(m, best, 'scalarized + MMR', 'MMR')}; of the conditioned "
-        "policies, "
-        + ", ".join(
-            f"{c.removeprefix('conditioned ')} is above MMR in {_above(m, c, 'scalarized + MMR')[0]} "
-            f"of {_above(m, c, 'scalarized + MMR')[1]}"
-            for c in conditioned
+        same = summary["conditioned_minus_same_algorithm"]
+        out.append(
+            f"- {label}, algorithm by algorithm: "
+            + "; ".join(
+                f"conditioned {name.split(', ')[-1]} {_verdict(d)} {name} "
+                f"({d['mean']:+.3f} [{d['lower']:+.3f}, {d['upper']:+.3f}])"
+                for name, d in same.items()
+            )
+            + "."
         )
-        + ".",
-        f"- Predictor: {sim['predictor']}; greedy lists by its predictions reach hypervolume "
-        f"{_hv(m['scalarized greedy (predictions)'])}, by LoggedFeedbackModel's "
-        f"{_hv(m[GREEDY_LOGGED])}; in seed 0, clicks at w = (1, 0, 0): {ranked[0][0]:.3f} against "
-        f"{logged[0][0]:.3f}, revenue at w = (0, 1, 0): {ranked[3][1]:.3f} against "
-        f"{logged[3][1]:.3f}, diversity at w = (1, 0, 0): {ranked[0][2]:.3f} against "
-        f"{logged[0][2]:.3f} (hypervolume rewards diverse lists; "
-        + (
-            "the ranker predicts clicks worse"
-            if ranked[0][0] < logged[0][0]
-            else "the ranker predicts clicks at least as well"
-        )
-        + ").",
-    ]
     s, d = obd["PL policy (sampled lists)"]["snips"], obd["PL policy (sampled lists)"]["dr"]
     rnd, bts = obd["random own CTR (eval half)"], obd["bernoulli TS own CTR (bts/all)"]
     contains = [
@@ -583,26 +721,23 @@ def reading(sim: dict[str, Any], obd: dict[str, Any]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="a small run to check the script")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds of the simulator section")
+    parser.add_argument("--workers", type=int, default=2, help="processes for the seeds")
     parser.add_argument(
-        "--seeds", type=int, default=3, help="seeds of the simulator section (default 3)"
-    )
-    parser.add_argument(
-        "--per-w5-seeds",
-        type=int,
-        default=None,
-        help="run the 5x-budget per-w policies on only the first this many seeds "
-        "(default: all), to save time",
+        "--report-only",
+        action="store_true",
+        help="write the report from the finished jobs in benchmarks/.work/policy (the seeds "
+        "where both objective sets finished) without training more",
     )
     args = parser.parse_args()
-    if args.seeds < 1:
-        parser.error("--seeds must be at least 1")
-    per_w5 = args.seeds if args.per_w5_seeds is None else max(1, args.per_w5_seeds)
+    if args.seeds < 1 or args.workers < 1:
+        parser.error("--seeds and --workers must be at least 1")
     torch.set_num_threads(1)
     start = time.perf_counter()
     RESULTS.mkdir(exist_ok=True)
     obd = obd_part(args.quick)
     print("obd done", flush=True)
-    sim = simulator_part(args.quick, args.seeds, per_w5)
+    sim = simulator_part(args.quick, args.seeds, args.workers, args.report_only)
     wall = time.perf_counter() - start
     (RESULTS / "policy.json").write_text(
         json.dumps({"simulator": sim, "obd": obd, "wall_s": wall}, indent=1, default=float)
