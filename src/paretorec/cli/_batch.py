@@ -44,25 +44,42 @@ def _k(value: object, where: str) -> int:
     return value
 
 
-def parse_batch(lines: list[str], *, default_k: int, source: str) -> list[BatchQuery]:
-    """The queries of a batch's lines (see the module docstring); `source` names the file
-    in errors (``queries.txt line 3: ...``)."""
-    out: list[BatchQuery] = []
+def _entries(
+    lines: list[str], source: str, fields: tuple[str, ...]
+) -> Iterator[tuple[str, str | dict[str, object]]]:
+    """Each batch line that is not blank or a ``#`` comment, with where it is for errors
+    (``queries.txt line 3``): a plain line as text, a JSON object (of `fields` only) as a
+    dict."""
     for number, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         where = f"{source} line {number}"
         if not line.startswith("{"):
-            out.append(BatchQuery(line, default_k))
+            yield where, line
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
             raise ValueError(f"{where}: not valid JSON ({error.msg})") from None
-        unknown = sorted(set(record) - {"query", "k"})
+        if not isinstance(record, dict):
+            raise ValueError(f"{where}: a JSON line must be an object")
+        unknown = sorted(set(record) - set(fields))
         if unknown:
-            raise ValueError(f"{where}: unknown field(s) {', '.join(unknown)} (expected query, k)")
+            raise ValueError(
+                f"{where}: unknown field(s) {', '.join(unknown)} (expected {', '.join(fields)})"
+            )
+        yield where, record
+
+
+def parse_batch(lines: list[str], *, default_k: int, source: str) -> list[BatchQuery]:
+    """The queries of a batch's lines (see the module docstring); `source` names the file
+    in errors (``queries.txt line 3: ...``)."""
+    out: list[BatchQuery] = []
+    for where, record in _entries(lines, source, ("query", "k")):
+        if isinstance(record, str):
+            out.append(BatchQuery(record, default_k))
+            continue
         text = record.get("query")
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f'{where}: "query" must be a non-empty string')
@@ -83,23 +100,10 @@ def parse_recommend_batch(lines: list[str], *, default_k: int, source: str) -> l
     """Recommendation requests: a plain line is a user id; a JSON object names ``user``,
     ``session`` (a list of item ids) and ``k``, all optional but one of the first two."""
     out: list[RecommendAsk] = []
-    for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
+    for where, record in _entries(lines, source, ("user", "session", "k")):
+        if isinstance(record, str):
+            out.append(RecommendAsk(record, (), default_k))
             continue
-        where = f"{source} line {number}"
-        if not line.startswith("{"):
-            out.append(RecommendAsk(line, (), default_k))
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{where}: not valid JSON ({error.msg})") from None
-        unknown = sorted(set(record) - {"user", "session", "k"})
-        if unknown:
-            raise ValueError(
-                f"{where}: unknown field(s) {', '.join(unknown)} (expected user, session, k)"
-            )
         user = record.get("user")
         session = record.get("session", [])
         if user is not None and (not isinstance(user, str) or not user.strip()):
