@@ -36,12 +36,12 @@ from paretorec.scale.cluster import connect
 from paretorec.tune.options import Sampler
 from paretorec.tune.study import (
     CAUGHT,
-    DEFAULT_ATTR,
     MedianPruning,
     StudyPlace,
     Tunable,
     make_sampler,
     trial_objective,
+    trials_to_run,
 )
 
 __all__ = ["run_trials_ray"]
@@ -98,11 +98,9 @@ def run_trials_ray(
     if trials < 1 or workers < 1:
         raise ValueError(f"trials and workers must be >= 1, got {trials} and {workers}")
     before = len(study.trials)
-    remaining = trials - before
+    remaining = trials_to_run(study, tunable, trials)
     if remaining <= 0:
         return 0
-    if not study.trials:
-        study.enqueue_trial(tunable.default_params(), user_attrs={DEFAULT_ATTR: True})
     connect(workers=workers, address=address)
 
     @ray.remote(num_cpus=0)

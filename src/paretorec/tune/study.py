@@ -213,6 +213,15 @@ def open_study(
     return study
 
 
+def trials_to_run(study: optuna.Study, tunable: Tunable[Any], trials: int) -> int:
+    """How many trials are left before the study holds `trials`; a new study's first trial
+    is queued as the default configuration (so the report can compare with it)."""
+    remaining = trials - len(study.trials)
+    if remaining > 0 and not study.trials:
+        study.enqueue_trial(tunable.default_params(), user_attrs={DEFAULT_ATTR: True})
+    return remaining
+
+
 def run_trials(
     study: optuna.Study,
     tunable: Tunable[Any],
@@ -227,11 +236,9 @@ def run_trials(
     if trials < 1:
         raise ValueError(f"trials must be >= 1, got {trials}")
     before = len(study.trials)
-    remaining = trials - before
+    remaining = trials_to_run(study, tunable, trials)
     if remaining <= 0:
         return 0
-    if not study.trials:
-        study.enqueue_trial(tunable.default_params(), user_attrs={DEFAULT_ATTR: True})
     objective = trial_objective(study, tunable, pruning or MedianPruning())
     callbacks = [] if on_trial is None else [lambda _study, frozen: on_trial(frozen)]
     study.optimize(
