@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from paretorec.data.locations import shared_data_dir
+
+# The suite's property tests draw the same examples on every run, so a red CI run is a
+# defect anyone can reproduce; HYPOTHESIS_PROFILE=explore draws new ones (run it locally
+# to look for more defects).
+settings.register_profile("fixed", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
 
 
 @pytest.fixture(scope="session")

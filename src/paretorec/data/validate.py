@@ -396,7 +396,8 @@ def _rejected_rows(states: dict[TableName, _TableState], problems: pl.DataFrame)
                 {
                     ROW: state.raw[ROW].cast(pl.Int64),
                     "reasons": ["; ".join(whole["reason"])] * state.raw.height,
-                }
+                },
+                schema={ROW: pl.Int64, "reasons": pl.String},  # typed even with no rows
             )
         else:
             reasons = (
@@ -408,15 +409,19 @@ def _rejected_rows(states: dict[TableName, _TableState], problems: pl.DataFrame)
             reasons, on=ROW, how="inner"
         )
         raw_columns = [c for c in state.raw.columns if c != ROW]
+        # a table read with no named column (a header of blanks) has an empty record
+        record = (
+            pl.struct([pl.col(c).cast(pl.String) for c in raw_columns]).struct.json_encode()
+            if raw_columns
+            else pl.lit("{}")
+        )
         table = [
             records.select(
                 pl.lit(str(state.name)).alias("table"),
                 pl.lit(state.file.name).alias("file"),
                 pl.col(ROW).alias("row"),
-                pl.col("reasons"),
-                pl.struct([pl.col(c).cast(pl.String) for c in raw_columns])
-                .struct.json_encode()
-                .alias("record"),
+                pl.col("reasons").cast(pl.String),
+                record.alias("record"),
             )
         ]
         if state.malformed is not None and state.malformed.height:
