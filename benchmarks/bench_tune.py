@@ -60,6 +60,11 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
+def log_trial(t: FrozenTrial) -> None:
+    values = "" if t.values is None else ", ".join(f"{v:.4f}" for v in t.values)
+    log(f"trial {t.number} {t.state.name.lower()} [{values}]")
+
+
 def _best_first(study: optuna.Study) -> FrozenTrial:
     """The completed trial best on the first objective (lowest number on ties)."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
@@ -94,11 +99,7 @@ def run(trials: int, valid_users: int, timeout: float | None) -> dict[str, Any]:
     )
     tune_start = time.perf_counter()
 
-    def heard(t: FrozenTrial) -> None:
-        values = "" if t.values is None else ", ".join(f"{v:.4f}" for v in t.values)
-        log(f"trial {t.number} {t.state.name.lower()} [{values}]")
-
-    run_trials(study, tuning, trials=trials, timeout=timeout, on_trial=heard)
+    run_trials(study, tuning, trials=trials, timeout=timeout, on_trial=log_trial)
     tune_s = time.perf_counter() - tune_start
     chosen = choose(study)
     best = _best_first(study)
@@ -261,11 +262,7 @@ def run_policy(trials: int, sessions: int, timeout: float | None) -> dict[str, A
     )
     tune_start = time.perf_counter()
 
-    def heard(t: FrozenTrial) -> None:
-        values = "" if t.values is None else ", ".join(f"{v:.4f}" for v in t.values)
-        log(f"trial {t.number} {t.state.name.lower()} [{values}]")
-
-    run_trials(study, tuning, trials=trials, timeout=timeout, on_trial=heard)
+    run_trials(study, tuning, trials=trials, timeout=timeout, on_trial=log_trial)
     tune_s = time.perf_counter() - tune_start
     chosen = choose(study)
     best = _best_first(study)  # the first objective: the hypervolume

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 import pytest
 
 from paretorec.data.validate import load_dataset
@@ -22,6 +21,7 @@ from paretorec.retrieve.recommend import (
 )
 from tests.one_thread import one_thread  # noqa: F401  (autouse for this package)
 from tests.ray_cluster import ray_cluster  # noqa: F401  (the session's local Ray)
+from tests.theme_chains import write_theme_chains
 
 
 @pytest.fixture(scope="session")
@@ -29,20 +29,7 @@ def chain_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """60 items in six themes; 150 shoppers each buy five items of one theme in order."""
     folder = tmp_path_factory.mktemp("scale-chains")
     themes = ["racing game", "puzzle book", "chess set", "garden hose", "coffee mug", "desk lamp"]
-    ids = [f"i{n}" for n in range(60)]
-    titles = [f"{themes[n % 6]} model {n}" for n in range(60)]
-    pl.DataFrame({"item_id": ids, "title": titles}).write_csv(folder / "items.csv")
-    rng = np.random.default_rng(1)
-    users, items, times = [], [], []
-    for user in range(150):
-        chain = rng.choice(np.arange(user % 6, 60, 6), size=5, replace=False)
-        users += [f"u{user}"] * 5
-        items += [ids[i] for i in chain]
-        times += list(range(5))
-    pl.DataFrame(
-        {"user_id": users, "item_id": items, "event": ["purchase"] * len(items), "timestamp": times}
-    ).write_csv(folder / "events.csv")
-    return folder
+    return write_theme_chains(folder, themes, n_items=60, n_users=150, length=5, seed=1)
 
 
 @pytest.fixture(scope="session")

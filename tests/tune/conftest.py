@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 import pytest
 
@@ -13,6 +12,7 @@ from paretorec.data.io import FileFormat, write_dataset
 from paretorec.rank import simulate_with_truth
 from paretorec.simulate import WorldConfig
 from tests.one_thread import one_thread  # noqa: F401  (autouse for this package)
+from tests.theme_chains import write_theme_chains
 
 
 @pytest.fixture(scope="session")
@@ -30,21 +30,7 @@ def chain_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (leave-last-out: two train, one valid, one test)."""
     folder = tmp_path_factory.mktemp("chains")
     themes = ["racing game", "puzzle book", "chess set", "garden hose", "coffee mug"]
-    ids = [f"i{n}" for n in range(30)]
-    titles = [f"{themes[n % 5]} model {n}" for n in range(30)]
-    pl.DataFrame({"item_id": ids, "title": titles}).write_csv(folder / "items.csv")
-    rng = np.random.default_rng(0)
-    users, items, times = [], [], []
-    for user in range(60):
-        theme = user % 5
-        chain = rng.choice(np.arange(theme, 30, 5), size=4, replace=False)
-        users += [f"u{user}"] * 4
-        items += [ids[i] for i in chain]
-        times += list(range(4))
-    pl.DataFrame(
-        {"user_id": users, "item_id": items, "event": ["purchase"] * len(items), "timestamp": times}
-    ).write_csv(folder / "events.csv")
-    return folder
+    return write_theme_chains(folder, themes, n_items=30, n_users=60, length=4, seed=0)
 
 
 @pytest.fixture(scope="session")
