@@ -19,6 +19,7 @@ from paretorec.retrieve.recommend.base import (
     Source,
     TrainingData,
 )
+from paretorec.retrieve.recommend.caps import ActorCaps
 from paretorec.retrieve.recommend.covisitation import CoVisitation, co_visit_matrix
 from paretorec.retrieve.recommend.evaluation import (
     MERGE,
@@ -50,6 +51,7 @@ __all__ = [
     "GENERATOR_TYPES",
     "MERGE",
     "READS_TEXT",
+    "ActorCaps",
     "CoVisitation",
     "Generator",
     "History",

@@ -17,6 +17,9 @@ the items before it in her history, the same window and weights) collect in a se
 matrix over the live catalog, normalized the same way and added at scoring, so a new
 item is recommended from its first co-views, not at the next training. Its rows vote
 with every recent history item, new ones included.
+
+Caps (`caps`, `ActorCaps`): what one shopper contributes is capped, at training and
+online alike, so one click bot cannot own an item's row (see `caps.py`).
 """
 
 from __future__ import annotations
@@ -38,6 +41,12 @@ from paretorec.retrieve.recommend.base import (
     Source,
     TrainingData,
     check_histories,
+)
+from paretorec.retrieve.recommend.caps import (
+    DEFAULT_CAPS,
+    ActorCaps,
+    capped_sequences,
+    counted_new,
 )
 
 __all__ = ["CoVisitation", "co_visit_matrix"]
@@ -93,6 +102,7 @@ class CoVisitation(Generator):
         recency_decay: float = 0.6,
         max_history: int = 20,
         text_neighbours: int = 5,
+        caps: ActorCaps = DEFAULT_CAPS,
     ) -> None:
         if window < 1 or max_history < 1 or text_neighbours < 0:
             raise ValueError("window and max_history must be >= 1, text_neighbours >= 0")
@@ -108,14 +118,16 @@ class CoVisitation(Generator):
         self.recency_decay = recency_decay
         self.max_history = max_history
         self.text_neighbours = text_neighbours
+        self.caps = caps
         self._matrix: sp.csr_array | None = None
         self._counts: NDArray[np.float64] | None = None
         self._online: dict[tuple[int, int], float] = {}  # (earlier, later) -> raw weight
         self._online_counts: dict[int, float] = {}
         self._online_matrix: sp.csr_array | None = None  # normalized, rebuilt when stale
 
-    def _config(self) -> dict[str, float | int]:
+    def _config(self) -> dict[str, float | int | None]:
         return {
+            **self.caps.as_config(),
             "window": self.window,
             "order_decay": self.order_decay,
             "backward": self.backward,
@@ -133,23 +145,32 @@ class CoVisitation(Generator):
         return self._matrix
 
     def fit(self, data: TrainingData, *, on_progress: Progress = None) -> Self:
+        sequences = capped_sequences(data.sequences, self.caps)
+        counts = data.counts
+        if self.caps.enabled:
+            flat = np.concatenate(sequences) if sequences else np.zeros(0, dtype=np.int64)
+            counts = np.bincount(flat, minlength=data.n_items).astype(np.float64)
         raw = co_visit_matrix(
-            data.sequences,
+            sequences,
             data.n_items,
             window=self.window,
             order_decay=self.order_decay,
             backward=self.backward,
         )
-        self._counts = data.counts.copy()
-        self._matrix = self._normalized(raw, data.counts)
+        self._counts = counts.copy()
+        self._matrix = self._normalized(raw, counts)
         if on_progress is not None:
             on_progress(1)
         return self
 
     def observe(self, before: History, new: History) -> None:
         """Count the co-visits of `new` items (item indices, oldest first) with each other
-        and with the items `before` them in the same shopper's history."""
-        sequence = np.concatenate([np.asarray(before, dtype=np.int64)[-self.window :], new])
+        and with the items `before` them in the same shopper's history (what counts under
+        the caps)."""
+        before, new = counted_new(before, new, self.caps)
+        if new.size == 0:
+            return
+        sequence = np.concatenate([before[-self.window :], new])
         first = sequence.size - len(new)
         for later in range(max(first, 1), sequence.size):
             for offset in range(1, min(self.window, later) + 1):
@@ -278,6 +299,7 @@ class CoVisitation(Generator):
             recency_decay=float(config["recency_decay"]),
             max_history=int(config["max_history"]),
             text_neighbours=int(config["text_neighbours"]),
+            caps=ActorCaps.from_config(config),
         )
         model._matrix = sp.csr_array(
             (arrays["data"], arrays["indices"], arrays["indptr"]), shape=(n_items, n_items)

@@ -5,6 +5,9 @@
 the `pool` most popular items, ``(1 - diversity) * popularity / max - diversity * (max
 cosine to the items already chosen)``, so the list leans popular but does not show five
 editions of one game.
+
+Caps (`caps`, `ActorCaps`): what one shopper adds to the counts is capped, at training
+and online alike, so one click bot cannot top the list (see `caps.py`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,12 @@ from paretorec.retrieve.recommend.base import (
     TrainingData,
     check_histories,
 )
+from paretorec.retrieve.recommend.caps import (
+    DEFAULT_CAPS,
+    ActorCaps,
+    capped_sequences,
+    counted_new,
+)
 
 __all__ = ["Popularity", "popular_diverse"]
 
@@ -38,13 +47,16 @@ class Popularity(Generator):
     source: ClassVar[Source] = Source.POPULARITY
     min_score: ClassVar[float] = 0.0
 
-    def __init__(self, *, diversity: float = 0.3, pool: int = 200) -> None:
+    def __init__(
+        self, *, diversity: float = 0.3, pool: int = 200, caps: ActorCaps = DEFAULT_CAPS
+    ) -> None:
         if not 0.0 <= diversity <= 1.0:
             raise ValueError(f"diversity must be in [0, 1], got {diversity}")
         if pool < 1:
             raise ValueError(f"pool must be >= 1, got {pool}")
         self.diversity = diversity
         self.pool = pool
+        self.caps = caps
         self._counts: NDArray[np.float64] | None = None
 
     @property
@@ -54,14 +66,20 @@ class Popularity(Generator):
         return self._counts
 
     def fit(self, data: TrainingData, *, on_progress: Progress = None) -> Self:
-        self._counts = data.counts.copy()
+        if self.caps.enabled:
+            sequences = capped_sequences(data.sequences, self.caps)
+            flat = np.concatenate(sequences) if sequences else np.zeros(0, dtype=np.int64)
+            self._counts = np.bincount(flat, minlength=data.n_items).astype(np.float64)
+        else:
+            self._counts = data.counts.copy()
         if on_progress is not None:
             on_progress(1)
         return self
 
     def observe(self, before: History, new: History) -> None:
-        """Count the `new` items' interactions seen after training (new items included)."""
-        items = np.asarray(new, dtype=np.int64)
+        """Count the `new` items' interactions seen after training (new items included),
+        those that count under the caps given the shopper's history `before`."""
+        _, items = counted_new(before, new, self.caps)
         if items.size == 0:
             return
         counts = self.counts
@@ -102,14 +120,18 @@ class Popularity(Generator):
         write_model(
             folder,
             _KIND,
-            {"diversity": self.diversity, "pool": self.pool},
+            {"diversity": self.diversity, "pool": self.pool, **self.caps.as_config()},
             {"counts": self.counts},
         )
 
     @classmethod
     def load(cls, folder: str | Path) -> Self:
         config, arrays = read_model(folder, _KIND)
-        model = cls(diversity=float(config["diversity"]), pool=int(config["pool"]))
+        model = cls(
+            diversity=float(config["diversity"]),
+            pool=int(config["pool"]),
+            caps=ActorCaps.from_config(config),
+        )
         model._counts = arrays["counts"].astype(np.float64)
         return model
 
