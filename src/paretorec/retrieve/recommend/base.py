@@ -51,6 +51,8 @@ class Source(StrEnum):
     COVISITATION = "covisitation"
     TWO_TOWER = "two-tower"
     SEQUENTIAL = "sequential"
+    TEXT = "text"
+    """Text similarity to the session: the learned merge's own candidates, not a generator."""
 
 
 class NotFittedError(RuntimeError):

@@ -55,6 +55,7 @@ from paretorec.retrieve.recommend.base import (
 )
 from paretorec.retrieve.recommend.covisitation import CoVisitation
 from paretorec.retrieve.recommend.interactions import as_matrix
+from paretorec.retrieve.recommend.learned_merge import LearnedMerge
 from paretorec.retrieve.recommend.merge import Quotas, merge_ranked
 from paretorec.retrieve.recommend.popularity import Popularity
 from paretorec.retrieve.recommend.sequential import Sequential
@@ -64,6 +65,7 @@ from paretorec.types import Catalog
 __all__ = ["DEFAULT_QUOTAS", "GENERATOR_TYPES", "Recommender", "UnknownItemsError"]
 
 _KIND = "recommender"
+_LEARNED = "learned-merge"  # the learned merge's sub-folder
 DEFAULT_QUOTAS = Quotas({Source.SEQUENTIAL: 0.5, Source.COVISITATION: 0.25, Source.TWO_TOWER: 0.25})
 GENERATOR_TYPES: Mapping[Source, type[Generator]] = {
     Source.POPULARITY: Popularity,
@@ -92,6 +94,7 @@ class Recommender:
         quotas: Quotas = DEFAULT_QUOTAS,
         user_ids: Sequence[str] = (),
         user_histories: Sequence[History] = (),
+        learned: LearnedMerge | None = None,
     ) -> None:
         if Source.POPULARITY not in generators:
             raise ValueError("a recommender needs the popularity generator (its floor)")
@@ -111,6 +114,9 @@ class Recommender:
         self._live = np.ones(len(self._ids), dtype=bool)
         self.generators = dict(generators)
         self.quotas = quotas
+        self.learned = learned
+        """When set, the learned merge ranks every non-empty history (`learned_merge`);
+        the quotas stay for `rank_many(..., quotas=...)` and as the fallback."""
         self._users = {str(u): row for row, u in enumerate(user_ids)}
         self._histories = [np.asarray(h, dtype=np.int64) for h in user_histories]
         self._index: DenseIndex | None = None
@@ -291,6 +297,13 @@ class Recommender:
             assert isinstance(popularity, Popularity)
             rows = popularity.popular_diverse(k, self._vectors, allowed).tolist()
             sources = [Source.POPULARITY] * len(rows)
+        elif self.learned is not None:
+            found, names = self.learned.rank(
+                self.generators, self._vectors, [history], k=k, allowed=allowed[None, :]
+            )
+            keep = found[0] >= 0
+            rows = found[0][keep].tolist()
+            sources = [Source(n) for n in names[0][keep]]
         else:
             lists = {s: self._candidates(s, history, allowed, k) for s in self.quotas.active}
             floor = self._candidates(Source.POPULARITY, history, allowed, k)
@@ -373,8 +386,13 @@ class Recommender:
         ranked: Mapping[Source, tuple[NDArray[np.int64], NDArray[np.bool_]]] | None = None,
         quotas: Quotas | None = None,
     ) -> tuple[NDArray[np.int64], NDArray[np.str_]]:
-        """The merged top `k` of each non-empty history (items (m, k) and sources);
-        `ranked` reuses lists from `rank` (their k at least this k)."""
+        """The merged top `k` of each non-empty history (items (m, k) and sources): by the
+        learned merge when the recommender has one and no `quotas` are given, else under
+        the quotas; `ranked` reuses lists from `rank` (their k at least this k)."""
+        if quotas is None and self.learned is not None:
+            return self.learned.rank(
+                self.generators, self._vectors, list(histories), k=k, live=self._live
+            )
         quotas = quotas or self.quotas
         needed = (*quotas.active, Source.POPULARITY)
         lists = dict(ranked or {})
@@ -405,6 +423,7 @@ class Recommender:
             {
                 "quotas": self.quotas.as_dict(),
                 "generators": [s.value for s in self.generators],
+                "merge": "learned" if self.learned is not None else "quotas",
             },
             {
                 "text_vectors": self._vectors,
@@ -418,6 +437,8 @@ class Recommender:
         )
         for source, generator in self.generators.items():
             generator.save(folder / source.value)
+        if self.learned is not None:
+            self.learned.save(folder / _LEARNED)
 
     @classmethod
     def load(cls, folder: str | Path) -> Recommender:
@@ -439,6 +460,9 @@ class Recommender:
             quotas=Quotas({Source(s): float(v) for s, v in config["quotas"].items()}),
             user_ids=ids["users"],
             user_histories=histories,
+            learned=LearnedMerge.load(folder / _LEARNED)
+            if config.get("merge") == "learned"
+            else None,
         )
         out._live = arrays["live"].astype(bool)
         if out._index is not None and not out._live.all():
