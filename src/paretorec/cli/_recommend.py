@@ -348,6 +348,14 @@ def evaluate_recommend_command(
     encoder_model: EncoderFolder = None,
     cache: Cache = None,
     text: Text = TextChoice.AUTO,
+    runs_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--runs",
+            help="Also write each generator's and the merge's top 100 of every test user as "
+            "a TREC run file here (DIR/merge.run, ...): user_id Q0 item_id rank score method.",
+        ),
+    ] = None,
 ) -> None:
     """Fit on the train part of DIR's events and measure each generator and the merge on
     the test part (the `split` column, or leave-last-out), full-catalog ranking."""
@@ -361,6 +369,12 @@ def evaluate_recommend_command(
     if json_out is not None:
         json_out.write_text(json.dumps(metrics, indent=2) + "\n")
         console.print(f"wrote {json_out}")
+    if runs_dir is not None:
+        from paretorec.cli._runs import write_recommend_runs
+
+        with spinner("writing run files"):
+            paths = write_recommend_runs(recommender, sequences, runs_dir)
+        console.print(f"wrote {len(paths)} run files to {runs_dir}")
 
 
 def _metrics_table(metrics: dict[str, dict[str, float]], title: str) -> Table:

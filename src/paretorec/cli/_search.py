@@ -207,6 +207,14 @@ def evaluate_search_command(
     ] = None,
     cache: EmbeddingCache = None,
     seed: Annotated[int, typer.Option(help="Seed of the query split when the data has none.")] = 0,
+    runs_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--runs",
+            help="Also write each method's top 100 of every test query as a TREC run file "
+            "here (DIR/bm25.run, ...): query_id Q0 item_id rank score method.",
+        ),
+    ] = None,
 ) -> None:
     """Judge search on a dataset: fit on its train queries, report BM25, dense and hybrid on the test queries."""
     from paretorec.data.validate import load_dataset
@@ -224,6 +232,11 @@ def evaluate_search_command(
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result.to_dict(), indent=2))
         console.print(f"wrote {json_out}")
+    if runs_dir is not None:
+        from paretorec.cli._runs import write_search_runs
+
+        for path in write_search_runs(result.runs, runs_dir):
+            console.print(f"wrote {path}")
 
 
 @train_app.command("encoder")

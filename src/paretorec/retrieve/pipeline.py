@@ -10,8 +10,8 @@ The CLI's `index`, `search` and `eval search` are thin wrappers around these.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -60,6 +60,9 @@ class SearchEvaluation:
     n_train: int
     n_test: int
     split_from_data: bool
+    # each method's ranked lists of the test queries (method -> query id -> candidates),
+    # best first, as judged: what `--runs` writes as TREC run files
+    runs: Mapping[str, Mapping[str, Candidates]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -113,12 +116,15 @@ def evaluate_search(
     test_judgments = Judgments(frame.filter(pl.col("split") == Split.TEST.value))
     hybrid = {q: tuning.fusion.fuse(test_lexical[q], test_dense[q]) for q in test_ids}
     rows = []
-    for method, run in (("BM25", test_lexical), ("dense", test_dense), ("hybrid", hybrid)):
+    methods = {"BM25": test_lexical, "dense": test_dense, "hybrid": hybrid}
+    for method, run in methods.items():
         rows.append(
             {"method": method, **{m: evaluate_runs(run, test_judgments, metric=m) for m in METRICS}}
         )
     table = pl.DataFrame(rows).with_columns(pl.col(m).cast(pl.Float64) for m in METRICS)
-    return SearchEvaluation(table, tuning.fusion, len(train_ids), len(test_ids), given)
+    return SearchEvaluation(
+        table, tuning.fusion, len(train_ids), len(test_ids), given, runs=methods
+    )
 
 
 @dataclass(frozen=True)
