@@ -4,6 +4,7 @@
 (`search` here; `events`, `simulator` for the recommender and the policy).
 """
 
+from paretorec.robustness import search as _search  # noqa: F401  (registers the search scenarios)
 from paretorec.robustness.scenarios import (
     Defence,
     Defences,
