@@ -9,6 +9,14 @@ logistic regressions fitted on a uniformly random policy's logged sessions, on t
 observable candidate features only (`simulator.ITEM_FEATURE_NAMES`) — P(click) with the
 position as a feature (predicted at the top position), and P(purchase | click) — giving
 "click", "purchase" (= click x purchase given click) and "revenue" (= purchase x price).
+
+For a policy with a relevance objective it also predicts "relevance": the graded relevance
+of a candidate to the query, as a share of the largest grade, by least squares on the
+candidate's match features (`RELEVANCE_FEATURES`: how well its category, brand and
+attribute match the query) fitted on the judged grades of the logged search results, and
+clipped to [0, 1]. At serving time those match features are the first stage's score as a
+share of the best candidate's (`paretorec.policy.request_features`), so the served
+relevance is a calibrated reading of the retrieval score, the same model as in training.
 """
 
 from __future__ import annotations
@@ -23,6 +31,14 @@ from paretorec.policy.inputs import FloatArray
 from paretorec.simulate import Observation
 
 LOGGED_TASKS: tuple[str, ...] = ("click", "purchase", "revenue")
+RELEVANCE_TASK = "relevance"
+# the candidate features that say how well it matches the query (simulator.ITEM_FEATURE_NAMES)
+RELEVANCE_FEATURES: tuple[str, ...] = (
+    "leaf_match",
+    "department_match",
+    "brand_match",
+    "attribute_match",
+)
 
 
 class ObservationPredictor(Protocol):
@@ -59,16 +75,58 @@ class LogisticModel:
 
 
 @dataclass(frozen=True)
+class RelevanceModel:
+    """Predicted graded relevance as a share of the largest grade: clip(x @ coef +
+    intercept, 0, 1) over the item features, coef 0 outside `RELEVANCE_FEATURES`."""
+
+    coef: tuple[float, ...]
+    intercept: float
+
+    def predict(self, features: FloatArray) -> FloatArray:
+        """Item features (..., d) -> predicted relevance (...) in [0, 1]."""
+        out: FloatArray = np.clip(features @ np.asarray(self.coef) + self.intercept, 0.0, 1.0)
+        return out
+
+    @classmethod
+    def fit(
+        cls, features: FloatArray, grades: FloatArray, *, max_grade: float, columns: list[int]
+    ) -> RelevanceModel:
+        """Least squares of grade / max_grade on the feature `columns` (r, d) of judged
+        items (r,) and an intercept."""
+        if features.shape[0] < len(columns) + 1:
+            raise ValueError(
+                f"{features.shape[0]} judged items cannot fit a relevance model on "
+                f"{len(columns)} features: log more search sessions"
+            )
+        x = np.concatenate([features[:, columns], np.ones((features.shape[0], 1))], axis=1)
+        solution = np.linalg.lstsq(x, grades / max_grade, rcond=None)[0]
+        coef = np.zeros(features.shape[1])
+        coef[columns] = solution[:-1]
+        return cls(tuple(float(v) for v in coef), float(solution[-1]))
+
+    def to_json(self) -> dict[str, object]:
+        return {"coef": list(self.coef), "intercept": self.intercept}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> RelevanceModel:
+        coef = data["coef"]
+        assert isinstance(coef, list)
+        return cls(tuple(float(v) for v in coef), float(str(data["intercept"])))
+
+
+@dataclass(frozen=True)
 class LoggedFeedbackModel:
-    """Click and purchase predictions learned from logs (see the module's notes)."""
+    """Click and purchase predictions learned from logs (see the module's notes), and
+    relevance where it was fitted (absent from models saved before it existed)."""
 
     click: LogisticModel  # on item features + one-hot position (predicted at position 1)
     purchase_given_click: LogisticModel  # on item features
     n_positions: int
+    relevance: RelevanceModel | None = None
 
     @property
     def tasks(self) -> tuple[str, ...]:
-        return LOGGED_TASKS
+        return LOGGED_TASKS if self.relevance is None else (*LOGGED_TASKS, RELEVANCE_TASK)
 
     def predict_features(self, features: FloatArray, price: FloatArray) -> dict[str, FloatArray]:
         """Predictions from item features (n, c, d) and prices (n, c)."""
@@ -78,7 +136,10 @@ class LoggedFeedbackModel:
         top[:, 0] = 1.0
         click = self.click.predict(np.concatenate([flat, top], axis=1)).reshape(n, c)
         purchase = click * self.purchase_given_click.predict(flat).reshape(n, c)
-        return {"click": click, "purchase": purchase, "revenue": purchase * price}
+        out = {"click": click, "purchase": purchase, "revenue": purchase * price}
+        if self.relevance is not None:
+            out[RELEVANCE_TASK] = self.relevance.predict(features)
+        return out
 
     def predict_observation(self, obs: Observation) -> dict[str, FloatArray]:
         from paretorec.policy.simulator import item_features
@@ -86,7 +147,7 @@ class LoggedFeedbackModel:
         return self.predict_features(item_features(obs), obs.features.price)
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "kind": "logged_feedback_logistic",
             "n_positions": self.n_positions,
             "click": {"coef": list(self.click.coef), "intercept": self.click.intercept},
@@ -95,6 +156,9 @@ class LoggedFeedbackModel:
                 "intercept": self.purchase_given_click.intercept,
             },
         }
+        if self.relevance is not None:
+            out["relevance"] = self.relevance.to_json()
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> LoggedFeedbackModel:
@@ -105,7 +169,13 @@ class LoggedFeedbackModel:
 
         if data.get("kind") != "logged_feedback_logistic":
             raise ValueError(f"not a logged feedback model: kind {data.get('kind')!r}")
-        return cls(model("click"), model("purchase_given_click"), int(str(data["n_positions"])))
+        relevance = data.get("relevance")  # absent: saved before the relevance objective
+        return cls(
+            model("click"),
+            model("purchase_given_click"),
+            int(str(data["n_positions"])),
+            RelevanceModel.from_json(relevance) if isinstance(relevance, dict) else None,
+        )
 
 
 def fit_logged_feedback_model(

@@ -26,6 +26,7 @@ import numpy as np
 import polars as pl
 
 from paretorec.policy.inputs import FloatArray
+from paretorec.policy.predictors import RELEVANCE_TASK, RelevanceModel
 from paretorec.policy.rewards import RewardScales
 from paretorec.rank import (
     Architecture,
@@ -50,6 +51,9 @@ class RankerPredictor:
     ranker: Ranker
     logs: Dataset  # what the ranker was trained on: catalog and exposure history
     user_ids: pl.Series = field(repr=False)  # the world's user ids by row
+    # predicted relevance for a policy with a relevance objective (the ranker has no such
+    # head): the logged predictor's model (`predictors.RelevanceModel`) on the same features
+    relevance: RelevanceModel | None = None
 
     def __post_init__(self) -> None:
         missing = {"click", "purchase"} - set(self.ranker.tasks)
@@ -58,7 +62,7 @@ class RankerPredictor:
 
     @property
     def tasks(self) -> tuple[str, ...]:
-        return RANKER_TASKS
+        return RANKER_TASKS if self.relevance is None else (*RANKER_TASKS, RELEVANCE_TASK)
 
     def predict_observation(self, obs: Observation) -> dict[str, FloatArray]:
         n, c = obs.candidates.shape
@@ -78,7 +82,12 @@ class RankerPredictor:
         p = self.ranker.predict(features)
         click = p["click"].astype(np.float64).reshape(n, c)
         purchase = p["purchase"].astype(np.float64).reshape(n, c)
-        return {"click": click, "purchase": purchase, "revenue": purchase * obs.features.price}
+        out = {"click": click, "purchase": purchase, "revenue": purchase * obs.features.price}
+        if self.relevance is not None:
+            from paretorec.policy.simulator import item_features
+
+            out[RELEVANCE_TASK] = self.relevance.predict(item_features(obs))
+        return out
 
 
 def fit_ranker_from_random_logs(

@@ -5,7 +5,11 @@ list and divided by a scale (`RewardScales`, e.g. the uniformly random policy's 
 the logs), so that each is about 1 for a random list. Diversity, exposure fairness and
 novelty are the package's list objectives (`paretorec.objectives`: category diversity over
 the candidates' categories, the sellers' share of exposure under the position weights,
-mean self-information of the items' popularity), already in [0, 1].
+mean self-information of the items' popularity), already in [0, 1]. Relevance is the
+list's NDCG against graded relevance (`list_ndcg`: gain 2^g - 1, discount 1 / log2(1 + r),
+over the ideal list of the same candidates, as `paretorec.objectives.ndcg` and `pareto`'s
+`ndcg`), in [0, 1]; in the simulator the grades are the shopper's true relevance to her
+intent, which the policy never sees (it reads a predicted relevance).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from paretorec.objectives import CATEGORY_DIVERSITY, EXPOSURE_FAIRNESS, NOVELTY, ListContext
+from paretorec.objectives.kernels import Gain, gains, position_discount
 from paretorec.policy.inputs import FloatArray, IntArray
 
 
@@ -28,6 +33,7 @@ class PolicyObjective(StrEnum):
     DIVERSITY = "diversity"
     EXPOSURE_FAIRNESS = "exposure_fairness"
     NOVELTY = "novelty"
+    RELEVANCE = "relevance"
 
 
 FEEDBACK_OBJECTIVES: tuple[PolicyObjective, ...] = (
@@ -40,6 +46,25 @@ LIST_OBJECTIVES = {
     PolicyObjective.EXPOSURE_FAIRNESS: EXPOSURE_FAIRNESS,
     PolicyObjective.NOVELTY: NOVELTY,
 }
+
+
+def list_ndcg(grades: FloatArray, lists: IntArray, *, gain: Gain = Gain.EXPONENTIAL) -> FloatArray:
+    """NDCG of each list: grades (n, c) >= 0 of the candidates, lists (n, k) candidate
+    indices best first; DCG of the list over the DCG of the best k candidates, 0 where no
+    candidate is relevant. (n,), in [0, 1]."""
+    g = np.asarray(grades, dtype=np.float64)
+    rows = np.asarray(lists, dtype=np.int64)
+    if g.ndim != 2 or rows.ndim != 2 or rows.shape[0] != g.shape[0]:
+        raise ValueError(f"grades (n, c) and lists (n, k) must match, got {g.shape}, {rows.shape}")
+    if g.size and g.min() < 0:
+        raise ValueError(f"grades must be >= 0, found {g.min()}")
+    k = rows.shape[1]
+    all_gains = gains(g, gain)
+    discount = position_discount(k)
+    dcg = np.take_along_axis(all_gains, rows, axis=1) @ discount
+    ideal = -np.sort(-all_gains, axis=1)[:, :k] @ discount
+    out: FloatArray = np.where(ideal > 0, dcg / np.where(ideal > 0, ideal, 1.0), 0.0)
+    return out
 
 
 def parse_objectives(names: tuple[str, ...] | list[str]) -> tuple[PolicyObjective, ...]:

@@ -4,13 +4,16 @@
 objectives (the order of w), the predictor that fills the prediction columns, and the
 reward scales. `sampled_objectives` shows lists and draws the shoppers' responses (the
 training reward); `expected_objectives` gives the exact expectation without changing the
-state (for measuring only: the policy never sees it).
+state (for measuring only: the policy never sees it). The relevance objective is the
+list's NDCG against the shopper's true graded relevance (`RankingEnv.candidate_grades`,
+what a judge who knew her intent would grade) in both: the training reward of a shop
+whose search results are judged; the policy reads only the predicted relevance.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import numpy as np
@@ -18,8 +21,11 @@ import numpy as np
 from paretorec.policy.inputs import FloatArray, IntArray, PolicyInput
 from paretorec.policy.network import PolicyConfig, PolicyVariant
 from paretorec.policy.predictors import (
+    RELEVANCE_FEATURES,
+    RELEVANCE_TASK,
     LoggedFeedbackModel,
     ObservationPredictor,
+    RelevanceModel,
     fit_logged_feedback_model,
 )
 from paretorec.policy.rewards import (
@@ -27,6 +33,7 @@ from paretorec.policy.rewards import (
     PolicyObjective,
     RewardScales,
     feedback_objective_values,
+    list_ndcg,
     list_objective_values,
 )
 from paretorec.simulate import (
@@ -37,6 +44,7 @@ from paretorec.simulate import (
     WorldConfig,
     generate_world,
 )
+from paretorec.simulate.sessions import MAX_GRADE
 
 CONTEXT_NAMES: tuple[str, ...] = ("search", "query_names_brand", "query_names_attribute")
 ITEM_FEATURE_NAMES: tuple[str, ...] = (
@@ -57,6 +65,7 @@ LINKS: tuple[tuple[str, str], ...] = (
     (PolicyObjective.CLICKS.value, "click"),
     (PolicyObjective.PURCHASES.value, "purchase"),
     (PolicyObjective.REVENUE.value, "revenue"),
+    (PolicyObjective.RELEVANCE.value, RELEVANCE_TASK),
 )
 
 
@@ -169,11 +178,13 @@ class SimulatorTask:
     ) -> dict[PolicyObjective, FloatArray]:
         """Show `lists` (indices into the candidates) and score the drawn responses."""
         obs = env.observation
+        relevance = self._relevance(env, lists)  # before the step moves the observation on
         result = env.step(lists)
         values = feedback_objective_values(self.objectives, result.feedback.as_dict(), self.scales)
         values.update(
             list_objective_values(self.objectives, lists, list_facts(obs, env.examination))
         )
+        values.update(relevance)
         return values
 
     def expected_objectives(
@@ -186,7 +197,14 @@ class SimulatorTask:
         values.update(
             list_objective_values(self.objectives, lists, list_facts(obs, env.examination))
         )
+        values.update(self._relevance(env, lists))
         return values
+
+    def _relevance(self, env: RankingEnv, lists: IntArray) -> dict[PolicyObjective, FloatArray]:
+        """The lists' NDCG against the true grades, where relevance is an objective."""
+        if PolicyObjective.RELEVANCE not in self.objectives:
+            return {}
+        return {PolicyObjective.RELEVANCE: list_ndcg(env.candidate_grades(), lists)}
 
 
 def fit_from_random_logs(
@@ -196,21 +214,24 @@ def fit_from_random_logs(
     n_sessions: int,
     seed: int,
     batch_size: int = 2000,
+    relevance: bool = False,
     on_progress: Callable[[int], None] | None = None,
 ) -> tuple[LoggedFeedbackModel, RewardScales]:
     """Log `n_sessions` sessions of the uniformly random policy, fit the click and
-    purchase predictors on the logged impressions, and take the random policy's mean
+    purchase predictors on the logged impressions (with `relevance`, the relevance model
+    on the judged grades of the search results), and take the random policy's mean
     clicks, purchases and revenue per list as the reward scales."""
     if n_sessions < 1:
         raise ValueError("n_sessions must be at least 1")
     rng = np.random.default_rng(seed)
     env = RankingEnv(world, n_sessions=batch_size, list_size=list_size, seed=seed)
-    feats, pos, click, buy, revenue = [], [], [], [], []
+    feats, pos, click, buy, revenue, judged, grades = [], [], [], [], [], [], []
     done = 0
     while done < n_sessions:
         obs = env.reset(seed=int(rng.integers(2**31)))
         lists = UniformRandomPolicy().sample(obs, list_size, rng).actions
         x = np.take_along_axis(item_features(obs), lists[:, :, None], axis=1)
+        graded = np.take_along_axis(env.candidate_grades(), lists, axis=1)
         fb = env.step(lists).feedback
         take = min(batch_size, n_sessions - done)
         feats.append(x[:take].reshape(-1, x.shape[2]))
@@ -218,6 +239,9 @@ def fit_from_random_logs(
         click.append(fb.clicks[:take].ravel())
         buy.append(fb.purchases[:take].ravel())
         revenue.append(fb.revenue[:take].ravel())
+        searched = np.flatnonzero(obs.is_search[:take])
+        judged.append(x[searched].reshape(-1, x.shape[2]))
+        grades.append(graded[searched].ravel())
         done += take
         if on_progress is not None:
             on_progress(take)
@@ -225,12 +249,35 @@ def fit_from_random_logs(
     model = fit_logged_feedback_model(
         np.concatenate(feats), np.concatenate(pos), clicks, purchases, n_positions=list_size
     )
+    if relevance:
+        model = replace(
+            model, relevance=fit_relevance_model(np.concatenate(judged), np.concatenate(grades))
+        )
     scales = RewardScales(
         clicks=float(clicks.sum() / n_sessions),
         purchases=float(max(purchases.sum(), 1.0) / n_sessions),
         revenue=float(max(money.sum(), 1e-9) / n_sessions),
     )
     return model, scales
+
+
+def fit_relevance_model(features: FloatArray, grades: FloatArray) -> RelevanceModel:
+    """The relevance model on judged search results: item features (r, d) in the
+    simulator's layout and their true grades (r,)."""
+    columns = [ITEM_FEATURE_NAMES.index(name) for name in RELEVANCE_FEATURES]
+    return RelevanceModel.fit(features, grades, max_grade=MAX_GRADE, columns=columns)
+
+
+def relevance_from_random_logs(
+    world: World, *, list_size: int, n_sessions: int, seed: int
+) -> RelevanceModel:
+    """`fit_relevance_model` on `n_sessions` sessions of the uniformly random policy
+    (for a predictor that learns the rest elsewhere, such as the ranker)."""
+    model, _ = fit_from_random_logs(
+        world, list_size=list_size, n_sessions=n_sessions, seed=seed, relevance=True
+    )
+    assert model.relevance is not None
+    return model.relevance
 
 
 class PredictorKind(StrEnum):
@@ -249,18 +296,32 @@ def make_task(
 ) -> SimulatorTask:
     """The world of `spec` (or `world`, for instance a shop selling a real catalog's items,
     `paretorec.simulate.world_from_catalog`), with a predictor (`predictor`) and reward
-    scales learned from `log_sessions` sessions of the uniformly random policy's logs."""
+    scales learned from `log_sessions` sessions of the uniformly random policy's logs; with
+    a relevance objective, the predictor predicts relevance too."""
     world = world if world is not None else spec.world()
     fitted: ObservationPredictor
+    relevance = PolicyObjective.RELEVANCE in objectives  # the predictor learns it too
     if PredictorKind(predictor) is PredictorKind.RANKER:
         from paretorec.policy.ranker_predictor import fit_ranker_from_random_logs
 
-        fitted, scales = fit_ranker_from_random_logs(
+        ranker, scales = fit_ranker_from_random_logs(
             world, list_size=spec.list_size, n_sessions=log_sessions, seed=seed
         )
+        if relevance:
+            ranker = replace(
+                ranker,
+                relevance=relevance_from_random_logs(
+                    world, list_size=spec.list_size, n_sessions=log_sessions, seed=seed
+                ),
+            )
+        fitted = ranker
     else:
         fitted, scales = fit_from_random_logs(
-            world, list_size=spec.list_size, n_sessions=log_sessions, seed=seed
+            world,
+            list_size=spec.list_size,
+            n_sessions=log_sessions,
+            seed=seed,
+            relevance=relevance,
         )
     return SimulatorTask(spec, world, objectives, fitted, scales)
 

@@ -29,7 +29,7 @@ from paretorec.simulate.config import WorldConfig
 from paretorec.simulate.env import RankingEnv
 from paretorec.simulate.generate import generate_world
 from paretorec.simulate.logging_policy import LoggingPolicyKind, Policy, make_policy
-from paretorec.simulate.sessions import decode_query_keys, query_texts
+from paretorec.simulate.sessions import decode_query_keys, graded_relevance, query_texts
 from paretorec.simulate.users import user_ids
 from paretorec.simulate.world import World
 from paretorec.types import (
@@ -259,31 +259,12 @@ def _judgments(world: World, log: _Log) -> pl.DataFrame:
     )
     keys, items = pairs[:, 0], pairs[:, 1]
     intent = decode_query_keys(world, keys)
-    it, tax, cfg = world.items, world.taxonomy, world.config.behaviour
-    relevance = np.where(
-        it.leaf[items] == intent.leaf,
-        1.0,
-        np.where(
-            it.mid[items] == tax.leaf_mid[intent.leaf],
-            cfg.relevance_mid,
-            np.where(
-                it.department[items] == tax.leaf_department[intent.leaf],
-                cfg.relevance_department,
-                0.0,
-            ),
-        ),
-    )
-    brand = (intent.brand >= 0) & (it.brand[items] == intent.brand)
-    attribute = (intent.attribute >= 0) & (it.attributes[items] == intent.attribute[:, None]).any(
-        axis=1
-    )
+    grade = graded_relevance(world, intent, items[:, None])[:, 0]
     frame = pl.DataFrame(
         {
             "query_id": pl.Series(keys, dtype=pl.Int64).cast(pl.String),
             "item_id": world.item_ids.gather(items),
-            "grade": 2.0 * relevance
-            + brand.astype(np.float64)
-            + 0.5 * attribute.astype(np.float64),
+            "grade": grade,
         }
     ).with_columns(pl.concat_str(pl.lit("q"), pl.col("query_id")).alias("query_id"))
     return conform(frame, TableName.JUDGMENTS)

@@ -29,6 +29,7 @@ from paretorec.simulate.sessions import (
     anchor_leaves,
     draw_candidates,
     draw_intents,
+    graded_relevance,
     shown_list,
 )
 from paretorec.simulate.world import World
@@ -227,6 +228,17 @@ class RankingEnv:
         obs = self.observation
         a = validate_actions(actions, self.n_sessions, self.list_size, obs.n_candidates)
         out: IntArray = np.take_along_axis(obs.candidates, a, axis=1)
+        return out
+
+    def candidate_grades(self) -> FloatArray:
+        """The true graded relevance (`sessions.graded_relevance`, 0 to `MAX_GRADE`) of each
+        candidate of the current observation to its shopper's intent, (n, n_candidates);
+        0 for sessions that ended. What a judge who knew the intent would grade: the
+        ground truth of a list's relevance, never part of the observation."""
+        obs = self.observation
+        assert self._intent is not None
+        grades = graded_relevance(self.world, self._intent, obs.candidates)
+        out: FloatArray = np.where(obs.active[:, None], grades, 0.0)
         return out
 
     def expected_feedback(self, actions: IntArray) -> Feedback:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from paretorec.simulate._arrays import BoolArray, IntArray, categorical_rows
+from paretorec.simulate._arrays import BoolArray, FloatArray, IntArray, categorical_rows
 from paretorec.simulate.behaviour import ShownList
 from paretorec.simulate.world import World
 
@@ -193,29 +193,53 @@ def query_texts(world: World, intent: Intent) -> pl.Series:
     )
 
 
+MAX_GRADE = 3.5  # the largest `graded_relevance`: same leaf, named brand, named attribute
+
+
+def leaf_relevance(world: World, intent_leaf: IntArray, items: IntArray) -> FloatArray:
+    """How close each item's category is to the intent's leaf (intent_leaf broadcast
+    against items): 1 the same leaf, `relevance_mid` the same mid-level category,
+    `relevance_department` the same department, else 0."""
+    it, tax, cfg = world.items, world.taxonomy, world.config.behaviour
+    out: FloatArray = np.where(
+        it.leaf[items] == intent_leaf,
+        1.0,
+        np.where(
+            it.mid[items] == tax.leaf_mid[intent_leaf],
+            cfg.relevance_mid,
+            np.where(
+                it.department[items] == tax.leaf_department[intent_leaf],
+                cfg.relevance_department,
+                0.0,
+            ),
+        ),
+    )
+    return out
+
+
+def graded_relevance(world: World, intent: Intent, items: IntArray) -> FloatArray:
+    """The simulator's true graded relevance of `items` (n, c) to each shopper's intent
+    (n,): 2 x `leaf_relevance` + 1 if the intent names the item's brand + 0.5 if it names
+    one of the item's attributes; 0 to `MAX_GRADE`. The grades its judgments record."""
+    it = world.items
+    leaf = leaf_relevance(world, intent.leaf[:, None], items)
+    brand = (intent.brand[:, None] >= 0) & (it.brand[items] == intent.brand[:, None])
+    i_attr = intent.attribute[:, None, None]
+    attribute = ((it.attributes[items] == i_attr) & (i_attr >= 0)).any(axis=2)
+    out: FloatArray = 2.0 * leaf + brand.astype(np.float64) + 0.5 * attribute.astype(np.float64)
+    return out
+
+
 def shown_list(
     world: World, user: IntArray, intent: Intent, items: IntArray, seen: IntArray | None = None
 ) -> ShownList:
     """Gather what the behaviour model reads about `items` (n, k) shown to `user` (n,) with
     `intent`; `seen` (n, s) holds items shown earlier in the session (-1: empty)."""
     it = world.items
-    cfg = world.config.behaviour
     leaf = it.leaf[items]
-    mid = it.mid[items]
     dept = it.department[items]
     brand = it.brand[items]
-    i_leaf = intent.leaf[:, None]
-    i_mid = world.taxonomy.leaf_mid[intent.leaf][:, None]
-    i_dept = world.taxonomy.leaf_department[intent.leaf][:, None]
-    relevance = np.where(
-        leaf == i_leaf,
-        1.0,
-        np.where(
-            mid == i_mid,
-            cfg.relevance_mid,
-            np.where(dept == i_dept, cfg.relevance_department, 0.0),
-        ),
-    )
+    relevance = leaf_relevance(world, intent.leaf[:, None], items)
     i_brand = intent.brand[:, None]
     query_brand = np.where(i_brand >= 0, np.where(brand == i_brand, 1.0, -1.0), 0.0)
     i_attr = intent.attribute[:, None, None]
