@@ -40,6 +40,7 @@ from paretorec.retrieve.storage import (
     write_meta,
     write_npy,
 )
+from paretorec.retrieve.stuffing import StuffingGuard
 from paretorec.retrieve.tokenize import TOKENIZER_VERSION, tokenize_product_text
 from paretorec.retrieve.topk import check_k, select_top_k, to_candidates
 from paretorec.types import Catalog
@@ -82,6 +83,7 @@ class LexicalIndex(SlottedIndex):
         params: Bm25Params,
         fields: tuple[str, ...],
         max_delta: int | None,
+        guard: StuffingGuard | None = None,
     ) -> None:
         self._items = items
         self._texts = texts
@@ -91,6 +93,12 @@ class LexicalIndex(SlottedIndex):
         self.params = params
         self.fields = fields
         self.max_delta = max_delta
+        self.guard = guard
+
+    def _document(self, text: str) -> list[str]:
+        """An item's tokens as indexed: through the stuffing guard when there is one."""
+        tokens = tokenize_product_text(text)
+        return self.guard.apply(tokens) if self.guard is not None else tokens
 
     # ------------------------------------------------------------ building
 
@@ -103,8 +111,10 @@ class LexicalIndex(SlottedIndex):
         params: Bm25Params | None = None,
         max_delta: int | None = DEFAULT_MAX_DELTA,
         show_progress: bool = False,
+        guard: StuffingGuard | None = None,
     ) -> LexicalIndex:
-        """Index every item of `catalog` (an empty catalog gives an empty index)."""
+        """Index every item of `catalog` (an empty catalog gives an empty index); `guard`
+        caps the words a stuffed title repeats (`paretorec.retrieve.stuffing`)."""
         if max_delta is not None and max_delta < 1:
             raise ValueError(f"max_delta must be >= 1 or None, got {max_delta}")
         items = ItemTable()
@@ -119,13 +129,14 @@ class LexicalIndex(SlottedIndex):
             params=params,
             fields=tuple(fields),
             max_delta=max_delta,
+            guard=guard,
         )
         index._rebuild(show_progress=show_progress)
         return index
 
     def _rebuild(self, *, show_progress: bool = False) -> None:
         positions = self._items_with_text()
-        documents = [tokenize_product_text(self._texts[p]) for p in positions.tolist()]
+        documents = [self._document(self._texts[p]) for p in positions.tolist()]
         self._main = MainBM25.build(documents, self.params, show_progress=show_progress)
         self._slots = DocSlots(positions)
         self._delta = DeltaBM25(self.params)
@@ -167,7 +178,7 @@ class LexicalIndex(SlottedIndex):
         self._slots.add(positions)
         for p, text in zip(positions.tolist(), texts, strict=True):
             self._texts[p] = text
-            self._delta.add(tokenize_product_text(text))
+            self._delta.add(self._document(text))
         if self.max_delta is not None and self._slots.n_delta >= self.max_delta:
             self.compact()
 
@@ -212,6 +223,7 @@ class LexicalIndex(SlottedIndex):
                 "b": self.params.b,
                 "fields": list(self.fields),
                 "max_delta": self.max_delta,
+                "stuffing_min_repeats": self.guard.min_repeats if self.guard else None,
                 "n_main": self._main.n_docs,
                 "avgdl": self._main.avgdl,
             },
@@ -253,9 +265,14 @@ class LexicalIndex(SlottedIndex):
             params=Bm25Params(k1=float(meta["k1"]), b=float(meta["b"])),
             fields=tuple(meta["fields"]),
             max_delta=meta["max_delta"],
+            guard=_guard(meta.get("stuffing_min_repeats")),
         )
         delta_positions = read_npy(folder / "delta_items.npy", np.int64, (None,))
         slots.add(delta_positions)
         for p in delta_positions.tolist():
-            index._delta.add(tokenize_product_text(texts[p]))
+            index._delta.add(index._document(texts[p]))
         return index
+
+
+def _guard(min_repeats: object) -> StuffingGuard | None:
+    return StuffingGuard(int(min_repeats)) if isinstance(min_repeats, int | float) else None
