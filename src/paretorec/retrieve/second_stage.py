@@ -1,0 +1,420 @@
+"""The learned second stage of search: LightGBM lambdarank over the union of candidates.
+
+The first stage (BM25, dense, their fusion, any other retriever) returns each its best
+`depth` items; the second stage scores every item of their union with a gradient-boosted
+ranker on the pair features of `paretorec.retrieve.second_stage_features` and orders the
+union by that score. It learns from graded judgments:
+
+- training queries: every judged query's union, its judged items at their grade and its
+  unjudged candidates at grade 0 (as the evaluation counts them), with at most
+  `negatives_per_query` of those unjudged ones kept (a seeded draw) to bound the rows;
+  a query none of whose relevant items entered the union teaches nothing and is left out;
+- validation queries: the full union; boosting stops once their NDCG@10 has not improved
+  for `early_stopping_rounds` rounds and the best round is kept.
+
+Grades become integer labels, one per distinct training grade in increasing order, and
+LightGBM's `label_gain` is ``2^grade - 1`` for each: the same gain as the evaluation's
+exponential NDCG, so the ranker optimises the metric it is judged on.
+
+Saved to a folder (conventionally `SECOND_STAGE_FOLDER` inside the search index folder):
+``model.txt`` (LightGBM's own text format) and ``meta.json`` (the config, the feature
+layout, the grade labels, the best round). Loading checks the layout against this code's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+from numpy.typing import NDArray
+
+from paretorec.retrieve.candidates import Candidates
+from paretorec.retrieve.dense import DenseIndex
+from paretorec.retrieve.fusion import DENSE, LEXICAL, Fusion
+from paretorec.retrieve.lexical import LexicalIndex
+from paretorec.retrieve.second_stage_features import (
+    ItemSide,
+    PairFeatures,
+    QueryInput,
+    feature_names,
+    pair_features,
+)
+from paretorec.retrieve.storage import read_json, read_meta, write_json, write_meta
+
+__all__ = [
+    "COMPONENT",
+    "SECOND_STAGE_FOLDER",
+    "GradeLabels",
+    "SecondStage",
+    "SecondStageConfig",
+    "TrainingReport",
+    "first_stage_inputs",
+    "train_second_stage",
+]
+
+SECOND_STAGE_FOLDER = "second_stage"
+HYBRID = "hybrid"
+COMPONENT = "ltr"
+_KIND = "second_stage"
+_MAX_LABELS = 31  # LightGBM's label_gain table; more distinct grades are binned
+
+
+@dataclass(frozen=True)
+class SecondStageConfig:
+    """What the ranker reads and how it is boosted.
+
+    `runs`: the first-stage runs whose scores and ranks are features, in layout order (a
+    query must bring each); `prf_run` and `prf_depth`: the run whose top items the
+    agreement features compare against; `depth`: how many items each run contributes to
+    the union (the caller retrieves that deep).
+    """
+
+    runs: tuple[str, ...] = ("lexical", "dense", "hybrid")
+    prf_run: str = "hybrid"
+    prf_depth: int = 10
+    depth: int = 300
+    negatives_per_query: int | None = 200
+    num_leaves: int = 31
+    min_data_in_leaf: int = 50
+    learning_rate: float = 0.05
+    feature_fraction: float = 0.8
+    max_rounds: int = 1000
+    early_stopping_rounds: int = 50
+    truncation_level: int = 30
+    num_threads: int = 2
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.runs or len(set(self.runs)) != len(self.runs):
+            raise ValueError(f"runs must name distinct first-stage runs, got {self.runs!r}")
+        for name, value, low in (
+            ("prf_depth", self.prf_depth, 1),
+            ("depth", self.depth, 1),
+            ("num_leaves", self.num_leaves, 2),
+            ("min_data_in_leaf", self.min_data_in_leaf, 1),
+            ("max_rounds", self.max_rounds, 1),
+            ("early_stopping_rounds", self.early_stopping_rounds, 1),
+            ("truncation_level", self.truncation_level, 1),
+            ("num_threads", self.num_threads, 1),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if self.negatives_per_query is not None and self.negatives_per_query < 0:
+            raise ValueError(
+                f"negatives_per_query must be >= 0 or None, got {self.negatives_per_query}"
+            )
+        if not (0.0 < self.learning_rate <= 1.0) or not (0.0 < self.feature_fraction <= 1.0):
+            raise ValueError("learning_rate and feature_fraction must lie in (0, 1]")
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return feature_names(self.runs)
+
+
+@dataclass(frozen=True)
+class GradeLabels:
+    """Integer labels for graded judgments: label 0 is "not judged relevant" (gain 0),
+    label i >= 1 stands for `grades[i - 1]` (gain ``2^g - 1``)."""
+
+    grades: tuple[float, ...]
+
+    @classmethod
+    def fit(cls, grades: Sequence[float]) -> GradeLabels:
+        positive = sorted({float(g) for g in grades if g > 0})
+        if len(positive) >= _MAX_LABELS:  # bin into equal-count levels (their means)
+            chunks = np.array_split(np.asarray(positive), _MAX_LABELS - 1)
+            positive = [float(c.mean()) for c in chunks]
+        return cls(tuple(positive))
+
+    def label(self, grade: float) -> int:
+        if grade <= 0 or not self.grades:
+            return 0
+        return 1 + int(np.argmin(np.abs(np.asarray(self.grades) - grade)))
+
+    @property
+    def gains(self) -> list[float]:
+        return [0.0, *(2.0**g - 1.0 for g in self.grades)]
+
+
+@dataclass(frozen=True)
+class TrainingReport:
+    """How the ranker was fit: queries and rows used, the rounds kept, valid NDCG@10."""
+
+    n_train_queries: int
+    n_train_rows: int
+    n_valid_queries: int
+    best_round: int
+    valid_ndcg_at_10: float
+    importance: Mapping[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class SecondStage:
+    """A trained ranker and its feature layout; `rerank` orders one query's union."""
+
+    def __init__(
+        self, booster: lgb.Booster, config: SecondStageConfig, labels: GradeLabels
+    ) -> None:
+        if tuple(booster.feature_name()) != tuple(_safe(n) for n in config.features):
+            raise ValueError("the model's features are not this code's layout: retrain it")
+        self.booster = booster
+        self.config = config
+        self.labels = labels
+
+    def features(self, query: QueryInput, side: ItemSide) -> PairFeatures:
+        return pair_features(
+            query,
+            side,
+            runs=self.config.runs,
+            prf_run=self.config.prf_run,
+            prf_depth=self.config.prf_depth,
+        )
+
+    def score(self, features: PairFeatures) -> NDArray[np.float64]:
+        if len(features) == 0:
+            return np.zeros(0, dtype=np.float64)
+        return np.asarray(
+            self.booster.predict(features.matrix, num_threads=self.config.num_threads),
+            dtype=np.float64,
+        )
+
+    def rerank(self, query: QueryInput, side: ItemSide, *, k: int | None = None) -> Candidates:
+        """The query's candidate union ordered by the ranker (ties by smaller position),
+        cut to `k`; components: the ranker's score and each run's own (NaN where absent)."""
+        found = self.features(query, side)
+        if len(found) == 0:
+            return Candidates.empty((COMPONENT, *self.config.runs))
+        scores = self.score(found)
+        order = np.lexsort((found.indices, -scores))[:k]
+        components = {COMPONENT: scores[order]}
+        for name in self.config.runs:
+            column = found.names.index(f"{name}:score")
+            components[name] = found.matrix[order, column].astype(np.float64)
+        return Candidates(
+            tuple(found.item_ids[i] for i in order.tolist()),
+            found.indices[order],
+            scores[order],
+            components,
+        )
+
+    # ------------------------------------------------------------ files
+
+    def save(self, folder: str | Path) -> None:
+        folder = Path(folder)
+        write_meta(folder, _KIND, {"features": list(self.config.features)})
+        write_json(
+            folder / "settings.json",
+            {"config": asdict(self.config), "grades": list(self.labels.grades)},
+        )
+        self.booster.save_model(str(folder / "model.txt"))
+
+    @classmethod
+    def load(cls, folder: str | Path) -> SecondStage:
+        folder = Path(folder)
+        meta = read_meta(folder, _KIND)
+        settings = read_json(folder / "settings.json")
+        raw = dict(settings["config"])
+        raw["runs"] = tuple(raw["runs"])
+        config = SecondStageConfig(**raw)
+        if tuple(meta["features"]) != config.features:
+            raise ValueError(f"{folder} was trained on another feature layout: retrain it")
+        model = folder / "model.txt"
+        if not model.is_file():
+            raise FileNotFoundError(f"{model} is missing")
+        booster = lgb.Booster(model_file=str(model))
+        return cls(booster, config, GradeLabels(tuple(float(g) for g in settings["grades"])))
+
+
+def _safe(name: str) -> str:
+    """LightGBM refuses some characters in feature names (``:``)."""
+    return name.replace(":", "__")
+
+
+def _group(
+    features: PairFeatures, graded: Mapping[str, float], labels: GradeLabels
+) -> NDArray[np.int32]:
+    return np.asarray([labels.label(graded.get(i, 0.0)) for i in features.item_ids], dtype=np.int32)
+
+
+def _stack(
+    queries: Mapping[str, QueryInput],
+    judgments: Mapping[str, Mapping[str, float]],
+    config: SecondStageConfig,
+    side: ItemSide,
+    labels: GradeLabels,
+    *,
+    negatives: int | None,
+    rng: np.random.Generator,
+    on_progress: Callable[[int], None] | None,
+) -> tuple[NDArray[np.float32], NDArray[np.int32], list[int]]:
+    blocks, targets, sizes = [], [], []
+    for query_id, query in queries.items():
+        found = pair_features(
+            query, side, runs=config.runs, prf_run=config.prf_run, prf_depth=config.prf_depth
+        )
+        if on_progress is not None:
+            on_progress(1)
+        y = _group(found, judgments.get(query_id, {}), labels)
+        if not (y > 0).any():
+            continue
+        keep = np.arange(len(y))
+        if negatives is not None:
+            zero = np.flatnonzero(y == 0)
+            if zero.size > negatives:
+                drawn = rng.choice(zero, negatives, replace=False)
+                keep = np.sort(np.concatenate([np.flatnonzero(y > 0), drawn]))
+        blocks.append(found.matrix[keep])
+        targets.append(y[keep])
+        sizes.append(int(keep.size))
+    width = len(config.features)
+    if not blocks:
+        return np.zeros((0, width), np.float32), np.zeros(0, np.int32), []
+    return np.concatenate(blocks), np.concatenate(targets), sizes
+
+
+def train_second_stage(
+    train: Mapping[str, QueryInput],
+    valid: Mapping[str, QueryInput],
+    judgments: Mapping[str, Mapping[str, float]],
+    side: ItemSide,
+    *,
+    config: SecondStageConfig | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> tuple[SecondStage, TrainingReport]:
+    """Fit the ranker on the `train` queries' judged unions, stopping early on `valid`.
+
+    `judgments` maps query id to {item id: grade} (the train and valid queries'; never
+    the test queries'). Raises ValueError when no train (or valid) query has a judged
+    relevant item among its candidates.
+    """
+    config = config or SecondStageConfig()
+    train_grades = [g for q in train for g in judgments.get(q, {}).values()]
+    if not any(g > 0 for g in train_grades):
+        raise ValueError(
+            "no train query has a judged relevant item: the second stage needs graded "
+            "judgments of the train queries to learn from"
+        )
+    labels = GradeLabels.fit(train_grades)
+    rng = np.random.default_rng(config.seed)
+    x, y, sizes = _stack(
+        train,
+        judgments,
+        config,
+        side,
+        labels,
+        negatives=config.negatives_per_query,
+        rng=rng,
+        on_progress=on_progress,
+    )
+    if not sizes:
+        raise ValueError(
+            "no train query has a judged relevant item among its candidates: retrieve deeper"
+        )
+    vx, vy, vsizes = _stack(
+        valid,
+        judgments,
+        config,
+        side,
+        labels,
+        negatives=None,
+        rng=rng,
+        on_progress=on_progress,
+    )
+    if not vsizes:
+        raise ValueError("no valid query has a judged relevant item among its candidates")
+    names = [_safe(n) for n in config.features]
+    params = {
+        "objective": "lambdarank",
+        "metric": "ndcg",
+        "eval_at": [10],
+        "label_gain": labels.gains,
+        "lambdarank_truncation_level": config.truncation_level,
+        "num_leaves": config.num_leaves,
+        "min_data_in_leaf": config.min_data_in_leaf,
+        "learning_rate": config.learning_rate,
+        "feature_fraction": config.feature_fraction,
+        "bagging_seed": config.seed,
+        "feature_fraction_seed": config.seed,
+        "seed": config.seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": config.num_threads,
+        "verbosity": -1,
+    }
+    train_set = lgb.Dataset(x, y, group=sizes, feature_name=names, free_raw_data=True)
+    valid_set = lgb.Dataset(vx, vy, group=vsizes, reference=train_set)
+    booster = lgb.train(
+        params,
+        train_set,
+        num_boost_round=config.max_rounds,
+        valid_sets=[valid_set],
+        valid_names=["valid"],
+        callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)],
+    )
+    best = int(booster.best_iteration) or config.max_rounds
+    # keep only the best rounds, so the saved model and `predict` agree without arguments
+    booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    gains = booster.feature_importance(importance_type="gain")
+    total = float(gains.sum()) or 1.0
+    importance = {
+        n: float(g) / total
+        for n, g in sorted(zip(config.features, gains, strict=True), key=lambda p: -p[1])
+    }
+    valid_ndcg = _valid_ndcg(booster, vx, vy, vsizes, labels)
+    report = TrainingReport(len(sizes), len(y), len(vsizes), best, valid_ndcg, importance)
+    return SecondStage(booster, config, labels), report
+
+
+def _valid_ndcg(
+    booster: lgb.Booster,
+    x: NDArray[np.float32],
+    y: NDArray[np.int32],
+    sizes: Sequence[int],
+    labels: GradeLabels,
+) -> float:
+    """Mean NDCG@10 over the valid unions (relevant items outside a union not counted)."""
+    scores = np.asarray(booster.predict(x), dtype=np.float64)
+    gains = np.asarray(labels.gains)
+    discount = 1.0 / np.log2(np.arange(2, 12))
+    values, start = [], 0
+    for size in sizes:
+        g = gains[y[start : start + size]]
+        s = scores[start : start + size]
+        start += size
+        got = g[np.argsort(-s, kind="stable")][:10]
+        ideal = np.sort(g)[::-1][:10]
+        values.append(float(got @ discount[: got.size] / (ideal @ discount[: ideal.size])))
+    return float(np.mean(values))
+
+
+def first_stage_inputs(
+    texts: Mapping[str, str],
+    vectors: NDArray[np.float32],
+    *,
+    lexical: LexicalIndex,
+    dense: DenseIndex,
+    fusion: Fusion,
+    depth: int,
+    more: Mapping[str, Callable[[str], Candidates]] | None = None,
+) -> dict[str, QueryInput]:
+    """Each query's first-stage runs at `depth`: ``lexical``, ``dense``, ``hybrid`` (their
+    fusion over both whole lists) and any `more` retrievers (name -> text -> candidates);
+    `texts` maps query id to text and `vectors` holds the query vectors in that order."""
+    ids = list(texts)
+    if vectors.shape[0] != len(ids):
+        raise ValueError(f"{vectors.shape[0]} query vectors for {len(ids)} queries")
+    found = dense.search_many(vectors, k=depth) if ids else []
+    out = {}
+    for row, query_id in enumerate(ids):
+        text = texts[query_id]
+        runs = {LEXICAL: lexical.search(text, k=depth), DENSE: found[row]}
+        runs[HYBRID] = fusion.fuse(runs[LEXICAL], runs[DENSE])
+        for name, retrieve in (more or {}).items():
+            runs[name] = retrieve(text)
+        out[query_id] = QueryInput(text, vectors[row], runs)
+    return out

@@ -1,0 +1,220 @@
+"""The learned second stage: exact features on a hand-built catalog, learning a clear
+signal, save/load, and its bad-input paths."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from paretorec.retrieve.candidates import Candidates
+from paretorec.retrieve.second_stage import (
+    GradeLabels,
+    SecondStage,
+    SecondStageConfig,
+    train_second_stage,
+)
+from paretorec.retrieve.second_stage_features import (
+    MISSING_RANK,
+    ItemSide,
+    QueryInput,
+    pair_features,
+)
+from paretorec.types import Catalog
+
+TITLES = ["DeWalt 18-Volt Cordless Drill", "Makita 12-Volt Drill Driver", "Garden Hose 50 ft"]
+VECTORS = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.6, 0.8, 0.0]], dtype=np.float32)
+RUNS = ("lexical", "dense", "hybrid")
+
+
+def catalog(titles: list[str]) -> Catalog:
+    return Catalog(
+        pl.DataFrame({"item_id": [f"i{n}" for n in range(len(titles))], "title": titles})
+    )
+
+
+def run(positions: list[int], scores: list[float], name: str) -> Candidates:
+    return Candidates(
+        tuple(f"i{p}" for p in positions),
+        np.asarray(positions, dtype=np.int64),
+        np.asarray(scores),
+        {name: np.asarray(scores)},
+    )
+
+
+def query(text: str, vector: list[float] | None = None) -> QueryInput:
+    runs = {
+        "lexical": run([0, 1], [3.0, 1.0], "lexical"),
+        "dense": run([2, 0], [0.9, 0.8], "dense"),
+        "hybrid": run([0, 2, 1], [1.5, 0.9, 0.5], "hybrid"),
+    }
+    return QueryInput(text, np.asarray(vector or [1.0, 0.0, 0.0], dtype=np.float32), runs)
+
+
+def features(text: str) -> dict[str, list[float]]:
+    side = ItemSide.build(catalog(TITLES), VECTORS)
+    found = pair_features(query(text), side, runs=RUNS, prf_run="hybrid", prf_depth=2)
+    assert found.item_ids == ("i0", "i1", "i2")  # the union in first-seen order
+    return {n: found.matrix[:, j].tolist() for j, n in enumerate(found.names)}
+
+
+def test_run_scores_ranks_and_gaps_with_missing_items() -> None:
+    f = features("dewalt 18v drill")
+    assert f["lexical:rank"] == [1, 2, MISSING_RANK]
+    assert f["dense:rank"] == [2, MISSING_RANK, 1]
+    assert f["hybrid:rank"] == [1, 3, 2]
+    assert f["lexical:score"][:2] == [3.0, 1.0] and math.isnan(f["lexical:score"][2])
+    assert f["dense:gap"][0] == pytest.approx(0.1) and math.isnan(f["dense:gap"][1])
+    assert f["cosine"] == pytest.approx([1.0, 0.0, 0.6])
+    assert f["cosine_gap"] == pytest.approx([0.0, 1.0, 0.4])
+
+
+def test_coverage_numbers_and_units() -> None:
+    # query tokens: dewalt, 18v, 18, drill
+    f = features("dewalt 18v drill")
+    assert f["coverage"] == [1.0, 0.25, 0.0]
+    assert f["missing"] == [0, 3, 4]
+    assert f["number_coverage"] == [1.0, 0.0, 0.0]
+    assert f["unit_match"] == [1.0, 0.0, 0.0]
+    assert f["unit_conflict"] == [0, 1, 0]  # the Makita says 12 V; the hose names no volts
+    assert f["first_token_match"] == [1.0, 0.0, 0.0]
+    assert f["last_word_match"] == [1.0, 1.0, 0.0]
+    # pairs dewalt-18v, 18v-18, 18-drill: "cordless" parts the last one in the DeWalt title
+    assert f["bigram_coverage"] == pytest.approx([2 / 3, 0.0, 0.0])
+    assert f["query_tokens"] == [4, 4, 4] and f["item_tokens"] == [5, 5, 4]
+    # idf over the 3 items: drill is in 2, dewalt / 18v / 18 in 1 each
+    rare, common = math.log1p(2.5 / 1.5), math.log1p(1.5 / 2.5)
+    assert f["idf_coverage"][1] == pytest.approx(common / (3 * rare + common))
+    assert math.isnan(f["model_coverage"][0])  # no model number in the query
+    assert all(math.isnan(v) for v in f["brand_match"] + f["category_agreement"])
+
+
+def test_prefix_tolerant_coverage_and_model_numbers() -> None:
+    f = features("cordles drill")  # tokens: cordle, drill
+    assert f["coverage"] == [0.5, 0.5, 0.0]
+    assert f["soft_coverage"] == [1.0, 0.5, 0.0]
+    assert math.isnan(f["number_coverage"][0]) and math.isnan(f["bigram_coverage"][0]) is False
+
+
+def test_agreement_with_the_top_hits() -> None:
+    f = features("drill")
+    # the hybrid's top 2 are items 0 and 2: centroid (0.8, 0.4) / |.|
+    centroid = np.array([0.8, 0.4, 0.0]) / math.hypot(0.8, 0.4)
+    assert f["prf_cosine"] == pytest.approx((VECTORS @ centroid).tolist(), rel=1e-6)
+    # item 1 holds makita 12v 12 drill driver: only "drill" is in one of the two top items
+    assert f["prf_terms"][1] == pytest.approx(1 / (5 * 2))
+
+
+def test_category_and_popularity_when_the_catalog_has_them() -> None:
+    frame = catalog(TITLES).frame.with_columns(
+        pl.Series("category", ["Tools>Drills", "Tools>Drills", "Garden"])
+    )
+    side = ItemSide.build(Catalog(frame), VECTORS, popularity=[0, 3, 10])
+    found = pair_features(query("drill"), side, runs=RUNS, prf_run="hybrid", prf_depth=2)
+    f = {n: found.matrix[:, j].tolist() for j, n in enumerate(found.names)}
+    assert f["category_agreement"] == [0.5, 0.5, 0.5]  # one of the top 2 shares each's path
+    assert f["popularity"] == pytest.approx([0.0, math.log1p(3), math.log1p(10)])
+
+
+def synthetic(
+    n_queries: int, seed: int
+) -> tuple[ItemSide, dict[str, QueryInput], dict[str, dict[str, float]]]:
+    """Items "<colour> <thing>"; query "<colour> <thing>": the one item with both words is
+    relevant; the first stage returns every item sharing a word, in random order with
+    random scores, so only the text features can find it."""
+    colours = ["red", "blue", "green", "black", "white", "yellow"]
+    things = ["chair", "table", "lamp", "shelf", "sofa", "desk", "bench", "stool"]
+    titles = [f"{c} {t}" for c in colours for t in things]
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(len(titles), 8)).astype(np.float32)
+    side = ItemSide.build(catalog(titles), vectors)
+    inputs, judged = {}, {}
+    for n in range(n_queries):
+        target = int(rng.integers(len(titles)))
+        words = set(titles[target].split())
+        shared = [i for i, t in enumerate(titles) if words & set(t.split())]
+        order = rng.permutation(shared).tolist()
+        scores = sorted(rng.uniform(size=len(order)).tolist(), reverse=True)
+        runs = {name: run(order, scores, name) for name in RUNS}
+        qid = f"q{n}"
+        inputs[qid] = QueryInput(titles[target], rng.normal(size=8).astype(np.float32), runs)
+        judged[qid] = {f"i{target}": 3.0}
+    return side, inputs, judged
+
+
+SMALL = SecondStageConfig(min_data_in_leaf=5, num_leaves=7, max_rounds=60, early_stopping_rounds=20)
+
+
+def test_the_trained_ranker_puts_the_relevant_item_first(tmp_path: Path) -> None:
+    side, inputs, judged = synthetic(90, seed=1)
+    ids = list(inputs)
+    train = {q: inputs[q] for q in ids[:60]}
+    valid = {q: inputs[q] for q in ids[60:75]}
+    stage, report = train_second_stage(train, valid, judged, side, config=SMALL)
+    assert report.n_train_queries == 60 and report.best_round >= 1
+    for q in ids[75:]:
+        ranked = stage.rerank(inputs[q], side)
+        assert ranked.item_ids[0] in judged[q]
+        assert len(ranked) == len(inputs[q].runs["lexical"])
+        assert (np.diff(ranked.scores) <= 0).all()
+
+    stage.save(tmp_path / "ltr")
+    again = SecondStage.load(tmp_path / "ltr")
+    for q in ids[75:]:
+        found = stage.features(inputs[q], side)
+        np.testing.assert_array_equal(stage.score(found), again.score(found))
+    assert again.config == stage.config and again.labels == stage.labels
+
+
+def test_a_query_without_candidates_gets_an_empty_list() -> None:
+    side, inputs, judged = synthetic(40, seed=2)
+    ids = list(inputs)
+    stage, _ = train_second_stage(
+        {q: inputs[q] for q in ids[:30]},
+        {q: inputs[q] for q in ids[30:]},
+        judged,
+        side,
+        config=SMALL,
+    )
+    nothing = QueryInput("zzz", np.ones(8, np.float32), {n: Candidates.empty((n,)) for n in RUNS})
+    ranked = stage.rerank(nothing, side, k=10)
+    assert len(ranked) == 0 and set(ranked.components) == {"ltr", *RUNS}
+
+
+def test_training_without_judged_train_queries_fails_clearly() -> None:
+    side, inputs, judged = synthetic(20, seed=3)
+    ids = list(inputs)
+    valid_only = {q: judged[q] for q in ids[10:]}
+    with pytest.raises(ValueError, match="no train query has a judged relevant item"):
+        train_second_stage(
+            {q: inputs[q] for q in ids[:10]}, {q: inputs[q] for q in ids[10:]}, valid_only, side
+        )
+
+
+def test_bad_inputs_say_what_is_wrong() -> None:
+    side = ItemSide.build(catalog(TITLES), VECTORS)
+    with pytest.raises(ValueError, match="lacks the first-stage runs"):
+        pair_features(
+            query("drill"), side, runs=("lexical", "fuzzy"), prf_run="hybrid", prf_depth=2
+        )
+    small = ItemSide.build(catalog(TITLES[:2]), VECTORS[:2])
+    with pytest.raises(ValueError, match="past the 2 items"):
+        pair_features(query("drill"), small, runs=RUNS, prf_run="hybrid", prf_depth=2)
+    with pytest.raises(ValueError, match="distinct"):
+        SecondStageConfig(runs=("lexical", "lexical"))
+    with pytest.raises(ValueError, match="depth"):
+        SecondStageConfig(depth=0)
+    with pytest.raises(ValueError, match="2 vectors"):
+        ItemSide.build(catalog(TITLES), VECTORS[:2])
+
+
+def test_grade_labels_carry_the_metrics_gain() -> None:
+    labels = GradeLabels.fit([1.0, 2.33, 3.0, 2.33, 0.0])
+    assert labels.grades == (1.0, 2.33, 3.0)
+    assert [labels.label(g) for g in (0.0, 1.0, 2.33, 3.0)] == [0, 1, 2, 3]
+    assert labels.gains == pytest.approx([0.0, 1.0, 2**2.33 - 1, 7.0])
+    many = GradeLabels.fit(np.linspace(0.1, 5, 100).tolist())
+    assert len(many.grades) == 30 and list(many.grades) == sorted(many.grades)
