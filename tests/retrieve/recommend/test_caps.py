@@ -141,7 +141,45 @@ def test_caps_survive_save_and_load(tmp_path: object) -> None:
 
     folder = Path(str(tmp_path))
     data = TrainingData(text_vectors(N_ITEMS), tuple(shoppers(20)))
-    CoVisitation(caps=BOT_CAPS).fit(data).save(folder / "c")
+    CoVisitation(caps=BOT_CAPS, min_support=3).fit(data).save(folder / "c")
     Popularity(caps=BOT_CAPS).fit(data).save(folder / "p")
     assert CoVisitation.load(folder / "c").caps == BOT_CAPS
+    assert CoVisitation.load(folder / "c").min_support == 3
     assert Popularity.load(folder / "p").caps == BOT_CAPS
+
+
+def test_pair_support_counts_distinct_shoppers_within_the_window() -> None:
+    from paretorec.retrieve.recommend.caps import pair_support
+
+    sequences = [np.array([0, 1, 0, 1]), np.array([1, 0]), np.array([2, 0, 3])]
+    support = pair_support(sequences, 4, window=1).toarray()
+    assert support[0, 1] == support[1, 0] == 2  # two shoppers, however often
+    assert support[0, 2] == support[0, 3] == 1 and support[2, 3] == 0  # 2-3 are 2 apart
+    assert pair_support(sequences, 4, window=2).toarray()[2, 3] == 1
+    assert np.diag(support).sum() == 0
+
+
+def test_min_support_drops_the_pairs_of_stray_clicks() -> None:
+    """Shoppers buy 0 -> 1 -> 2; one stray click on 7 in one sequence must not make 7 a
+    co-visitation candidate after 0 (it is, without support)."""
+    clean = [np.array([0, 1, 2])] * 20 + [np.array([3, 4, 5])] * 20
+    noisy = [*clean, np.array([0, 7, 1, 2])]
+    data = TrainingData(text_vectors(8), tuple(noisy))
+    plain = CoVisitation(text_neighbours=0).fit(data)
+    robust = CoVisitation(text_neighbours=0, min_support=2).fit(data)
+    history = [np.array([0])]
+    assert plain.score(history, text_vectors(8))[0, 7] > 0
+    scores = robust.score(history, text_vectors(8))[0]
+    assert scores[7] == 0 and scores[1] > scores[2] > 0
+    assert CoVisitation(min_support=2).fit(data).min_support == 2
+    with pytest.raises(ValueError, match="min_support must be >= 1"):
+        CoVisitation(min_support=0)
+
+
+def test_min_support_online_needs_that_many_co_visits() -> None:
+    data = TrainingData(text_vectors(8), tuple([np.array([0, 1, 2])] * 5))
+    model = CoVisitation(text_neighbours=0, min_support=2).fit(data)
+    model.observe(np.array([0]), np.array([6]))
+    assert model.score([np.array([0])], text_vectors(8))[0, 6] == 0  # one co-visit
+    model.observe(np.array([0]), np.array([6]))
+    assert model.score([np.array([0])], text_vectors(8))[0, 6] > 0  # two

@@ -15,6 +15,11 @@ online rule reads the stored history, which the `Recommender` keeps to its last
 `MAX_STORED_HISTORY` (500) items: keep `per_user` at or below that.
 
 Caps stop one account; they do not stop many accounts with a few clicks each.
+
+`pair_support(sequences, n_items, window)`: how many distinct shoppers co-visited each
+pair of items (within `window` steps, either order). Co-visitation's `min_support` keeps
+only pairs that at least that many shoppers made: a stray click (noise) or one bot makes
+a pair of support 1.
 """
 
 from __future__ import annotations
@@ -24,10 +29,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from paretorec.retrieve.recommend.base import History
 
-__all__ = ["DEFAULT_CAPS", "NO_CAPS", "ActorCaps", "capped", "capped_sequences", "counted_new"]
+__all__ = [
+    "DEFAULT_CAPS",
+    "NO_CAPS",
+    "ActorCaps",
+    "capped",
+    "capped_sequences",
+    "counted_new",
+    "pair_support",
+]
 
 
 @dataclass(frozen=True)
@@ -102,3 +116,30 @@ def counted_new(before: History, new: History, caps: ActorCaps) -> tuple[History
     counted_before = capped(before, caps)
     everything = capped(np.concatenate([before, new]), caps)
     return counted_before, everything[counted_before.size :]
+
+
+def pair_support(sequences: Sequence[History], n_items: int, *, window: int) -> sp.csr_array:
+    """Symmetric (n_items, n_items) count of distinct shoppers (sequences) in which items
+    i and j stand within `window` steps of each other (i != j)."""
+    lengths = np.array([len(q) for q in sequences], dtype=np.int64)
+    if lengths.sum() == 0:
+        return sp.csr_array((n_items, n_items), dtype=np.float64)
+    flat = np.concatenate([np.asarray(q, dtype=np.int64) for q in sequences])
+    owner = np.repeat(np.arange(lengths.size), lengths)
+    users, lows, highs = [], [], []
+    for offset in range(1, window + 1):
+        if flat.size <= offset:
+            break
+        same = (owner[:-offset] == owner[offset:]) & (flat[:-offset] != flat[offset:])
+        a, b = flat[:-offset][same], flat[offset:][same]
+        users.append(owner[:-offset][same])
+        lows.append(np.minimum(a, b))
+        highs.append(np.maximum(a, b))
+    user, low, high = np.concatenate(users), np.concatenate(lows), np.concatenate(highs)
+    order = np.lexsort((high, low, user))
+    user, low, high = user[order], low[order], high[order]
+    first = np.r_[True, (np.diff(user) != 0) | (np.diff(low) != 0) | (np.diff(high) != 0)]
+    low, high = low[first], high[first]
+    upper = sp.coo_array((np.ones(low.size), (low, high)), shape=(n_items, n_items)).tocsr()
+    upper.sum_duplicates()
+    return sp.csr_array(upper + upper.T)

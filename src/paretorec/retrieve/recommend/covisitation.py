@@ -19,7 +19,10 @@ item is recommended from its first co-views, not at the next training. Its rows 
 with every recent history item, new ones included.
 
 Caps (`caps`, `ActorCaps`): what one shopper contributes is capped, at training and
-online alike, so one click bot cannot own an item's row (see `caps.py`).
+online alike, so one click bot cannot own an item's row (see `caps.py`). Support
+(`min_support`, 1 = off): a pair counts only when at least that many distinct shoppers
+co-visited it (in training; online, that many observed co-visits of the pair), so stray
+clicks and single accounts add no pairs.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from paretorec.retrieve.recommend.caps import (
     ActorCaps,
     capped_sequences,
     counted_new,
+    pair_support,
 )
 
 __all__ = ["CoVisitation", "co_visit_matrix"]
@@ -103,9 +107,12 @@ class CoVisitation(Generator):
         max_history: int = 20,
         text_neighbours: int = 5,
         caps: ActorCaps = DEFAULT_CAPS,
+        min_support: int = 1,
     ) -> None:
-        if window < 1 or max_history < 1 or text_neighbours < 0:
-            raise ValueError("window and max_history must be >= 1, text_neighbours >= 0")
+        if window < 1 or max_history < 1 or text_neighbours < 0 or min_support < 1:
+            raise ValueError(
+                "window, max_history and min_support must be >= 1, text_neighbours >= 0"
+            )
         for name, value in (("order_decay", order_decay), ("recency_decay", recency_decay)):
             if not 0.0 < value <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1], got {value}")
@@ -119,6 +126,8 @@ class CoVisitation(Generator):
         self.max_history = max_history
         self.text_neighbours = text_neighbours
         self.caps = caps
+        self.min_support = min_support
+        self._online_support: dict[tuple[int, int], int] = {}  # (earlier, later) -> co-visits
         self._matrix: sp.csr_array | None = None
         self._counts: NDArray[np.float64] | None = None
         self._online: dict[tuple[int, int], float] = {}  # (earlier, later) -> raw weight
@@ -128,6 +137,7 @@ class CoVisitation(Generator):
     def _config(self) -> dict[str, float | int | None]:
         return {
             **self.caps.as_config(),
+            "min_support": self.min_support,
             "window": self.window,
             "order_decay": self.order_decay,
             "backward": self.backward,
@@ -157,6 +167,9 @@ class CoVisitation(Generator):
             order_decay=self.order_decay,
             backward=self.backward,
         )
+        if self.min_support > 1:
+            support = pair_support(sequences, data.n_items, window=self.window)
+            raw = sp.csr_array(raw.multiply(support >= self.min_support))
         self._counts = counts.copy()
         self._matrix = self._normalized(raw, counts)
         if on_progress is not None:
@@ -178,6 +191,7 @@ class CoVisitation(Generator):
                 if a == b:
                     continue
                 weight = self.order_decay ** (offset - 1)
+                self._online_support[(a, b)] = self._online_support.get((a, b), 0) + 1
                 self._online[(a, b)] = self._online.get((a, b), 0.0) + weight
                 if self.backward > 0:
                     self._online[(b, a)] = self._online.get((b, a), 0.0) + self.backward * weight
@@ -189,7 +203,11 @@ class CoVisitation(Generator):
         if not self._online:
             return None
         if self._online_matrix is None or self._online_matrix.shape[0] != n_items:
-            pairs = [(a, b, w) for (a, b), w in self._online.items() if a < n_items and b < n_items]
+            pairs = [
+                (a, b, w)
+                for (a, b), w in self._online.items()
+                if a < n_items and b < n_items and self._supported(a, b)
+            ]
             rows, cols, data = (
                 (np.asarray(x) for x in zip(*pairs, strict=True)) if pairs else ([], [], [])
             )
@@ -213,6 +231,13 @@ class CoVisitation(Generator):
         votes = sp.csr_array((data_, (rows_, cols_)), shape=(len(histories), n_items))
         out: NDArray[np.float32] = (votes @ self._online_matrix).toarray().astype(np.float32)
         return out
+
+    def _supported(self, a: int, b: int) -> bool:
+        """Online: enough observed co-visits of the pair, in either order."""
+        if self.min_support <= 1:
+            return True
+        seen = self._online_support.get((a, b), 0) + self._online_support.get((b, a), 0)
+        return seen >= self.min_support
 
     def _normalized(self, raw: sp.csr_array, counts: NDArray[np.float64]) -> sp.csr_array:
         row_sums = np.asarray(raw.sum(axis=1)).reshape(-1)
@@ -300,6 +325,7 @@ class CoVisitation(Generator):
             max_history=int(config["max_history"]),
             text_neighbours=int(config["text_neighbours"]),
             caps=ActorCaps.from_config(config),
+            min_support=int(config.get("min_support", 1)),
         )
         model._matrix = sp.csr_array(
             (arrays["data"], arrays["indices"], arrays["indptr"]), shape=(n_items, n_items)
