@@ -169,7 +169,11 @@ def run_demo(
         soft_wrap=True,
     )
     body = json.dumps(
-        {"query": query, "k": 5, "weights": {"clicks": 0.2, "revenue": 0.7, "diversity": 0.1}}
+        {
+            "query": query,
+            "k": 5,
+            "weights": {"clicks": 0.2, "revenue": 0.5, "diversity": 0.1, "relevance": 0.2},
+        }
     )
     console.print(
         f"  curl -s localhost:8000/search -H 'content-type: application/json' -d '{body}'",
@@ -230,7 +234,7 @@ def _train_models(
     console.print(_table(metrics, f"ranker {ranker.version}: held-out sessions"))
 
     console.print(
-        "6. The policy learns every trade-off of clicks, revenue and diversity at once (PPO, w drawn per session)"
+        "6. The policy learns every trade-off of clicks, revenue, diversity and relevance at once (PPO, w drawn per session)"
     )
     policy = train_demo_policy(
         registry, size=size, seed=seed, progress_bar=progress_bar, spinner=spinner
@@ -305,8 +309,9 @@ def _write_report_page(
         "",
         f"## The policy ({policy['version']}): one model, three trade-offs",
         "",
-        "Expected clicks and revenue per list and list diversity, measured with the",
-        "simulator's exact expected feedback on the same sessions for each weighting.",
+        "Expected clicks and revenue per list, list diversity, and relevance (the list's",
+        "NDCG against the shopper's true relevance), measured with the simulator's exact",
+        "expected feedback on the same sessions for each weighting.",
         "",
         _markdown(pl.DataFrame(policy["tradeoffs"])),
         "",

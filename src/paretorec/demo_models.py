@@ -21,12 +21,14 @@ from paretorec.types import Dataset, Events
 Spinner = Callable[[str], AbstractContextManager[None]]
 ProgressBar = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
 
-POLICY_OBJECTIVES = ("clicks", "revenue", "diversity")
+# relevance: the list's NDCG against the shopper's true relevance, so that no trade-off
+# the policy learns is blind to an off-topic item (issue #19)
+POLICY_OBJECTIVES = ("clicks", "revenue", "diversity", "relevance")
 # Three weightings a merchandiser might choose between, in POLICY_OBJECTIVES order.
 SHOWCASE_WEIGHTS = {
-    "mostly clicks": (0.8, 0.1, 0.1),
-    "mostly revenue": (0.1, 0.8, 0.1),
-    "mostly diversity": (0.1, 0.1, 0.8),
+    "mostly clicks": (0.7, 0.1, 0.1, 0.1),
+    "mostly revenue": (0.1, 0.7, 0.1, 0.1),
+    "mostly diversity": (0.1, 0.1, 0.7, 0.1),
 }
 
 
@@ -115,7 +117,8 @@ def train_demo_policy(
     progress_bar: ProgressBar,
     spinner: Spinner,
 ) -> Manifest:
-    """A PPO policy over clicks, revenue and diversity in a lively simulated shop."""
+    """A PPO policy over clicks, revenue, diversity and relevance in a lively simulated
+    shop."""
     from contextlib import ExitStack
 
     from paretorec.policy import Algorithm, SimulatorSpec

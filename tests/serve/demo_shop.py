@@ -2,8 +2,8 @@
 
 A simulated shop and its log (uniform logging policy, so every impression carries its
 propensity) written in the data contract; the MMoE ranker trained on the shop's first
-sessions, the PPO policy over clicks, revenue and diversity, the search index and the
-co-visitation recommender, all through `paretorec.demo_models`; then the policy's
+sessions, the PPO policy over clicks, revenue, diversity and relevance, the search index
+and the co-visitation recommender, all through `paretorec.demo_models`; then the policy's
 catalog-wide front written where the explorer looks for it, by `paretorec pareto
 --policy`. The one difference: the hashing encoder instead of the bundled MiniLM, so
 the build takes seconds and needs no model files.

@@ -35,7 +35,8 @@ from tests.serve.conftest import TOKEN, HashingEncoder
 from tests.serve.demo_shop import build_demo_models
 
 pytestmark = pytest.mark.slow
-NAMES = ("clicks", "revenue", "diversity")
+NAMES = ("clicks", "revenue", "diversity", "relevance")
+PAGE_DIVISIONS = 6  # the explorer's grid for four objectives (explorer.html)
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +166,7 @@ def test_in_a_browser_the_catalog_marker_and_the_error_bars_follow_the_api(
         wait_for_update(page, before)
         divisions = page.evaluate("front.points.length")
         front = httpx.post(
-            f"{service}/front", json={**request, "divisions": 10, "intervals": True}
+            f"{service}/front", json={**request, "divisions": PAGE_DIVISIONS, "intervals": True}
         ).json()
         assert divisions == len(front["points"])
         drawn = page.evaluate(

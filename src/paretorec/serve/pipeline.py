@@ -406,6 +406,10 @@ class ServingPipeline:
             predictions = relevance_predictions(candidates.scores)
             notes.append("ranker missing: the only objective is retrieval relevance")
         policy = self.policy
+        if policy is not None and RELEVANCE in policy.objectives and RELEVANCE not in predictions:
+            # the request's relevance, as the floor and the explorer's front read it: the
+            # first stage's score as a share of the best candidate's
+            predictions[RELEVANCE] = relevance_predictions(candidates.scores)[RELEVANCE]
         if policy is not None and not set(policy.prediction_names) <= set(predictions):
             notes.append(
                 f"policy not used: it reads predictions {', '.join(policy.prediction_names)}, "
