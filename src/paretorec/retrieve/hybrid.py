@@ -4,6 +4,12 @@ Each retriever returns its best `depth` items (at least K) that pass the filters
 fusion (`ReciprocalRankFusion` by default, or `ScoreFusion`) orders their union; the
 result's `components` hold the BM25 and cosine scores behind each item. Changes go to both
 indexes, so their item tables stay aligned and an item has one position in both.
+
+With a `speller` (`paretorec.retrieve.spelling.SpellCorrector`, built from the catalog's
+own words), the lexical side searches the corrected query (``cordles drill`` → ``cordless
+drill``; numbers and units are never changed); the dense side takes the vector it is given.
+New and changed items' words join the speller's vocabulary at once. The speller is saved
+with the indexes (``spelling/``); a folder saved without one loads without one.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from paretorec.retrieve.fusion import (
     ScoreFusion,
 )
 from paretorec.retrieve.lexical import LexicalIndex, item_texts
+from paretorec.retrieve.spelling import SpellCorrector
 from paretorec.retrieve.storage import read_meta, write_meta
 from paretorec.retrieve.topk import check_k
 from paretorec.types import Catalog
@@ -33,6 +40,7 @@ __all__ = ["DEFAULT_DEPTH", "HybridRetriever"]
 
 DEFAULT_DEPTH = 100
 _KIND = "hybrid"
+_SPELLING = "spelling"
 
 
 class HybridRetriever:
@@ -45,6 +53,7 @@ class HybridRetriever:
         *,
         fusion: Fusion | None = None,
         depth: int = DEFAULT_DEPTH,
+        speller: SpellCorrector | None = None,
     ) -> None:
         if lexical.item_ids != dense.item_ids:
             raise ValueError(
@@ -55,10 +64,21 @@ class HybridRetriever:
         self.dense = dense
         self.fusion: Fusion = fusion if fusion is not None else ReciprocalRankFusion()
         self.depth = check_k(depth)
+        self.speller = speller
 
     def with_fusion(self, fusion: Fusion) -> HybridRetriever:
         """The same indexes (shared, not copied) under another fusion."""
-        return HybridRetriever(self.lexical, self.dense, fusion=fusion, depth=self.depth)
+        return HybridRetriever(
+            self.lexical, self.dense, fusion=fusion, depth=self.depth, speller=self.speller
+        )
+
+    def lexical_query(self, query: str | bytes) -> str | bytes:
+        """The text the lexical index searches: the query, spell-corrected with a speller."""
+        if self.speller is None:
+            return query
+        if isinstance(query, bytes):
+            query = query.decode("utf-8", errors="replace")
+        return self.speller.correct(query).text
 
     # ------------------------------------------------------------ searching
 
@@ -73,7 +93,7 @@ class HybridRetriever:
         """Each retriever's own best `depth` items, by name (``lexical``, ``dense``)."""
         depth = check_k(depth if depth is not None else self.depth)
         return {
-            LEXICAL: self.lexical.search(query, k=depth, filters=filters),
+            LEXICAL: self.lexical.search(self.lexical_query(query), k=depth, filters=filters),
             DENSE: self.dense.search(query_vector, k=depth, filters=filters),
         }
 
@@ -96,14 +116,18 @@ class HybridRetriever:
 
     def add_items(self, catalog: Catalog, vectors: ArrayLike) -> None:
         """Add new items to both indexes (checked in full before either changes)."""
-        item_texts(catalog, self.lexical.fields)
+        texts = item_texts(catalog, self.lexical.fields)
         self.dense.add_items(catalog, vectors)
         self.lexical.add_items(catalog)
+        if self.speller is not None:
+            self.speller.add_texts(texts)
 
     def update_items(self, catalog: Catalog, vectors: ArrayLike) -> None:
-        item_texts(catalog, self.lexical.fields)
+        texts = item_texts(catalog, self.lexical.fields)
         self.dense.update_items(catalog, vectors)
         self.lexical.update_items(catalog)
+        if self.speller is not None:
+            self.speller.add_texts(texts)
 
     def remove_items(self, item_ids: Iterable[str]) -> None:
         ids = list(item_ids)
@@ -128,9 +152,12 @@ class HybridRetriever:
             settings["k_rrf"] = fusion.k_rrf
         else:
             settings["normalization"] = fusion.normalization.value
+        settings["spelling"] = self.speller is not None
         write_meta(folder, _KIND, {"depth": self.depth, **settings})
         self.lexical.save(folder / LEXICAL)
         self.dense.save(folder / DENSE)
+        if self.speller is not None:
+            self.speller.save(folder / _SPELLING)
 
     @classmethod
     def load(cls, folder: str | Path) -> HybridRetriever:
@@ -150,4 +177,5 @@ class HybridRetriever:
             DenseIndex.load(folder / DENSE),
             fusion=fusion,
             depth=int(meta["depth"]),
+            speller=SpellCorrector.load(folder / _SPELLING) if meta.get("spelling") else None,
         )
