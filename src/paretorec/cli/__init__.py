@@ -14,6 +14,7 @@ from paretorec.cli import (  # noqa: F401  (registers commands)
     _rank,
     _recommend,
     _retrain,
+    _robustness,
     _scale,
     _search,
     _serve,

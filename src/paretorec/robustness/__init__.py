@@ -8,6 +8,8 @@ from paretorec.robustness import search as _search  # noqa: F401  (registers the
 from paretorec.robustness.scenarios import (
     Defence,
     Defences,
+    Evaluator,
+    Measurement,
     Scenario,
     Target,
     Transform,
@@ -20,6 +22,8 @@ from paretorec.robustness.scenarios import (
 __all__ = [
     "Defence",
     "Defences",
+    "Evaluator",
+    "Measurement",
     "Scenario",
     "Target",
     "Transform",

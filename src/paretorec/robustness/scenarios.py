@@ -13,6 +13,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
+from numpy.typing import NDArray
+
 from paretorec.types import Dataset
 
 #: dataset, strength, seed -> the stressed dataset (pure: the input is never changed).
@@ -159,3 +162,33 @@ class Defences:
     @property
     def label(self) -> str:
         return "+".join(sorted(d.value for d in self.on)) or "none"
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Each objective's value per evaluation unit (test query, user, session), the units
+    the same and in the same order for every strength, so the report can take means and
+    paired intervals from one thing. Higher is better for every objective."""
+
+    units: tuple[str, ...]
+    values: dict[str, NDArray[np.float64]]
+
+    def __post_init__(self) -> None:
+        if not self.units:
+            raise ValueError("a measurement needs at least one unit")
+        for name, column in self.values.items():
+            if column.shape != (len(self.units),):
+                raise ValueError(
+                    f"objective {name!r} has {column.shape} values for {len(self.units)} units"
+                )
+
+    @property
+    def objectives(self) -> tuple[str, ...]:
+        return tuple(self.values)
+
+    def mean(self, objective: str) -> float:
+        return float(np.mean(self.values[objective]))
+
+
+#: measures a (stressed) dataset with the pipeline of one target, with some defences on
+Evaluator = Callable[[Dataset, Defences], Measurement]
