@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         SplitSequences,
         TextVectors,
     )
+    from paretorec.retrieve.recommend.learned_merge import LearnedMerge
     from paretorec.types import Dataset
 
 
@@ -54,6 +55,14 @@ class TextChoice(StrEnum):
     AUTO = "auto"
     ALL = "all"
     POPULAR = "popular"
+
+
+class MergeMode(StrEnum):
+    """How `--model all` merges its generators' candidates."""
+
+    AUTO = "auto"  # the learned merge where it beats the quotas on held-out valid users
+    LEARNED = "learned"
+    QUOTAS = "quotas"
 
 
 def _generators(choice: ModelChoice, epochs: int, seed: int) -> list[Generator]:
@@ -130,6 +139,69 @@ def _fit(
     seed: int,
     *,
     full_histories: bool,
+    merge: MergeMode = MergeMode.QUOTAS,
+) -> Recommender:
+    """The generators fitted on train; with `--model all` and a learned `merge`, the
+    learned merge trained on the valid items (carved from train where the split has
+    none: generators fitted on the rest for it, then refitted on the whole train part)."""
+    from paretorec.retrieve.recommend.evaluation import carve_validation
+
+    if choice is not ModelChoice.ALL or merge is MergeMode.QUOTAS:
+        return _fit_generators(sequences, vectors, choice, epochs, seed, full_histories)
+    if any(v.size for v in sequences.valid):
+        recommender = _fit_generators(sequences, vectors, choice, epochs, seed, full_histories)
+        _learn_merge(recommender, sequences, merge, seed)
+        return recommender
+    carved = carve_validation(sequences)
+    if not any(v.size for v in carved.valid):
+        console.print("no user has two train items to carve a valid item from: quotas merge")
+        return _fit_generators(sequences, vectors, choice, epochs, seed, full_histories)
+    console.print(
+        "the split has no valid items: the merge learns each user's last train item, "
+        "generators fitted on the rest, then refitted on the whole train part"
+    )
+    first = _fit_generators(carved, vectors, choice, epochs, seed, False)
+    learned = _learn_merge(first, carved, merge, seed)
+    recommender = _fit_generators(sequences, vectors, choice, epochs, seed, full_histories)
+    recommender.learned = learned
+    return recommender
+
+
+def _learn_merge(
+    recommender: Recommender, sequences: SplitSequences, merge: MergeMode, seed: int
+) -> LearnedMerge | None:
+    """Train the learned merge and set it on `recommender` when `merge` asks for it (auto:
+    when it beats the quotas' NDCG@10 on held-out valid users); the merge chosen."""
+    from paretorec.retrieve.recommend.evaluation import fit_learned_merge
+    from paretorec.retrieve.recommend.learned_merge import MergeConfig
+
+    try:
+        with spinner("training the learned merge on the valid items"):
+            choice = fit_learned_merge(
+                recommender, sequences, config=MergeConfig(seed=seed), seed=seed
+            )
+    except ValueError as error:
+        if merge is MergeMode.LEARNED:
+            raise
+        console.print(f"no learned merge ({error}): the quotas stay")
+        return None
+    keep = merge is MergeMode.LEARNED or choice.learned_wins
+    console.print(
+        f"learned merge NDCG@10 {choice.learned_ndcg:.4f} vs quotas {choice.quotas_ndcg:.4f} "
+        f"on {choice.check_users:,} held-out valid users (trained on {choice.train_users:,}): "
+        f"{'the learned merge ranks' if keep else 'the quotas stay'}"
+    )
+    recommender.learned = choice.learned if keep else None
+    return recommender.learned
+
+
+def _fit_generators(
+    sequences: SplitSequences,
+    vectors: NDArray[np.float32],
+    choice: ModelChoice,
+    epochs: int,
+    seed: int,
+    full_histories: bool,
 ) -> Recommender:
     from paretorec.retrieve.recommend import Sequential, TrainingData, TwoTower, fit_on_train
 
@@ -159,6 +231,15 @@ Model = Annotated[
 Epochs = Annotated[int, typer.Option(min=1, help="Most epochs of the neural generators.")]
 Seed = Annotated[int, typer.Option(help="Seed of initialization, shuffling and sampling.")]
 Cache = Annotated[Path | None, typer.Option(help="Embedding cache folder.")]
+Merge = Annotated[
+    MergeMode,
+    typer.Option(
+        "--merge",
+        help="How --model all merges: learned (LightGBM over the union of candidates, trained "
+        "on the valid items), quotas (fixed shares), or auto (learned where it beats the "
+        "quotas on held-out valid users).",
+    ),
+]
 Text = Annotated[
     TextChoice,
     typer.Option(
@@ -183,6 +264,7 @@ def train_recommender_command(
     encoder_model: EncoderFolder = None,
     cache: Cache = None,
     text: Text = TextChoice.AUTO,
+    merge: Merge = MergeMode.AUTO,
 ) -> None:
     """Train the recommendation generators on the train part of DIR's events (early
     stopping on valid), register the merged recommender as a new model version, and print
@@ -191,13 +273,19 @@ def train_recommender_command(
     from paretorec.serve.registry import ModelKind, ModelRegistry, default_models_dir
 
     _, sequences, vectors, mode = _prepare(data, encoder_model, cache, model, text)
-    recommender = _fit(sequences, vectors, model, epochs, seed, full_histories=True)
+    recommender = _fit(sequences, vectors, model, epochs, seed, full_histories=True, merge=merge)
     metrics: dict[str, dict[str, float]] = {}
     if any(t.size for t in sequences.test):
         with spinner("evaluating on test"):
             metrics = evaluate_recommender(recommender, sequences)
     registry = ModelRegistry(models if models is not None else default_models_dir())
-    config = {"model": model.value, "epochs": epochs, "seed": seed, "text_vectors": mode.value}
+    config = {
+        "model": model.value,
+        "epochs": epochs,
+        "seed": seed,
+        "text_vectors": mode.value,
+        "merge": "learned" if recommender.learned is not None else "quotas",
+    }
     with registry.stage(ModelKind.RECOMMENDER, data=data, config=config) as staged:
         recommender.save(staged.folder)
         staged.metrics.update(
@@ -348,6 +436,7 @@ def evaluate_recommend_command(
     encoder_model: EncoderFolder = None,
     cache: Cache = None,
     text: Text = TextChoice.AUTO,
+    merge: Merge = MergeMode.AUTO,
     runs_dir: Annotated[
         Path | None,
         typer.Option(
@@ -362,7 +451,7 @@ def evaluate_recommend_command(
     from paretorec.retrieve.recommend import evaluate_recommender
 
     _, sequences, vectors, _ = _prepare(data, encoder_model, cache, model, text)
-    recommender = _fit(sequences, vectors, model, epochs, seed, full_histories=False)
+    recommender = _fit(sequences, vectors, model, epochs, seed, full_histories=False, merge=merge)
     with spinner("evaluating"):
         metrics = evaluate_recommender(recommender, sequences)
     console.print(_metrics_table(metrics, "test (full-catalog ranking)"))

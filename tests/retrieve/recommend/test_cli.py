@@ -47,9 +47,27 @@ def test_eval_recommend_writes_metrics(shop: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     metrics = json.loads(out.read_text())
-    assert set(metrics) == {"popularity", "covisitation", "two-tower", "sequential", "merge"}
+    models = {"popularity", "covisitation", "two-tower", "sequential", "merge"}
+    assert models <= set(metrics) <= models | {"merge (quotas)"} | {
+        f"{name} [{part}]" for name in (*models, "merge (quotas)") for part in ("cold", "tail 1-5")
+    }
+    # i5 (the test item of the six users of the first chain) is never in train: cold
+    assert metrics["merge [cold]"]["users"] == 6
     # six items, histories of up to three: K is capped at 3
     assert all(0.0 <= row["recall@3"] <= 1.0 for row in metrics.values())
+
+
+def test_eval_recommend_with_the_learned_merge(shop: Path, tmp_path: Path) -> None:
+    out = tmp_path / "metrics.json"
+    result = runner.invoke(
+        app,
+        ["eval", "recommend", "--data", str(shop), "--json", str(out), "--epochs", "1",
+         "--merge", "learned", "--cache", str(tmp_path / "cache")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "learned merge NDCG@10" in result.output and "the learned merge ranks" in result.output
+    metrics = json.loads(out.read_text())
+    assert {"merge", "merge (quotas)"} <= set(metrics)
 
 
 def test_train_then_recommend(shop: Path, tmp_path: Path) -> None:
