@@ -5,8 +5,9 @@ One contract (`Generator`: ``fit``, ``score``, ``save``, ``load``) and four gene
 `CoVisitation` (items bought near each other, with order decay), `TwoTower` (user and
 item towers over text embeddings and IDs, in-batch negatives with logQ correction) and
 `Sequential` (a SASRec-like transformer whose item inputs include the text embedding).
-`Recommender` merges them under per-source `Quotas` over a live item table, so items
-added by their text are recommendable at once. `split_sequences` turns a dataset into the
+`Recommender` merges them under per-source `Quotas`, or by a `LearnedMerge` (LightGBM
+lambdarank over the union of their candidates and the session's text neighbours), over a
+live item table, so items added by their text are recommendable at once. `split_sequences` turns a dataset into the
 ordered train / valid / test sequences they learn and are measured on.
 """
 
@@ -23,11 +24,17 @@ from paretorec.retrieve.recommend.caps import ActorCaps
 from paretorec.retrieve.recommend.covisitation import CoVisitation, co_visit_matrix
 from paretorec.retrieve.recommend.evaluation import (
     MERGE,
+    QUOTA_MERGE,
+    TAIL_MAX,
+    MergeChoice,
+    carve_validation,
     evaluate_recommender,
+    fit_learned_merge,
     fit_on_train,
     validation_set,
 )
 from paretorec.retrieve.recommend.interactions import SplitSequences, as_matrix, split_sequences
+from paretorec.retrieve.recommend.learned_merge import LearnedMerge, MergeConfig
 from paretorec.retrieve.recommend.merge import Quotas, merge_ranked
 from paretorec.retrieve.recommend.popularity import Popularity, popular_diverse
 from paretorec.retrieve.recommend.recommender import (
@@ -50,11 +57,16 @@ __all__ = [
     "DEFAULT_QUOTAS",
     "GENERATOR_TYPES",
     "MERGE",
+    "QUOTA_MERGE",
     "READS_TEXT",
+    "TAIL_MAX",
     "ActorCaps",
     "CoVisitation",
     "Generator",
     "History",
+    "LearnedMerge",
+    "MergeChoice",
+    "MergeConfig",
     "NotFittedError",
     "Popularity",
     "Quotas",
@@ -69,8 +81,10 @@ __all__ = [
     "UnknownItemsError",
     "ValidationSet",
     "as_matrix",
+    "carve_validation",
     "co_visit_matrix",
     "evaluate_recommender",
+    "fit_learned_merge",
     "fit_on_train",
     "merge_ranked",
     "popular_diverse",
