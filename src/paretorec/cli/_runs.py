@@ -3,6 +3,7 @@ test queries (users) as TREC run files (`paretorec.evaluate.trec_runs`)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +15,11 @@ if TYPE_CHECKING:
     from paretorec.retrieve.recommend import Recommender, SplitSequences
 
 
+def run_tag(method: str) -> str:
+    """A method's name as a run's tag: without whitespace (``hybrid + LTR`` → ``hybrid+LTR``)."""
+    return re.sub(r"\s+", "", method)
+
+
 def write_search_runs(
     runs: Mapping[str, Mapping[str, Candidates]], folder: Path, *, depth: int = DEFAULT_DEPTH
 ) -> list[Path]:
@@ -22,7 +28,7 @@ def write_search_runs(
         write_run(
             folder,
             [RankedList(q, c.item_ids, c.scores.tolist()) for q, c in lists.items()],
-            method=method,
+            method=run_tag(method),
             depth=depth,
         )
         for method, lists in runs.items()
@@ -61,7 +67,7 @@ def write_recommend_runs(
                 RankedList(u, [item_ids[i] for i in row])
                 for u, row in zip(user_ids, items.tolist(), strict=True)
             ),
-            method=method,
+            method=run_tag(method),
             depth=k,
         )
         for method, items in lists.items()

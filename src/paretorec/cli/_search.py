@@ -43,6 +43,13 @@ def index(
         Path | None,
         typer.Option(help="Embedding cache folder (default: ~/.cache/paretorec/embeddings)."),
     ] = None,
+    spelling: Annotated[
+        bool,
+        typer.Option(
+            "--spelling/--no-spelling",
+            help="Save a spell corrector of the catalog's words: BM25 searches corrected queries.",
+        ),
+    ] = True,
 ) -> None:
     """Encode the catalog and build the BM25 and dense indexes (hybrid search), saved to --out."""
     from paretorec.data.validate import load_dataset
@@ -52,7 +59,9 @@ def index(
         dataset = load_dataset(folder)
     encoder = _encoder(model)
     with progress_bar("encoding items", len(dataset.items)) as advance:
-        search = build_search(dataset, encoder, _embedding_cache(cache), on_progress=advance)
+        search = build_search(
+            dataset, encoder, _embedding_cache(cache), spelling=spelling, on_progress=advance
+        )
     search.save(out)
     console.print(f"indexed {len(dataset.items):,} items into {out}")
 
@@ -215,6 +224,13 @@ def evaluate_search_command(
             "here (DIR/bm25.run, ...): query_id Q0 item_id rank score method.",
         ),
     ] = None,
+    spelling: Annotated[
+        bool,
+        typer.Option(
+            "--spelling/--no-spelling",
+            help="BM25 searches queries spell-corrected towards the catalog's own words.",
+        ),
+    ] = True,
 ) -> None:
     """Judge search on a dataset: fit on its train queries, report BM25, dense and hybrid on the test queries."""
     from paretorec.data.validate import load_dataset
@@ -224,7 +240,12 @@ def evaluate_search_command(
         dataset = load_dataset(data)
     with progress_bar("encoding items", len(dataset.items)) as advance:
         result = evaluate_search(
-            dataset, _encoder(model), _embedding_cache(cache), seed=seed, on_progress=advance
+            dataset,
+            _encoder(model),
+            _embedding_cache(cache),
+            seed=seed,
+            spelling=spelling,
+            on_progress=advance,
         )
     title = f"{result.n_test:,} test queries, full catalog (unjudged = irrelevant)"
     console.print(frame_table(result.table, title))

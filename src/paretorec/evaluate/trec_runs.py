@@ -3,11 +3,13 @@ score them with its own definitions.
 
 One line per retrieved item: ``query_id Q0 item_id rank score method``, ranks 1..k in
 the list's order. Judges such as trec_eval order a query's lines by score and break ties
-their own way (by item id), so where the list's scores tie, or a method gives none, the
-written score is made strictly decreasing: each one is at most the float just below the
-score above it (`numpy.nextafter`). The order in the file is then the order the list was
-evaluated in, and every score is written with all its digits (``repr``), so a judge reads
-back exactly that order. A list without scores gets ``k + 1 - rank``.
+their own way (by item id), and pytrec_eval compares scores in single precision (scores
+within about 1e-7 of each other tie there), so the written scores are made clearly
+decreasing: each is at most the one written above it minus ``max(|above| * 2^-20,
+2^-100)``, which single precision still tells apart. Scores that already fall by more
+are written as they are (all digits, ``repr``); tied or nearly tied ones are lowered a
+little (by about 1e-6 of their size per place in the tie). A judge then reads back exactly
+the order the list was evaluated in. A list without scores gets ``k + 1 - rank``.
 
 Columns are separated by spaces, so an id or method with whitespace (or an empty one) is
 refused with a ValueError that names it.
@@ -24,6 +26,9 @@ from pathlib import Path
 __all__ = ["DEFAULT_DEPTH", "RankedList", "format_run", "run_file_name", "write_run"]
 
 DEFAULT_DEPTH = 100
+# the least fall between written scores: 8 single-precision steps, or a normal float near 0
+_RELATIVE_GAP = 2.0**-20
+_ABSOLUTE_GAP = 2.0**-100
 _WHITESPACE = re.compile(r"\s")
 
 
@@ -62,7 +67,7 @@ def _strictly_decreasing(scores: Sequence[float], query_id: str) -> list[float]:
                 raise ValueError(
                     f"query {query_id!r}: scores rise at rank {rank}: a list must be best first"
                 )
-            score = min(score, math.nextafter(out[-1], -math.inf))
+            score = min(score, out[-1] - max(abs(out[-1]) * _RELATIVE_GAP, _ABSOLUTE_GAP))
         out.append(score)
     return out
 

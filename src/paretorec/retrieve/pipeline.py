@@ -23,7 +23,8 @@ from paretorec.retrieve.candidates import Candidates
 from paretorec.retrieve.dense import DenseIndex
 from paretorec.retrieve.fusion import Fusion, ScoreFusion
 from paretorec.retrieve.hybrid import HybridRetriever
-from paretorec.retrieve.lexical import LexicalIndex
+from paretorec.retrieve.lexical import LexicalIndex, item_texts
+from paretorec.retrieve.spelling import SpellCorrector
 from paretorec.retrieve.tuning import evaluate_runs, tune_fusion_weight
 from paretorec.types import Dataset, Judgments, Split
 
@@ -37,17 +38,22 @@ def build_search(
     cache: Path,
     *,
     fusion: Fusion | None = None,
+    spelling: bool = True,
     on_progress: Callable[[int], None] | None = None,
 ) -> HybridRetriever:
     """BM25 and dense indexes over `dataset.items`, fused (score fusion, weight 0.5 unless
-    given); item vectors come through the on-disk cache at `cache`."""
+    given); item vectors come through the on-disk cache at `cache`. With `spelling`, the
+    lexical side searches queries spell-corrected towards the catalog's own words."""
     if len(dataset.items) == 0:
         raise ValueError("the catalog is empty: nothing to index")
     vectors = encode_items_cached(encoder, item_text(dataset.items), cache, on_progress=on_progress)
+    lexical = LexicalIndex.build(dataset.items)
+    words = item_texts(dataset.items, lexical.fields)
     return HybridRetriever(
-        LexicalIndex.build(dataset.items),
+        lexical,
         DenseIndex.build(vectors, dataset.items),
         fusion=fusion or ScoreFusion(),
+        speller=SpellCorrector.build(words) if spelling else None,
     )
 
 
@@ -82,8 +88,10 @@ def evaluate_search(
     *,
     seed: int = 0,
     on_progress: Callable[[int], None] | None = None,
+    spelling: bool = True,
 ) -> SearchEvaluation:
-    """Fit on the train queries (the fusion weight), judge on the test queries."""
+    """Fit on the train queries (the fusion weight), judge on the test queries. With
+    `spelling`, BM25 (alone and in the hybrid) searches the spell-corrected queries."""
     if dataset.judgments is None or dataset.queries is None:
         raise ValueError("judging search needs the queries and judgments tables")
     given = (
@@ -101,10 +109,10 @@ def evaluate_search(
     )
     if not train_ids or not test_ids:
         raise ValueError(f"need train and test queries, got {len(train_ids)} and {len(test_ids)}")
-    search = build_search(dataset, encoder, cache, on_progress=on_progress)
+    search = build_search(dataset, encoder, cache, spelling=spelling, on_progress=on_progress)
 
     def runs(ids: list[str]) -> tuple[dict[str, Candidates], dict[str, Candidates]]:
-        lexical = {q: search.lexical.search(texts[q], k=DEPTH) for q in ids}
+        lexical = {q: search.lexical.search(search.lexical_query(texts[q]), k=DEPTH) for q in ids}
         vectors = encoder.encode_queries([texts[q] for q in ids])
         dense = dict(zip(ids, search.dense.search_many(vectors, k=DEPTH), strict=True))
         return lexical, dense

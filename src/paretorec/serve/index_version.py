@@ -22,6 +22,8 @@ from numpy.typing import NDArray
 from paretorec.encode import TextEncoder, encode_items_cached, item_text
 from paretorec.retrieve import DenseIndex, HybridRetriever, LexicalIndex, ScoreFusion
 from paretorec.retrieve.fusion import Fusion
+from paretorec.retrieve.lexical import item_texts
+from paretorec.retrieve.spelling import SpellCorrector
 from paretorec.serve.encoders import ONNX_FOLDER, EncoderKind, EncoderRef, copy_onnx_export
 from paretorec.serve.registry import Manifest, ModelKind, ModelRegistry
 from paretorec.types import Catalog
@@ -102,10 +104,13 @@ def build_index_version(
     if len(catalog) == 0:
         raise ValueError("the catalog is empty: nothing to index")
     vectors = encode_items_cached(encoder, item_text(catalog), cache, on_progress=on_progress)
+    lexical = LexicalIndex.build(catalog)
     retriever = HybridRetriever(
-        LexicalIndex.build(catalog),
+        lexical,
         DenseIndex.build(vectors, catalog),
         fusion=fusion or ScoreFusion(weight=0.7),
+        # BM25 searches queries spell-corrected towards the catalog's words (saved with it)
+        speller=SpellCorrector.build(item_texts(catalog, lexical.fields)),
     )
     return write_index_version(
         registry,
