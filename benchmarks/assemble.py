@@ -15,7 +15,7 @@ HERE = Path(__file__).resolve().parent
 ORDER = (
     "data", "simulator", "topk", "ope_obp", "ope_simulator", "pareto", "encoder", "search",
     "robustness_search", "ranker", "moo", "policy", "explain", "recommend", "startup", "serve", "explorer", "fairness",
-    "tune", "tune_policy", "ray", "loop", "soak", "floor",
+    "tune", "tune_policy", "ray", "loop", "soak", "floor", "relevance",
 )  # fmt: skip
 
 HEADER = """# Benchmarks

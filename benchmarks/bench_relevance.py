@@ -1,0 +1,466 @@
+"""Relevance as an objective of the served policy (#19): does raising w_relevance raise the
+lists' true relevance, and do the default weights put fewer off-topic items on top?
+
+Two policies per seed, trained as `make demo` trains its policy (PPO in the demo's
+simulated shop, `train_in_simulator` at `DemoModelSize`'s budget, the same seed, world
+and logs):
+- TODAY: objectives clicks, revenue, diversity (the demo's policy before #19);
+- OURS: clicks, revenue, diversity, relevance (reward: the list's NDCG against the
+  shopper's true graded relevance; input: the relevance predicted from the match features).
+
+Measured on fresh sessions the policies never saw (the same sessions for every policy
+and weighting), greedy top 10:
+1. In the simulator: NDCG@10 against the simulator's true grades (all sessions, and the
+   search sessions alone), the share of the top 3 that is off-topic in search sessions
+   (an item outside the query's mid-level category: "laptop" for "headphones"), and the
+   exact expected clicks, revenue and category diversity; OURS over a sweep of
+   w_relevance (the other weights equal), and both at the default (uniform) weights and
+   at the demo's "mostly diversity" weighting.
+2. Through the service's path on the demo shop itself (`make demo`'s 5,000-item catalog,
+   the hybrid index over MiniLM vectors, `ServedPolicy` on the request features): sampled
+   shoppers' search queries; off-topic share of the top 3 and NDCG@10 against the true
+   grades of the retrieved candidates; the first stage's own order as a reference; and the
+   issue's query "wireless headphones" shown.
+
+Seeds: mean ± sd over seeds; the per-query differences OURS - TODAY at the default
+weights, averaged over seeds, with a 95% paired bootstrap interval over queries.
+
+    .venv/bin/python benchmarks/bench_relevance.py [--seeds 0 1 2] [--quick]
+
+Writes benchmarks/results/relevance.md and relevance.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from paretorec.demo_models import DemoModelSize
+from paretorec.policy import Algorithm, PolicyObjective, SimulatorSpec, rank
+from paretorec.policy.recipe import SimulatorRun, train_in_simulator
+from paretorec.policy.rewards import list_ndcg, list_objective_values
+from paretorec.policy.simulator import list_facts
+
+METRICS = ("ndcg", "ndcg_search", "off_topic_top3", "clicks", "revenue", "diversity")
+
+RESULTS = Path(__file__).resolve().parent / "results"
+WORK = Path(__file__).resolve().parent / ".work" / "relevance"
+K = 10
+TOP = 3
+EVAL_SEED = 4242
+TODAY = ("clicks", "revenue", "diversity")
+OURS = ("clicks", "revenue", "diversity", "relevance")
+SWEEP = (0.0, 0.25, 0.5, 0.75, 1.0)
+EXAMPLE = "wireless headphones"
+
+
+def weights_of(names: tuple[str, ...], relevance: float | None = None) -> np.ndarray:
+    """Weights in `names` order: with `relevance`, that weight for relevance and the rest
+    split equally; otherwise uniform."""
+    if relevance is None:
+        return np.full(len(names), 1.0 / len(names))
+    others = (1.0 - relevance) / (len(names) - 1)
+    return np.array([relevance if n == "relevance" else others for n in names])
+
+
+def weightings(names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The default (uniform) weights, and the demo's "mostly diversity" weighting."""
+    diversity = {"clicks": 0.1, "revenue": 0.1, "diversity": 0.7, "relevance": 0.1}
+    if "relevance" not in names:
+        diversity["diversity"] = 0.8
+    return {
+        "default (uniform)": weights_of(names),
+        "mostly diversity": np.array([diversity[n] for n in names]),
+    }
+
+
+def train(names: tuple[str, ...], seed: int, quick: bool) -> SimulatorRun:
+    size = DemoModelSize()
+    spec = SimulatorSpec(n_items=size.policy_items, n_users=size.policy_users, world_seed=seed)
+    return train_in_simulator(
+        spec,
+        list(names),
+        algorithm=Algorithm.PPO,
+        sessions=size.policy_sessions // (8 if quick else 1),
+        log_sessions=size.policy_log_sessions // (4 if quick else 1),
+        seed=seed,
+    )
+
+
+def in_simulator(run: SimulatorRun, w: np.ndarray, n_sessions: int) -> dict[str, np.ndarray]:
+    """Per session of the evaluation batch: NDCG@10, off-topic share of the top 3 (NaN
+    outside search), expected clicks and revenue, category diversity."""
+    from paretorec.simulate.sessions import decode_query_keys, leaf_relevance
+
+    task = run.task
+    env = task.env(n_sessions, seed=EVAL_SEED)
+    obs = env.reset(seed=EVAL_SEED)
+    lists = rank(run.policy, task.inputs(obs), w, K).items
+    grades = env.candidate_grades()
+    feedback = env.expected_feedback(lists).per_session()
+    diversity = list_objective_values(
+        (PolicyObjective.DIVERSITY,), lists, list_facts(obs, env.examination)
+    )[PolicyObjective.DIVERSITY]
+    shown = np.take_along_axis(obs.candidates, lists, axis=1)
+    searched = obs.is_search
+    off = np.full(obs.n_sessions, np.nan)
+    if searched.any():
+        leaf = decode_query_keys(task.world, obs.query[searched]).leaf
+        closeness = leaf_relevance(task.world, leaf[:, None], shown[searched, :TOP])
+        off[searched] = (closeness < task.world.config.behaviour.relevance_mid).mean(axis=1)
+    return {
+        "ndcg": list_ndcg(grades, lists),
+        "search": searched,
+        "off_topic": off,
+        "clicks": feedback["clicks"],
+        "revenue": feedback["revenue"],
+        "diversity": diversity,
+    }
+
+
+def summary(values: dict[str, np.ndarray]) -> dict[str, float]:
+    s = values["search"]
+    return {
+        "ndcg": float(values["ndcg"].mean()),
+        "ndcg_search": float(values["ndcg"][s].mean()),
+        "off_topic_top3": float(np.nanmean(values["off_topic"])),
+        "clicks": float(values["clicks"].mean()),
+        "revenue": float(values["revenue"].mean()),
+        "diversity": float(values["diversity"].mean()),
+    }
+
+
+# ----------------------------------------------------------------------------- demo shop
+
+
+def demo_service(quick: bool) -> tuple[Any, Any, list[tuple[str, int, int, int]]]:
+    """The demo shop's world, a serving pipeline over its catalog (the demo's hybrid index,
+    MiniLM vectors), and sampled search queries: (text, leaf, brand, attribute)."""
+    from paretorec.data.locations import cache_dir
+    from paretorec.demo import DemoSize
+    from paretorec.encode import SentenceTransformerEncoder
+    from paretorec.retrieve import ScoreFusion
+    from paretorec.serve.encoders import EncoderRef
+    from paretorec.serve.index_version import build_index_version
+    from paretorec.serve.loading import LoadOptions, load_pipeline
+    from paretorec.serve.registry import ModelKind, ModelRegistry
+    from paretorec.simulate import generate_world
+    from paretorec.simulate.sessions import draw_intents, query_texts
+    from paretorec.types import Catalog
+
+    size = DemoSize()
+    world = generate_world(size.items, size.users, seed=0)  # `paretorec demo`'s shop (seed 0)
+    encoder = SentenceTransformerEncoder()
+    models = WORK / "models"
+    registry = ModelRegistry(models)
+    if not registry.versions(ModelKind.INDEX):
+        index = build_index_version(
+            registry,
+            Catalog(world.items_frame()),
+            encoder,
+            cache=cache_dir() / "embeddings",
+            reference=EncoderRef.bundled(encoder.name),
+            fusion=ScoreFusion(weight=0.7),
+        )
+        registry.promote(ModelKind.INDEX, index.version)
+    pipeline = load_pipeline(registry, LoadOptions(encoder=encoder))
+    rng = np.random.default_rng(EVAL_SEED)
+    intents = draw_intents(world, world.users.draw(4000, rng), rng)
+    texts = query_texts(world, intents).to_list()
+    seen: dict[str, tuple[str, int, int, int]] = {}
+    for i, text in enumerate(texts):
+        seen.setdefault(
+            text,
+            (text, int(intents.leaf[i]), int(intents.brand[i]), int(intents.attribute[i])),
+        )
+    queries = list(seen.values())[: 60 if quick else 400]
+    example = next((q for q in seen.values() if q[0] == EXAMPLE), None)
+    if example is None:  # the issue's query, built from the vocabulary
+        leaf = world.taxonomy.leaf_nouns.index("headphones")
+        attribute = world.words.attribute_words.index("wireless")
+        example = (EXAMPLE, leaf, -1, attribute)
+    return world, pipeline, [example, *[q for q in queries if q[0] != EXAMPLE]]
+
+
+def on_demo_shop(
+    world: Any, pipeline: Any, queries: list[tuple[str, int, int, int]], run: SimulatorRun,
+    weights: dict[str, np.ndarray],
+) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, list[str]]]:  # fmt: skip
+    """Per weighting, per query: off-topic share of the top 3 and NDCG@10 against the true
+    grades of the retrieved candidates; and the example query's top 5 per weighting."""
+    from paretorec.policy.served import ServedPolicy
+    from paretorec.preference import Preference
+    from paretorec.serve.pipeline import SearchQuery
+    from paretorec.simulate.sessions import Intent, graded_relevance, leaf_relevance
+
+    served = ServedPolicy(run.policy, pipeline.store, predictor=run.task.predictor)
+    names = tuple(run.policy.config.objectives)
+    row_of = {item: n for n, item in enumerate(world.item_ids.to_list())}
+    titles = world.items_frame()["title"].to_list()
+    out = {name: {"off_topic": [], "ndcg": []} for name in weights}
+    example: dict[str, list[str]] = {}
+    for text, leaf, brand, attribute in queries:
+        query = SearchQuery(text, k=K)
+        context = pipeline.search_context(query)
+        candidates = pipeline.search_candidates(context, query)
+        rows = np.array([row_of[i] for i in candidates.item_ids], dtype=np.int64)
+        intent = Intent(
+            np.array([leaf]), np.array([brand]), np.array([attribute]), np.array([True])
+        )
+        grades = graded_relevance(world, intent, rows[None, :])
+        for name, w in weights.items():
+            order = served.choose(context, candidates, {}, Preference(names, w), K).order
+            top = rows[order[:TOP]]
+            closeness = leaf_relevance(world, np.array([leaf]), top)
+            relevant_mid = world.config.behaviour.relevance_mid
+            out[name]["off_topic"].append(float((closeness < relevant_mid).mean()))
+            out[name]["ndcg"].append(float(list_ndcg(grades, order[None, :K])[0]))
+            if text == EXAMPLE:
+                example[name] = [titles[r] for r in rows[order[:5]]]
+    return {n: {k: np.asarray(v) for k, v in d.items()} for n, d in out.items()}, example
+
+
+def first_stage(
+    world: Any, pipeline: Any, queries: list[tuple[str, int, int, int]]
+) -> dict[str, float]:
+    """The retrieval order's own off-topic share of the top 3 and NDCG@10."""
+    from paretorec.serve.pipeline import SearchQuery
+    from paretorec.simulate.sessions import Intent, graded_relevance, leaf_relevance
+
+    row_of = {item: n for n, item in enumerate(world.item_ids.to_list())}
+    off, ndcg = [], []
+    for text, leaf, brand, attribute in queries:
+        query = SearchQuery(text, k=K)
+        context = pipeline.search_context(query)
+        candidates = pipeline.search_candidates(context, query)
+        rows = np.array([row_of[i] for i in candidates.item_ids], dtype=np.int64)
+        intent = Intent(
+            np.array([leaf]), np.array([brand]), np.array([attribute]), np.array([True])
+        )
+        grades = graded_relevance(world, intent, rows[None, :])
+        closeness = leaf_relevance(world, np.array([leaf]), rows[:TOP])
+        off.append(float((closeness < world.config.behaviour.relevance_mid).mean()))
+        ndcg.append(float(list_ndcg(grades, np.arange(min(K, rows.size))[None, :])[0]))
+    return {"off_topic_top3": float(np.mean(off)), "ndcg": float(np.mean(ndcg))}
+
+
+def paired_interval(diff: np.ndarray, *, seed: int = 0, n: int = 2000) -> list[float]:
+    rng = np.random.default_rng(seed)
+    boot = diff[rng.integers(0, diff.size, (n, diff.size))].mean(axis=1)
+    return [float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975))]
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--quick", action="store_true", help="small budget, to try the script")
+    parser.add_argument("--sessions", type=int, default=4000, help="evaluation sessions")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    world, pipeline, queries = demo_service(args.quick)
+    print(f"demo shop: {len(queries)} queries, index ready", flush=True)
+    results: dict[str, Any] = {
+        "seeds": args.seeds,
+        "queries": len(queries),
+        "sessions": args.sessions,
+        "first_stage": first_stage(world, pipeline, queries),
+        "runs": {},
+    }
+    shop_diffs: dict[str, list[np.ndarray]] = {"off_topic": [], "ndcg": []}
+    sim_diffs: dict[str, list[np.ndarray]] = {"off_topic": [], "ndcg": []}
+    for seed in args.seeds:
+        per_seed: dict[str, Any] = {}
+        shop_default: dict[str, dict[str, np.ndarray]] = {}
+        sim_default: dict[str, dict[str, np.ndarray]] = {}
+        for label, names in (("today", TODAY), ("ours", OURS)):
+            t0 = time.perf_counter()
+            run = train(names, seed, args.quick)
+            trained_s = time.perf_counter() - t0
+            entry: dict[str, Any] = {"train_s": trained_s, "simulator": {}, "demo_shop": {}}
+            for name, w in weightings(names).items():
+                values = in_simulator(run, w, args.sessions)
+                entry["simulator"][name] = {"weights": w.tolist(), **summary(values)}
+                if name.startswith("default"):
+                    sim_default[label] = values
+            if label == "ours":
+                entry["sweep"] = {
+                    f"{r:g}": summary(in_simulator(run, weights_of(names, r), args.sessions))
+                    for r in SWEEP
+                }
+                swept, _ = on_demo_shop(
+                    world, pipeline, queries, run, {f"{r:g}": weights_of(names, r) for r in SWEEP}
+                )
+                entry["demo_shop_sweep"] = {
+                    key: {m: float(v.mean()) for m, v in values.items()}
+                    for key, values in swept.items()
+                }
+            shop, example = on_demo_shop(world, pipeline, queries, run, weightings(names))
+            for name, values in shop.items():
+                entry["demo_shop"][name] = {
+                    "off_topic_top3": float(values["off_topic"].mean()),
+                    "ndcg": float(values["ndcg"].mean()),
+                    "example": example.get(name, []),
+                }
+            shop_default[label] = shop["default (uniform)"]
+            per_seed[label] = entry
+            print(seed, label, json.dumps(entry)[:600], flush=True)
+        for key in ("off_topic", "ndcg"):
+            shop_diffs[key].append(shop_default["ours"][key] - shop_default["today"][key])
+            ours, today = sim_default["ours"], sim_default["today"]
+            field = "off_topic" if key == "off_topic" else "ndcg"
+            mask = ours["search"]
+            sim_diffs[key].append(ours[field][mask] - today[field][mask])
+        results["runs"][str(seed)] = per_seed
+    results["paired"] = {
+        where: {
+            key: {
+                "mean": float(np.mean(np.stack(d[key]).mean(axis=0))),
+                "ci95": paired_interval(np.stack(d[key]).mean(axis=0)),
+                "units": int(np.stack(d[key]).shape[1]),
+            }
+            for key in ("off_topic", "ndcg")
+        }
+        for where, d in (("demo_shop", shop_diffs), ("simulator_search", sim_diffs))
+    }
+    results["wall_s"] = time.perf_counter() - start
+    results["quick"] = args.quick
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "relevance.json").write_text(json.dumps(results, indent=1))
+    (RESULTS / "relevance.md").write_text(markdown(results))
+    print((RESULTS / "relevance.md").read_text())
+
+
+def _ms(values: list[float], digits: int = 3) -> str:
+    a = np.asarray(values, dtype=np.float64)
+    sd = a.std(ddof=1) if a.size > 1 else 0.0
+    return f"{a.mean():.{digits}f} ± {sd:.{digits}f}"
+
+
+def markdown(r: dict[str, Any]) -> str:
+    seeds = [str(s) for s in r["seeds"]]
+    runs = r["runs"]
+
+    def across(label: str, part: str, weighting: str, key: str) -> list[float]:
+        return [runs[s][label][part][weighting][key] for s in seeds]
+
+    lines = [
+        "## Relevance as an objective of the served policy",
+        "",
+        f"`benchmarks/bench_relevance.py`{' --quick' if r['quick'] else ''}, "
+        f"{platform.machine()}, torch threads 1, wall {r['wall_s']:.0f} s, seeds "
+        f"{', '.join(seeds)} (mean ± sd over seeds). Per seed, two PPO policies trained as "
+        "`make demo` trains its policy (the demo's simulated shop and budget, same seed, world "
+        "and logs): TODAY weighs clicks, revenue, diversity; OURS adds relevance (reward: the "
+        "list's NDCG@10 against the shopper's true graded relevance; input: relevance predicted "
+        "from the match features). Greedy top 10 on fresh sessions the policies never saw, the "
+        "same for every policy and weighting. Off-topic: an item outside the query's mid-level "
+        "category (a laptop for headphones).",
+        "",
+        f"### In the simulated shop ({r['sessions']:,} sessions; exact expected feedback)",
+        "",
+        "OURS as w_relevance grows (the other three weights equal):",
+        "",
+        "| w_relevance | NDCG@10 | NDCG@10 (search) | off-topic in top 3 (search) | "
+        "clicks / list | revenue / list | diversity |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key in (f"{v:g}" for v in SWEEP):
+        rows = [runs[s]["ours"]["sweep"][key] for s in seeds]
+        lines.append(
+            f"| {key} | "
+            + " | ".join(_ms([x[m] for x in rows], 2 if m == "revenue" else 3) for m in METRICS)
+            + " |"
+        )
+    lines += [
+        "",
+        "TODAY vs OURS at the same weightings (OURS gives relevance 0.25 at the default, "
+        "0.1 at 'mostly diversity' = 0.1 / 0.1 / 0.7 / 0.1; TODAY 0.1 / 0.1 / 0.8):",
+        "",
+        "| weighting | policy | NDCG@10 | NDCG@10 (search) | off-topic in top 3 (search) | "
+        "clicks / list | revenue / list | diversity |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for weighting in ("default (uniform)", "mostly diversity"):
+        for label in ("today", "ours"):
+            lines.append(
+                f"| {weighting} | {label.upper()} | "
+                + " | ".join(
+                    _ms(across(label, "simulator", weighting, m), 2 if m == "revenue" else 3)
+                    for m in METRICS
+                )
+                + " |"
+            )
+    first = r["first_stage"]
+    lines += [
+        "",
+        f"### On the demo shop through the service's path ({r['queries']} search queries)",
+        "",
+        "`make demo`'s 5,000-item catalog, its hybrid index (BM25 + MiniLM, fusion 0.7), "
+        "each policy served by `ServedPolicy` on the request features (the first stage's "
+        "score as the match), sampled shoppers' queries; truth: the simulator's grades of the "
+        "retrieved candidates.",
+        "",
+        "| weighting | policy | off-topic in top 3 | NDCG@10 |",
+        "|---|---|---:|---:|",
+        f"| — | first stage (retrieval order) | {first['off_topic_top3']:.3f} | "
+        f"{first['ndcg']:.3f} |",
+    ]
+    for weighting in ("default (uniform)", "mostly diversity"):
+        for label in ("today", "ours"):
+            lines.append(
+                f"| {weighting} | {label.upper()} | "
+                f"{_ms(across(label, 'demo_shop', weighting, 'off_topic_top3'))} | "
+                f"{_ms(across(label, 'demo_shop', weighting, 'ndcg'))} |"
+            )
+    lines += [
+        "",
+        "OURS on the demo shop as w_relevance grows (the other three weights equal):",
+        "",
+        "| w_relevance | off-topic in top 3 | NDCG@10 |",
+        "|---:|---:|---:|",
+    ]
+    for key in (f"{v:g}" for v in SWEEP):
+        rows = [runs[s]["ours"]["demo_shop_sweep"][key] for s in seeds]
+        lines.append(
+            f"| {key} | {_ms([x['off_topic'] for x in rows])} | {_ms([x['ndcg'] for x in rows])} |"
+        )
+    paired = r["paired"]
+    lines += [
+        "",
+        "OURS − TODAY at the default weights, per query (per search session) averaged over "
+        "seeds, 95% paired bootstrap interval:",
+        "",
+        "| where | off-topic in top 3 | NDCG@10 | units |",
+        "|---|---:|---:|---:|",
+    ]
+    for where, title in (("demo_shop", "demo shop (queries)"), ("simulator_search", "simulator (search sessions)")):  # fmt: skip
+        p = paired[where]
+        lines.append(
+            f"| {title} | {p['off_topic']['mean']:+.3f} [{p['off_topic']['ci95'][0]:+.3f}, "
+            f"{p['off_topic']['ci95'][1]:+.3f}] | {p['ndcg']['mean']:+.3f} "
+            f"[{p['ndcg']['ci95'][0]:+.3f}, {p['ndcg']['ci95'][1]:+.3f}] | "
+            f"{p['off_topic']['units']:,} |"
+        )
+    first_seed = seeds[0]
+    lines += ["", f'The issue\'s query, "{EXAMPLE}", top 5 (seed {first_seed}):', ""]
+    for weighting in ("default (uniform)", "mostly diversity"):
+        for label in ("today", "ours"):
+            shown = runs[first_seed][label]["demo_shop"][weighting]["example"]
+            lines.append(f"- {weighting}, {label.upper()}: " + "; ".join(shown))
+    lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
