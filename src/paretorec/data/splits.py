@@ -54,6 +54,39 @@ def split_judgments(
     return Judgments(_filled(judgments.frame, rule))
 
 
+DEFAULT_CARVED_VALID_SHARE = 0.1
+MIN_TRAIN_QUERIES_LEFT = 2  # in-batch negatives need two queries in a batch
+
+
+def carve_valid_queries(
+    judgments: Judgments, *, share: float = DEFAULT_CARVED_VALID_SHARE, seed: int = 0
+) -> tuple[Judgments, int]:
+    """Move `share` of the train queries (a seeded shuffle; at least one) with all their
+    judgments to valid, for data whose split holds no valid queries. Returns the judgments
+    and how many queries moved; fails when fewer than `MIN_TRAIN_QUERIES_LEFT` would stay."""
+    if not 0 < share < 1:
+        raise ValueError(f"the valid share must be in (0, 1), got {share}")
+    frame = judgments.frame
+    if "split" not in frame.columns:
+        raise ValueError("the judgments have no split column: assign splits first")
+    train = frame.filter(pl.col("split") == Split.TRAIN.value)["query_id"].unique().drop_nulls()
+    queries = np.sort(train.to_numpy())
+    n_valid = max(1, round(share * len(queries)))
+    if len(queries) - n_valid < MIN_TRAIN_QUERIES_LEFT:
+        raise ValueError(
+            f"only {len(queries)} train queries: too few to carve valid queries from "
+            f"(a {share:.0%} share, at least 1, leaving at least {MIN_TRAIN_QUERIES_LEFT} "
+            f"to train on, needs {MIN_TRAIN_QUERIES_LEFT + 1} or more)"
+        )
+    carved = queries[np.random.default_rng(seed).permutation(len(queries))[:n_valid]]
+    moved = pl.col("query_id").is_in(carved.tolist()) & (pl.col("split") == Split.TRAIN.value)
+    return Judgments(
+        frame.with_columns(
+            pl.when(moved).then(pl.lit(Split.VALID.value)).otherwise(pl.col("split")).alias("split")
+        )
+    ), n_valid
+
+
 def split_events(events: Events) -> Events:
     """Leave-last-out per user (see the module docstring)."""
     frame = events.frame

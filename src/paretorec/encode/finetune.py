@@ -1,18 +1,25 @@
-"""Fine-tuning the text encoder on in-domain (query, item) pairs with in-batch negatives.
+"""Fine-tuning the text encoder on in-domain (query, item) pairs.
 
-The loss is sentence-transformers' MultipleNegativesRankingLoss: for a batch of pairs
-(q_i, d_i), each query's positive is its own item and every other item of the batch is a
-negative (softmax cross-entropy over scaled cosine similarities). A plain PyTorch loop
-drives it, so no trainer framework is needed, the seed fixes batch order and dropout, and
-progress is reported per batch. Batches never hold the same query or item twice, since
-a duplicate would be taught as its own negative.
+The loss is sentence-transformers' MultipleNegativesRankingLoss (InfoNCE over scaled
+cosine similarities): each query's positive is its own item; every other item of the
+batch and every hard negative in the batch is a negative. Two documented extensions
+(`paretorec.encode.graded_loss`): rows are weighted by the positive's graded gain
+(2^grade - 1, the NDCG gain), and an item the training pairs also pair with a row's query
+is masked out of that row's softmax rather than taught as its negative. Hard negatives
+(`TrainingPair.negatives`) are mined outside, from BM25 and the model's own top hits
+(`paretorec.retrieve.hard_negatives`). A plain PyTorch loop drives it, so no trainer
+framework is needed, the seed fixes batch order and dropout, and progress is reported per
+batch. Batches never hold the same query or item text twice, since a duplicate would be
+taught as its own negative.
 """
 
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import polars as pl
@@ -21,15 +28,42 @@ import torch
 from paretorec.types import Dataset, EventType
 
 
+class GradeWeighting(StrEnum):
+    """How a positive's grade weighs its row in the loss."""
+
+    NONE = "none"  # every positive counts once
+    GAIN = "gain"  # 2^grade - 1, the gain NDCG gives it (a pair without a grade counts 1)
+
+
+class NegativeSource(StrEnum):
+    """Where hard negatives are mined: BM25's top hits, or the model's own dense top hits."""
+
+    BM25 = "bm25"
+    DENSE = "dense"
+
+
 @dataclass(frozen=True)
 class TrainingPair:
+    """A query, a relevant item's text, its grade (None for clicks) and hard negatives
+    (item texts not relevant to the query)."""
+
     query: str
     item: str
+    grade: float | None = None
+    negatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    """Hyperparameters; the defaults suit a MiniLM on a CPU for a few thousand steps."""
+    """Hyperparameters; the defaults suit a MiniLM on a CPU for a few thousand steps.
+
+    The hard-negative fields steer the mining (`paretorec.retrieve.hard_negatives`):
+    from each source's top `negative_depth` items for a training query, an item is a
+    candidate negative when it is unjudged for that query or judged below
+    `negative_max_grade`; an item judged at or above it (or sharing such an item's text)
+    never is. Each pair gets `negatives_per_pair` of them, drawn (seeded) from the sources
+    in turn. `hard_negatives=()` trains on in-batch negatives only.
+    """
 
     epochs: int = 1
     batch_size: int = 64
@@ -38,6 +72,12 @@ class FinetuneConfig:
     scale: float = 20.0  # the loss's inverse temperature on cosine similarity
     max_steps: int | None = None
     seed: int = 0
+    grade_weighting: GradeWeighting = GradeWeighting.GAIN
+    mask_known_positives: bool = True
+    hard_negatives: tuple[NegativeSource, ...] = (NegativeSource.BM25, NegativeSource.DENSE)
+    negatives_per_pair: int = 1
+    negative_depth: int = 30
+    negative_max_grade: float = 2.0
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 2:
@@ -46,6 +86,46 @@ class FinetuneConfig:
             )
         if not 0 < self.learning_rate < 1 or not 0 <= self.warmup_share < 1:
             raise ValueError("learning_rate must be in (0, 1) and warmup_share in [0, 1)")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"max_steps must be ≥ 1, got {self.max_steps}")
+        if self.negatives_per_pair < 0 or self.negative_depth < 1:
+            raise ValueError(
+                f"negatives_per_pair must be ≥ 0 and negative_depth ≥ 1, "
+                f"got {self.negatives_per_pair} and {self.negative_depth}"
+            )
+        if len(set(self.hard_negatives)) != len(self.hard_negatives):
+            raise ValueError(f"hard_negatives names a source twice: {self.hard_negatives}")
+
+    @property
+    def mines_negatives(self) -> bool:
+        return bool(self.hard_negatives) and self.negatives_per_pair > 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "learning_rate": self.learning_rate,
+            "warmup_share": self.warmup_share,
+            "scale": self.scale,
+            "max_steps": self.max_steps,
+            "seed": self.seed,
+            "grade_weighting": self.grade_weighting.value,
+            "mask_known_positives": self.mask_known_positives,
+            "hard_negatives": [s.value for s in self.hard_negatives],
+            "negatives_per_pair": self.negatives_per_pair,
+            "negative_depth": self.negative_depth,
+            "negative_max_grade": self.negative_max_grade,
+        }
+
+
+def pair_weight(pair: TrainingPair, weighting: GradeWeighting) -> float:
+    """The row weight of `pair` in the loss (see `GradeWeighting`)."""
+    if weighting is GradeWeighting.NONE or pair.grade is None:
+        return 1.0
+    weight = math.pow(2.0, pair.grade) - 1.0
+    if weight <= 0:
+        raise ValueError(f"a positive graded {pair.grade} has no gain: raise min_grade above 0")
+    return weight
 
 
 def pairs_from_judgments(
@@ -63,8 +143,8 @@ def pairs_from_judgments(
         dataset.queries.frame.select("query_id", "text"), on="query_id", how="inner"
     )
     return [
-        TrainingPair(query, item_texts[item])
-        for query, item in joined.select("text", "item_id").iter_rows()
+        TrainingPair(query, item_texts[item], float(grade))
+        for query, item, grade in joined.select("text", "item_id", "grade").iter_rows()
         if item in item_texts
     ]
 
@@ -100,9 +180,11 @@ def pairs_from_clicks(
 def batches_without_duplicates(
     pairs: Sequence[TrainingPair], batch_size: int, rng: random.Random
 ) -> list[list[TrainingPair]]:
-    """Shuffle, then fill batches greedily so no batch repeats a query or an item text;
+    """Shuffle, then fill batches greedily so no batch repeats a query or a positive's text;
     a pair that clashes waits for the next batch. A pair that clashes with every other
-    pair left is dropped (it has no negative to learn from)."""
+    pair left is dropped (it has no negative to learn from). Hard negatives may repeat a
+    text of the batch: `blocked_candidates` keeps such a copy of a row's own positive (or
+    of an item known relevant to it) out of that row's softmax."""
     order = list(pairs)
     rng.shuffle(order)
     batches: list[list[TrainingPair]] = []
@@ -127,25 +209,85 @@ def batches_without_duplicates(
     return batches
 
 
-def finetune(
+def batch_candidates(batch: Sequence[TrainingPair]) -> list[str]:
+    """The batch's candidate texts: its positives in row order, then every hard negative."""
+    return [p.item for p in batch] + [n for p in batch for n in p.negatives]
+
+
+def blocked_candidates(
+    batch: Sequence[TrainingPair],
+    relevant: Mapping[str, frozenset[str]] | None,
+) -> list[list[bool]]:
+    """`blocked[r][c]`: candidate c (see `batch_candidates`) is left out of row r's softmax
+    rather than taught as its negative: it is not row r's own positive but has the same
+    text, or (with `relevant`, query text -> item texts) it is known relevant to the query."""
+    candidates = batch_candidates(batch)
+    blocked = []
+    for r, pair in enumerate(batch):
+        known = relevant.get(pair.query, frozenset()) if relevant is not None else frozenset()
+        blocked.append(
+            [c != r and (text == pair.item or text in known) for c, text in enumerate(candidates)]
+        )
+    return blocked
+
+
+def relevant_texts(pairs: Sequence[TrainingPair]) -> dict[str, frozenset[str]]:
+    """Query text -> the item texts the training pairs pair it with."""
+    found: dict[str, set[str]] = {}
+    for pair in pairs:
+        found.setdefault(pair.query, set()).add(pair.item)
+    return {query: frozenset(items) for query, items in found.items()}
+
+
+@dataclass(frozen=True)
+class FinetuneRun:
+    """What a fine-tuning did: the saved folder, the steps (batches) taken, the rows seen,
+    how many of them carried hard negatives, and the loss of the first and last tenth of
+    the steps."""
+
+    folder: Path
+    steps: int
+    rows: int
+    rows_with_negatives: int
+    first_loss: float
+    last_loss: float
+    seconds: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "steps": self.steps,
+            "rows": self.rows,
+            "rows_with_negatives": self.rows_with_negatives,
+            "loss_first_tenth": self.first_loss,
+            "loss_last_tenth": self.last_loss,
+            "seconds": self.seconds,
+        }
+
+
+def finetune_run(
     model_path: Path,
     pairs: Sequence[TrainingPair],
     out: Path,
     *,
     config: FinetuneConfig = FinetuneConfig(),
     on_progress: Callable[[int], None] | None = None,
-) -> Path:
-    """Fine-tune the sentence-transformers model at `model_path` on `pairs`; save to `out`
-    (safetensors) and return it. `on_progress(1)` after each batch."""
+) -> FinetuneRun:
+    """Fine-tune the sentence-transformers model at `model_path` on `pairs` (with their hard
+    negatives, if any); save it to `out` (safetensors). `on_progress(1)` after each batch."""
+    import time
+
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    from paretorec.encode.graded_loss import GradedMultipleNegativesRankingLoss
 
     if len(pairs) < 2:
         raise ValueError(f"fine-tuning needs at least 2 pairs, got {len(pairs)}")
+    started = time.perf_counter()
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
     model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
-    loss = MultipleNegativesRankingLoss(model, scale=config.scale)
+    loss = GradedMultipleNegativesRankingLoss(model, scale=config.scale)
+    relevant = relevant_texts(pairs) if config.mask_known_positives else None
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate)
     plan = [
         b
@@ -154,26 +296,54 @@ def finetune(
     ]
     if config.max_steps is not None:
         plan = plan[: config.max_steps]
+    if not plan:
+        raise ValueError("no batch of two pairs without a shared query or item text")
     warmup = max(1, int(config.warmup_share * len(plan)))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
         lambda step: min(1.0, (step + 1) / warmup) * max(0.0, 1 - step / max(len(plan), 1)),
     )
+    losses: list[float] = []
     model.train()
     for batch in plan:
-        features = [
+        weights = torch.tensor([pair_weight(p, config.grade_weighting) for p in batch])
+        blocked = torch.tensor(blocked_candidates(batch, relevant), dtype=torch.bool)
+        value = loss.graded(
             model.preprocess([p.query for p in batch]),
-            model.preprocess([p.item for p in batch]),
-        ]
-        value = loss(features, labels=None)
-        value.backward()
+            model.preprocess(batch_candidates(batch)),
+            weights,
+            blocked,
+        )
+        value.backward()  # type: ignore[no-untyped-call]
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         schedule.step()
         optimizer.zero_grad()
+        losses.append(float(value.detach()))
         if on_progress is not None:
             on_progress(1)
     model.eval()
     out.mkdir(parents=True, exist_ok=True)
     model.save(str(out), safe_serialization=True)
-    return out
+    tenth = max(1, len(losses) // 10)
+    return FinetuneRun(
+        out,
+        len(plan),
+        sum(len(b) for b in plan),
+        sum(1 for b in plan for p in b if p.negatives),
+        sum(losses[:tenth]) / tenth,
+        sum(losses[-tenth:]) / tenth,
+        time.perf_counter() - started,
+    )
+
+
+def finetune(
+    model_path: Path,
+    pairs: Sequence[TrainingPair],
+    out: Path,
+    *,
+    config: FinetuneConfig = FinetuneConfig(),
+    on_progress: Callable[[int], None] | None = None,
+) -> Path:
+    """`finetune_run`, returning only the folder it saved the model to."""
+    return finetune_run(model_path, pairs, out, config=config, on_progress=on_progress).folder
