@@ -48,9 +48,17 @@ def test_eval_recommend_writes_metrics(shop: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     metrics = json.loads(out.read_text())
     models = {"popularity", "covisitation", "two-tower", "sequential", "merge"}
-    assert models <= set(metrics) <= models | {"merge (quotas)"} | {
-        f"{name} [{part}]" for name in (*models, "merge (quotas)") for part in ("cold", "tail 1-5")
-    }
+    assert (
+        models
+        <= set(metrics)
+        <= models
+        | {"merge (quotas)"}
+        | {
+            f"{name} [{part}]"
+            for name in (*models, "merge (quotas)")
+            for part in ("cold", "tail 1-5")
+        }
+    )
     # i5 (the test item of the six users of the first chain) is never in train: cold
     assert metrics["merge [cold]"]["users"] == 6
     # six items, histories of up to three: K is capped at 3
@@ -155,3 +163,25 @@ def test_recommend_a_batch_at_one_load_and_collapse_duplicates(tmp_path: Path) -
     assert 'line 1: give "user", "session" or both' in refused.output
     both = runner.invoke(app, [*args, "--batch", str(bad), "--user", "u0"])
     assert both.exit_code == 1 and "not both" in both.output
+
+
+def test_eval_recommend_carves_valid_items_where_the_split_has_none(
+    shop: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "split_shop"
+    folder.mkdir()
+    (folder / "items.csv").write_text((shop / "items.csv").read_text())
+    events = pl.read_csv(shop / "events.csv")
+    last = pl.int_range(pl.len()).over("user_id") == pl.len().over("user_id") - 1
+    events.with_columns(
+        split=pl.when(last).then(pl.lit("test")).otherwise(pl.lit("train"))
+    ).write_csv(folder / "events.csv")
+    out = tmp_path / "metrics.json"
+    result = runner.invoke(
+        app,
+        ["eval", "recommend", "--data", str(folder), "--json", str(out), "--epochs", "1",
+         "--merge", "learned", "--cache", str(tmp_path / "cache")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "the split has no valid items" in result.output
+    assert "merge (quotas)" in json.loads(out.read_text())
