@@ -100,8 +100,10 @@ def test_eval_search_needs_judgments(tmp_path: Path) -> None:
 
 
 def test_train_encoder_checks_on_valid_queries(shop: Path, tmp_path: Path) -> None:
-    judgments = JUDGMENTS.replace("q2,t1,3,train", "q2,t1,3,valid").replace(
-        "q2,t2,2,train", "q2,t2,2,valid"
+    judgments = (
+        JUDGMENTS.replace("q2,t1,3,train", "q2,t1,3,valid")
+        .replace("q2,t2,2,train", "q2,t2,2,valid")
+        .replace("q4,p2,3,test", "q4,p2,3,train")  # a batch needs two train queries
     )
     (shop / "judgments.csv").write_text(judgments)
     out = tmp_path / "tuned"
@@ -119,7 +121,7 @@ def test_train_encoder_checks_on_valid_queries(shop: Path, tmp_path: Path) -> No
     ]
     result = runner.invoke(app, [*args, "--cache", str(tmp_path / "cache")])
     check = json.loads((out / "paretorec-finetune.json").read_text())
-    assert check["n_pairs"] == 2  # q1's two items graded 3 in train
+    assert check["n_pairs"] == 3  # q1's two items and q4's p2, graded 3 in train
     assert (out / "model.safetensors").is_file()
     # Exit 0 exactly when the valid queries improved; otherwise one line saying so.
     assert (result.exit_code == 0) == check["helped"], result.output

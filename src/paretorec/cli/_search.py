@@ -283,20 +283,65 @@ def train_encoder(
     seed: Annotated[
         int, typer.Option(help="Seed of the split (when the data has none) and of training.")
     ] = 0,
+    valid_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of the train queries carved out as valid queries (seeded, whole "
+            "queries) when the data's split holds none.",
+        ),
+    ] = 0.1,
+    hard_negatives: Annotated[
+        str,
+        typer.Option(
+            help="Where to mine hard negatives, comma-separated: bm25 (BM25's top hits), dense "
+            "(the model's own top hits), or none (in-batch negatives only). Unjudged or "
+            "judged-irrelevant items of the top --negative-depth are candidates.",
+        ),
+    ] = "bm25,dense",
+    negatives_per_pair: Annotated[
+        int, typer.Option(min=0, help="Hard negatives per (query, item) pair.")
+    ] = 1,
+    negative_depth: Annotated[
+        int, typer.Option(min=1, help="How deep in each source's ranking negatives are drawn.")
+    ] = 30,
+    grade_weighting: Annotated[
+        str,
+        typer.Option(help="Weight of a positive in the loss: gain (2^grade - 1) or none."),
+    ] = "gain",
 ) -> None:
     """Fine-tune the text encoder on the train queries; check it on the valid queries.
 
-    Exit code 1 when the fine-tuned model is not better on the valid queries (it is kept in
-    --out for inspection, with the check in paretorec-finetune.json).
+    Without valid queries in the data, a seeded --valid-share of the train queries is
+    carved out to check on (said in the output and in paretorec-finetune.json). Exit code
+    1 when the fine-tuned model is not better on the valid queries (it is kept in --out for
+    inspection, with the check in paretorec-finetune.json).
     """
     from paretorec.data.validate import load_dataset
     from paretorec.encode import bundled_model_path
-    from paretorec.encode.finetune import FinetuneConfig
+    from paretorec.encode.finetune import FinetuneConfig, GradeWeighting, NegativeSource
     from paretorec.retrieve.pipeline import finetune_encoder
 
+    sources = [s.strip() for s in hard_negatives.split(",") if s.strip()]
+    if sources == ["none"]:
+        sources = []
+    known = ", ".join(s.value for s in NegativeSource)
+    if unknown := [s for s in sources if s not in {v.value for v in NegativeSource}]:
+        raise ValueError(f"--hard-negatives: unknown source {unknown[0]!r} (use {known} or none)")
+    if grade_weighting not in {w.value for w in GradeWeighting}:
+        raise ValueError(f"--grade-weighting: {grade_weighting!r} is not gain or none")
     with spinner(f"reading {data}"):
         dataset = load_dataset(data)
-    config = FinetuneConfig(batch_size=batch_size, max_steps=steps, seed=seed)
+    config = FinetuneConfig(
+        batch_size=batch_size,
+        max_steps=steps,
+        seed=seed,
+        grade_weighting=GradeWeighting(grade_weighting),
+        hard_negatives=tuple(NegativeSource(s) for s in sources),
+        negatives_per_pair=negatives_per_pair,
+        negative_depth=negative_depth,
+    )
     with progress_bar("fine-tuning (steps)", steps) as advance:
         outcome = finetune_encoder(
             dataset,
@@ -306,7 +351,13 @@ def train_encoder(
             config=config,
             min_grade=min_grade,
             seed=seed,
+            valid_share=valid_share,
             on_progress=advance,
+        )
+    if outcome.carved:
+        console.print(
+            f"the data's split holds no valid queries: carved {outcome.n_valid_queries:,} of "
+            f"the train queries ({valid_share:.0%}, seed {seed}) to check the fine-tuning on"
         )
     console.print(
         f"valid queries, dense NDCG@10: {outcome.valid_before:.4f} before, {outcome.valid_after:.4f} after "

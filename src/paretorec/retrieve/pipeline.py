@@ -16,12 +16,19 @@ from pathlib import Path
 
 import polars as pl
 
-from paretorec.data.splits import split_judgments
+from paretorec.data.splits import DEFAULT_CARVED_VALID_SHARE, carve_valid_queries, split_judgments
 from paretorec.encode import TextEncoder, encode_items_cached, item_text
-from paretorec.encode.finetune import FinetuneConfig, finetune, pairs_from_judgments
+from paretorec.encode.finetune import (
+    FinetuneConfig,
+    NegativeSource,
+    TrainingPair,
+    finetune_run,
+    pairs_from_judgments,
+)
 from paretorec.retrieve.candidates import Candidates
 from paretorec.retrieve.dense import DenseIndex
 from paretorec.retrieve.fusion import Fusion, ScoreFusion
+from paretorec.retrieve.hard_negatives import MinedNegatives, mine_hard_negatives
 from paretorec.retrieve.hybrid import HybridRetriever
 from paretorec.retrieve.lexical import LexicalIndex, item_texts
 from paretorec.retrieve.spelling import SpellCorrector
@@ -144,10 +151,21 @@ class FinetuneOutcome:
     n_pairs: int
     valid_before: float
     valid_after: float
+    # where the valid queries came from: "from the data", "split by query, seeded", or
+    # "carved from train" (data whose split holds none: a seeded share of train queries)
+    valid_source: str = "from the data"
+    n_valid_queries: int = 0
+    valid_share: float | None = None  # the carved share, when carved
+    training: dict[str, object] | None = None  # config, steps, hard negatives mined
+    carved_query_ids: tuple[str, ...] = ()
 
     @property
     def helped(self) -> bool:
         return self.valid_after > self.valid_before
+
+    @property
+    def carved(self) -> bool:
+        return self.valid_source == "carved from train"
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -156,6 +174,13 @@ class FinetuneOutcome:
             "valid_ndcg@10_before": self.valid_before,
             "valid_ndcg@10_after": self.valid_after,
             "helped": self.helped,
+            "valid_queries": {
+                "source": self.valid_source,
+                "n": self.n_valid_queries,
+                "carved_share": self.valid_share,
+                "carved_query_ids": list(self.carved_query_ids),
+            },
+            "training": self.training or {},
         }
 
 
@@ -168,10 +193,13 @@ def finetune_encoder(
     config: FinetuneConfig,
     min_grade: float,
     seed: int = 0,
+    valid_share: float = DEFAULT_CARVED_VALID_SHARE,
     on_progress: Callable[[int], None] | None = None,
 ) -> FinetuneOutcome:
-    """Fine-tune `base` on the train queries' (query, item) pairs graded ≥ `min_grade`,
-    save it to `out`, and check it on the valid queries (never on test)."""
+    """Fine-tune `base` on the train queries' (query, item) pairs graded ≥ `min_grade`
+    (with hard negatives mined from BM25 and the base model when `config` asks), save it to
+    `out`, and check it on the valid queries (never on test). Data whose split holds no
+    valid queries gets `valid_share` of its train queries carved out as valid (seeded)."""
     from paretorec.encode import SentenceTransformerEncoder
 
     if dataset.judgments is None or dataset.queries is None:
@@ -181,14 +209,16 @@ def finetune_encoder(
         and dataset.judgments.frame["split"].null_count() == 0
     )
     judgments = dataset.judgments if given else split_judgments(dataset.judgments, seed=seed)
+    valid_source, carved_share = ("from the data" if given else "split by query, seeded"), None
+    if judgments.frame.filter(pl.col("split") == Split.VALID.value).is_empty():
+        judgments, _ = carve_valid_queries(judgments, share=valid_share, seed=seed)
+        valid_source, carved_share = "carved from train", valid_share
     split_dataset = Dataset(
         dataset.items, dataset.users, dataset.queries, judgments, dataset.events, dataset.name
     )
     texts = dict(zip(dataset.items.item_ids.to_list(), item_text(dataset.items), strict=True))
     pairs = pairs_from_judgments(split_dataset, texts, min_grade=min_grade, split=Split.TRAIN.value)
     valid = judgments.frame.filter(pl.col("split") == Split.VALID.value)
-    if valid.is_empty():
-        raise ValueError("no valid queries to check the fine-tuning on")
     query_texts = dict(dataset.queries.frame.select("query_id", "text").iter_rows())
     valid_ids = sorted(valid["query_id"].unique().to_list())
 
@@ -202,9 +232,57 @@ def finetune_encoder(
             dict(zip(valid_ids, found, strict=True)), Judgments(valid), metric="ndcg@10"
         )
 
-    before = valid_ndcg(SentenceTransformerEncoder(base))
-    finetune(base, pairs, out, config=config, on_progress=on_progress)
+    base_encoder = SentenceTransformerEncoder(base)
+    before = valid_ndcg(base_encoder)
+    training: dict[str, object] = {"config": config.to_dict(), "min_grade": min_grade}
+    if config.mines_negatives:
+        mined = _mine_negatives(pairs, dataset, judgments, texts, base_encoder, cache, config)
+        pairs, training["hard_negatives"] = mined.pairs, mined.to_dict()
+    run = finetune_run(base, pairs, out, config=config, on_progress=on_progress)
+    training.update(run.to_dict())
     after = valid_ndcg(SentenceTransformerEncoder(out))
-    outcome = FinetuneOutcome(out, len(pairs), before, after)
+    outcome = FinetuneOutcome(
+        out,
+        len(pairs),
+        before,
+        after,
+        valid_source,
+        len(valid_ids),
+        carved_share,
+        training,
+        tuple(valid_ids) if carved_share is not None else (),
+    )
     (out / "paretorec-finetune.json").write_text(json.dumps(outcome.to_dict(), indent=2))
     return outcome
+
+
+def _mine_negatives(
+    pairs: list[TrainingPair],
+    dataset: Dataset,
+    judgments: Judgments,
+    texts: dict[str, str],
+    encoder: TextEncoder,
+    cache: Path,
+    config: FinetuneConfig,
+) -> MinedNegatives:
+    """Hard negatives for `pairs` from BM25 and the base model's own dense hits (train
+    judgments only decide what may not be a negative)."""
+    assert dataset.queries is not None
+    train = Judgments(judgments.frame.filter(pl.col("split") == Split.TRAIN.value))
+    lexical = dense = vectors = None
+    if NegativeSource.BM25 in config.hard_negatives:
+        lexical = LexicalIndex.build(dataset.items)
+    if NegativeSource.DENSE in config.hard_negatives:
+        items = encode_items_cached(encoder, list(texts.values()), cache)
+        dense = DenseIndex.build(items, dataset.items)
+        vectors = encoder.encode_queries(list(dict.fromkeys(p.query for p in pairs)))
+    return mine_hard_negatives(
+        pairs,
+        texts,
+        train,
+        dataset.queries,
+        config,
+        lexical=lexical,
+        dense=dense,
+        query_vectors=vectors,
+    )
