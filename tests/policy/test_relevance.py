@@ -211,3 +211,25 @@ def test_a_saved_relevance_policy_serves_its_front(
     front = served_front(tmp_path, np.array([[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]]), n_sessions=300)
     assert front.objectives == ("clicks", "diversity", "relevance")
     assert front.values[1, 2] > front.values[0, 2]
+
+
+def test_pareto_draws_the_relevance_of_a_policy_trained_on_it(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from paretorec.cli import app
+
+    models, out = tmp_path / "models", tmp_path / "report"
+    runner = CliRunner()
+    train = ["train", "policy", "--simulator", "--models", str(models), "--sessions", "128",
+             "--batch", "64", "--items", "400", "--users", "100", "--seed", "1",
+             "--log-sessions", "2000", "--objectives", "clicks,diversity,relevance"]  # fmt: skip
+    assert runner.invoke(app, train).exit_code == 0
+    args = ["pareto", "--policy", "promoted", "--models", str(models), "--divisions", "1",
+            "--sessions", "30", "--out", str(out)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"w_relevance", "relevance"} <= set(metrics["chosen"])
+    assert 0.0 <= metrics["chosen"]["relevance"] <= 1.0

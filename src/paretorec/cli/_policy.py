@@ -36,7 +36,11 @@ def train_policy(
     epochs: Annotated[int, typer.Option(min=1, help="--data: passes over the logs.")] = 20,
     variant: Annotated[str, typer.Option(help="plackett_luce | list_aware.")] = "plackett_luce",
     objectives: Annotated[
-        str, typer.Option(help="Simulator: comma-separated objectives, the order of w.")
+        str,
+        typer.Option(
+            help="Simulator: comma-separated objectives, the order of w, of clicks, "
+            "purchases, revenue, diversity, exposure_fairness, novelty, relevance."
+        ),
     ] = DEFAULT_OBJECTIVES,
     items: Annotated[int, typer.Option(min=10, help="Simulator: catalog size.")] = 2000,
     users: Annotated[int, typer.Option(min=1, help="Simulator: shoppers.")] = 1000,
