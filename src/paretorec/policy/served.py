@@ -5,7 +5,10 @@ item side prepared once); its prediction inputs from the predictor it was traine
 where the version holds one (a simulator policy's logged-feedback model, applied to the
 same features): a policy fed another model's predictions than in training learns to
 correct for the wrong ones (in the demo it buried the best-matching items). Without one,
-the ranker's predictions are its inputs. Lists are decoded greedily, each item's score
+the ranker's predictions are its inputs (and, for a policy that weighs relevance, the
+request's relevance the service adds beside them: the first stage's score as a share of
+the best candidate's). A policy trained with a relevance objective predicts relevance
+from the match features, which at serving are that same share of the first stage's score. Lists are decoded greedily, each item's score
 explained by its per-objective contributions and the learned remainder.
 """
 
