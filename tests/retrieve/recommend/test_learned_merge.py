@@ -62,8 +62,16 @@ def test_features_exact_on_a_hand_built_case() -> None:
         "b": np.array([[-INF, 0.1, 0.2, 0.9, 0.0], [0.3, 0.2, 0.1, 0.0, -INF]]),
     }
     stats = ItemStats.from_sequences([np.array([1, 2, 3]), np.array([2, 3])], 5, recent_steps=1)
+    # 2-d text vectors: the cosine to the last history item (0 for user 0, 2 for user 1)
+    angles = np.array([0.0, 0.5, 1.0, 1.5, 2.0])
+    vectors = np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
     found = build_candidates(
-        scores, {"a": 0.0, "b": -INF}, [np.array([0]), np.array([4, 1, 2])], stats, depth=2
+        scores,
+        {"a": 0.0, "b": -INF},
+        [np.array([0]), np.array([4, 1, 2])],
+        stats,
+        vectors,
+        depth=2,
     )
     # user 0: a lists 1, 2 (0.0 is not above a's min score); b lists 3, 2
     # user 1: a lists 0, 1; b lists 0, 1
@@ -78,15 +86,16 @@ def test_features_exact_on_a_hand_built_case() -> None:
         "recent_count",
         "age",
         "history_length",
+        "last_item_text",
     )
     expected = [
-        [3.0, 1, 0.1, MISSING, 1, 0, 2, 1],
-        [2.0, 2, 0.2, 2, 2, 0, 1, 1],
-        [0.0, MISSING, 0.9, 1, 1, 2, 0, 1],
-        [5.0, 1, 0.3, 1, 2, 0, MISSING, 3],
-        [4.0, 2, 0.2, 2, 2, 0, 2, 3],
+        [3.0, 1, 0.1, MISSING, 1, 0, 2, 1, np.cos(0.5)],
+        [2.0, 2, 0.2, 2, 2, 0, 1, 1, np.cos(1.0)],
+        [0.0, MISSING, 0.9, 1, 1, 2, 0, 1, np.cos(1.5)],
+        [5.0, 1, 0.3, 1, 2, 0, MISSING, 3, np.cos(1.0)],
+        [4.0, 2, 0.2, 2, 2, 0, 2, 3, np.cos(0.5)],
     ]
-    np.testing.assert_allclose(found.features, np.array(expected, dtype=np.float32))
+    np.testing.assert_allclose(found.features, np.array(expected, dtype=np.float32), rtol=1e-6)
     assert found.source.tolist() == [0, 0, 1, 0, 0]  # the best rank, first source on ties
 
 

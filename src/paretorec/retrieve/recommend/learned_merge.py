@@ -24,7 +24,9 @@ interactions, which the ID-based generators cannot propose, still enters by its 
 - ``age``: steps from the end of a training sequence to the item's latest interaction,
   the fewest over sequences (`MISSING` when it never occurred) — sequences carry order,
   not clocks, so recency is counted in steps;
-- ``history_length``: the user's number of items.
+- ``history_length``: the user's number of items;
+- ``last_item_text``: the cosine of the item's text vector to the last history item's
+  (the session mean blurs what was bought just now).
 
 With the interaction count beside the text score the model learns where IDs are weak
 and text must carry the item. **Training**: each history's held-out next item is the one
@@ -63,7 +65,7 @@ _KIND = "learned-merge"
 _BOOSTER = "booster.txt"
 MISSING = 1.0e6
 """The rank of an item a source does not list, and the age of an item never seen."""
-_PER_ITEM = ("n_sources", "recent_count", "age", "history_length")
+_PER_ITEM = ("n_sources", "recent_count", "age", "history_length", "last_item_text")
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,7 @@ def build_candidates(
     min_scores: Mapping[str, float],
     histories: Sequence[History],
     stats: ItemStats,
+    text_vectors: NDArray[np.float32],
     *,
     depth: int,
 ) -> CandidateSet:
@@ -189,11 +192,16 @@ def build_candidates(
         columns += [np.asarray(scores[source][user, item], dtype=np.float64), rank]
     rank_matrix = np.stack(ranks, axis=1) if ranks else np.zeros((user.size, 0))
     lengths = np.array([len(h) for h in histories], dtype=np.float64)
+    last = np.array([h[-1] if len(h) else -1 for h in histories], dtype=np.int64)
+    last_text = np.einsum(
+        "ij,ij->i", text_vectors[item], text_vectors[last[user]], dtype=np.float64
+    ) * (last[user] >= 0)
     columns += [
         (rank_matrix < MISSING).sum(axis=1).astype(np.float64),
         stats.recent[item],
         stats.age[item],
         lengths[user],
+        last_text,
     ]
     features = np.stack(columns, axis=1).astype(np.float32)
     best = rank_matrix.argmin(axis=1) if ranks else np.zeros(user.size, dtype=np.int64)
@@ -435,7 +443,7 @@ def gather_candidates(
     scores, minimum = source_scores(
         generators, sources, text_vectors, histories, allowed, config.session_items
     )
-    return build_candidates(scores, minimum, histories, stats, depth=config.depth)
+    return build_candidates(scores, minimum, histories, stats, text_vectors, depth=config.depth)
 
 
 def source_scores(
