@@ -25,6 +25,14 @@ class Weighting(StrEnum):
     MGDA = "mgda"  # min-norm point of the task gradients on the shared representation
 
 
+class LabelLoss(StrEnum):
+    """The per-task loss on the click (and other) labels."""
+
+    CROSS_ENTROPY = "cross-entropy"
+    #: generalized cross-entropy (Zhang & Sabuncu, 2018), robust to noisy labels
+    GCE = "gce"
+
+
 def _positive(name: str, value: float) -> None:
     if not value > 0:
         raise ValueError(f"{name} must be positive, got {value}")
@@ -118,9 +126,22 @@ class TrainConfig:
     weight_decay: float = 1e-6
     patience: int = 2  # epochs without a better valid loss before stopping
     seed: int = 0
+    # robustness (paretorec.rank.robust): APR's perturbation of the representation
+    # (0: off) and its loss weight; the label loss and GCE's q
+    adversarial_eps: float = 0.0
+    adversarial_weight: float = 1.0
+    label_loss: LabelLoss = LabelLoss.CROSS_ENTROPY
+    gce_q: float = 0.7
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "weighting", Weighting(self.weighting))
+        object.__setattr__(self, "label_loss", LabelLoss(self.label_loss))
+        if not (self.adversarial_eps >= 0 and self.adversarial_weight >= 0):
+            raise ValueError("adversarial_eps and adversarial_weight must be >= 0")
+        if self.adversarial_eps > 0 and self.weighting is Weighting.MGDA:
+            raise ValueError("adversarial training does not combine with the MGDA weighting")
+        if not 0 < self.gce_q <= 1:
+            raise ValueError(f"gce_q must be in (0, 1], got {self.gce_q}")
         for name in ("epochs", "batch_size", "learning_rate"):
             _positive(name, getattr(self, name))
         if self.weight_decay < 0:

@@ -4,6 +4,12 @@ Adam on the train rows in shuffled mini-batches (seeded), binary cross-entropy p
 on the logits, the task losses combined by the configured `Weighting`; after each
 epoch the summed task loss on the valid rows decides early stopping, and the best
 epoch's weights are kept. Without valid rows every epoch runs and the last is kept.
+
+Robust training (`TrainConfig`, see `rank.robust`): `label_loss=gce` trains on the
+generalized cross-entropy instead (robust to flipped click labels); `adversarial_eps > 0`
+adds APR's adversarial term: each task's loss at the representation perturbed by the
+per-example gradient step of size eps on the summed task loss, times
+`adversarial_weight`. Early stopping reads the plain log loss on the valid rows either way.
 """
 
 from __future__ import annotations
@@ -18,10 +24,11 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from paretorec.rank.config import Architecture, RankerConfig, TrainConfig, Weighting
+from paretorec.rank.config import Architecture, LabelLoss, RankerConfig, TrainConfig, Weighting
 from paretorec.rank.features import RankerFeatures
 from paretorec.rank.models import Batch, MultiTaskModel, build_model
 from paretorec.rank.ranker import Ranker, to_batch
+from paretorec.rank.robust import adversarial_perturbation, generalized_cross_entropy
 from paretorec.rank.weighting import UncertaintyWeights, fixed_loss, mgda_weights
 from paretorec.types import Split
 
@@ -73,9 +80,33 @@ def _tasks(features: RankerFeatures, config: RankerConfig, train: TrainConfig) -
 
 
 def _losses(
-    out: dict[str, Tensor], labels: dict[str, Tensor], tasks: tuple[str, ...]
+    out: dict[str, Tensor],
+    labels: dict[str, Tensor],
+    tasks: tuple[str, ...],
+    train: TrainConfig | None = None,
 ) -> dict[str, Tensor]:
+    if train is not None and train.label_loss is LabelLoss.GCE:
+        return {t: generalized_cross_entropy(out[t], labels[t], train.gce_q) for t in tasks}
     return {t: F.binary_cross_entropy_with_logits(out[t], labels[t]) for t in tasks}
+
+
+def _train_losses(
+    model: MultiTaskModel,
+    batch: Batch,
+    y: dict[str, Tensor],
+    tasks: tuple[str, ...],
+    train: TrainConfig,
+) -> dict[str, Tensor]:
+    """Each task's training loss, with APR's adversarial term when it is on."""
+    if train.adversarial_eps == 0 or train.adversarial_weight == 0:
+        return _losses(model(batch), y, tasks, train)
+    z = model.represent(batch)
+    clean = _losses(model.heads(z), y, tasks, train)
+    delta = adversarial_perturbation(
+        torch.stack(list(clean.values())).sum(), z, train.adversarial_eps
+    )
+    adversarial = _losses(model.heads(z + delta), y, tasks, train)
+    return {t: clean[t] + train.adversarial_weight * adversarial[t] for t in tasks}
 
 
 @torch.no_grad()
@@ -152,9 +183,9 @@ def train_ranker(
             y = {t: labels[t][rows] for t in tasks}
             optimizer.zero_grad()
             if train.weighting is Weighting.MGDA:
-                total, weights = _mgda_step(model, batch, y, tasks)
+                total, weights = _mgda_step(model, batch, y, tasks, train)
             else:
-                losses = _losses(model(batch), y, tasks)
+                losses = _train_losses(model, batch, y, tasks, train)
                 if uncertainty is not None:
                     total = uncertainty(losses)
                     weights = uncertainty.weights()
@@ -201,14 +232,18 @@ def _train_json(train: TrainConfig) -> dict[str, object]:
 
 
 def _mgda_step(
-    model: MultiTaskModel, batch: Batch, y: dict[str, Tensor], tasks: tuple[str, ...]
+    model: MultiTaskModel,
+    batch: Batch,
+    y: dict[str, Tensor],
+    tasks: tuple[str, ...],
+    train: TrainConfig | None = None,
 ) -> tuple[Tensor, dict[str, float]]:
     """One MGDA-UB backward pass: task gradients on the shared representation Z give
     the min-norm weights; the weighted loss flows through the heads into Z, and Z's
     gradient into the shared layers."""
     z = model.represent(batch)
     z_detached = z.detach().requires_grad_(True)
-    losses = _losses(model.heads(z_detached), y, tasks)
+    losses = _losses(model.heads(z_detached), y, tasks, train)
     if len(tasks) > 1:
         grads = {t: torch.autograd.grad(losses[t], z_detached, retain_graph=True)[0] for t in tasks}
         weights = mgda_weights(grads)
