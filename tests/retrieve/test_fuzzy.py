@@ -7,14 +7,22 @@ import json
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from paretorec.retrieve import DenseIndex, HybridRetriever, LexicalIndex, ScoreFusion
-from paretorec.retrieve.fuzzy import CharNgramIndex, NgramParams, char_ngrams
+from paretorec.retrieve.candidates import Candidates
+from paretorec.retrieve.fuzzy import (
+    CharNgramIndex,
+    NgramParams,
+    char_ngrams,
+    fuse_with_char,
+    tune_char_share,
+)
 from paretorec.retrieve.spelling import SpellCorrector, SpellingParams, normalize_units
-from paretorec.types import Catalog
+from paretorec.types import Catalog, Judgments
 from tests.retrieve.conftest import make_catalog
 
 TITLES = [
@@ -268,3 +276,44 @@ def test_an_index_saved_before_spelling_still_loads(shop: Catalog, tmp_path: Pat
     loaded = HybridRetriever.load(folder)
     assert loaded.speller is None
     assert loaded.lexical_query("cordles drill") == "cordles drill"
+
+
+# ------------------------------------------------------------------ n-grams as a third list
+
+
+def run(ids: list[str], scores: list[float]) -> Candidates:
+    positions = np.array([int(i[1:]) for i in ids], dtype=np.int64)
+    return Candidates(tuple(ids), positions, np.array(scores, dtype=np.float64))
+
+
+def test_fusing_with_char_by_hand() -> None:
+    lexical, dense = run(["i0", "i1"], [4.0, 2.0]), run(["i1", "i2"], [0.9, 0.5])
+    char = run(["i2", "i0"], [0.8, 0.2])
+    # min-max: lexical i0 1, i1 0; dense i1 1, i2 0; char i2 1, i0 0 (missing: 0)
+    # weight 0.5, share 0.2: lexical 0.4, dense 0.4, char 0.2
+    fused = fuse_with_char(lexical, dense, char, weight=0.5, share=0.2)
+    assert fused.item_ids == ("i0", "i1", "i2")
+    assert fused.scores == pytest.approx([0.4, 0.4, 0.2])
+    alone = fuse_with_char(lexical, dense, char, weight=0.5, share=1.0)
+    assert alone.item_ids[0] == "i2"
+    plain = ScoreFusion(weight=0.7).fuse(lexical, dense)
+    none = fuse_with_char(lexical, dense, char, weight=0.7, share=0.0)
+    assert none.item_ids[:2] == plain.item_ids[:2]
+    with pytest.raises(ValueError, match="must lie in"):
+        fuse_with_char(lexical, dense, char, weight=0.5, share=1.5)
+
+
+def test_the_share_is_tuned_on_the_judged_queries() -> None:
+    # only the n-grams find the relevant i2 near the top: a larger share wins
+    runs_lex = {"q": run(["i0", "i1"], [4.0, 2.0])}
+    runs_dense = {"q": run(["i1", "i0"], [0.9, 0.5])}
+    runs_char = {"q": run(["i2", "i0"], [0.8, 0.2])}
+    judged = Judgments(
+        pl.DataFrame({"query_id": ["q"], "item_id": ["i2"], "grade": [1.0], "split": ["train"]})
+    )
+    share, values = tune_char_share(
+        runs_lex, runs_dense, runs_char, judged, weight=0.5, grid=(0.0, 0.2, 0.6)
+    )
+    assert share == 0.6
+    assert values[0.0] == pytest.approx(0.5)  # i2 third: 1 / log2(4)
+    assert values[0.6] == pytest.approx(1.0)

@@ -39,11 +39,15 @@ def read_run(path: Path) -> dict[str, dict[str, float]]:
 def test_pytrec_eval_scores_the_run_files_as_eval_search_does(shop: Path, tmp_path: Path) -> None:
     runs, out = tmp_path / "runs", tmp_path / "search.json"
     args = ["evaluate", "search", "--data", str(shop), "--json", str(out)]
-    args += ["--cache", str(tmp_path / "cache"), "--runs", str(runs)]
+    args += ["--cache", str(tmp_path / "cache"), "--runs", str(runs), "--char-ngrams"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     reported = {row["method"]: row for row in json.loads(out.read_text())["metrics"]}
-    assert {"bm25.run", "dense.run", "hybrid.run"} <= {p.name for p in runs.iterdir()}
+    assert {"bm25.run", "dense.run", "hybrid.run", "char_n-grams.run"} <= {
+        p.name for p in runs.iterdir()
+    }
+    assert {"char n-grams", "hybrid + char n-grams"} <= set(reported)
+    assert run_tag("hybrid + char n-grams") == "hybrid+char_n-grams"
     assert len(list(runs.iterdir())) == len(reported)
     # our NDCG gains are 2^grade - 1, trec_eval's the grade itself: give it 2^g - 1
     qrels: dict[str, dict[str, int]] = {}

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
 
 def run_tag(method: str) -> str:
-    """A method's name as a run's tag: without whitespace (``hybrid + LTR`` → ``hybrid+LTR``)."""
-    return re.sub(r"\s+", "", method)
+    """A method's name as a run's tag, without whitespace: ``hybrid + LTR`` → ``hybrid+LTR``,
+    ``char n-grams`` → ``char_n-grams``."""
+    return re.sub(r"\s+", "_", re.sub(r"\s*\+\s*", "+", method.strip()))
 
 
 def write_search_runs(

@@ -231,6 +231,14 @@ def evaluate_search_command(
             help="BM25 searches queries spell-corrected towards the catalog's own words.",
         ),
     ] = True,
+    char_ngrams: Annotated[
+        bool,
+        typer.Option(
+            "--char-ngrams",
+            help="Also judge character n-gram retrieval, alone and as a third list of the "
+            "hybrid (its share tuned on train).",
+        ),
+    ] = False,
 ) -> None:
     """Judge search on a dataset: fit on its train queries, report BM25, dense and hybrid on the test queries."""
     from paretorec.data.validate import load_dataset
@@ -245,6 +253,7 @@ def evaluate_search_command(
             _embedding_cache(cache),
             seed=seed,
             spelling=spelling,
+            char_ngrams=char_ngrams,
             on_progress=advance,
         )
     title = f"{result.n_test:,} test queries, full catalog (unjudged = irrelevant)"

@@ -16,6 +16,12 @@ them, so the runs fuse with theirs (`paretorec.retrieve.fusion`).
 
 Saved as ``.npy`` arrays and JSON (no pickle): the vocabulary, idf and the item x n-gram
 matrix in CSR form.
+
+`fuse_with_char` fuses its list with the lexical and dense ones (min-max score fusion, the
+n-grams taking `share`, the rest split by the hybrid's lexical weight); `tune_char_share`
+picks the share on judged queries. On Home Depot's valid queries the n-grams lift
+Recall@100 of the hybrid but not its NDCG@10 (BENCHMARKS.md), so search runs them only on
+request (`eval search --char-ngrams`).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import html
 import math
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +39,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from paretorec.retrieve.candidates import Candidates
+from paretorec.retrieve.fusion import DENSE, LEXICAL, score_fusion
 from paretorec.retrieve.lexical import DEFAULT_FIELDS, item_texts
 from paretorec.retrieve.storage import (
     read_json,
@@ -43,9 +50,18 @@ from paretorec.retrieve.storage import (
     write_npy,
 )
 from paretorec.retrieve.topk import check_k
-from paretorec.types import Catalog
+from paretorec.retrieve.tuning import evaluate_runs
+from paretorec.types import Catalog, Judgments
 
-__all__ = ["COMPONENT", "CharNgramIndex", "NgramParams", "char_ngrams"]
+__all__ = [
+    "CHAR_SHARES",
+    "COMPONENT",
+    "CharNgramIndex",
+    "NgramParams",
+    "char_ngrams",
+    "fuse_with_char",
+    "tune_char_share",
+]
 
 COMPONENT = "char"
 _KIND = "char-ngram"
@@ -234,3 +250,54 @@ class CharNgramIndex:
             params=NgramParams(int(meta["n_min"]), int(meta["n_max"])),
             fields=tuple(meta["fields"]),
         )
+
+
+# ---------------------------------------------------------------- fused as a third list
+
+CHAR_SHARES: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
+
+
+def fuse_with_char(
+    lexical: Candidates,
+    dense: Candidates,
+    char: Candidates,
+    *,
+    weight: float,
+    share: float,
+    k: int | None = None,
+) -> Candidates:
+    """Min-max score fusion of three lists: the n-grams take `share`, and lexical and
+    dense split the rest as the hybrid's lexical `weight` says."""
+    if not (0.0 <= weight <= 1.0 and 0.0 <= share <= 1.0):
+        raise ValueError(f"weight and share must lie in [0, 1], got {weight} and {share}")
+    weights = {LEXICAL: (1 - share) * weight, DENSE: (1 - share) * (1 - weight), COMPONENT: share}
+    return score_fusion({LEXICAL: lexical, DENSE: dense, COMPONENT: char}, weights=weights, k=k)
+
+
+def tune_char_share(
+    lexical_runs: Mapping[str, Candidates],
+    dense_runs: Mapping[str, Candidates],
+    char_runs: Mapping[str, Candidates],
+    judgments: Judgments,
+    *,
+    weight: float,
+    metric: str = "ndcg@10",
+    grid: Sequence[float] = CHAR_SHARES,
+) -> tuple[float, dict[float, float]]:
+    """The n-grams' share with the best mean `metric` over these queries (the first in
+    grid order on a tie), and the value at each share."""
+    values = {
+        float(share): evaluate_runs(
+            {
+                q: fuse_with_char(
+                    lexical_runs[q], dense_runs[q], char_runs[q], weight=weight, share=share
+                )
+                for q in lexical_runs
+            },
+            judgments,
+            metric=metric,
+        )
+        for share in grid
+    }
+    best = max(values, key=lambda s: (values[s], -list(values).index(s)))
+    return best, values

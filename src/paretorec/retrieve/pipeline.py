@@ -28,6 +28,7 @@ from paretorec.encode.finetune import (
 from paretorec.retrieve.candidates import Candidates
 from paretorec.retrieve.dense import DenseIndex
 from paretorec.retrieve.fusion import Fusion, ScoreFusion
+from paretorec.retrieve.fuzzy import CharNgramIndex, fuse_with_char, tune_char_share
 from paretorec.retrieve.hard_negatives import MinedNegatives, mine_hard_negatives
 from paretorec.retrieve.hybrid import HybridRetriever
 from paretorec.retrieve.lexical import LexicalIndex, item_texts
@@ -96,9 +97,12 @@ def evaluate_search(
     seed: int = 0,
     on_progress: Callable[[int], None] | None = None,
     spelling: bool = True,
+    char_ngrams: bool = False,
 ) -> SearchEvaluation:
     """Fit on the train queries (the fusion weight), judge on the test queries. With
-    `spelling`, BM25 (alone and in the hybrid) searches the spell-corrected queries."""
+    `spelling`, BM25 (alone and in the hybrid) searches the spell-corrected queries; with
+    `char_ngrams`, character n-grams alone and as a third list of the hybrid (its share
+    tuned on train) are added."""
     if dataset.judgments is None or dataset.queries is None:
         raise ValueError("judging search needs the queries and judgments tables")
     given = (
@@ -132,6 +136,18 @@ def evaluate_search(
     hybrid = {q: tuning.fusion.fuse(test_lexical[q], test_dense[q]) for q in test_ids}
     rows = []
     methods = {"BM25": test_lexical, "dense": test_dense, "hybrid": hybrid}
+    if char_ngrams:
+        methods.update(
+            _char_ngram_runs(
+                dataset,
+                texts,
+                train_ids,
+                test_ids,
+                tuning.fusion.weight,
+                (train_lexical, train_dense, train_judgments),
+                (test_lexical, test_dense),
+            )
+        )
     for method, run in methods.items():
         rows.append(
             {"method": method, **{m: evaluate_runs(run, test_judgments, metric=m) for m in METRICS}}
@@ -140,6 +156,27 @@ def evaluate_search(
     return SearchEvaluation(
         table, tuning.fusion, len(train_ids), len(test_ids), given, runs=methods
     )
+
+
+def _char_ngram_runs(
+    dataset: Dataset,
+    texts: Mapping[str, str],
+    train_ids: list[str],
+    test_ids: list[str],
+    weight: float,
+    train: tuple[Mapping[str, Candidates], Mapping[str, Candidates], Judgments],
+    test: tuple[Mapping[str, Candidates], Mapping[str, Candidates]],
+) -> dict[str, dict[str, Candidates]]:
+    """Character n-grams alone and fused with the hybrid's lists (share tuned on train)."""
+    char = CharNgramIndex.build(dataset.items)
+    train_char = {q: char.search(texts[q], k=DEPTH) for q in train_ids}
+    share, _ = tune_char_share(train[0], train[1], train_char, train[2], weight=weight)
+    test_char = {q: char.search(texts[q], k=DEPTH) for q in test_ids}
+    fused = {
+        q: fuse_with_char(test[0][q], test[1][q], test_char[q], weight=weight, share=share)
+        for q in test_ids
+    }
+    return {"char n-grams": test_char, "hybrid + char n-grams": fused}
 
 
 @dataclass(frozen=True)
