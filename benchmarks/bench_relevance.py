@@ -33,6 +33,7 @@ Writes benchmarks/results/relevance.md and relevance.json.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import time
@@ -265,7 +266,15 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--quick", action="store_true", help="small budget, to try the script")
     parser.add_argument("--sessions", type=int, default=4000, help="evaluation sessions")
+    parser.add_argument(
+        "--render", action="store_true", help="rewrite relevance.md from relevance.json"
+    )
     args = parser.parse_args()
+    if args.render:
+        rendered = markdown(json.loads((RESULTS / "relevance.json").read_text()))
+        (RESULTS / "relevance.md").write_text(rendered)
+        print(rendered)
+        return
     torch.set_num_threads(1)
     start = time.perf_counter()
     world, pipeline, queries = demo_service(args.quick)
@@ -339,6 +348,55 @@ def main() -> None:
     (RESULTS / "relevance.json").write_text(json.dumps(results, indent=1))
     (RESULTS / "relevance.md").write_text(markdown(results))
     print((RESULTS / "relevance.md").read_text())
+
+
+def reading(r: dict[str, Any], seeds: list[str]) -> list[str]:
+    """What the tables say, generated from this run's numbers."""
+    runs = r["runs"]
+
+    def mean(label: str, part: str, weighting: str, key: str) -> float:
+        return float(np.mean([runs[s][label][part][weighting][key] for s in seeds]))
+
+    def at_sweep(v: float, key: str) -> float:
+        return float(np.mean([runs[s]["ours"]["sweep"][f"{v:g}"][key] for s in seeds]))
+
+    sweep = [at_sweep(v, "ndcg") for v in SWEEP]
+    rising = all(b > a for a, b in itertools.pairwise(sweep))
+    d, md = "default (uniform)", "mostly diversity"
+    shop = r["paired"]["demo_shop"]["off_topic"]
+    shown = runs[seeds[0]]["ours"]["demo_shop"][md]["example"]
+    at = [n + 1 for n, title in enumerate(shown) if "laptop" in title.lower()]
+    laptop = (
+        f', and a laptop still comes #{at[0]} for "{EXAMPLE}" (below)'
+        if at
+        else f'; no laptop in the top 5 for "{EXAMPLE}" (below)'
+    )
+    significant = shop["ci95"][1] < 0
+    return [
+        "Reading (generated from this run's numbers):",
+        "",
+        f"- Raising w_relevance raises the lists' true NDCG@10 "
+        f"{'at every step' if rising else 'but not at every step'} of the sweep "
+        f"({sweep[0]:.3f} at 0 to {sweep[-1]:.3f} at 1); what it costs: diversity "
+        f"{at_sweep(0.0, 'diversity'):.3f} to {at_sweep(1.0, 'diversity'):.3f}, clicks per list "
+        f"{at_sweep(0.0, 'clicks'):.3f} to {at_sweep(1.0, 'clicks'):.3f} (highest "
+        f"{max(at_sweep(v, 'clicks') for v in SWEEP):.3f}).",
+        f"- At the default weights the off-topic share of the top 3 falls from "
+        f"{mean('today', 'simulator', d, 'off_topic_top3'):.3f} to "
+        f"{mean('ours', 'simulator', d, 'off_topic_top3'):.3f} in the simulator's searches and "
+        f"from {mean('today', 'demo_shop', d, 'off_topic_top3'):.3f} to "
+        f"{mean('ours', 'demo_shop', d, 'off_topic_top3'):.3f} on the demo shop"
+        f"{' (the paired interval excludes 0)' if significant else ''}; OURS gets "
+        f"{mean('ours', 'simulator', d, 'clicks'):.3f} clicks per list (TODAY "
+        f"{mean('today', 'simulator', d, 'clicks'):.3f}) and diversity "
+        f"{mean('ours', 'simulator', d, 'diversity'):.3f} (TODAY "
+        f"{mean('today', 'simulator', d, 'diversity'):.3f}): a quarter of the weight went to "
+        "relevance.",
+        f"- Relevance is a trade-off, not a guarantee: at 'mostly diversity' (relevance 0.1) "
+        f"the demo shop's off-topic share is {mean('ours', 'demo_shop', md, 'off_topic_top3'):.3f} "
+        f"(TODAY {mean('today', 'demo_shop', md, 'off_topic_top3'):.3f}){laptop}; the relevance "
+        "floor (`relevance_floor`, BENCHMARKS.md 'floor') is what no weight can trade away.",
+    ]
 
 
 def _ms(values: list[float], digits: int = 3) -> str:
@@ -452,6 +510,7 @@ def markdown(r: dict[str, Any]) -> str:
             f"[{p['ndcg']['ci95'][0]:+.3f}, {p['ndcg']['ci95'][1]:+.3f}] | "
             f"{p['off_topic']['units']:,} |"
         )
+    lines += ["", *reading(r, seeds)]
     first_seed = seeds[0]
     lines += ["", f'The issue\'s query, "{EXAMPLE}", top 5 (seed {first_seed}):', ""]
     for weighting in ("default (uniform)", "mostly diversity"):
