@@ -54,7 +54,7 @@ def speller() -> SpellCorrector:
         ("cordles drill", "cordless drill", (("cordles", "cordless"),)),
         ("frigidare", "frigidaire", (("frigidare", "frigidaire"),)),
         ("1/2 in pvc elbo", "1/2 in pvc elbow", (("elbo", "elbow"),)),
-        # two edits (here two missing letters) reach only words of 8 letters or more
+        # two edits (here two missing letters) reach only words of 6 letters or more
         ("refrigertr", "refrigerator", (("refrigertr", "refrigerator"),)),
         ("Hammer Dril", "hammer drill", (("dril", "drill"),)),
     ],
@@ -72,9 +72,13 @@ def test_short_words_and_far_words_are_left_alone(speller: SpellCorrector) -> No
     assert speller.correct("drl").text == "drl"
     # "elbw" is one edit from "elbow"; "ebw" two, and too short anyway
     assert speller.correct("elbw").text == "elbow"
-    # "pipr" is one edit from "pipe"; a word two edits from any, under 8 letters, stays
+    # "pipr" is one edit from "pipe"; a word two edits from any, under 6 letters, stays
     assert speller.correct("pipr").text == "pipe"
-    assert speller.correct("frezzzr").text == "frezzzr"
+    assert speller.correct("elxww").text == "elxww"  # 2 edits from elbow, 5 letters
+    assert speller.correct("frezzzr").text == "freezer"  # 7 letters: two edits allowed
+    assert SpellCorrector.build(TITLES, SpellingParams(long_word=8)).correct("frezzzr").text == (
+        "frezzzr"
+    )
 
 
 def test_the_most_frequent_word_wins_among_equals() -> None:
@@ -174,11 +178,16 @@ def test_speller_save_load_round_trip(speller: SpellCorrector, tmp_path: Path) -
 
 
 def test_char_ngrams_pad_each_word() -> None:
-    assert char_ngrams("Drill bit") == [" dr", "dri", "ril", "ill", "ll ", " bi", "bit", "it "]
-    assert char_ngrams("a") == [" a "]
+    trigrams = NgramParams(3, 3)
+    assert char_ngrams("Drill bit", trigrams) == [
+        *(" dr", "dri", "ril", "ill", "ll "),
+        *(" bi", "bit", "it "),
+    ]
+    assert char_ngrams("a", trigrams) == [" a "]
+    assert char_ngrams("ab") == [" a", "ab", "b ", " ab", "ab ", " ab "]  # 2 to 4
     assert char_ngrams("ab", NgramParams(2, 3)) == [" a", "ab", "b ", " ab", "ab "]
     assert char_ngrams("!!! ... -/-") == []
-    assert char_ngrams("1/2-in.") == [" 1/", "1/2", "/2-", "2-i", "-in", "in.", "n. "]
+    assert char_ngrams("1/2-in.", trigrams) == [" 1/", "1/2", "/2-", "2-i", "-in", "in.", "n. "]
 
 
 def test_the_ngram_index_finds_a_one_typo_query_that_bm25_misses(shop: Catalog) -> None:
@@ -200,7 +209,7 @@ def test_ngram_scores_are_cosines(shop: Catalog) -> None:
     assert np.all((scores >= 0) & (scores <= 1 + 1e-6))
 
 
-@pytest.mark.parametrize("query", ["", "   ", "§§§", "zzqqxx"])
+@pytest.mark.parametrize("query", ["", "   ", "§§§", "qqqq jjj"])
 def test_an_ngram_query_with_nothing_known_finds_nothing(shop: Catalog, query: str) -> None:
     assert len(CharNgramIndex.build(shop).search(query)) == 0
 
@@ -214,7 +223,7 @@ def test_ngram_index_bad_input(shop: Catalog) -> None:
 
 
 def test_ngram_index_save_load_round_trip(shop: Catalog, tmp_path: Path) -> None:
-    fuzzy = CharNgramIndex.build(shop, params=NgramParams(2, 4))
+    fuzzy = CharNgramIndex.build(shop, params=NgramParams(3, 5))
     fuzzy.save(tmp_path / "char")
     loaded = CharNgramIndex.load(tmp_path / "char")
     assert loaded.item_ids == fuzzy.item_ids and loaded.params == fuzzy.params

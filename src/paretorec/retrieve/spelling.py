@@ -100,7 +100,9 @@ class SpellingParams:
     """How far a correction may reach (see the module docstring)."""
 
     max_distance: int = 2
-    long_word: int = 8  # words this long or longer may take `max_distance` edits, others 1
+    # words this long or longer may take `max_distance` edits, others 1 (6: chosen on Home
+    # Depot's valid queries against 8, with distance 1 only, min_length 5, min_count 2)
+    long_word: int = 6
     min_length: int = 4  # shorter words are never corrected
     min_count: int = 1  # a catalog word must occur this often to be a correction
 
