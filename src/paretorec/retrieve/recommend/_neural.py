@@ -1,21 +1,38 @@
-"""What the two neural generators share: the item input (text + ID), validation-based
-early stopping, and reproducible batching."""
+"""What the two neural generators share: the item input (text + ID), the training loop
+(validation-based early stopping that keeps the best epoch's weights, a learning-rate
+warm-up and schedule), its typed config and log, and reproducible batching."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import cast
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, cast
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
 from torch import nn
+from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, LRScheduler, ReduceLROnPlateau
 
 from paretorec.retrieve.recommend.base import History
 
-__all__ = ["EarlyStopping", "ItemInput", "ValidationSet", "recall_at"]
+__all__ = [
+    "EarlyStopping",
+    "ItemInput",
+    "LRSchedule",
+    "LearningRate",
+    "TrainingConfig",
+    "TrainingLog",
+    "ValidationMetric",
+    "ValidationSet",
+    "ndcg_at",
+    "recall_at",
+    "train_epochs",
+    "validation_score",
+]
 
 
 class ItemInput(nn.Module):
@@ -70,20 +87,118 @@ class ValidationSet:
             raise ValueError("a validation set needs one target per history, and some")
 
 
-def recall_at(scores: NDArray[np.float32], validation: ValidationSet) -> float:
-    """Recall@k (= hit rate: one target each) of `scores` (one row per history), the
-    history's own items excluded."""
+class ValidationMetric(StrEnum):
+    """What early stopping watches on the validation set (at its `k`)."""
+
+    NDCG = "ndcg"
+    RECALL = "recall"
+
+
+class LRSchedule(StrEnum):
+    """The learning rate after the linear warm-up: held (constant), halved when the
+    validation metric stops improving (plateau, torch's ReduceLROnPlateau), or cosine
+    decay to zero at the epoch cap (cosine, torch's CosineAnnealingLR)."""
+
+    CONSTANT = "constant"
+    PLATEAU = "plateau"
+    COSINE = "cosine"
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How a neural generator trains: `max_epochs` is the cap; with a validation set it
+    stops after `patience` epochs without a better `metric` and keeps the best epoch's
+    weights. The learning rate warms up linearly over `warmup_epochs` (a fraction of an
+    epoch is fine) from a tenth of `learning_rate`, then follows `schedule`; `plateau`
+    multiplies it by `plateau_factor` after each epoch that does not improve."""
+
+    max_epochs: int = 30
+    patience: int = 3
+    learning_rate: float = 1e-3
+    schedule: LRSchedule = LRSchedule.PLATEAU
+    warmup_epochs: float = 0.5
+    plateau_factor: float = 0.5
+    metric: ValidationMetric = ValidationMetric.NDCG
+
+    def __post_init__(self) -> None:
+        if self.max_epochs < 1 or self.patience < 1:
+            raise ValueError("max_epochs and patience must be >= 1")
+        if self.learning_rate <= 0 or self.warmup_epochs < 0:
+            raise ValueError("learning_rate must be > 0 and warmup_epochs >= 0")
+        if not 0.0 < self.plateau_factor < 1.0:
+            raise ValueError(f"plateau_factor must be in (0, 1), got {self.plateau_factor}")
+        object.__setattr__(self, "schedule", LRSchedule(self.schedule))
+        object.__setattr__(self, "metric", ValidationMetric(self.metric))
+
+    def as_dict(self) -> dict[str, float | int | str]:
+        return {
+            "max_epochs": self.max_epochs,
+            "patience": self.patience,
+            "learning_rate": self.learning_rate,
+            "schedule": self.schedule.value,
+            "warmup_epochs": self.warmup_epochs,
+            "plateau_factor": self.plateau_factor,
+            "metric": self.metric.value,
+        }
+
+    @classmethod
+    def from_dict(cls, config: Mapping[str, Any]) -> TrainingConfig:
+        """From `as_dict` output, or the older flat model config (epochs, patience,
+        learning_rate; constant learning rate, recall)."""
+        if "max_epochs" not in config:
+            return cls(
+                max_epochs=int(config["epochs"]),
+                patience=int(config["patience"]),
+                learning_rate=float(config["learning_rate"]),
+                schedule=LRSchedule.CONSTANT,
+                warmup_epochs=0.0,
+                metric=ValidationMetric.RECALL,
+            )
+        return cls(
+            max_epochs=int(config["max_epochs"]),
+            patience=int(config["patience"]),
+            learning_rate=float(config["learning_rate"]),
+            schedule=LRSchedule(str(config["schedule"])),
+            warmup_epochs=float(config["warmup_epochs"]),
+            plateau_factor=float(config["plateau_factor"]),
+            metric=ValidationMetric(str(config["metric"])),
+        )
+
+
+def ranks_of_targets(scores: NDArray[np.float32], validation: ValidationSet) -> NDArray[np.int64]:
+    """0-based rank of each target among the items its history does not hold (items
+    scoring strictly higher count; ties count for the target)."""
     masked = scores.copy()
     for row, history in enumerate(validation.histories):
         masked[row, history] = -np.inf
     target = masked[np.arange(masked.shape[0]), validation.targets]
-    better = (masked > target[:, None]).sum(axis=1)
-    return float((better < validation.k).mean())
+    return np.asarray((masked > target[:, None]).sum(axis=1), dtype=np.int64)
+
+
+def recall_at(scores: NDArray[np.float32], validation: ValidationSet) -> float:
+    """Recall@k (= hit rate: one target each) of `scores` (one row per history), the
+    history's own items excluded."""
+    return float((ranks_of_targets(scores, validation) < validation.k).mean())
+
+
+def ndcg_at(scores: NDArray[np.float32], validation: ValidationSet) -> float:
+    """NDCG@k with one relevant item per history: 1 / log2(rank + 2) inside the top k."""
+    ranks = ranks_of_targets(scores, validation)
+    gains = np.where(ranks < validation.k, 1.0 / np.log2(ranks + 2.0), 0.0)
+    return float(gains.mean())
+
+
+def validation_score(
+    scores: NDArray[np.float32], validation: ValidationSet, metric: ValidationMetric
+) -> float:
+    if metric is ValidationMetric.NDCG:
+        return ndcg_at(scores, validation)
+    return recall_at(scores, validation)
 
 
 class EarlyStopping:
-    """Keeps the weights of the best epoch by validation recall; stops after `patience`
-    epochs without improvement."""
+    """Keeps the weights of the best epoch by the validation metric; stops after
+    `patience` epochs without improvement."""
 
     def __init__(self, patience: int) -> None:
         self.patience = patience
@@ -103,6 +218,172 @@ class EarlyStopping:
     def restore(self, module: nn.Module) -> None:
         if self._state is not None:
             module.load_state_dict(self._state)
+
+
+class LearningRate:
+    """Warm-up then `config.schedule`, built from torch's own schedulers: `after_step`
+    after every optimizer step, `after_epoch(value)` after each validated epoch."""
+
+    def __init__(
+        self, optimizer: torch.optim.Optimizer, config: TrainingConfig, steps_per_epoch: int
+    ) -> None:
+        self.optimizer = optimizer
+        self.warmup = round(config.warmup_epochs * steps_per_epoch)
+        total = config.max_epochs * steps_per_epoch
+        self._warm: LRScheduler | None = None
+        if self.warmup > 0:
+            self._warm = LinearLR(
+                optimizer, start_factor=0.1, end_factor=1.0, total_iters=self.warmup
+            )
+        self._cosine: LRScheduler | None = None
+        if config.schedule is LRSchedule.COSINE:
+            self._cosine = CosineAnnealingLR(optimizer, T_max=max(1, total - self.warmup))
+        self._plateau: ReduceLROnPlateau | None = None
+        if config.schedule is LRSchedule.PLATEAU:
+            # patience 0: the first epoch without a better metric lowers the rate, so
+            # the early stopper's `patience` epochs see a lower rate before giving up
+            self._plateau = ReduceLROnPlateau(
+                optimizer, mode="max", factor=config.plateau_factor, patience=0
+            )
+        self.steps = 0
+
+    @property
+    def value(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def after_step(self) -> None:
+        self.steps += 1
+        if self._warm is not None and self.steps <= self.warmup:
+            self._warm.step()
+        elif self._cosine is not None:
+            self._cosine.step()
+
+    def after_epoch(self, value: float) -> None:
+        if self._plateau is not None and self.steps >= self.warmup:
+            self._plateau.step(value)
+
+
+@dataclass
+class TrainingLog:
+    """What a fit did: the validation metric (at `k`), learning rate, mean training loss
+    and wall seconds of each epoch run, the best epoch (0-based; its weights are kept),
+    and why training ended."""
+
+    metric: str
+    k: int
+    max_epochs: int
+    values: list[float] = field(default_factory=list)
+    learning_rates: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    best_epoch: int = -1
+    stopped_early: bool = False
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.losses)
+
+    def summary(self) -> str:
+        """One line: epochs run, why it ended, the best epoch and the curve."""
+        if not self.values:
+            return f"{self.epochs_run} epoch(s), no validation set (the epoch cap)"
+        why = "early stop" if self.stopped_early else f"the cap of {self.max_epochs}"
+        curve = " ".join(f"{v:.4f}" for v in self.values)
+        return (
+            f"{self.epochs_run} epoch(s) ({why}), best epoch {self.best_epoch + 1}; "
+            f"valid {self.metric}@{self.k} by epoch: {curve}"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "k": self.k,
+            "max_epochs": self.max_epochs,
+            "epochs_run": self.epochs_run,
+            "best_epoch": self.best_epoch,
+            "stopped_early": self.stopped_early,
+            "values": self.values,
+            "learning_rates": self.learning_rates,
+            "losses": self.losses,
+            "seconds": self.seconds,
+        }
+
+    @classmethod
+    def from_dict(cls, saved: Mapping[str, Any]) -> TrainingLog:
+        return cls(
+            metric=str(saved["metric"]),
+            k=int(saved["k"]),
+            max_epochs=int(saved["max_epochs"]),
+            values=[float(v) for v in saved["values"]],
+            learning_rates=[float(v) for v in saved["learning_rates"]],
+            losses=[float(v) for v in saved["losses"]],
+            seconds=[float(v) for v in saved["seconds"]],
+            best_epoch=int(saved["best_epoch"]),
+            stopped_early=bool(saved["stopped_early"]),
+        )
+
+
+def train_epochs(
+    module: nn.Module,
+    config: TrainingConfig,
+    *,
+    n_rows: int,
+    batch_size: int,
+    rng: np.random.Generator,
+    step_loss: Callable[[NDArray[np.int64]], torch.Tensor | None],
+    evaluate: Callable[[], float] | None,
+    on_progress: Callable[[int], None] | None = None,
+    on_epoch: Callable[[int, float], None] | None = None,
+    k: int = 10,
+) -> TrainingLog:
+    """The loop both neural generators share: Adam over `module`'s parameters, batches
+    of `n_rows` shuffled by `rng`, `step_loss(batch)` the batch's loss (None: skip it).
+    With `evaluate` (the validation metric of the current weights) it stops early and
+    keeps the best epoch's weights; `on_epoch(epoch, value)` hears each value (an
+    exception it raises, such as a tuner's pruning signal, ends training)."""
+    optimizer = torch.optim.Adam(module.parameters(), lr=config.learning_rate)
+    steps = -(-n_rows // batch_size)
+    rate = LearningRate(optimizer, config, steps)
+    stopping = EarlyStopping(config.patience)
+    log = TrainingLog(metric=config.metric.value, k=k, max_epochs=config.max_epochs)
+    for epoch in range(config.max_epochs):
+        started = time.perf_counter()
+        module.train()
+        losses: list[float] = []
+        log.learning_rates.append(rate.value)
+        for batch in batches(n_rows, batch_size, rng):
+            loss = step_loss(batch)
+            if loss is None:
+                continue
+            optimizer.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            optimizer.step()
+            rate.after_step()
+            losses.append(float(loss.detach()))
+            if on_progress is not None:
+                on_progress(1)
+        log.losses.append(float(np.mean(losses)) if losses else float("nan"))
+        if evaluate is not None:
+            module.eval()
+            value = evaluate()
+            log.values.append(value)
+            if on_epoch is not None:
+                on_epoch(epoch, value)
+            done = stopping.update(epoch, value, module)
+            rate.after_epoch(value)
+            log.seconds.append(time.perf_counter() - started)
+            if done:
+                log.stopped_early = epoch + 1 < config.max_epochs
+                break
+        else:
+            log.seconds.append(time.perf_counter() - started)
+    if evaluate is not None:
+        stopping.restore(module)
+        log.best_epoch = stopping.best_epoch
+    else:
+        log.best_epoch = log.epochs_run - 1
+    module.eval()
+    return log
 
 
 def batches(n: int, batch_size: int, generator: np.random.Generator) -> list[NDArray[np.int64]]:

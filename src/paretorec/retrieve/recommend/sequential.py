@@ -7,20 +7,26 @@ latest item, dotted with every item's `ItemInput` vector (shared input and outpu
 vectors, as in SASRec), scores the next item. An item never seen in training is its
 text alone on both sides, so it can be recommended and recommended from.
 
-Training: each training sequence's last ``max_length + 1`` items; every position predicts
-the item after it, by softmax cross-entropy over the full catalog (RecBole's
-``loss_type="CE"``) when `negatives` is ``"full"``; with ``"in-batch"`` (the default,
-several times faster on a CPU) over the distinct target items of the batch, with the
-logQ correction ``logit - log q(item)`` for their popularity-skewed sampling. With a `ValidationSet`, the weights of the
-epoch with the best validation Recall@k are kept.
+Training: every next-item pair of the training sequences, in windows of at most
+``max_length + 1`` items (a short window keeps a CPU step cheap and drops no pair); every
+position predicts the item after it by softmax cross-entropy, over the full catalog
+(RecBole's ``loss_type="CE"``) when `negatives` is ``"full"``, otherwise a sampled
+softmax over the batch's distinct target items (``"in-batch"``) plus `uniform_negatives`
+items drawn uniformly from the catalog (``"mixed"``, the default: the uniform draws also
+push down rare and text-only items that in-batch sampling almost never shows), each
+logit corrected by ``- log E[times the item is drawn]`` (logQ, `mixed_log_q`), several
+times faster than the full softmax on a CPU. The loop (`_neural.train_epochs`) stops
+early on a `ValidationSet`'s metric, keeps the best epoch's weights and schedules the
+learning rate (`TrainingConfig`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from enum import StrEnum
 from pathlib import Path
-from typing import ClassVar, Literal, Self
+from typing import ClassVar, Self
 
 import numpy as np
 import torch
@@ -30,13 +36,16 @@ from torch import nn
 
 from paretorec.retrieve.recommend._files import read_model, write_model
 from paretorec.retrieve.recommend._neural import (
-    EarlyStopping,
     ItemInput,
+    LRSchedule,
+    TrainingConfig,
+    TrainingLog,
+    ValidationMetric,
     ValidationSet,
-    batches,
     in_chunks,
     padded,
-    recall_at,
+    train_epochs,
+    validation_score,
 )
 from paretorec.retrieve.recommend.base import (
     Generator,
@@ -48,7 +57,7 @@ from paretorec.retrieve.recommend.base import (
     check_histories,
 )
 
-__all__ = ["Sequential"]
+__all__ = ["Negatives", "Sequential", "mixed_log_q", "training_windows"]
 
 _KIND = "sequential"
 _CHUNK = 1024
@@ -98,6 +107,39 @@ class _SasRec(nn.Module):
         return normed
 
 
+class Negatives(StrEnum):
+    """What the next item's softmax runs over while training (see the module docstring)."""
+
+    FULL = "full"
+    IN_BATCH = "in-batch"
+    MIXED = "mixed"
+
+
+def mixed_log_q(
+    frequency: torch.Tensor, items: torch.Tensor, positives: int, uniform: int, n_items: int
+) -> torch.Tensor:
+    """log of how many times each of `items` is expected among a batch's sampled
+    candidates: `positives` targets drawn by popularity (`frequency`, summing to 1) plus
+    `uniform` items drawn uniformly from `n_items`. Subtracting it from the logits (logQ)
+    makes the sampled softmax an estimate of the full one."""
+    expected = positives * frequency[items] + uniform / n_items
+    return torch.log(expected)
+
+
+def training_windows(sequences: Sequence[History], length: int) -> list[History]:
+    """Every next-item pair of `sequences` exactly once, in windows of at most
+    ``length + 1`` items (the last window ends at the sequence's end; consecutive windows
+    share one item), so a short `length` drops no training data."""
+    out: list[History] = []
+    for sequence in sequences:
+        end = sequence.size
+        while end >= 2:
+            start = max(0, end - length - 1)
+            out.append(sequence[start:end])
+            end = start + 1
+    return out
+
+
 class Sequential(Generator):
     """The sequential generator (see the module docstring)."""
 
@@ -107,40 +149,63 @@ class Sequential(Generator):
         self,
         *,
         dim: int = 64,
-        max_length: int = 20,
+        max_length: int = 10,
         layers: int = 2,
         heads: int = 2,
         dropout: float = 0.3,
         id_dropout: float = 0.1,
-        epochs: int = 20,
-        batch_size: int = 256,
+        epochs: int = 30,
+        batch_size: int = 512,
         learning_rate: float = 1e-3,
-        patience: int = 2,
-        negatives: Literal["in-batch", "full"] = "in-batch",
+        patience: int = 3,
+        negatives: Negatives | str = Negatives.MIXED,
+        uniform_negatives: int = 512,
+        schedule: LRSchedule | str = LRSchedule.PLATEAU,
+        warmup_epochs: float = 0.5,
+        valid_metric: ValidationMetric | str = ValidationMetric.NDCG,
         seed: int = 0,
     ) -> None:
-        if negatives not in ("in-batch", "full"):
-            raise ValueError(f"negatives must be 'in-batch' or 'full', got {negatives!r}")
-        if min(dim, max_length, layers, heads, epochs, patience) < 1 or batch_size < 1:
-            raise ValueError("dim, max_length, layers, heads, epochs, patience, batch_size >= 1")
+        if negatives not in tuple(Negatives):
+            raise ValueError(
+                f"negatives must be one of {[n.value for n in Negatives]}, got {negatives!r}"
+            )
+        if min(dim, max_length, layers, heads) < 1 or batch_size < 1 or uniform_negatives < 0:
+            raise ValueError(
+                "dim, max_length, layers, heads, batch_size >= 1, uniform_negatives >= 0"
+            )
         if dim % heads:
             raise ValueError(f"dim {dim} is not a multiple of heads {heads}")
-        if not (0.0 <= id_dropout < 1.0 and 0.0 <= dropout < 1.0) or learning_rate <= 0:
-            raise ValueError("dropouts must be in [0, 1), learning_rate > 0")
+        if not (0.0 <= id_dropout < 1.0 and 0.0 <= dropout < 1.0):
+            raise ValueError("dropouts must be in [0, 1)")
+        self.training = TrainingConfig(
+            max_epochs=epochs,
+            patience=patience,
+            learning_rate=learning_rate,
+            schedule=LRSchedule(schedule),
+            warmup_epochs=warmup_epochs,
+            metric=ValidationMetric(valid_metric),
+        )
         self.dim = dim
         self.max_length = max_length
         self.layers = layers
         self.heads = heads
         self.dropout = dropout
         self.id_dropout = id_dropout
-        self.epochs = epochs
         self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.patience = patience
-        self.negatives = negatives
+        self.negatives = Negatives(negatives)
+        self.uniform_negatives = uniform_negatives
         self.seed = seed
-        self.validation_recall: list[float] = []
+        self.training_log: TrainingLog | None = None
         self._net: _SasRec | None = None
+
+    @property
+    def epochs(self) -> int:
+        return self.training.max_epochs
+
+    @property
+    def validation_curve(self) -> list[float]:
+        """The validation metric of each epoch run (empty without a validation set)."""
+        return list(self.training_log.values) if self.training_log is not None else []
 
     def _config(self) -> dict[str, float | int | str]:
         return {
@@ -150,12 +215,11 @@ class Sequential(Generator):
             "heads": self.heads,
             "dropout": self.dropout,
             "id_dropout": self.id_dropout,
-            "epochs": self.epochs,
             "batch_size": self.batch_size,
-            "learning_rate": self.learning_rate,
-            "patience": self.patience,
-            "negatives": self.negatives,
+            "negatives": self.negatives.value,
+            "uniform_negatives": self.uniform_negatives,
             "seed": self.seed,
+            **self.training.as_dict(),
         }
 
     @property
@@ -177,8 +241,8 @@ class Sequential(Generator):
         )
 
     def steps_per_epoch(self, data: TrainingData) -> int:
-        users = sum(1 for s in data.sequences if s.size >= 2)
-        return -(-users // self.batch_size)
+        windows = len(training_windows(data.sequences, self.max_length))
+        return -(-windows // self.batch_size)
 
     def fit(
         self,
@@ -189,13 +253,15 @@ class Sequential(Generator):
         on_epoch: Callable[[int, float], None] | None = None,
     ) -> Self:
         """Train; `on_progress` counts optimizer steps (`steps_per_epoch(data)` an epoch),
-        `on_epoch(epoch, recall)` gets each epoch's validation recall (an exception it
-        raises, such as a tuner's pruning signal, ends training)."""
+        `on_epoch(epoch, value)` gets each epoch's validation metric (an exception it
+        raises, such as a tuner's pruning signal, ends training). With `validation`,
+        training stops early and keeps the best epoch's weights; `training_log` says
+        what happened."""
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
         net = self._new_net(data.text_vectors.shape[1], data.counts > 0)
         self._net = net
-        usable = [s[-(self.max_length + 1) :] for s in data.sequences if s.size >= 2]
+        usable = training_windows(data.sequences, self.max_length)
         if not usable:
             raise ValueError("sequential training needs a sequence of at least two items")
         pad = 0
@@ -203,47 +269,55 @@ class Sequential(Generator):
         targets = padded([s[1:] for s in usable], self.max_length, pad)
         lengths = np.array([s.size - 1 for s in usable], dtype=np.int64)
         text = torch.from_numpy(data.text_vectors)
-        log_q = torch.from_numpy(np.log(np.maximum(data.counts, 1.0) / data.counts.sum()))
-        optimizer = torch.optim.Adam(net.parameters(), lr=self.learning_rate)
-        stopping = EarlyStopping(self.patience)
-        for epoch in range(self.epochs):
-            net.train()
-            for batch in batches(len(usable), self.batch_size, rng):
-                size = torch.from_numpy(lengths[batch])
-                valid = torch.arange(self.max_length).unsqueeze(0) < size.unsqueeze(1)
-                wanted = torch.from_numpy(targets[batch])[valid]
-                if self.negatives == "full":
-                    table = net.item_table(text)
-                    states = net.states(table, torch.from_numpy(inputs[batch]), size)
-                    logits = states[valid] @ table.T
-                    loss = F.cross_entropy(logits, wanted)
-                else:
-                    seen = torch.from_numpy(inputs[batch])
-                    items, inverse = torch.unique(
-                        torch.cat([seen.reshape(-1), wanted]), return_inverse=True
-                    )
-                    table = net.items(text[items], items)
-                    local = inverse[: seen.numel()].reshape(seen.shape)
-                    states = net.states(table, local, size)[valid]
-                    candidates, label = torch.unique(wanted, return_inverse=True)
-                    rows = torch.searchsorted(items, candidates)
-                    logits = states @ table[rows].T - log_q[candidates].to(states.dtype)
-                    loss = F.cross_entropy(logits, label)
-                optimizer.zero_grad()
-                loss.backward()  # type: ignore[no-untyped-call]
-                optimizer.step()
-                if on_progress is not None:
-                    on_progress(1)
-            if validation is not None:
-                recall = recall_at(self.score(validation.histories, data.text_vectors), validation)
-                if on_epoch is not None:
-                    on_epoch(epoch, recall)
-                if stopping.update(epoch, recall, net):
-                    break
+        n_items = text.shape[0]
+        frequency = torch.from_numpy(data.counts / data.counts.sum()).to(torch.float32)
+        sampler = torch.Generator().manual_seed(self.seed)
+        positions = torch.arange(self.max_length)
+
+        def step_loss(batch: NDArray[np.int64]) -> torch.Tensor:
+            size = torch.from_numpy(lengths[batch])
+            valid = positions.unsqueeze(0) < size.unsqueeze(1)
+            wanted = torch.from_numpy(targets[batch])[valid]
+            seen = torch.from_numpy(inputs[batch])
+            if self.negatives is Negatives.FULL:
+                table = net.item_table(text)
+                states = net.states(table, seen, size)
+                return F.cross_entropy(states[valid] @ table.T, wanted)
+            uniform = self.uniform_negatives if self.negatives is Negatives.MIXED else 0
+            drawn = torch.randint(n_items, (uniform,), generator=sampler)
+            candidates, inverse = torch.unique(torch.cat([wanted, drawn]), return_inverse=True)
+            label = inverse[: wanted.numel()]
+            # one item table for inputs and candidates: each distinct item computed once
+            items, where = torch.unique(
+                torch.cat([seen.reshape(-1), candidates]), return_inverse=True
+            )
+            table = net.items(text[items], items)
+            local = where[: seen.numel()].reshape(seen.shape)
+            states = net.states(table, local, size)[valid]
+            logits = states @ table[where[seen.numel() :]].T
+            correction = mixed_log_q(frequency, candidates, wanted.numel(), uniform, n_items)
+            return F.cross_entropy(logits - correction, label)
+
+        evaluate = None
         if validation is not None:
-            stopping.restore(net)
-            self.validation_recall = stopping.history
-        net.eval()
+            checked = validation
+
+            def evaluate() -> float:
+                scores = self.score(checked.histories, data.text_vectors)
+                return validation_score(scores, checked, self.training.metric)
+
+        self.training_log = train_epochs(
+            net,
+            self.training,
+            n_rows=len(usable),
+            batch_size=self.batch_size,
+            rng=rng,
+            step_loss=step_loss,
+            evaluate=evaluate,
+            on_progress=on_progress,
+            on_epoch=on_epoch,
+            k=validation.k if validation is not None else 10,
+        )
         return self
 
     @torch.no_grad()
@@ -270,16 +344,17 @@ class Sequential(Generator):
     def save(self, folder: str | Path) -> None:
         net = self.net
         arrays = {name: t.detach().numpy() for name, t in net.state_dict().items()}
-        config = {
+        config: dict[str, object] = {
             **self._config(),
             "text_dim": int(net.items.text.in_features),
-            "validation_recall": self.validation_recall,
+            "training_log": self.training_log.as_dict() if self.training_log else None,
         }
         write_model(folder, _KIND, config, arrays)
 
     @classmethod
     def load(cls, folder: str | Path) -> Self:
         config, arrays = read_model(folder, _KIND)
+        training = TrainingConfig.from_dict(config)
         model = cls(
             dim=int(config["dim"]),
             max_length=int(config["max_length"]),
@@ -287,14 +362,19 @@ class Sequential(Generator):
             heads=int(config["heads"]),
             dropout=float(config["dropout"]),
             id_dropout=float(config["id_dropout"]),
-            epochs=int(config["epochs"]),
+            epochs=training.max_epochs,
             batch_size=int(config["batch_size"]),
-            learning_rate=float(config["learning_rate"]),
-            patience=int(config["patience"]),
-            negatives="full" if config["negatives"] == "full" else "in-batch",
+            learning_rate=training.learning_rate,
+            patience=training.patience,
+            negatives=Negatives(str(config["negatives"])),
+            uniform_negatives=int(config.get("uniform_negatives", 0)),
+            schedule=training.schedule,
+            warmup_epochs=training.warmup_epochs,
+            valid_metric=training.metric,
             seed=int(config["seed"]),
         )
-        model.validation_recall = [float(v) for v in config.get("validation_recall", [])]
+        if config.get("training_log"):
+            model.training_log = TrainingLog.from_dict(config["training_log"])
         net = model._new_net(int(config["text_dim"]), arrays["items.id_mask"] > 0)
         net.load_state_dict({name: torch.from_numpy(a.copy()) for name, a in arrays.items()})
         net.eval()

@@ -10,8 +10,9 @@ Training: every next item of a training sequence is a positive for the history b
 it; the other positives of the batch are the negatives (in-batch softmax with temperature
 `temperature`), with the popularity correction ``logit - log q(item)`` (logQ, q the item's
 share of training interactions, which is how often it appears as an in-batch negative);
-other rows with the same target item are masked. With a `ValidationSet`, the weights of
-the epoch with the best validation Recall@k are kept.
+other rows with the same target item are masked. The loop (`_neural.train_epochs`) stops
+early on a `ValidationSet`'s metric, keeps the best epoch's weights and schedules the
+learning rate (`TrainingConfig`).
 """
 
 from __future__ import annotations
@@ -28,14 +29,17 @@ from torch import nn
 
 from paretorec.retrieve.recommend._files import read_model, write_model
 from paretorec.retrieve.recommend._neural import (
-    EarlyStopping,
     ItemInput,
+    LRSchedule,
+    TrainingConfig,
+    TrainingLog,
+    ValidationMetric,
     ValidationSet,
-    batches,
     gathered,
     in_chunks,
     padded,
-    recall_at,
+    train_epochs,
+    validation_score,
 )
 from paretorec.retrieve.recommend.base import (
     Generator,
@@ -103,33 +107,50 @@ class TwoTower(Generator):
         logq_correction: bool = True,
         id_dropout: float = 0.1,
         dropout: float = 0.1,
-        epochs: int = 10,
+        epochs: int = 30,
         batch_size: int = 1024,
         learning_rate: float = 1e-3,
-        patience: int = 2,
+        patience: int = 3,
+        schedule: LRSchedule | str = LRSchedule.PLATEAU,
+        warmup_epochs: float = 0.5,
+        valid_metric: ValidationMetric | str = ValidationMetric.NDCG,
         seed: int = 0,
     ) -> None:
-        if dim < 1 or max_history < 1 or epochs < 1 or batch_size < 2 or patience < 1:
-            raise ValueError("dim, max_history, epochs, patience must be >= 1, batch_size >= 2")
-        if temperature <= 0 or learning_rate <= 0:
-            raise ValueError("temperature and learning_rate must be > 0")
+        if dim < 1 or max_history < 1 or batch_size < 2:
+            raise ValueError("dim and max_history must be >= 1, batch_size >= 2")
+        if temperature <= 0:
+            raise ValueError("temperature must be > 0")
         if not (0.0 <= id_dropout < 1.0 and 0.0 <= dropout < 1.0):
             raise ValueError("id_dropout and dropout must be in [0, 1)")
+        self.training = TrainingConfig(
+            max_epochs=epochs,
+            patience=patience,
+            learning_rate=learning_rate,
+            schedule=LRSchedule(schedule),
+            warmup_epochs=warmup_epochs,
+            metric=ValidationMetric(valid_metric),
+        )
         self.dim = dim
         self.max_history = max_history
         self.temperature = temperature
         self.logq_correction = logq_correction
         self.id_dropout = id_dropout
         self.dropout = dropout
-        self.epochs = epochs
         self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.patience = patience
         self.seed = seed
-        self.validation_recall: list[float] = []
+        self.training_log: TrainingLog | None = None
         self._net: _Towers | None = None
 
-    def _config(self) -> dict[str, float | int | bool]:
+    @property
+    def epochs(self) -> int:
+        return self.training.max_epochs
+
+    @property
+    def validation_curve(self) -> list[float]:
+        """The validation metric of each epoch run (empty without a validation set)."""
+        return list(self.training_log.values) if self.training_log is not None else []
+
+    def _config(self) -> dict[str, float | int | bool | str]:
         return {
             "dim": self.dim,
             "max_history": self.max_history,
@@ -137,11 +158,9 @@ class TwoTower(Generator):
             "logq_correction": self.logq_correction,
             "id_dropout": self.id_dropout,
             "dropout": self.dropout,
-            "epochs": self.epochs,
             "batch_size": self.batch_size,
-            "learning_rate": self.learning_rate,
-            "patience": self.patience,
             "seed": self.seed,
+            **self.training.as_dict(),
         }
 
     @property
@@ -169,8 +188,10 @@ class TwoTower(Generator):
         on_epoch: Callable[[int, float], None] | None = None,
     ) -> Self:
         """Train; `on_progress` counts optimizer steps (`steps_per_epoch(data)` an epoch),
-        `on_epoch(epoch, recall)` gets each epoch's validation recall (an exception it
-        raises, such as a tuner's pruning signal, ends training)."""
+        `on_epoch(epoch, value)` gets each epoch's validation metric (an exception it
+        raises, such as a tuner's pruning signal, ends training). With `validation`,
+        training stops early and keeps the best epoch's weights; `training_log` says
+        what happened."""
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
         net = self._new_net(data.text_vectors.shape[1], data.counts > 0)
@@ -180,38 +201,41 @@ class TwoTower(Generator):
             raise ValueError("two-tower training needs at least two next-item pairs")
         text = torch.from_numpy(data.text_vectors)
         log_q = torch.from_numpy(np.log(np.maximum(data.counts, 1.0) / data.counts.sum()))
-        optimizer = torch.optim.Adam(net.parameters(), lr=self.learning_rate)
-        stopping = EarlyStopping(self.patience)
-        for epoch in range(self.epochs):
-            net.train()
-            for batch in batches(targets.size, self.batch_size, rng):
-                if batch.size < 2:
-                    continue
-                hist = torch.from_numpy(histories[batch])
-                target = torch.from_numpy(targets[batch])
-                users = net.user_vectors(text, hist, torch.from_numpy(lengths[batch]))
-                items = net.item_vectors(text, target)
-                logits = users @ items.T / self.temperature
-                if self.logq_correction:
-                    logits = logits - log_q[target].unsqueeze(0).to(logits.dtype)
-                same = target.unsqueeze(0) == target.unsqueeze(1)
-                logits = logits.masked_fill(same & ~torch.eye(batch.size, dtype=torch.bool), -1e9)
-                loss = F.cross_entropy(logits, torch.arange(batch.size))
-                optimizer.zero_grad()
-                loss.backward()  # type: ignore[no-untyped-call]
-                optimizer.step()
-                if on_progress is not None:
-                    on_progress(1)
-            if validation is not None:
-                recall = recall_at(self.score(validation.histories, data.text_vectors), validation)
-                if on_epoch is not None:
-                    on_epoch(epoch, recall)
-                if stopping.update(epoch, recall, net):
-                    break
+
+        def step_loss(batch: NDArray[np.int64]) -> torch.Tensor | None:
+            if batch.size < 2:
+                return None
+            hist = torch.from_numpy(histories[batch])
+            target = torch.from_numpy(targets[batch])
+            users = net.user_vectors(text, hist, torch.from_numpy(lengths[batch]))
+            items = net.item_vectors(text, target)
+            logits = users @ items.T / self.temperature
+            if self.logq_correction:
+                logits = logits - log_q[target].unsqueeze(0).to(logits.dtype)
+            same = target.unsqueeze(0) == target.unsqueeze(1)
+            logits = logits.masked_fill(same & ~torch.eye(batch.size, dtype=torch.bool), -1e9)
+            return F.cross_entropy(logits, torch.arange(batch.size))
+
+        evaluate = None
         if validation is not None:
-            stopping.restore(net)
-            self.validation_recall = stopping.history
-        net.eval()
+            checked = validation
+
+            def evaluate() -> float:
+                scores = self.score(checked.histories, data.text_vectors)
+                return validation_score(scores, checked, self.training.metric)
+
+        self.training_log = train_epochs(
+            net,
+            self.training,
+            n_rows=targets.size,
+            batch_size=self.batch_size,
+            rng=rng,
+            step_loss=step_loss,
+            evaluate=evaluate,
+            on_progress=on_progress,
+            on_epoch=on_epoch,
+            k=validation.k if validation is not None else 10,
+        )
         return self
 
     def steps_per_epoch(self, data: TrainingData) -> int:
@@ -274,16 +298,17 @@ class TwoTower(Generator):
     def save(self, folder: str | Path) -> None:
         net = self.net
         arrays = {name: t.detach().numpy() for name, t in net.state_dict().items()}
-        config = {
+        config: dict[str, object] = {
             **self._config(),
             "text_dim": int(net.items.text.in_features),
-            "validation_recall": self.validation_recall,
+            "training_log": self.training_log.as_dict() if self.training_log else None,
         }
         write_model(folder, _KIND, config, arrays)
 
     @classmethod
     def load(cls, folder: str | Path) -> Self:
         config, arrays = read_model(folder, _KIND)
+        training = TrainingConfig.from_dict(config)
         model = cls(
             dim=int(config["dim"]),
             max_history=int(config["max_history"]),
@@ -291,13 +316,17 @@ class TwoTower(Generator):
             logq_correction=bool(config["logq_correction"]),
             id_dropout=float(config["id_dropout"]),
             dropout=float(config["dropout"]),
-            epochs=int(config["epochs"]),
+            epochs=training.max_epochs,
             batch_size=int(config["batch_size"]),
-            learning_rate=float(config["learning_rate"]),
-            patience=int(config["patience"]),
+            learning_rate=training.learning_rate,
+            patience=training.patience,
+            schedule=training.schedule,
+            warmup_epochs=training.warmup_epochs,
+            valid_metric=training.metric,
             seed=int(config["seed"]),
         )
-        model.validation_recall = [float(v) for v in config.get("validation_recall", [])]
+        if config.get("training_log"):
+            model.training_log = TrainingLog.from_dict(config["training_log"])
         net = model._new_net(int(config["text_dim"]), arrays["items.id_mask"] > 0)
         net.load_state_dict({name: torch.from_numpy(a.copy()) for name, a in arrays.items()})
         net.eval()

@@ -1,0 +1,278 @@
+"""The neural recommenders before and after training to convergence (#18), with seeds (#21).
+
+Run by ``bench_recommend.py --only convergence``: on the benchmark's own split (the seeded
+5% item hold-out, leave-last-out), each of two-tower and sequential is trained
+
+- *fixed epochs (before)*: the benchmark's earlier settings: two-tower 1 epoch,
+  sequential 2 epochs with max length 20 and in-batch negatives, constant learning rate,
+  best epoch by valid Recall@10;
+- *early stopping (after)*: the library's defaults: up to `--max-epochs` epochs, stopped
+  after 3 epochs without a better valid NDCG@10, the best epoch's weights kept, linear
+  warm-up then the rate halved on each plateau; sequential with max length 10 (windows
+  keep every next-item pair), mixed in-batch + 512 uniform negatives with logQ;
+
+for each seed, and measured on test (full-catalog ranking, the history excluded): mean ±
+sd over the seeds, the epochs run and each run's validation curve. `--convergence-users N`
+restricts training, validation and test to a seeded sample of N users (all items stay
+in the catalog), so the comparison fits a shared CPU; 0 takes every user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from paretorec.data.locations import cache_dir
+from paretorec.encode import SentenceTransformerEncoder, encode_items_cached, item_text
+from paretorec.retrieve.recommend import Sequential, TrainingData, TwoTower, ValidationSet
+from paretorec.retrieve.recommend.base import Generator
+
+VARIANTS = ("fixed epochs (before)", "early stopping (after)")
+MODELS = ("two-tower", "sequential")
+FIGURES = ("ndcg@10", "recall@10", "recall@50")
+CHUNK = 2000
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+
+def build(model: str, variant: str, seed: int, max_epochs: int) -> TwoTower | Sequential:
+    """The generator of `model` under `variant` (see the module docstring)."""
+    before = variant == VARIANTS[0]
+    if model == "two-tower":
+        if before:
+            return TwoTower(
+                epochs=1,
+                batch_size=1024,
+                patience=2,
+                schedule="constant",
+                warmup_epochs=0.0,
+                valid_metric="recall",
+                seed=seed,
+            )
+        return TwoTower(epochs=max_epochs, batch_size=1024, seed=seed)
+    if before:
+        return Sequential(
+            epochs=2,
+            batch_size=512,
+            max_length=20,
+            negatives="in-batch",
+            uniform_negatives=0,
+            patience=2,
+            schedule="constant",
+            warmup_epochs=0.0,
+            valid_metric="recall",
+            seed=seed,
+        )
+    return Sequential(epochs=max_epochs, batch_size=512, seed=seed)
+
+
+def top_k(
+    model: Generator, histories: list[NDArray[np.int64]], vectors: NDArray[np.float32], k: int
+) -> NDArray[np.int64]:
+    """Each history's top k over the full catalog, its own items excluded."""
+    out = np.empty((len(histories), k), dtype=np.int64)
+    for start in range(0, len(histories), CHUNK):
+        part = histories[start : start + CHUNK]
+        scores = model.score(part, vectors)
+        for row, history in enumerate(part):
+            scores[row, history] = -np.inf
+        best = np.argpartition(-scores, k, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(scores, best, axis=1), axis=1, kind="stable")
+        out[start : start + len(part)] = np.take_along_axis(best, order, axis=1)
+    return out
+
+
+def mean_sd(values: list[float]) -> dict[str, float]:
+    array = np.asarray(values, dtype=np.float64)
+    sd = float(array.std(ddof=1)) if array.size > 1 else float("nan")
+    return {"mean": float(array.mean()), "sd": sd, "n": int(array.size)}
+
+
+def run_convergence(
+    *,
+    train: list[NDArray[np.int64]],
+    valid_items: NDArray[np.int64],
+    test_items: NDArray[np.int64],
+    before_test: list[NDArray[np.int64]],
+    vectors: NDArray[np.float32],
+    users: int,
+    seeds: int,
+    max_epochs: int,
+    valid_users: int,
+    metrics_of: Callable[[NDArray[np.int64], sp.csr_array], dict[str, float]],
+    log: Callable[[str], None],
+    save: Callable[[dict[str, Any]], None],
+    sample_seed: int = 0,
+) -> dict[str, Any]:
+    """Every (model, variant, seed): its epochs, curve and test figures; `save(report)`
+    after each run, so a run cut short keeps what finished."""
+    n_users, n_items = len(train), vectors.shape[0]
+    with_test = np.flatnonzero(test_items >= 0)
+    rng = np.random.default_rng(sample_seed)
+    chosen = (
+        np.sort(rng.choice(with_test, users, replace=False))
+        if 0 < users < with_test.size
+        else with_test
+    )
+    data = TrainingData(vectors, tuple(train[u] for u in chosen.tolist()))
+    with_valid = chosen[(valid_items[chosen] >= 0) & np.array([train[u].size > 0 for u in chosen])]
+    checked = np.sort(rng.choice(with_valid, min(valid_users, with_valid.size), replace=False))
+    validation = ValidationSet(tuple(train[u] for u in checked.tolist()), valid_items[checked])
+    histories = [before_test[u] for u in chosen.tolist()]
+    relevance = sp.csr_array(
+        (np.ones(chosen.size), (np.arange(chosen.size), test_items[chosen])),
+        shape=(chosen.size, n_items),
+    )
+    report: dict[str, Any] = {
+        "users": int(chosen.size),
+        "of_users": int(n_users),
+        "items": int(n_items),
+        "train_interactions": int(sum(s.size for s in data.sequences)),
+        "validation_users": int(checked.size),
+        "max_epochs": max_epochs,
+        "seeds": list(range(seeds)),
+        "runs": [],
+    }
+    for seed in range(seeds):
+        for model_name in MODELS:
+            for variant in VARIANTS:
+                model = build(model_name, variant, seed, max_epochs)
+                log(f"convergence: {model_name}, {variant}, seed {seed}")
+                start = time.perf_counter()
+                model.fit(data, validation=validation)
+                fit_seconds = time.perf_counter() - start
+                assert model.training_log is not None
+                start = time.perf_counter()
+                found = metrics_of(top_k(model, histories, vectors, 50), relevance)
+                run = {
+                    "model": model_name,
+                    "variant": variant,
+                    "seed": seed,
+                    "config": model._config(),
+                    "fit_seconds": fit_seconds,
+                    "eval_seconds": time.perf_counter() - start,
+                    "training": model.training_log.as_dict(),
+                    "test": found,
+                }
+                log(f"  {model.training_log.summary()}; test {json.dumps(found)}")
+                report["runs"].append(run)
+                report["summary"] = summarize(report["runs"])
+                save(report)
+    return report
+
+
+def summarize(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Mean ± sd over seeds of each (model, variant): test figures, epochs run."""
+    out: dict[str, dict[str, Any]] = {}
+    for model in MODELS:
+        for variant in VARIANTS:
+            mine = [r for r in runs if r["model"] == model and r["variant"] == variant]
+            if not mine:
+                continue
+            out[f"{model} | {variant}"] = {
+                **{name: mean_sd([r["test"][name] for r in mine]) for name in FIGURES},
+                "epochs_run": [r["training"]["epochs_run"] for r in mine],
+                "best_epoch": [r["training"]["best_epoch"] + 1 for r in mine],
+                "stopped_early": [r["training"]["stopped_early"] for r in mine],
+                "fit_seconds": mean_sd([r["fit_seconds"] for r in mine]),
+            }
+    return out
+
+
+def render_convergence(report: dict[str, Any], out: Path) -> None:
+    """results/recommend_convergence.md from a convergence report."""
+    lines = [
+        "## Neural recommenders trained to convergence (Amazon Games)",
+        "",
+        f"Command: `python benchmarks/{report.get('command', 'bench_recommend.py --only convergence')}`; machine: {report.get('machine', '?')}; wall {report.get('wall_seconds', 0) / 60:.1f} min, on 2 cores shared with other jobs (times are wall clock under that load).",
+        "",
+        f"The benchmark's split (seeded 5% item hold-out, leave-last-out); {report['users']:,} of {report['of_users']:,} users (a seeded sample, so it fits the shared CPU; every one of the {report['items']:,} items stays rankable), {report['train_interactions']:,} train interactions; early stopping and the best epoch are chosen on the valid item (second-to-last) of {report['validation_users']:,} of them; figures are on their test items (last), full-catalog ranking with the history excluded. *Fixed epochs (before)*: the settings of the benchmark's earlier runs (two-tower 1 epoch; sequential 2 epochs, max length 20, in-batch negatives; constant learning rate). *Early stopping (after)*: the library's defaults (cap {report['max_epochs']} epochs, patience 3 on valid NDCG@10, best weights restored, warm-up then the rate halved on each plateau; sequential: max length 10 in windows, in-batch + 512 uniform negatives with logQ). Mean ± sd over seeds {report['seeds']}.",
+        "",
+        "| model | variant | seeds | NDCG@10 | Recall@10 | Recall@50 | epochs run | best epoch | stopped by itself | train (s) |",
+        "|---|---|---:|---:|---:|---:|---|---|---|---:|",
+    ]
+
+    def cell(found: dict[str, float]) -> str:
+        if found["n"] < 2:
+            return f"{found['mean']:.4f}"
+        return f"{found['mean']:.4f} ± {found['sd']:.4f}"
+
+    for key, row in report.get("summary", {}).items():
+        model, variant = key.split(" | ")
+        lines.append(
+            f"| {model} | {variant} | {row['ndcg@10']['n']} | {cell(row['ndcg@10'])} | {cell(row['recall@10'])} | {cell(row['recall@50'])} | {row['epochs_run']} | {row['best_epoch']} | {row['stopped_early']} | {row['fit_seconds']['mean']:.0f} |"
+        )
+    lines += ["", "Validation curves (valid metric by epoch, each run):", ""]
+    for run in report["runs"]:
+        t = run["training"]
+        curve = " ".join(f"{v:.4f}" for v in t["values"])
+        rates = " ".join(f"{v:.2g}" for v in t["learning_rates"])
+        lines.append(
+            f"- {run['model']}, {run['variant']}, seed {run['seed']}: {t['metric']}@{t['k']} {curve} (learning rate at each epoch's start: {rates}; {t['epochs_run']} epoch(s), best {t['best_epoch'] + 1}, {'stopped early' if t['stopped_early'] else 'ran to the cap'})"
+        )
+    lines.append("")
+    out.write_text("\n".join(lines))
+
+
+def convergence_only(
+    args: argparse.Namespace,
+    dataset: Any,
+    train: list[NDArray[np.int64]],
+    valid_items: NDArray[np.int64],
+    test_items: NDArray[np.int64],
+    before_test: list[NDArray[np.int64]],
+    started: float,
+    metrics_of: Callable[[NDArray[np.int64], sp.csr_array], dict[str, float]],
+    log: Callable[[str], None],
+) -> None:
+    """`bench_recommend.py --only convergence`: results/recommend_convergence.{json,md},
+    rewritten after each run."""
+    import torch
+
+    vectors = encode_items_cached(
+        SentenceTransformerEncoder(), item_text(dataset.items), cache_dir() / "embeddings"
+    )
+    machine = (
+        f"{os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} torch thread(s)"
+    )
+    command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+    RESULTS.mkdir(exist_ok=True)
+
+    def save(report: dict[str, Any]) -> None:
+        report = {
+            **report,
+            "command": command,
+            "machine": machine,
+            "wall_seconds": time.perf_counter() - started,
+        }
+        (RESULTS / "recommend_convergence.json").write_text(
+            json.dumps(report, indent=2, default=str) + "\n"
+        )
+        render_convergence(report, RESULTS / "recommend_convergence.md")
+
+    run_convergence(
+        train=train,
+        valid_items=valid_items,
+        test_items=test_items,
+        before_test=before_test,
+        vectors=vectors,
+        users=args.convergence_users,
+        seeds=args.seeds,
+        max_epochs=args.max_epochs,
+        valid_users=5000,
+        metrics_of=metrics_of,
+        log=log,
+        save=save,
+    )
