@@ -6,18 +6,21 @@ The pipeline is `paretorec robustness`'s search pipeline (`SearchEvaluator`, the
 zero-shot dense (the bundled all-MiniLM-L6-v2) over all 54,667 products, the score-fusion
 weight tuned on the train queries of the (stressed) data, NDCG@10 and Recall@100 of the
 fused top 100 on the test queries (full catalog, unjudged = irrelevant). Each scenario
-transforms the whole dataset at strengths 0, 0.1, 0.2, 0.4 (seed 0): a query scenario edits
-train and test queries alike, stuffing rewrites the catalog both retrievers index.
+transforms the whole dataset at its strengths (seed 0; typos and abbreviations 0, 0.1, 0.2,
+0.4, stuffing 0, 0.05, 0.1, 0.2): a query scenario edits train and test queries alike,
+stuffing rewrites the catalog both retrievers index.
 Defended = both search defences on: the stuffing guard (BM25 counts a word a title repeats
-3+ times once, its copies still cost length; the encoder sees the title without the
-copies) and spelling correction of the query over the catalog's words (S1's
+3+ times once, its copies still cost length; the encoder sees the title without those
+words) and spelling correction of the query over the catalog's words (S1's
 `SpellCorrector`, #18). Both pipelines have the same budget: no training beyond the fusion
 weight, tuned the same way. Paired bootstrap intervals (2,000 resamples) over the test
-queries at the middle strength (0.2). Missing / wrong attributes are not run here: the
+queries at each scenario's middle strength. Missing / wrong attributes are not run here: the
 Home Depot catalog has titles only, so there is no price, brand or category to damage.
 
-Item vectors come from a copy of bench_search's embedding cache, so only stuffed (or
-de-stuffed) titles are encoded; query vectors are kept by text within the run.
+Item vectors come from a copy of bench_search's embedding cache, so only stuffed titles
+are encoded; query vectors are kept by text within the run, and each measurement is kept
+on disk under .work/ by a digest of the data it measured and the defences (a rerun
+resumes; `--fresh` empties it).
 
     .venv/bin/python benchmarks/bench_robustness_search.py [--scenarios typos,abbreviations,stuffing]
 """
@@ -25,18 +28,20 @@ de-stuffed) titles are encoded; query vectors are kept by text within the run.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from paretorec.data.datasets import BuiltinDataset, load_builtin
 from paretorec.data.splits import split_judgments
 from paretorec.encode import SentenceTransformerEncoder
-from paretorec.robustness import Defence, Defences, parse_scenarios
+from paretorec.robustness import Defence, Defences, Evaluator, Measurement, parse_scenarios
 from paretorec.robustness.report import (
     RobustnessReport,
     loss_strength,
@@ -53,6 +58,35 @@ RESULTS = HERE / "results"
 NAME = "robustness_search"
 DEFENDED = Defences.of([Defence.STUFFING, Defence.FUZZY])
 HEADLINE = ("ndcg@10", "recall@100")
+
+
+class DiskMemo:
+    """An evaluator whose measurements are kept on disk by a digest of what it measured."""
+
+    def __init__(self, evaluate: Evaluator, folder: Path) -> None:
+        self.evaluate = evaluate
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, dataset: Dataset, defences: Defences) -> Measurement:
+        digest = hashlib.sha256(defences.label.encode())
+        assert dataset.queries is not None and dataset.judgments is not None
+        for column in (
+            dataset.items.frame["item_id"],
+            dataset.items.frame["title"],
+            dataset.queries.frame["text"],
+            dataset.judgments.frame["split"],
+        ):
+            digest.update("\x1f".join(str(v) for v in column.to_list()).encode())
+        path = self.folder / f"{digest.hexdigest()[:24]}.json"
+        if path.is_file():
+            stored = json.loads(path.read_text())
+            values = {k: np.asarray(v, dtype=np.float64) for k, v in stored["values"].items()}
+            return Measurement(tuple(stored["units"]), values)
+        found = self.evaluate(dataset, defences)
+        values_out = {k: v.tolist() for k, v in found.values.items()}
+        path.write_text(json.dumps({"units": list(found.units), "values": values_out}))
+        return found
 
 
 def log(message: str) -> None:
@@ -117,7 +151,7 @@ def markdown(report: RobustnessReport, data: dict[str, object], meta: dict[str, 
         "",
         "`benchmarks/bench_robustness_search.py`: the search pipeline (BM25 + zero-shot dense,"
         " score fusion tuned on train queries; full-catalog NDCG@10 / Recall@100 on the"
-        f" {meta['n_test']:,} test queries) on data stressed at strengths 0-0.4, undefended"
+        f" {meta['n_test']:,} test queries) on data stressed at increasing strength, undefended"
         " and defended (stuffing guard in BM25 and the encoder's text + query spelling"
         " correction), same budget. Strength = share of query terms edited (typos,"
         " abbreviations) or of titles stuffed with the 3 words most searched beside their"
@@ -125,16 +159,16 @@ def markdown(report: RobustnessReport, data: dict[str, object], meta: dict[str, 
         " attributes: not measurable on Home Depot (titles only). Measured on a 2-core"
         f" machine shared with other jobs; the run took {meta['minutes']:.0f} min.",
         "",
-        "Goal at the middle strength (0.2): the undefended pipeline keeps ≤ 90% of its clean"
+        "Goal at each scenario's middle strength: the undefended pipeline keeps ≤ 90% of its clean"
         " quality, the defended ≥ 95% of its own, at ≤ 2% cost on clean data.",
         "",
-        "| scenario | objective | undefended kept | defended kept | defended − undefended"
+        "| scenario | objective | strength | undefended kept | defended kept | defended − undefended"
         " [95% CI] | clean: defended − undefended [95% CI] | clean cost | goal met |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for g in goals:
         lines.append(
-            f"| {g['scenario']} | {g['objective']} | {g['undefended kept']:.1%} |"
+            f"| {g['scenario']} | {g['objective']} | {g['strength']:g} | {g['undefended kept']:.1%} |"
             f" {g['defended kept']:.1%} | {g['defended - undefended [95% CI]']} |"
             f" {g['clean: defended - undefended [95% CI]']} | {g['clean cost']:+.1%} |"
             f" {'yes' if g['goal met'] else 'no'} |"
@@ -159,6 +193,7 @@ def main() -> None:
     )
     parser.add_argument("--scenarios", default="typos,abbreviations,stuffing")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--fresh", action="store_true", help="forget stored measurements")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(args.threads)
@@ -173,7 +208,12 @@ def main() -> None:
     judgments = split_judgments(dataset.judgments, seed=0)
     dataset = Dataset(dataset.items, queries=dataset.queries, judgments=judgments, name="homedepot")
     scenarios = parse_scenarios(args.scenarios)
-    evaluator = SearchEvaluator(SentenceTransformerEncoder(), cache, seed=0, components=True)
+    if args.fresh:
+        shutil.rmtree(WORK / "measurements", ignore_errors=True)
+    evaluator = DiskMemo(
+        SearchEvaluator(SentenceTransformerEncoder(), cache, seed=0, components=True),
+        WORK / "measurements",
+    )
     sets = [Defences.none(), DEFENDED]
     total = sum(len(s.strengths) for s in scenarios) * len(sets)
     done = [0]

@@ -35,7 +35,7 @@ def test_guard_hand_cases() -> None:
     assert guard.apply(["a", "b", "a", "a"]) == ["a", "b", PAD_TOKEN, PAD_TOKEN]
     assert guard.apply(["a", "b", "a"]) == ["a", "b", "a"]  # twice is not flagged
     assert guard.clean_text("Hose hose HOSE nozzle 1/2 in. x 1/2 in. x 1/2 in.") == (
-        "Hose nozzle 1/2 in. x 1/2 in. x 1/2 in."
+        "nozzle 1/2 in. x 1/2 in. x 1/2 in."
     )
     assert guard.clean_text(HONEST) == HONEST
     with pytest.raises(ValueError, match="at least 2"):

@@ -61,21 +61,14 @@ class StuffingGuard:
         return out
 
     def clean_text(self, text: str) -> str:
-        """`text` with the second and later copies of each stuffed word (case-insensitive,
-        whole words) removed: what the encoder should see of a stuffed title."""
+        """`text` without the words it repeats `min_repeats` times or more (case-insensitive,
+        whole words of 3+ letters): what the encoder should see of a stuffed title. Every
+        copy goes, since a word a seller repeated is the spam, not the product; the
+        index keeps one copy (`apply`), where a lone match can still help."""
         # units and fillers (``in.``, ``x``) repeat in honest titles: words of 3+ letters only
         words = [w.lower() for w in _WORD.findall(text) if len(w) >= 3]
         stuffed = self.stuffed_terms(words)
         if not stuffed:
             return text
-        seen: set[str] = set()
-
-        def keep_first(match: re.Match[str]) -> str:
-            word = match.group(0).lower()
-            if word in stuffed:
-                if word in seen:
-                    return ""
-                seen.add(word)
-            return match.group(0)
-
-        return " ".join(re.sub(r"\w+", keep_first, text).split())
+        kept = re.sub(r"\w+", lambda m: "" if m.group(0).lower() in stuffed else m.group(0), text)
+        return " ".join(kept.split())

@@ -286,7 +286,7 @@ SEARCH_SCENARIOS: tuple[Scenario, ...] = tuple(
             f"a share of items get the {STUFF_WORDS} words most searched beside their title's, "
             f"x{STUFF_REPEATS}, appended to the title",
             Target.SEARCH,
-            (0.0, 0.1, 0.2, 0.4),
+            (0.0, 0.05, 0.1, 0.2),
             stuffing,
         ),
         Scenario(

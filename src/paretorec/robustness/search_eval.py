@@ -7,7 +7,7 @@ Recall@100 of the fused top 100 over the full catalog on each test query (unjudg
 count as irrelevant), kept per query for paired intervals.
 
 Defences: `stuffing` builds the BM25 index with a `StuffingGuard` and encodes a flagged
-item's text without its repeated copies; `fuzzy` corrects each query's spelling over the
+item's text without the words it repeats; `fuzzy` corrects each query's spelling over the
 catalog's own words before both retrievers see it (`paretorec.retrieve.spelling`).
 Query vectors are kept by text across calls, so a sweep encodes each distinct query once.
 """
