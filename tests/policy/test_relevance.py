@@ -233,3 +233,20 @@ def test_pareto_draws_the_relevance_of_a_policy_trained_on_it(tmp_path: Path) ->
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"w_relevance", "relevance"} <= set(metrics["chosen"])
     assert 0.0 <= metrics["chosen"]["relevance"] <= 1.0
+
+
+def test_the_ranker_predictor_gains_the_relevance_column() -> None:
+    from paretorec.policy import PredictorKind, RankerPredictor
+
+    task = make_task(
+        TINY_SPEC, (Obj.CLICKS, Obj.RELEVANCE), log_sessions=1500, seed=2,
+        predictor=PredictorKind.RANKER,
+    )  # fmt: skip
+    assert isinstance(task.predictor, RankerPredictor) and task.predictor.relevance is not None
+    assert task.predictor.tasks == ("click", "purchase", "revenue", RELEVANCE_TASK)
+    config = policy_config(task, hidden=8)
+    assert ("relevance", RELEVANCE_TASK) in config.links
+    obs = task.env(6).reset(seed=4)
+    predicted = task.predictor.predict_observation(obs)
+    want = task.predictor.relevance.predict(task.inputs(obs).item_features)
+    np.testing.assert_array_equal(predicted[RELEVANCE_TASK], want)
