@@ -115,7 +115,7 @@ def test_position_biased_false_clicks_without_impressions_follow_popularity_rank
     data = shop(split=False)
     noisy = frame(position_biased_false_clicks(data, 5.0, seed=0))
     clicks = noisy.filter(pl.col("event") == "click")
-    assert clicks.height == 500
+    assert clicks.height == 300  # 5.0 x the 60 train rows of the leave-last-out split
     # the most bought items (i4..i19, five each) are drawn far more often than the tail
     counts = clicks.group_by("item_id").len()
     assert counts.sort("len", descending=True)["item_id"][0] in {f"i{n}" for n in range(4, 20)}
@@ -148,3 +148,13 @@ def test_a_dataset_without_events_is_a_one_line_error() -> None:
     data = Dataset(items=Catalog(pl.DataFrame({"item_id": ["a"], "title": ["a"]})), name="bare")
     with pytest.raises(ValueError, match="has no events"):
         random_false_clicks(data, 0.1, seed=0)
+
+
+def test_an_unsplit_log_keeps_its_clean_leave_last_out_split() -> None:
+    data = shop(split=False)
+    noisy = frame(random_false_clicks(data, 1.0, seed=0))
+    split = frame(shop(split=True))
+    assert held_out(random_false_clicks(data, 1.0, seed=0)).equals(
+        split.filter(pl.col("split") != "train")
+    )
+    assert noisy.filter(pl.col("event") == "click")["split"].unique().to_list() == ["train"]

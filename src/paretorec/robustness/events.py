@@ -1,10 +1,11 @@
 """Event-log stress scenarios for the recommenders: click noise, click spam, cold catalog.
 
 Each is a pure, seeded transformation of a dataset's `events` (strength 0 is the
-identity, by the `Scenario` contract). Only *training* interactions are touched: where the
-log has a `split` column, rows marked valid or test are kept as they are (an evaluation
-must measure the clean truth), and rows a scenario adds are marked train; without a
-`split` column every interaction is fair game. Impressions are never counted as
+identity, by the `Scenario` contract). Only *training* interactions are touched: rows
+marked valid or test are kept as they are (an evaluation must measure the clean truth),
+and rows a scenario adds are marked train. A log without a complete `split` column is
+split first, leave-last-out per user (`paretorec.data.splits.split_events`), so the
+stressed log carries the split of the clean one. Impressions are never counted as
 interactions.
 
 - `click-noise` (strength r): ``round(r * n)`` false clicks (n: the touchable
@@ -16,8 +17,9 @@ interactions.
   proportional to ``1 / rank`` in the popularity order (a shop's lists show popular items
   first, and stray clicks land near the top).
 - `click-spam` (strength s): `BOTS` new accounts with ``round(s * n)`` clicks in all,
-  alternating the `ANCHORS` most popular items with `TARGETS` seeded items from the less
-  popular half (a campaign pushing a few items next to the best sellers).
+  alternating the `ANCHORS` most popular items (at most the more popular half) with
+  `TARGETS` seeded items from the less popular half (a campaign pushing a few items next
+  to the best sellers, so that they show up as "bought together" with them).
 - `cold-catalog` (strength s): a seeded share s of the items with interactions lose
   every touchable one.
 """
@@ -30,6 +32,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from paretorec.data.splits import split_events
 from paretorec.robustness.scenarios import Scenario, Target, register
 from paretorec.types import Dataset, Events, EventType, Split
 
@@ -49,24 +52,36 @@ __all__ = [
 
 BOTS = 5
 TARGETS = 3
-ANCHORS = 10
+ANCHORS = 200
 BOT_PREFIX = "bot-"
 # columns a false click must not inherit from the row it follows
 _PER_ROW = ("query_id", "position", "propensity", "value")
 
 
 def _events(dataset: Dataset, what: str) -> pl.DataFrame:
+    """The events, split (the clean log's leave-last-out split where it has none)."""
     if dataset.events is None or dataset.events.frame.height == 0:
         raise ValueError(f"{what}: dataset {dataset.name!r} has no events")
-    return dataset.events.frame
+    frame = dataset.events.frame
+    if "split" in frame.columns and frame["split"].null_count() == 0:
+        return frame
+    # as `split_sequences` splits: the interactions alone; impressions count as train
+    frame = frame.with_row_index("__row")
+    impression = pl.col("event").cast(pl.String) == EventType.IMPRESSION.value
+    interactions = split_events(Events(frame.filter(~impression))).frame
+    shown = frame.filter(impression)
+    train = pl.lit(Split.TRAIN.value)
+    shown = shown.with_columns(
+        (pl.coalesce(pl.col("split"), train) if "split" in shown.columns else train).alias("split")
+    )
+    both: pl.DataFrame = pl.concat([interactions, shown.select(interactions.columns)])
+    return both.sort("__row").drop("__row")
 
 
 def _touchable(frame: pl.DataFrame) -> NDArray[np.bool_]:
     """Rows a scenario may use: interactions (not impressions), train or unsplit."""
     mask = pl.col("event").cast(pl.String) != EventType.IMPRESSION.value
-    if "split" in frame.columns:
-        split = pl.col("split").cast(pl.String)
-        mask = mask & (split.is_null() | (split == Split.TRAIN.value))
+    mask = mask & (pl.col("split").cast(pl.String) == Split.TRAIN.value)
     return frame.select(mask.fill_null(False)).to_series().to_numpy().astype(bool)
 
 
@@ -145,9 +160,7 @@ def position_biased_false_clicks(dataset: Dataset, rate: float, seed: int) -> Da
             (pl.col("event").cast(pl.String) == EventType.IMPRESSION.value)
             & pl.col("position").is_not_null()
         ).to_series()
-        if "split" in frame.columns:
-            split = frame["split"].cast(pl.String)
-            impression = impression & (split.is_null() | (split == Split.TRAIN.value))
+        impression = impression & (frame["split"].cast(pl.String) == Split.TRAIN.value)
         shown = np.flatnonzero(impression.fill_null(False).to_numpy())
         if shown.size:
             weight = 1.0 / frame["position"].to_numpy()[shown].astype(np.float64)
@@ -178,7 +191,7 @@ def click_spam(dataset: Dataset, strength: float, seed: int) -> Dataset:
     if n == 0:
         return dataset
     ranked = _popularity_order(frame, touchable, _catalog_ids(dataset))
-    anchors = ranked[:ANCHORS]
+    anchors = ranked[: min(ANCHORS, max(1, len(ranked) // 2))]  # the upper half at most
     lower = ranked[len(ranked) // 2 :] or ranked
     rng = np.random.default_rng(seed)
     targets = [
@@ -200,8 +213,7 @@ def click_spam(dataset: Dataset, strength: float, seed: int) -> Dataset:
         "item_id": pl.Series(items).cast(frame.schema["item_id"]),
         "event": pl.Series([EventType.CLICK.value] * n).cast(frame.schema["event"]),
     }
-    if "split" in frame.columns:
-        columns["split"] = pl.Series([Split.TRAIN.value] * n).cast(frame.schema["split"])
+    columns["split"] = pl.Series([Split.TRAIN.value] * n).cast(frame.schema["split"])
     if "timestamp" in frame.columns:  # one time point: a bot's clicks stay in train
         latest = frame["timestamp"].max()
         columns["timestamp"] = pl.Series([latest] * n, dtype=frame.schema["timestamp"])
@@ -252,7 +264,7 @@ CLICK_SPAM = register(
         description=f"{BOTS} bots, s x (train interactions) clicks pairing {ANCHORS} best sellers "
         f"with {TARGETS} pushed items",
         target=Target.RECOMMEND,
-        strengths=(0.0, 0.005, 0.01, 0.02),
+        strengths=(0.0, 0.03, 0.1, 0.3),
         transform=click_spam,
     )
 )
