@@ -839,6 +839,12 @@ def main() -> None:
     )
     parser.add_argument("--seeds", type=int, default=3, help="convergence: seeds per model")
     parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="convergence: run only this seed (parallel processes merge their runs)",
+    )
+    parser.add_argument(
         "--convergence-users",
         type=int,
         default=0,

@@ -44,6 +44,7 @@ FIGURES = ("ndcg@10", "recall@10", "recall@50")
 CHUNK = 2000
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
+WORK = HERE / ".work" / "recommend"
 
 
 def build(model: str, variant: str, seed: int, max_epochs: int) -> TwoTower | Sequential:
@@ -114,6 +115,7 @@ def run_convergence(
     log: Callable[[str], None],
     save: Callable[[dict[str, Any]], None],
     sample_seed: int = 0,
+    only_seed: int | None = None,
 ) -> dict[str, Any]:
     """Every (model, variant, seed): its epochs, curve and test figures; `save(report)`
     after each run, so a run cut short keeps what finished."""
@@ -144,7 +146,7 @@ def run_convergence(
         "seeds": list(range(seeds)),
         "runs": [],
     }
-    for seed in range(seeds):
+    for seed in range(seeds) if only_seed is None else (only_seed,):
         for model_name in MODELS:
             for variant in VARIANTS:
                 model = build(model_name, variant, seed, max_epochs)
@@ -250,17 +252,34 @@ def convergence_only(
     command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
     RESULTS.mkdir(exist_ok=True)
 
+    seeds_dir = WORK / "convergence"
+    seeds_dir.mkdir(parents=True, exist_ok=True)
+    mine = seeds_dir / f"seed-{'all' if args.seed is None else args.seed}.json"
+
     def save(report: dict[str, Any]) -> None:
-        report = {
+        """This process's runs, then the union of every process's runs into results/
+        (seeds may run as parallel processes, one --seed each)."""
+        atomic_write(mine, json.dumps(report, indent=2, default=str) + "\n")
+        runs: list[dict[str, Any]] = []
+        for path in sorted(seeds_dir.glob("seed-*.json")):
+            found = json.loads(path.read_text())
+            same = {key: found[key] for key in ("users", "max_epochs", "validation_users")}
+            if same == {key: report[key] for key in same}:
+                runs += found["runs"]
+        runs.sort(key=lambda r: (r["seed"], MODELS.index(r["model"]), VARIANTS.index(r["variant"])))
+        merged = {
             **report,
+            "runs": runs,
+            "seeds": sorted({r["seed"] for r in runs}),
+            "summary": summarize(runs),
             "command": command,
             "machine": machine,
             "wall_seconds": time.perf_counter() - started,
         }
-        (RESULTS / "recommend_convergence.json").write_text(
-            json.dumps(report, indent=2, default=str) + "\n"
+        atomic_write(
+            RESULTS / "recommend_convergence.json", json.dumps(merged, indent=2, default=str) + "\n"
         )
-        render_convergence(report, RESULTS / "recommend_convergence.md")
+        render_convergence(merged, RESULTS / "recommend_convergence.md")
 
     run_convergence(
         train=train,
@@ -275,4 +294,11 @@ def convergence_only(
         metrics_of=metrics_of,
         log=log,
         save=save,
+        only_seed=args.seed,
     )
+
+
+def atomic_write(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + f".{os.getpid()}.partial")
+    partial.write_text(text)
+    partial.replace(path)

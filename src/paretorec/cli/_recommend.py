@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -228,7 +228,14 @@ Data = Annotated[Path, typer.Option("--data", help="Dataset folder with items an
 Model = Annotated[
     ModelChoice, typer.Option("--model", help="One generator (with popularity) or all, merged.")
 ]
-Epochs = Annotated[int, typer.Option(min=1, help="Most epochs of the neural generators.")]
+Epochs = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        help="Epoch cap of the neural generators: they stop early once their valid NDCG@10 "
+        "has not improved for 3 epochs, and keep their best epoch.",
+    ),
+]
 Seed = Annotated[int, typer.Option(help="Seed of initialization, shuffling and sampling.")]
 Cache = Annotated[Path | None, typer.Option(help="Embedding cache folder.")]
 Merge = Annotated[
@@ -259,7 +266,7 @@ def train_recommender_command(
         Path | None,
         typer.Option("--models", help="Registry folder (default: $PARETOREC_MODELS or ./models)."),
     ] = None,
-    epochs: Epochs = 3,
+    epochs: Epochs = 30,
     seed: Seed = 0,
     encoder_model: EncoderFolder = None,
     cache: Cache = None,
@@ -274,6 +281,7 @@ def train_recommender_command(
 
     _, sequences, vectors, mode = _prepare(data, encoder_model, cache, model, text)
     recommender = _fit(sequences, vectors, model, epochs, seed, full_histories=True, merge=merge)
+    training = _training_logs(recommender)
     metrics: dict[str, dict[str, float]] = {}
     if any(t.size for t in sequences.test):
         with spinner("evaluating on test"):
@@ -286,7 +294,8 @@ def train_recommender_command(
         "text_vectors": mode.value,
         "merge": "learned" if recommender.learned is not None else "quotas",
     }
-    with registry.stage(ModelKind.RECOMMENDER, data=data, config=config) as staged:
+    manifest_config = {**config, "training": training}  # epochs run, validation curves
+    with registry.stage(ModelKind.RECOMMENDER, data=data, config=manifest_config) as staged:
         recommender.save(staged.folder)
         staged.metrics.update(
             {
@@ -431,7 +440,7 @@ def evaluate_recommend_command(
     data: Data,
     model: Model = ModelChoice.ALL,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics here.")] = None,
-    epochs: Epochs = 3,
+    epochs: Epochs = 30,
     seed: Seed = 0,
     encoder_model: EncoderFolder = None,
     cache: Cache = None,
@@ -452,18 +461,35 @@ def evaluate_recommend_command(
 
     _, sequences, vectors, _ = _prepare(data, encoder_model, cache, model, text)
     recommender = _fit(sequences, vectors, model, epochs, seed, full_histories=False, merge=merge)
+    training = _training_logs(recommender)
     with spinner("evaluating"):
         metrics = evaluate_recommender(recommender, sequences)
     console.print(_metrics_table(metrics, "test (full-catalog ranking)"))
     if json_out is not None:
         json_out.write_text(json.dumps(metrics, indent=2) + "\n")
         console.print(f"wrote {json_out}")
+        if training:  # beside the metrics, whose rows are all metric tables
+            curves = json_out.with_suffix(".training.json")
+            curves.write_text(json.dumps(training, indent=2) + "\n")
+            console.print(f"wrote {curves} (epochs run and validation curves)")
     if runs_dir is not None:
         from paretorec.cli._runs import write_recommend_runs
 
         with spinner("writing run files"):
             paths = write_recommend_runs(recommender, sequences, runs_dir)
         console.print(f"wrote {len(paths)} run files to {runs_dir}")
+
+
+def _training_logs(recommender: Recommender) -> dict[str, dict[str, Any]]:
+    """Print how each neural generator trained (epochs run, why it stopped, its validation
+    curve) and return the logs by generator name."""
+    out: dict[str, dict[str, Any]] = {}
+    for source, generator in recommender.generators.items():
+        log = getattr(generator, "training_log", None)
+        if log is not None:
+            console.print(f"{source.value}: {log.summary()}")
+            out[source.value] = log.as_dict()
+    return out
 
 
 def _metrics_table(metrics: dict[str, dict[str, float]], title: str) -> Table:
