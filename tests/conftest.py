@@ -11,6 +11,11 @@ from hypothesis import settings
 
 from paretorec.data.locations import shared_data_dir
 
+# Test workers share the cores: OpenMP threads (torch, LightGBM) that spin while they wait
+# starve each other (LightGBM's lambdarank ran ~70x slower on a loaded 2-core machine);
+# set before either loads its OpenMP runtime.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 # The suite's property tests draw the same examples on every run, so a red CI run is a
 # defect anyone can reproduce; HYPOTHESIS_PROFILE=explore draws new ones (run it locally
 # to look for more defects).

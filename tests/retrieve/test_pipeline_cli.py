@@ -83,7 +83,9 @@ def test_eval_search_fits_on_train_and_reports_test(shop: Path, tmp_path: Path) 
     assert report["n_train_queries"] == 2 and report["n_test_queries"] == 2
     assert report["split"] == "from the data"
     methods = {row["method"]: row for row in report["metrics"]}
-    assert set(methods) == {"BM25", "dense", "hybrid"}
+    assert set(methods) == {"BM25", "dense", "hybrid", "hybrid + LTR"}
+    # no valid queries in the data: the re-ranker stops early on train queries carved out
+    assert report["second_stage"]["valid_queries"] == "carved from train"
     # Both test queries name their best product in words BM25 matches: it ranks it first.
     assert methods["BM25"]["recall@100"] == 1.0
     assert all(0.0 <= row["ndcg@10"] <= 1.0 for row in methods.values())

@@ -3,6 +3,7 @@ signal, save/load, and its bad-input paths."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -218,3 +219,28 @@ def test_grade_labels_carry_the_metrics_gain() -> None:
     assert labels.gains == pytest.approx([0.0, 1.0, 2**2.33 - 1, 7.0])
     many = GradeLabels.fit(np.linspace(0.1, 5, 100).tolist())
     assert len(many.grades) == 30 and list(many.grades) == sorted(many.grades)
+
+
+def test_eval_search_saves_the_second_stage_or_skips_it(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from paretorec.cli import app
+    from tests.retrieve.test_pipeline_cli import ITEMS, JUDGMENTS, QUERIES
+
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    (shop / "items.csv").write_text(ITEMS)
+    (shop / "queries.csv").write_text(QUERIES)
+    (shop / "judgments.csv").write_text(JUDGMENTS)
+    common = ["evaluate", "search", "--data", str(shop), "--cache", str(tmp_path / "cache")]
+    saved = tmp_path / "index" / "second_stage"
+    result = CliRunner().invoke(app, [*common, "--save-second-stage", str(saved)])
+    assert result.exit_code == 0, result.output
+    assert "hybrid + LTR" in result.output and (saved / "model.txt").is_file()
+    assert SecondStage.load(saved).config.runs == RUNS
+    out = tmp_path / "plain.json"
+    result = CliRunner().invoke(app, [*common, "--no-second-stage", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert {r["method"] for r in report["metrics"]} == {"BM25", "dense", "hybrid"}
+    assert report["second_stage"] is None

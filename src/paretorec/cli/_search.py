@@ -231,6 +231,19 @@ def evaluate_search_command(
             help="BM25 searches queries spell-corrected towards the catalog's own words.",
         ),
     ] = True,
+    second_stage: Annotated[
+        bool,
+        typer.Option(
+            "--second-stage/--no-second-stage",
+            help="Also train the learned re-ranker (LightGBM lambdarank over the union of "
+            "the BM25, dense and hybrid top 300) on the train queries, early-stopped on the "
+            "valid ones, and report it as 'hybrid + LTR' (a few minutes on a large catalog).",
+        ),
+    ] = True,
+    save_second_stage: Annotated[
+        Path | None,
+        typer.Option(help="Save the trained re-ranker here (e.g. INDEX/second_stage)."),
+    ] = None,
     char_ngrams: Annotated[
         bool,
         typer.Option(
@@ -255,6 +268,8 @@ def evaluate_search_command(
             spelling=spelling,
             char_ngrams=char_ngrams,
             on_progress=advance,
+            second_stage=second_stage,
+            second_stage_out=save_second_stage,
         )
     title = f"{result.n_test:,} test queries, full catalog (unjudged = irrelevant)"
     console.print(frame_table(result.table, title))

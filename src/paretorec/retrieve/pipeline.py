@@ -32,6 +32,7 @@ from paretorec.retrieve.fuzzy import CharNgramIndex, fuse_with_char, tune_char_s
 from paretorec.retrieve.hard_negatives import MinedNegatives, mine_hard_negatives
 from paretorec.retrieve.hybrid import HybridRetriever
 from paretorec.retrieve.lexical import LexicalIndex, item_texts
+from paretorec.retrieve.second_stage import fit_second_stage
 from paretorec.retrieve.spelling import SpellCorrector
 from paretorec.retrieve.tuning import evaluate_runs, tune_fusion_weight
 from paretorec.types import Dataset, Judgments, Split
@@ -77,9 +78,12 @@ class SearchEvaluation:
     # each method's ranked lists of the test queries (method -> query id -> candidates),
     # best first, as judged: what `--runs` writes as TREC run files
     runs: Mapping[str, Mapping[str, Candidates]] = field(default_factory=dict)
+    # the learned second stage's fit (queries, rows, best round, valid NDCG@10), when run
+    second_stage: Mapping[str, object] | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
+            "second_stage": dict(self.second_stage) if self.second_stage else None,
             "metrics": self.table.to_dicts(),
             "fusion": {"kind": type(self.fusion).__name__, "lexical_weight": self.fusion.weight},
             "n_train_queries": self.n_train,
@@ -98,11 +102,14 @@ def evaluate_search(
     on_progress: Callable[[int], None] | None = None,
     spelling: bool = True,
     char_ngrams: bool = False,
+    second_stage: bool = True,
+    second_stage_out: Path | None = None,
 ) -> SearchEvaluation:
-    """Fit on the train queries (the fusion weight), judge on the test queries. With
-    `spelling`, BM25 (alone and in the hybrid) searches the spell-corrected queries; with
-    `char_ngrams`, character n-grams alone and as a third list of the hybrid (its share
-    tuned on train) are added."""
+    """Fit on the train queries (the fusion weight; with `second_stage`, the learned
+    re-ranker, early-stopped on the valid queries, saved to `second_stage_out` when
+    given), judge on the test queries. With `spelling`, BM25 (alone and in the hybrid)
+    searches the spell-corrected queries; with `char_ngrams`, character n-grams alone and
+    as a third list of the hybrid (its share tuned on train) are added."""
     if dataset.judgments is None or dataset.queries is None:
         raise ValueError("judging search needs the queries and judgments tables")
     given = (
@@ -148,14 +155,26 @@ def evaluate_search(
                 (test_lexical, test_dense),
             )
         )
+    fitted = None
+    if second_stage:
+        vectors = encode_items_cached(encoder, item_text(dataset.items), cache)
+        fitted = fit_second_stage(
+            dataset.items, vectors, encoder, search, tuning.fusion, frame, texts, seed=seed
+        )  # fmt: skip
+        methods["hybrid + LTR"] = fitted.rerank(encoder, {q: texts[q] for q in test_ids})
+        if second_stage_out is not None:
+            fitted.stage.save(second_stage_out)
     for method, run in methods.items():
         rows.append(
             {"method": method, **{m: evaluate_runs(run, test_judgments, metric=m) for m in METRICS}}
         )
     table = pl.DataFrame(rows).with_columns(pl.col(m).cast(pl.Float64) for m in METRICS)
     return SearchEvaluation(
-        table, tuning.fusion, len(train_ids), len(test_ids), given, runs=methods
-    )
+        table, tuning.fusion, len(train_ids), len(test_ids), given, runs=methods,
+        second_stage=None if fitted is None else {
+            **fitted.report.to_dict(), "valid_queries": fitted.valid_source,
+        },
+    )  # fmt: skip
 
 
 def _char_ngram_runs(

@@ -29,11 +29,14 @@ from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np
+import polars as pl
 from numpy.typing import NDArray
 
+from paretorec.encode import TextEncoder
 from paretorec.retrieve.candidates import Candidates
 from paretorec.retrieve.dense import DenseIndex
 from paretorec.retrieve.fusion import DENSE, LEXICAL, Fusion
+from paretorec.retrieve.hybrid import HybridRetriever
 from paretorec.retrieve.lexical import LexicalIndex
 from paretorec.retrieve.second_stage_features import (
     ItemSide,
@@ -43,15 +46,18 @@ from paretorec.retrieve.second_stage_features import (
     pair_features,
 )
 from paretorec.retrieve.storage import read_json, read_meta, write_json, write_meta
+from paretorec.types import Catalog, Split
 
 __all__ = [
     "COMPONENT",
     "SECOND_STAGE_FOLDER",
+    "FittedSecondStage",
     "GradeLabels",
     "SecondStage",
     "SecondStageConfig",
     "TrainingReport",
     "first_stage_inputs",
+    "fit_second_stage",
     "train_second_stage",
 ]
 
@@ -401,10 +407,13 @@ def first_stage_inputs(
     fusion: Fusion,
     depth: int,
     more: Mapping[str, Callable[[str], Candidates]] | None = None,
+    lexical_query: Callable[[str], str | bytes] | None = None,
 ) -> dict[str, QueryInput]:
     """Each query's first-stage runs at `depth`: ``lexical``, ``dense``, ``hybrid`` (their
     fusion over both whole lists) and any `more` retrievers (name -> text -> candidates);
-    `texts` maps query id to text and `vectors` holds the query vectors in that order."""
+    `texts` maps query id to text and `vectors` holds the query vectors in that order.
+    `lexical_query` rewrites the text BM25 searches (a spelling corrector); the features
+    read the text as typed."""
     ids = list(texts)
     if vectors.shape[0] != len(ids):
         raise ValueError(f"{vectors.shape[0]} query vectors for {len(ids)} queries")
@@ -412,9 +421,94 @@ def first_stage_inputs(
     out = {}
     for row, query_id in enumerate(ids):
         text = texts[query_id]
-        runs = {LEXICAL: lexical.search(text, k=depth), DENSE: found[row]}
+        searched = text if lexical_query is None else lexical_query(text)
+        runs = {LEXICAL: lexical.search(searched, k=depth), DENSE: found[row]}
         runs[HYBRID] = fusion.fuse(runs[LEXICAL], runs[DENSE])
         for name, retrieve in (more or {}).items():
             runs[name] = retrieve(text)
         out[query_id] = QueryInput(text, vectors[row], runs)
     return out
+
+
+@dataclass(frozen=True)
+class FittedSecondStage:
+    """A second stage trained on a dataset's judgments, with what it needs to re-rank
+    more queries of that catalog (its item side, the indexes and the fusion)."""
+
+    stage: SecondStage
+    report: TrainingReport
+    side: ItemSide
+    search: HybridRetriever
+    fusion: Fusion
+    valid_source: str  # "from the data" or "carved from train"
+
+    def rerank(
+        self, encoder: TextEncoder, texts: Mapping[str, str], *, k: int = 100
+    ) -> dict[str, Candidates]:
+        """The top `k` of each query's re-ranked union, by query id."""
+        inputs = first_stage_inputs(
+            texts,
+            encoder.encode_queries(list(texts.values())),
+            lexical=self.search.lexical,
+            dense=self.search.dense,
+            fusion=self.fusion,
+            depth=self.stage.config.depth,
+            lexical_query=self.search.lexical_query,
+        )
+        return {q: self.stage.rerank(query, self.side, k=k) for q, query in inputs.items()}
+
+
+def fit_second_stage(
+    catalog: Catalog,
+    item_vectors: NDArray[np.float32],
+    encoder: TextEncoder,
+    search: HybridRetriever,
+    fusion: Fusion,
+    judgments: pl.DataFrame,
+    query_texts: Mapping[str, str],
+    *,
+    config: SecondStageConfig | None = None,
+    valid_share: float = 0.1,
+    seed: int = 0,
+) -> FittedSecondStage:
+    """Train on the `judgments` rows split "train", stop early on those split "valid"; with
+    no valid query, a seeded `valid_share` of the train queries (at least one) is carved
+    out for it. The test rows are never read. BM25 searches `search.lexical_query` of each
+    query (spell-corrected when the retriever has a speller), as the hybrid does."""
+    config = config or SecondStageConfig(seed=seed)
+    train_ids = sorted(judgments.filter(pl.col("split") == Split.TRAIN.value)["query_id"].unique())
+    valid_ids = sorted(judgments.filter(pl.col("split") == Split.VALID.value)["query_id"].unique())
+    source = "from the data"
+    if not valid_ids:
+        if len(train_ids) < 2:
+            raise ValueError(
+                f"{len(train_ids)} train queries: the second stage needs at least 2 "
+                "(one to learn from, one to stop on) when the data has no valid queries"
+            )
+        order = np.random.default_rng(seed).permutation(len(train_ids))
+        n_valid = min(max(1, round(valid_share * len(train_ids))), len(train_ids) - 1)
+        valid_ids = sorted(train_ids[i] for i in order[:n_valid])
+        train_ids = sorted(set(train_ids) - set(valid_ids))
+        source = "carved from train"
+    seen = judgments.filter(pl.col("query_id").is_in([*train_ids, *valid_ids]))
+    graded: dict[str, dict[str, float]] = {}
+    for query_id, item_id, grade in seen.select("query_id", "item_id", "grade").iter_rows():
+        graded.setdefault(str(query_id), {})[str(item_id)] = float(grade)
+    side = ItemSide.build(catalog, item_vectors)
+
+    def inputs(ids: list[str]) -> dict[str, QueryInput]:
+        texts = {q: query_texts[q] for q in ids}
+        return first_stage_inputs(
+            texts,
+            encoder.encode_queries(list(texts.values())),
+            lexical=search.lexical,
+            dense=search.dense,
+            fusion=fusion,
+            depth=config.depth,
+            lexical_query=search.lexical_query,
+        )
+
+    stage, report = train_second_stage(
+        inputs(train_ids), inputs(valid_ids), graded, side, config=config
+    )
+    return FittedSecondStage(stage, report, side, search, fusion, source)
