@@ -53,10 +53,12 @@ def _evaluators(
     """How each target's pipeline is measured (search: `SearchEvaluator`), built on demand
     so that a run loads only what its scenarios need."""
     from paretorec.robustness import Target
+    from paretorec.robustness.recommend_eval import RecommendEvaluator
     from paretorec.robustness.search_eval import SearchEvaluator
 
     return {
         Target.SEARCH: lambda: SearchEvaluator(_encoder(model), _embedding_cache(cache), seed=seed),
+        Target.RECOMMEND: lambda: RecommendEvaluator(seed=seed),
     }
 
 
@@ -68,7 +70,8 @@ def robustness(
         str,
         typer.Option(
             help="Scenarios to run, comma-separated (search: typos, abbreviations, stuffing, "
-            "missing-attributes, wrong-attributes)."
+            "missing-attributes, wrong-attributes; recommendation: click-noise, "
+            "click-noise-position, click-spam, cold-catalog)."
         ),
     ],
     out: Annotated[
