@@ -45,6 +45,7 @@ from typing import Any
 
 import lightgbm as lgb
 import numpy as np
+import torch
 from numpy.typing import NDArray
 
 from paretorec.retrieve.recommend._files import read_model, write_model
@@ -209,14 +210,15 @@ def build_candidates(
 
 
 def _top(scores: NDArray[np.floating], depth: int, min_score: float) -> NDArray[np.int64]:
-    """Each row's `depth` best items (ties: smaller index), -1 where the score is not
+    """Each row's `depth` best items (in the list, ties: smaller index), -1 where it is not
     above `min_score` (or -inf: not allowed)."""
     m, n = scores.shape
     d = min(depth, n)
     if d == 0:
         return np.full((m, 0), -1, dtype=np.int64)
-    part = np.argpartition(-scores, d - 1, axis=1)[:, :d]
-    values = np.take_along_axis(scores, part, axis=1)
+    # torch's top-k is several times faster than argpartition over a catalog-wide row
+    found = torch.topk(torch.from_numpy(np.ascontiguousarray(scores)), d, dim=1)
+    part, values = found.indices.numpy().astype(np.int64), found.values.numpy()
     order = np.lexsort((part, -values), axis=1)
     items = np.take_along_axis(part, order, axis=1).astype(np.int64)
     values = np.take_along_axis(values, order, axis=1)
