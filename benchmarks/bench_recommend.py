@@ -57,6 +57,7 @@ from paretorec.encode import SentenceTransformerEncoder, encode_items_cached, it
 from paretorec.evaluate.metrics import Metric, batch_ranking_metrics
 from paretorec.evaluate.paired import paired_bootstrap
 from paretorec.retrieve.recommend import (
+    DEFAULT_QUOTAS,
     CoVisitation,
     Popularity,
     Quotas,
@@ -66,8 +67,11 @@ from paretorec.retrieve.recommend import (
     TwoTower,
     ValidationSet,
     as_matrix,
+    fit_on_train,
     split_sequences,
 )
+from paretorec.retrieve.recommend.evaluation import TAIL_MAX, fit_learned_merge
+from paretorec.retrieve.recommend.learned_merge import LearnedMerge, MergeConfig
 from recommend_convergence import convergence_only
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -82,6 +86,10 @@ BASELINE = "covisitation"
 COMPARED = ("recall@10", "recall@50", "ndcg@10")
 N_BOOTSTRAP = 1000
 PER_USER = WORK / "per_user.npz"
+MODELS = WORK / "models"  # our fitted generators, for --reuse-models
+LEARNED = "learned merge"
+MERGE_USERS = 10000  # users whose valid item the learned merge trains on
+UNSEEN = WORK / "unseen_shops.json"  # the unseen shops' figures, for --unseen-from-cache
 PerUser = dict[str, dict[str, NDArray[np.float64]]]
 
 
@@ -116,6 +124,11 @@ def comparisons(per_user: PerUser) -> list[dict[str, Any]]:
             best = max(peers, key=lambda n: float(per_user[n]["ndcg@10"].mean()))
             pairs.append(("merge", best))
         pairs += [("merge", n) for n in ("two-tower", "sequential") if n in per_user]
+    if LEARNED in per_user:
+        pairs += [(LEARNED, n) for n in ("merge",) if n in per_user]
+        if peers:
+            best = max(peers, key=lambda n: float(per_user[n]["ndcg@10"].mean()))
+            pairs.append((LEARNED, best))
     out = []
     for a, b in pairs:
         for metric in COMPARED:
@@ -463,6 +476,7 @@ ORDER = (
     "two-tower",
     "sequential",
     "merge",
+    "learned merge",
     "implicit ALS",
     "implicit BPR",
     "RecBole SASRec",
@@ -639,9 +653,10 @@ def render(report: dict[str, Any], out: Path = RESULTS / "recommend.md") -> None
         for name, row in results.items()
         if name.startswith(("implicit ", "RecBole ")) and "error" not in row
     }
-    ours = {n: results[n]["ndcg@10"] for n in ORDER[:5] if n in results}
+    ours = {n: results[n]["ndcg@10"] for n in ORDER[:6] if n in results}
     bar = max(finished, key=lambda n: finished[n]) if finished else None
     best_ours = max(ours, key=lambda n: ours[n]) if ours else None
+    lines += render_learned(report)
     lines += ["Read with care:", ""]
     if bar and best_ours:
         lines.append(
@@ -681,6 +696,264 @@ def render(report: dict[str, Any], out: Path = RESULTS / "recommend.md") -> None
     out.write_text("\n".join(lines))
 
 
+# ------------------------------------------------------------------ the learned merge (#18)
+
+SLICE_METRICS = ("ndcg@10", "recall@10")
+
+
+def _slices(
+    train: list[NDArray[np.int64]], relevance: sp.csr_array, cold: NDArray[np.bool_]
+) -> dict[str, NDArray[np.bool_]]:
+    """Test users by their test item's train interactions: all, cold (the held-out items)
+    and long-tail (1 to TAIL_MAX train interactions)."""
+    counts = np.bincount(np.concatenate(train), minlength=relevance.shape[1])
+    target = relevance.indices[relevance.indptr[:-1]]  # one test item each
+    tail = (counts[target] >= 1) & (counts[target] <= TAIL_MAX)
+    return {"all": np.ones(relevance.shape[0], dtype=bool), "cold": cold, "tail": tail}
+
+
+def _paired_slices(
+    per_user: PerUser, pairs: list[tuple[str, str]], slices: dict[str, NDArray[np.bool_]]
+) -> list[dict[str, Any]]:
+    out = []
+    for a, b in pairs:
+        for name, inside in slices.items():
+            for metric in SLICE_METRICS:
+                found = paired_bootstrap(
+                    per_user[a][metric][inside],
+                    per_user[b][metric][inside],
+                    n_bootstrap=N_BOOTSTRAP,
+                    seed=SEED,
+                )
+                out.append({"a": a, "b": b, "slice": name, "metric": metric, **found.as_dict()})
+    return out
+
+
+def run_learned_merge(
+    recommender: Recommender,
+    full: Any,
+    train: list[NDArray[np.int64]],
+    sample: NDArray[np.int64],
+    valid_histories: list[NDArray[np.int64]],
+    valid_relevance: sp.csr_array,
+    quotas_valid_ndcg: float,
+    test_histories: list[NDArray[np.int64]],
+    test_relevance: sp.csr_array,
+    test_lists: dict[str, NDArray[np.int64]],
+    cold: NDArray[np.bool_],
+    per_user: PerUser,
+    threads: int,
+) -> dict[str, Any]:
+    """The learned merge over the same fitted generators: trained on the valid item of up
+    to MERGE_USERS users outside the 5,000-user sample (its train history, the held-out
+    items removed, as the generators saw it), checked against the chosen quotas on that
+    sample's valid items, measured on test with paired intervals per slice."""
+    pool = np.setdiff1d(
+        np.flatnonzero([v.size > 0 and t.size > 0 for v, t in zip(full.valid, train, strict=True)]),
+        sample,
+    )
+    on_sample = pool.size == 0
+    if on_sample:  # --quick: every user is in the sample, so it trains on them too
+        pool = sample
+    rng = np.random.default_rng(SEED + 18)
+    chosen = np.sort(rng.choice(pool, min(MERGE_USERS, pool.size), replace=False))
+    log(f"learned merge: training on the valid items of {chosen.size} users")
+    start = time.perf_counter()
+    learned = LearnedMerge.fit(
+        recommender.generators,
+        recommender.text_vectors,
+        train,
+        [train[u] for u in chosen.tolist()],
+        np.array([full.valid[u][0] for u in chosen.tolist()]),
+        config=MergeConfig(seed=SEED, threads=threads),
+    )
+    fit_seconds = time.perf_counter() - start
+    valid_items, _ = learned.rank(
+        recommender.generators, recommender.text_vectors, valid_histories, k=K
+    )
+    valid_ndcg = metrics_of(valid_items, valid_relevance)["ndcg@10"]
+    log(f"  {fit_seconds:.0f} s; valid ndcg@10 {valid_ndcg:.4f} (quotas {quotas_valid_ndcg:.4f})")
+    start = time.perf_counter()
+    items, sources = learned.rank(
+        recommender.generators, recommender.text_vectors, test_histories, k=K
+    )
+    eval_seconds = time.perf_counter() - start
+    per_user[LEARNED] = per_user_of(items, test_relevance)
+    slices = _slices(train, test_relevance, cold)
+    by_slice = {
+        name: {
+            model: metrics_of(top[inside], test_relevance[np.flatnonzero(inside)])
+            for model, top in {LEARNED: items, **test_lists}.items()
+            if model in (LEARNED, "merge", "covisitation", "two-tower")
+        }
+        for name, inside in slices.items()
+    }
+    importance = learned.booster.feature_importance("gain")
+    return {
+        **metrics_of(items, test_relevance),
+        "cold": by_slice["cold"][LEARNED],
+        "tail": by_slice["tail"][LEARNED],
+        "slices": by_slice,
+        "slice_users": {name: int(inside.sum()) for name, inside in slices.items()},
+        "paired": _paired_slices(per_user, [(LEARNED, "merge"), (LEARNED, "covisitation")], slices),
+        "valid_ndcg@10": valid_ndcg,
+        "quotas_valid_ndcg@10": quotas_valid_ndcg,
+        "train_users": int(chosen.size),
+        "trained_on_the_sample": on_sample,
+        "merge_fit_seconds": fit_seconds,
+        "fit_seconds": fit_seconds,
+        "eval_seconds": eval_seconds,
+        "source_share@10": {
+            str(s): float((sources[:, :10] == s).mean()) for s in np.unique(sources[:, :10])
+        },
+        "feature_gain_share": {
+            name: float(v / importance.sum())
+            for name, v in zip(learned.feature_names, importance, strict=True)
+        },
+    }
+
+
+UNSEEN_SHOPS = ("taobao", "tmall")
+
+
+def run_unseen_shops(args: argparse.Namespace) -> dict[str, Any]:
+    """Another shop's sequences, as `eval recommend` runs them (its defaults: 3 epochs,
+    the default quotas, the merge learned on the valid items and kept where it beats the
+    quotas on held-out valid users): co-visitation, the quotas, the learned merge and what
+    the default picks, on each test user, paired intervals against co-visitation."""
+    out: dict[str, Any] = {}
+    for name in UNSEEN_SHOPS:
+        log(f"unseen shop {name}")
+        dataset = load_builtin(BuiltinDataset(name))
+        sequences = split_sequences(dataset)
+        vectors = encode_items_cached(
+            SentenceTransformerEncoder(), item_text(dataset.items), cache_dir() / "embeddings"
+        )
+        start = time.perf_counter()
+        recommender = fit_on_train(
+            sequences,
+            vectors,
+            generators=[
+                Popularity(),
+                CoVisitation(),
+                TwoTower(epochs=3, seed=SEED),
+                Sequential(epochs=3, batch_size=512, seed=SEED),
+            ],
+            quotas=DEFAULT_QUOTAS,
+            seed=SEED,
+        )
+        choice = fit_learned_merge(
+            recommender, sequences, config=MergeConfig(seed=SEED, threads=args.threads), seed=SEED
+        )
+        fit_seconds = time.perf_counter() - start
+        users = np.flatnonzero([t.size > 0 for t in sequences.test])
+        held = sequences.held_out_test(users)
+        lists = {
+            "covisitation": recommender.rank(Source.COVISITATION, held.histories, k=K)[0],
+            "merge": recommender.rank_many(held.histories, k=K, quotas=recommender.quotas)[0],
+            LEARNED: choice.learned.rank(
+                recommender.generators, recommender.text_vectors, held.histories, k=K
+            )[0],
+        }
+        lists["default (auto)"] = lists[LEARNED if choice.learned_wins else "merge"]
+        shop_users: PerUser = {
+            model: per_user_of(top, held.relevance) for model, top in lists.items()
+        }
+        out[name] = {
+            "users": len(sequences.user_ids),
+            "items": sequences.n_items,
+            "test_users": int(users.size),
+            "train_interactions": int(sum(t.size for t in sequences.train)),
+            "merge_train_users": choice.train_users,
+            "merge_check_users": choice.check_users,
+            "valid_ndcg@10": {"learned": choice.learned_ndcg, "quotas": choice.quotas_ndcg},
+            "default": "learned" if choice.learned_wins else "quotas",
+            "fit_seconds": fit_seconds,
+            "results": {model: metrics_of(top, held.relevance) for model, top in lists.items()},
+            "paired": _paired_slices(
+                shop_users,
+                [(m, "covisitation") for m in ("merge", LEARNED, "default (auto)")]
+                + [(LEARNED, "merge")],
+                {"all": np.ones(users.size, dtype=bool)},
+            ),
+        }
+        log(f"  {json.dumps(out[name]['results'])}")
+    return out
+
+
+def _interval(c: dict[str, Any]) -> str:
+    sig = "sig." if c["significant"] else "not sig."
+    return f"{c['difference']:+.4f} [{c['lower']:+.4f}, {c['upper']:+.4f}] ({sig})"
+
+
+def render_learned(report: dict[str, Any]) -> list[str]:
+    """The learned merge's section of recommend.md: slices with paired intervals, and the
+    unseen shops."""
+    row = report["results"].get(LEARNED)
+    lines: list[str] = []
+    if row and "error" not in row:
+        users = row["slice_users"]
+        lines += [
+            "### Learned merge (#18)",
+            "",
+            f"LightGBM lambdarank over the union of each generator's top {K} and the session's {K} text neighbours (`paretorec.retrieve.recommend.learned_merge`), features: each source's score and rank, how many sources list the item, its recent popularity and recency (in steps), the history length, the text cosine to the last history item; trained on the valid item (second-to-last) of {row['train_users']:,} users {'of the 5,000-user sample (--quick: the check below is in-sample)' if row.get('trained_on_the_sample') else 'outside the 5,000-user sample'} (their train histories, the generators fitted on train: no test item seen), {row['merge_fit_seconds']:.0f} s; ranking the {report['test_users']:,} test users took {row['eval_seconds']:.0f} s. On the sample's valid items: NDCG@10 {row['valid_ndcg@10']:.4f} against the chosen quotas' {row['quotas_valid_ndcg@10']:.4f}{', so `eval recommend --merge auto` (the default) would keep it' if row['valid_ndcg@10'] > row['quotas_valid_ndcg@10'] else ', so `eval recommend --merge auto` (the default) would keep the quotas'}.",
+            "",
+            f"Slices of the test users: all ({users['all']:,}); cold: the test item is one of the held-out items, no train interaction ({users['cold']:,}); long-tail: the test item has 1 to {TAIL_MAX} train interactions ({users['tail']:,}).",
+            "",
+            "| slice | model | NDCG@10 | Recall@10 | Recall@50 |",
+            "|---|---|---:|---:|---:|",
+        ]
+        for name, models in row["slices"].items():
+            for model, found in models.items():
+                lines.append(
+                    f"| {name} | {model} | {found['ndcg@10']:.4f} | {found['recall@10']:.4f} | {found['recall@50']:.4f} |"
+                )
+        lines += [
+            "",
+            "Paired differences over the same test users (95% bootstrap interval, 1,000 resamples):",
+            "",
+            "| a | b | slice | Δ NDCG@10 | Δ Recall@10 |",
+            "|---|---|---|---:|---:|",
+        ]
+        paired = {(c["a"], c["b"], c["slice"], c["metric"]): c for c in row["paired"]}
+        for a, b, name in dict.fromkeys((c["a"], c["b"], c["slice"]) for c in row["paired"]):
+            lines.append(
+                f"| {a} | {b} | {name} | {_interval(paired[(a, b, name, 'ndcg@10')])} | {_interval(paired[(a, b, name, 'recall@10')])} |"
+            )
+        gains = sorted(row["feature_gain_share"].items(), key=lambda kv: -kv[1])
+        lines += [
+            "",
+            f"Share of the top 10 placed by each source (the source that ranks the item best): {row['source_share@10']}. Features by share of the trees' gain: "
+            + ", ".join(f"{n} {v:.2f}" for n, v in gains[:8])
+            + ".",
+            "",
+        ]
+    shops = report.get("unseen_shops", {})
+    if shops:
+        lines += [
+            "### Unseen shops: the learned merge on another shop's sequences",
+            "",
+            "The same code on data it was never developed on, run as `eval recommend` runs it (3 epochs, the default quotas, leave-last-out by timestamp, full-catalog ranking): the Tianchi Taobao and Tmall samples in `../shared/data/taobao` (no item text: each item's title is its synthetic id and category). *default (auto)* is what `eval recommend` ranks with: the learned merge where its NDCG@10 on held-out valid users beats the quotas', else the quotas. These shops are tiny, so the intervals are wide.",
+            "",
+            "| shop | users / items / train interactions | valid NDCG@10 learned vs quotas (users) | model | NDCG@10 | Recall@10 | Recall@50 | Δ NDCG@10 vs co-visitation [95% CI] |",
+            "|---|---|---|---|---:|---:|---:|---:|",
+        ]
+        for shop, found in shops.items():
+            shop_pairs = {
+                (c["a"], c["b"], c["metric"]): c for c in found["paired"] if c["slice"] == "all"
+            }
+            head = f"{found['users']:,} / {found['items']:,} / {found['train_interactions']:,}"
+            valid = f"{found['valid_ndcg@10']['learned']:.4f} vs {found['valid_ndcg@10']['quotas']:.4f} ({found['merge_check_users']}); default: {found['default']}"
+            for model, metrics in found["results"].items():
+                c = shop_pairs.get((model, "covisitation", "ndcg@10"))
+                lines.append(
+                    f"| {shop} | {head} | {valid} | {model} | {metrics['ndcg@10']:.4f} | {metrics['recall@10']:.4f} | {metrics['recall@50']:.4f} | {_interval(c) if c else '(baseline)'} |"
+                )
+                head = valid = ""
+        lines.append("")
+    return lines
+
+
 # ------------------------------------------------------------------ the run
 
 
@@ -696,6 +969,7 @@ def run_ours(
     test_relevance: sp.csr_array,
     cold: NDArray[np.bool_],
     per_user: PerUser,
+    sample: NDArray[np.int64] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """Our generators and their merge: fitted on train, figures on test (per-user figures
     into `per_user`)."""
@@ -721,8 +995,16 @@ def run_ours(
         model = build()
         log(f"training {model.source}")
         start = time.perf_counter()
-        model.fit(data, validation=validation) if neural else model.fit(data)
-        fit_seconds = time.perf_counter() - start
+        saved = MODELS / model.source.value
+        if args.reuse_models and (saved / "config.json").exists():  # fitted by an earlier run
+            model = type(model).load(saved)
+            fit_seconds = float(json.loads((saved / "fit_seconds.json").read_text()))
+        else:
+            model.fit(data, validation=validation) if neural else model.fit(data)
+            fit_seconds = time.perf_counter() - start
+            if not args.quick:
+                model.save(saved)
+                (saved / "fit_seconds.json").write_text(f"{fit_seconds}\n")
         fitted[model.source] = model
         fit_times[model.source] = fit_seconds
         training_log = getattr(model, "training_log", None)
@@ -807,6 +1089,23 @@ def run_ours(
         },
     }
 
+    if sample is not None:
+        results[LEARNED] = run_learned_merge(
+            recommender,
+            full,
+            train,
+            sample,
+            valid_histories,
+            valid_relevance,
+            best_value,
+            test_histories,
+            test_relevance,
+            {s.value: items for s, (items, _) in test_ranked.items()} | {"merge": merged_items},
+            cold,
+            per_user,
+            args.threads,
+        )
+        results[LEARNED]["fit_seconds"] += results["merge"]["fit_seconds"]
     extra = {
         "encode_seconds": encode_seconds,
         "validation_recall": {  # the valid metric by epoch (NDCG@10 by default)
@@ -826,7 +1125,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small epochs, for a smoke run")
     parser.add_argument(
         "--only",
-        choices=("all", "peers", "convergence"),
+        choices=("all", "peers", "unseen", "convergence"),
         default="all",
         help="peers: run only ALS, BPR and RecBole and merge them into the stored recommend.json",
     )
@@ -870,6 +1169,16 @@ def main() -> None:
     )
     parser.add_argument("--budget", type=float, default=25 * 60, help="wall seconds in all")
     parser.add_argument("--render", action="store_true", help="only rewrite recommend.md")
+    parser.add_argument(
+        "--unseen-from-cache",
+        action="store_true",
+        help="the unseen shops' figures of an earlier run (--only unseen) instead of rerunning",
+    )
+    parser.add_argument(
+        "--reuse-models",
+        action="store_true",
+        help="load our generators fitted by an earlier run (.work/recommend/models) instead of fitting",
+    )
     args = parser.parse_args()
     if args.render:
         report = json.loads((RESULTS / "recommend.json").read_text())
@@ -883,6 +1192,15 @@ def main() -> None:
     started = time.perf_counter()
     torch.manual_seed(SEED)
     torch.set_num_threads(args.threads)
+    if args.only == "unseen":  # only the unseen shops, into the stored recommend.json
+        shops = run_unseen_shops(args)
+        WORK.mkdir(parents=True, exist_ok=True)
+        UNSEEN.write_text(json.dumps(shops, indent=2, default=str) + "\n")
+        report = json.loads((RESULTS / "recommend.json").read_text())
+        report["unseen_shops"] = shops
+        (RESULTS / "recommend.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+        render(report)
+        return
     if args.recbole_threads is None:
         args.recbole_threads = args.threads
     WORK.mkdir(parents=True, exist_ok=True)
@@ -968,6 +1286,7 @@ def main() -> None:
             test_relevance,
             cold,
             per_user,
+            sample=sample,
         )
         if not args.quick:  # kept at once: a failure among the peers loses nothing of ours
             save_per_user(per_user)
@@ -1077,6 +1396,11 @@ def main() -> None:
             "threads": args.threads,
             "recbole_threads": args.recbole_threads,
         }
+        if args.unseen_from_cache and UNSEEN.exists():
+            report["unseen_shops"] = json.loads(UNSEEN.read_text())
+        elif not args.quick:
+            report["unseen_shops"] = run_unseen_shops(args)
+            UNSEEN.write_text(json.dumps(report["unseen_shops"], indent=2, default=str) + "\n")
     report["recbole_log"] = recbole_log
     RESULTS.mkdir(exist_ok=True)
     stored = WORK / "quick.json" if args.quick else RESULTS / "recommend.json"
