@@ -208,9 +208,9 @@ def goal_lines(found: dict[str, Any]) -> list[str]:
             ""
             if met
             else (
-                " (not met: the undefended loses less than 10% here)"
+                " (the undefended loses less than 10% here)"
                 if u > 0.90
-                else " (not met: the defended keeps less than 95%)"
+                else " (the defended keeps less than 95%)"
             )
         )
         out.append(
