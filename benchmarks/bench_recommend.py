@@ -351,13 +351,17 @@ def finish_recbole(
     return found
 
 
-def collect_recbole(folder: Path) -> dict[str, Any]:
+def collect_recbole(folder: Path, wait: float) -> dict[str, Any]:
     """The figures of a RecBole run started by hand on this benchmark's atomic file (the
-    runner and arguments `start_recbole` uses): refused unless it read the same data."""
+    runner and arguments `start_recbole` uses; its process id in ``folder/pid``): refused
+    unless it read the same data; waits up to `wait` seconds while it still runs."""
     written = WORK / "recbole" / "games" / "games.inter"
     if (folder / "games" / "games.inter").read_bytes() != written.read_bytes():
         return {"error": f"{folder} was not run on this split's atomic file"}
     result = folder / "result.json"
+    deadline = time.perf_counter() + wait
+    while not result.exists() and time.perf_counter() < deadline and _alive(folder / "pid"):
+        time.sleep(30)
     if result.exists():
         done: dict[str, Any] = json.loads(result.read_text())
         done["collected_from"] = str(folder)
@@ -366,6 +370,14 @@ def collect_recbole(folder: Path) -> dict[str, Any]:
     if (folder / "progress.json").exists():
         found.update(json.loads((folder / "progress.json").read_text()))
     return found
+
+
+def _alive(pid_file: Path) -> bool:
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def recbole_rescored(
@@ -1334,7 +1346,7 @@ def main() -> None:
         left = args.budget - (time.perf_counter() - started)
     log(f"waiting for RecBole ({left:.0f} s left)")
     found = (
-        collect_recbole(recbole_dir)
+        collect_recbole(recbole_dir, left)
         if recbole == "collect"
         else finish_recbole(recbole, recbole_dir, left)
     )
