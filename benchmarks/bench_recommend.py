@@ -1245,12 +1245,12 @@ def main() -> None:
 
     peers_only = args.only == "peers"
     recbole_dir = WORK / "recbole"
-    if args.recbole_from is not None:  # a run started on its own (the same atomic file)
-        recbole_dir = Path(args.recbole_from)
     write_recbole_atomic(
         recbole_dir,
         [np.concatenate([train[u], full.valid[u], full.test[u]]) for u in range(n_users)],
     )
+    if args.recbole_from is not None:  # a run started on its own (the same atomic file)
+        recbole_dir = Path(args.recbole_from)
     recbole_budget = args.recbole_budget or args.budget
     recbole: subprocess.Popen[bytes] | str = "skipped (--recbole-epochs 0)"
 
