@@ -20,7 +20,19 @@ PyTorch runs with `torch.set_num_threads(2)`, onnxruntime with 2 intra-op thread
 1 inter-op thread).  Writes a Markdown section to benchmarks/results/encoder.md and the
 figures to encoder.json.
 
+`--finetune` measures fine-tuning quality instead (`encoder_finetune.md` / `.json`, see
+`finetune_main`): on Home Depot's queries split 80/10/10 by query (seed 0, as
+bench_search.py), dense and hybrid NDCG@10 / Recall@100 over the full catalog for the
+zero-shot encoder, today's fine-tuning (in-batch negatives only, pairs graded ≥ 2.5) and
+the hard-negative fine-tuning (BM25 and self-mined negatives, graded positives ≥ 2.0
+weighted by gain, known positives masked), the same steps and batch size for both. The
+fusion weight of each hybrid and the choice between the fine-tunings are made on the
+valid queries; every figure is on the test queries, with paired bootstrap intervals.
+Item vectors are cached under benchmarks/.work/ keyed by the weights' content, and each
+fine-tuned model is kept with its run record (a rerun with the same settings reuses it).
+
     .venv/bin/python benchmarks/bench_encoder.py [--titles N] [--queries N] [--quick]
+    .venv/bin/python benchmarks/bench_encoder.py --finetune [--steps 600] [--batch-size 32]
 """
 
 from __future__ import annotations
@@ -29,25 +41,45 @@ import argparse
 import json
 import os
 import platform
+import random
+import re
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnxruntime
+import polars as pl
 import sentence_transformers
 import torch
 
 from paretorec.data.datasets import BuiltinDataset, load_builtin
+from paretorec.data.splits import split_judgments
 from paretorec.encode import (
     OnnxEncoder,
     Precision,
     SentenceTransformerEncoder,
     TextEncoder,
+    bundled_model_path,
+    encode_items_cached,
     export_onnx,
+    item_text,
 )
 from paretorec.encode.base import Embeddings
+from paretorec.encode.finetune import (
+    FinetuneConfig,
+    GradeWeighting,
+    finetune_run,
+    pairs_from_judgments,
+)
+from paretorec.evaluate.paired import paired_bootstrap
+from paretorec.retrieve import Candidates, DenseIndex, LexicalIndex, ScoreFusion, tune_fusion_weight
+from paretorec.retrieve.hard_negatives import mine_hard_negatives
+from paretorec.retrieve.tuning import per_query_scores
+from paretorec.types import Dataset, Judgments
 
 RESULTS = Path(__file__).resolve().parent / "results"
 THREADS = 2
@@ -222,7 +254,28 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=500, help="queries, one at a time")
     parser.add_argument("--quick", action="store_true", help="1,000 titles, 100 queries")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--finetune", action="store_true", help="fine-tuning quality instead")
+    parser.add_argument(
+        "--steps", type=int, default=300, help="hard-negative fine-tuning steps (--finetune)"
+    )
+    parser.add_argument("--batch-size", type=int, default=32, help="pairs a step (--finetune)")
+    parser.add_argument(
+        "--render", action="store_true", help="rewrite encoder_finetune.md from its JSON"
+    )
+    parser.add_argument(
+        "--pairs-sample",
+        type=int,
+        default=None,
+        help="train the hard-negative fine-tuning on a seeded sample of this many pairs",
+    )
     args = parser.parse_args()
+    if args.render:
+        stored = json.loads((args.out / "encoder_finetune.json").read_text())
+        (args.out / "encoder_finetune.md").write_text(finetune_markdown(stored))
+        return
+    if args.finetune:
+        finetune_main(args.steps, args.batch_size, args.pairs_sample, args.out)
+        return
     if args.quick:
         args.titles, args.queries = 1_000, 100
     torch.set_num_threads(THREADS)
@@ -323,6 +376,414 @@ def main() -> None:
     stem = "encoder-quick" if args.quick else "encoder"
     (args.out / f"{stem}.md").write_text(text)
     (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+
+
+# ----------------------------------------------------------------------------- fine-tuning
+
+WORK = Path(__file__).resolve().parent / ".work"
+ZERO_SHOT_CACHE = WORK / "search" / "cache"  # bench_search.py's zero-shot vectors (same key)
+FINETUNE_WORK = WORK / "encoder"
+DEPTH = 100
+FT_METRICS = ("ndcg@10", "recall@100")
+N_BOOTSTRAP = 2000
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def every_tenth(total: int, what: str) -> Callable[[int], None]:
+    done = [0]
+
+    def advance(n: int) -> None:
+        before, done[0] = done[0], done[0] + n
+        if done[0] * 10 // max(total, 1) != before * 10 // max(total, 1):
+            log(f"  {what}: {done[0]:,}/{total:,}")
+
+    return advance
+
+
+# bench_search.py's fine-tuned model (today's fine-tuning: 600 steps of 32, seed 0, the
+# same split), copied here with its item vectors so this benchmark can reuse it
+REUSED_TODAY = FINETUNE_WORK / "reused" / "finetuned"
+TODAY_STEPS = 600
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A fine-tuning to measure: its name, the pairs' minimum grade and the config."""
+
+    name: str
+    min_grade: float
+    config: FinetuneConfig
+
+
+def variants(steps: int, batch_size: int) -> list[Variant]:
+    return [
+        Variant(
+            "in-batch (today)",
+            2.5,
+            FinetuneConfig(
+                batch_size=32,
+                max_steps=TODAY_STEPS,
+                seed=SEED,
+                grade_weighting=GradeWeighting.NONE,
+                mask_known_positives=False,
+                hard_negatives=(),
+            ),
+        ),
+        Variant(
+            "hard negatives, graded",
+            2.0,
+            FinetuneConfig(batch_size=batch_size, max_steps=steps, seed=SEED),
+        ),
+    ]
+
+
+def reused_today(variant: Variant) -> tuple[Path, dict[str, Any]] | None:
+    """bench_search.py's fine-tuned model and its record, when it was trained with exactly
+    today's settings (results/search.json says how)."""
+    stored = RESULTS / "search.json"
+    if not (REUSED_TODAY / "model.safetensors").is_file() or not stored.is_file():
+        return None
+    info = json.loads(stored.read_text()).get("finetune", {})
+    config = variant.config
+    if (info.get("steps"), info.get("batch_size")) != (config.max_steps, config.batch_size):
+        return None
+    record = {
+        "reused": "trained by benchmarks/bench_search.py (same code path, settings and split)",
+        "pairs": info["pairs"],
+        "run": {
+            "steps": info["steps"],
+            "rows": None,
+            "rows_with_negatives": 0,
+            "loss_first_tenth": None,
+            "loss_last_tenth": None,
+            "seconds": info["seconds"],
+        },
+    }
+    return REUSED_TODAY, record
+
+
+def trained(
+    variant: Variant,
+    dataset: Dataset,
+    texts: dict[str, str],
+    zero_shot: TextEncoder,
+    sample: int | None,
+) -> tuple[Path, dict[str, Any]]:
+    """The variant's model folder and run record: trained now, or reused when a previous
+    run with exactly these settings left it."""
+    if not variant.config.mines_negatives and (found := reused_today(variant)) is not None:
+        log(f"{variant.name}: reusing bench_search.py's model ({REUSED_TODAY})")
+        return found
+    folder = FINETUNE_WORK / re.sub(r"[^a-z0-9]+", "-", variant.name.lower()).strip("-")
+    settings = {
+        "min_grade": variant.min_grade,
+        "config": variant.config.to_dict(),
+        "split_seed": SEED,
+        "pairs_sample": sample,
+    }
+    # beside the model, not in it: a file in the folder would change its fingerprint
+    record_path = folder.with_suffix(".json")
+    if record_path.is_file():
+        stored: dict[str, Any] = json.loads(record_path.read_text())
+        if stored.get("settings") == settings and (folder / "model.safetensors").is_file():
+            log(f"{variant.name}: reusing the model trained {stored['trained_at']}")
+            return folder, stored
+    pairs = pairs_from_judgments(dataset, texts, min_grade=variant.min_grade, split="train")
+    record: dict[str, Any] = {"settings": settings, "pairs_available": len(pairs)}
+    if sample is not None and sample < len(pairs):
+        # a seeded sample, enough for the steps: mining every pair costs minutes of BM25
+        pairs = random.Random(SEED).sample(pairs, sample)
+    record["pairs"] = len(pairs)
+    if variant.config.mines_negatives:
+        assert dataset.judgments is not None and dataset.queries is not None
+        log(f"{variant.name}: mining hard negatives for {len(pairs):,} pairs")
+        start = time.perf_counter()
+        train = Judgments(dataset.judgments.frame.filter(pl.col("split") == "train"))
+        vectors = encode_items_cached(zero_shot, list(texts.values()), ZERO_SHOT_CACHE)
+        mined = mine_hard_negatives(
+            pairs,
+            texts,
+            train,
+            dataset.queries,
+            variant.config,
+            lexical=LexicalIndex.build(dataset.items),
+            dense=DenseIndex.build(vectors, dataset.items, method="exact"),
+            query_vectors=zero_shot.encode_queries(list(dict.fromkeys(p.query for p in pairs))),
+        )
+        pairs = mined.pairs
+        record["mining"] = {**mined.to_dict(), "seconds": time.perf_counter() - start}
+        log(f"  {record['mining']}")
+    log(f"{variant.name}: {len(pairs):,} pairs, {variant.config.max_steps} steps")
+    steps = variant.config.max_steps or 0
+    run = finetune_run(
+        bundled_model_path(),
+        pairs,
+        folder,
+        config=variant.config,
+        on_progress=every_tenth(steps, "steps"),
+    )
+    record["run"] = run.to_dict()
+    record["trained_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    record_path.write_text(json.dumps(record, indent=2) + "\n")
+    log(f"  {record['run']}")
+    return folder, record
+
+
+class Split_:
+    """One split's query ids, texts and judgments."""
+
+    def __init__(self, dataset: Dataset, split: str) -> None:
+        assert dataset.judgments is not None and dataset.queries is not None
+        mine = dataset.judgments.frame.filter(pl.col("split") == split)
+        texts = dict(dataset.queries.frame.select("query_id", "text").iter_rows())
+        self.judgments = Judgments(mine)
+        self.ids: list[str] = sorted(mine["query_id"].unique().to_list())
+        self.texts = [texts[q] for q in self.ids]
+
+
+def measure(
+    encoder: TextEncoder,
+    cache: Path,
+    dataset: Dataset,
+    lexical_runs: dict[str, dict[str, Candidates]],
+    splits: dict[str, Split_],
+) -> dict[str, Any]:
+    """Per-query dense and hybrid scores on valid and test; the hybrid's fusion weight is
+    tuned on the valid queries."""
+    texts = item_text(dataset.items)
+    log(f"encoding {len(texts):,} items with {encoder.name}")
+    vectors = encode_items_cached(
+        encoder, texts, cache, on_progress=every_tenth(len(texts), "items")
+    )
+    index = DenseIndex.build(vectors, dataset.items, method="exact")
+    dense = {}
+    for name, split in splits.items():
+        found = index.search_many(encoder.encode_queries(split.texts), k=DEPTH)
+        dense[name] = dict(zip(split.ids, found, strict=True))
+    tuning = tune_fusion_weight(
+        lexical_runs["valid"], dense["valid"], splits["valid"].judgments, fusion=ScoreFusion()
+    )
+    scores: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    for name, split in splits.items():
+        hybrid = {q: tuning.fusion.fuse(lexical_runs[name][q], dense[name][q]) for q in split.ids}
+        scores[name] = {
+            method: {m: per_query_scores(run, split.judgments, metric=m) for m in FT_METRICS}
+            for method, run in (("dense", dense[name]), ("hybrid", hybrid))
+        }
+    return {"lexical_weight": tuning.weight, "scores": scores}
+
+
+def mean_of(values: dict[str, float]) -> float:
+    return float(np.mean(list(values.values())))
+
+
+def finetune_main(steps: int, batch_size: int, sample: int | None, out: Path) -> None:
+    # one thread: on a machine shared with other jobs two threads mostly wait on each other
+    torch.set_num_threads(1)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    started = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    dataset = load_builtin(BuiltinDataset.HOMEDEPOT)
+    assert dataset.judgments is not None
+    dataset = replace(dataset, judgments=split_judgments(dataset.judgments, seed=SEED))
+    splits = {s: Split_(dataset, s) for s in ("valid", "test")}
+    n_train = dataset.judgments.frame.filter(pl.col("split") == "train")["query_id"].n_unique()  # type: ignore[union-attr]
+    log(
+        f"queries: train {n_train:,}, valid {len(splits['valid'].ids):,}, test {len(splits['test'].ids):,}"
+    )
+    lexical = LexicalIndex.build(dataset.items)
+    lexical_runs = {
+        name: {q: lexical.search(t, k=DEPTH) for q, t in zip(s.ids, s.texts, strict=True)}
+        for name, s in splits.items()
+    }
+    texts = dict(zip(dataset.items.item_ids.to_list(), item_text(dataset.items), strict=True))
+    zero_shot = SentenceTransformerEncoder(batch_size=BATCH)
+    results = {"zero-shot": measure(zero_shot, ZERO_SHOT_CACHE, dataset, lexical_runs, splits)}
+    records: dict[str, Any] = {}
+    for variant in variants(steps, batch_size):
+        folder, record = trained(variant, dataset, texts, zero_shot, sample)
+        records[variant.name] = record
+        tuned = SentenceTransformerEncoder(folder, batch_size=BATCH)
+        results[variant.name] = measure(
+            tuned, FINETUNE_WORK / "cache", dataset, lexical_runs, splits
+        )
+    bm25 = {
+        name: {m: per_query_scores(lexical_runs[name], s.judgments, metric=m) for m in FT_METRICS}
+        for name, s in splits.items()
+    }
+    fine = [v.name for v in variants(steps, batch_size)]
+    chosen = max(fine, key=lambda n: mean_of(results[n]["scores"]["valid"]["hybrid"]["ndcg@10"]))
+
+    def compare(a: str, b: str, method: str, metric: str) -> dict[str, Any]:
+        mine = results[a]["scores"]["test"][method][metric]
+        theirs = results[b]["scores"]["test"][method][metric]
+        assert list(mine) == list(theirs)
+        found = paired_bootstrap(
+            list(mine.values()), list(theirs.values()), n_bootstrap=N_BOOTSTRAP, seed=SEED
+        )
+        return {
+            "a": a,
+            "b": b,
+            "method": method,
+            "metric": metric,
+            **found.as_dict(),
+            "text": found.interval_text(),
+        }
+
+    pairs_compared = [(n, "zero-shot") for n in fine] + [(fine[1], fine[0])]
+    comparisons = [
+        compare(a, b, method, metric)
+        for a, b in pairs_compared
+        for method in ("dense", "hybrid")
+        for metric in FT_METRICS
+    ]
+    rows = [
+        {
+            "model": name,
+            "method": method,
+            "valid ndcg@10": mean_of(r["scores"]["valid"][method]["ndcg@10"]),
+            "test ndcg@10": mean_of(r["scores"]["test"][method]["ndcg@10"]),
+            "test recall@100": mean_of(r["scores"]["test"][method]["recall@100"]),
+            "lexical weight": r["lexical_weight"] if method == "hybrid" else None,
+        }
+        for name, r in results.items()
+        for method in ("dense", "hybrid")
+    ]
+    report: dict[str, Any] = {
+        "command": f"python benchmarks/bench_encoder.py --finetune --steps {steps} --batch-size {batch_size}"
+        + ("" if sample is None else f" --pairs-sample {sample}"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "sentence_transformers": sentence_transformers.__version__,
+            "load_average_before": load_before,
+            "load_average_after": os.getloadavg()[0],
+        },
+        "queries": {
+            "train": n_train,
+            "valid": len(splits["valid"].ids),
+            "test": len(splits["test"].ids),
+        },
+        "bm25": {
+            split: {m: mean_of(v) for m, v in by_metric.items()}
+            for split, by_metric in bm25.items()
+        },
+        "rows": rows,
+        "chosen_on_valid": chosen,
+        "finetuning": records,
+        "comparisons": [{k: v for k, v in c.items() if k != "text"} for c in comparisons],
+        "minutes": (time.perf_counter() - started) / 60,
+    }
+    text = finetune_markdown(report)
+    print(text)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "encoder_finetune.md").write_text(text)
+    (out / "encoder_finetune.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+
+
+def interval(c: dict[str, Any]) -> str:
+    return f"{c['difference']:+.4f} [{c['lower']:+.4f}, {c['upper']:+.4f}]" + (
+        " (sig.)" if c["significant"] else ""
+    )
+
+
+def finetune_markdown(report: dict[str, Any]) -> str:
+    q, m = report["queries"], report["machine"]
+    lines = [
+        "## Fine-tuning the text encoder on Home Depot: in-batch vs hard negatives",
+        "",
+        f"Command: `{report['command']}` ({report['minutes']:.0f} min; 2 CPUs shared with other "
+        f"jobs, load average {m['load_average_before']:.1f} before and {m['load_average_after']:.1f} "
+        f"after; torch {m['torch']} with {m['torch_threads']} threads, sentence-transformers "
+        f"{m['sentence_transformers']}).",
+        "",
+        f"8,226 real queries split by query 80/10/10 (seed {SEED}, as in the search section): "
+        f"{q['train']:,} train (fine-tuning), {q['valid']:,} valid (the hybrid's fusion weight and "
+        f"the choice between fine-tunings), {q['test']:,} test (every figure below but the valid "
+        "column). Full catalog (54,667 products), top 100; unjudged products count as irrelevant. "
+        "Both fine-tunings start from the bundled all-MiniLM-L6-v2, batches of 32 rows, "
+        "sentence-transformers' MultipleNegativesRankingLoss (steps in the cost table below):",
+        "",
+        "- *in-batch (today)*: (query, product) pairs graded ≥ 2.5, the batch's other products as "
+        "negatives, every pair weighted 1 (what `train encoder` did before)"
+        + (
+            f"; {today['reused']}, reused here to spare the shared CPU, with that run's time."
+            if "reused" in (today := report["finetuning"]["in-batch (today)"])
+            else "."
+        ),
+        "- *hard negatives, graded*: pairs graded ≥ 2.0 weighted by their gain 2^grade - 1; each "
+        "pair also gets one hard negative, drawn in turn from BM25's top 30 and the zero-shot "
+        "model's own top 30 for the query, among products unjudged or judged below 2.0 for it "
+        "(never one judged ≥ 2.0, nor one with the same title); a batch product the train "
+        "judgments pair with a row's query is masked out of that row's softmax"
+        + (
+            f". Trained on a seeded sample of {hard['pairs']:,} of the {hard['pairs_available']:,} "
+            "such pairs (negatives mined for those only), for fewer steps than today's: the "
+            "machine's CPU, shared with other jobs, left time for no more. The comparison is "
+            "therefore not at equal training budget; it favours today's fine-tuning."
+            if (hard := report["finetuning"]["hard negatives, graded"]).get("pairs_available", 0)
+            > hard["pairs"]
+            else "."
+        ),
+        "",
+        "| model | method | valid NDCG@10 | test NDCG@10 | test Recall@100 | lexical weight |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    b = report["bm25"]["test"]
+    lines.append(
+        f"| — | BM25 | {report['bm25']['valid']['ndcg@10']:.4f} | {b['ndcg@10']:.4f} | {b['recall@100']:.4f} | |"
+    )
+    for r in report["rows"]:
+        weight = "" if r["lexical weight"] is None else f"{r['lexical weight']:.2f}"
+        lines.append(
+            f"| {r['model']} | {r['method']} | {r['valid ndcg@10']:.4f} | {r['test ndcg@10']:.4f} | "
+            f"{r['test recall@100']:.4f} | {weight} |"
+        )
+    lines += [
+        "",
+        f"Chosen on the valid queries (hybrid NDCG@10): **{report['chosen_on_valid']}**.",
+        "",
+        f"Differences on the test queries (a minus b, 95% paired bootstrap interval over the "
+        f"queries, {N_BOOTSTRAP:,} resamples; *sig.* when it excludes 0):",
+        "",
+        "| a | b | method | Δ NDCG@10 | Δ Recall@100 |",
+        "|---|---|---|---:|---:|",
+    ]
+    by_key = {(c["a"], c["b"], c["method"], c["metric"]): c for c in report["comparisons"]}
+    for a, b_, method, _ in [k for k in by_key if k[3] == "ndcg@10"]:
+        cells = [interval(by_key[(a, b_, method, metric)]) for metric in FT_METRICS]
+        lines.append(f"| {a} | {b_} | {method} | {cells[0]} | {cells[1]} |")
+    lines += ["", "Fine-tuning cost (CPU, the shared machine):", ""]
+    lines += [
+        "| model | pairs | steps | rows seen | rows with a hard negative | loss, first → last tenth | minutes | mining (s) |",
+        "|---|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    for name, rec in report["finetuning"].items():
+        run, mining = rec["run"], rec.get("mining")
+        mining_s = "" if mining is None else f"{mining['seconds']:.0f}"
+        rows_seen = "" if run["rows"] is None else f"{run['rows']:,}"
+        losses = (
+            "(not recorded)"
+            if run["loss_first_tenth"] is None
+            else f"{run['loss_first_tenth']:.3f} → {run['loss_last_tenth']:.3f}"
+        )
+        lines.append(
+            f"| {name} | {rec['pairs']:,} | {run['steps']} | {rows_seen} | "
+            f"{run['rows_with_negatives']:,} | {losses} | {run['seconds'] / 60:.1f} | {mining_s} |"
+        )
+    for name, rec in report["finetuning"].items():
+        if "mining" in rec:
+            mined = rec["mining"]
+            lines += [
+                "",
+                f"Hard negatives of *{name}*: {mined['negatives_by_source']} by source; "
+                f"{mined['pairs_without_negative']:,} of {mined['pairs']:,} pairs found none.",
+            ]
+    return "\n".join(lines) + "\n"
 
 
 def _cpu_name() -> str:
