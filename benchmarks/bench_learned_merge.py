@@ -1,0 +1,232 @@
+"""The learned merge over the ID generators and text, on bench_recommend's Amazon Games split.
+
+bench_recommend.py measures the learned merge over all four generators, but its neural
+training does not fit a shared CPU's budget every time. This run needs no neural model:
+popularity, co-visitation (bench_recommend's defaults) and the session's text neighbours,
+merged by the learned merge (`paretorec.retrieve.recommend.learned_merge`), on the same
+split (the same seeded 5% of items held out of training, the same 5,000-user valid
+sample, every one of the 50,546 test users). It is paired, user by user, with the
+co-visitation row computed here and with the fixed-quota merge of the stored
+bench_recommend run (its per-user figures, .work/recommend/per_user.npz: the quota merge
+of co-visitation, two-tower and sequential), on all test users and on the cold (held-out
+test item) and long-tail (1 to 5 train interactions) slices.
+
+    .venv/bin/python benchmarks/bench_learned_merge.py      # -> results/learned_merge.md/json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from bench_recommend import (
+    HOLD_OUT,
+    LEARNED,
+    RESULTS,
+    SEED,
+    VALID_USERS,
+    K,
+    PerUser,
+    _interval,
+    _paired_slices,
+    _slices,
+    load_per_user,
+    log,
+    metrics_of,
+    per_user_of,
+)
+from paretorec.data.datasets import BuiltinDataset, load_builtin
+from paretorec.data.locations import cache_dir
+from paretorec.encode import SentenceTransformerEncoder, encode_items_cached, item_text
+from paretorec.retrieve.recommend import (
+    CoVisitation,
+    LearnedMerge,
+    MergeConfig,
+    Popularity,
+    Quotas,
+    Recommender,
+    Source,
+    TrainingData,
+    split_sequences,
+)
+
+MERGE_USERS = 10000
+STORED = "stored quota merge (4 generators)"
+
+
+def main() -> None:
+    started = time.perf_counter()
+    torch.set_num_threads(2)
+    dataset = load_builtin(BuiltinDataset.AMAZON_GAMES)
+    full = split_sequences(dataset)
+    n_items, n_users = full.n_items, len(full.user_ids)
+    rng = np.random.default_rng(SEED)  # the draws of bench_recommend, in its order
+    held = np.zeros(n_items, dtype=bool)
+    held[rng.choice(n_items, round(HOLD_OUT * n_items), replace=False)] = True
+    train = [s[~held[s]] for s in full.train]
+    valid_items = np.array([v[0] if v.size else -1 for v in full.valid])
+    test_items = np.array([t[0] if t.size else -1 for t in full.test])
+    test_users = np.flatnonzero(test_items >= 0)
+    with_valid = np.flatnonzero(valid_items >= 0)
+    sample = np.sort(rng.choice(with_valid, min(VALID_USERS, with_valid.size), replace=False))
+    test_histories = [np.concatenate([train[u], full.valid[u]]) for u in test_users.tolist()]
+    test_relevance = sp.csr_array(
+        (np.ones(test_users.size), (np.arange(test_users.size), test_items[test_users])),
+        shape=(test_users.size, n_items),
+    )
+    valid_relevance = sp.csr_array(
+        (np.ones(sample.size), (np.arange(sample.size), valid_items[sample])),
+        shape=(sample.size, n_items),
+    )
+    cold = held[test_items[test_users]]
+    vectors = encode_items_cached(
+        SentenceTransformerEncoder(), item_text(dataset.items), cache_dir() / "embeddings"
+    )
+    data = TrainingData(vectors, tuple(train))
+    start = time.perf_counter()
+    generators = {
+        Source.POPULARITY: Popularity().fit(data),
+        Source.COVISITATION: CoVisitation().fit(data),
+    }
+    recommender = Recommender(
+        full.item_ids, vectors, generators, quotas=Quotas({Source.COVISITATION: 1.0})
+    )
+    generator_seconds = time.perf_counter() - start
+    pool = np.setdiff1d(with_valid[[train[u].size > 0 for u in with_valid.tolist()]], sample)
+    chosen = np.sort(np.random.default_rng(SEED + 18).choice(pool, MERGE_USERS, replace=False))
+    log(f"training the learned merge on the valid items of {chosen.size} users")
+    start = time.perf_counter()
+    learned = LearnedMerge.fit(
+        generators,
+        vectors,
+        train,
+        [train[u] for u in chosen.tolist()],
+        valid_items[chosen],
+        config=MergeConfig(seed=SEED, threads=2),
+    )
+    merge_seconds = time.perf_counter() - start
+    valid_histories = [train[u] for u in sample.tolist()]
+    valid = {
+        LEARNED: metrics_of(
+            learned.rank(generators, vectors, valid_histories, k=K)[0], valid_relevance
+        ),
+        "covisitation": metrics_of(
+            recommender.rank(Source.COVISITATION, valid_histories, k=K)[0], valid_relevance
+        ),
+    }
+    log(f"valid: {valid}")
+    start = time.perf_counter()
+    covisitation = recommender.rank(Source.COVISITATION, test_histories, k=K)[0]
+    covisitation_seconds = time.perf_counter() - start
+    log(f"co-visitation ranked in {covisitation_seconds:.0f} s")
+    start = time.perf_counter()
+    items, sources = learned.rank(generators, vectors, test_histories, k=K)
+    learned_seconds = time.perf_counter() - start
+    log(f"learned merge ranked in {learned_seconds:.0f} s")
+    per_user: PerUser = {
+        LEARNED: per_user_of(items, test_relevance),
+        "covisitation": per_user_of(covisitation, test_relevance),
+    }
+    stored = load_per_user()
+    if "merge" in stored and stored["merge"]["ndcg@10"].size == test_users.size:
+        per_user[STORED] = stored["merge"]
+    slices = _slices(train, test_relevance, cold)
+    by_slice = {
+        name: {
+            model: {metric: float(values[metric][inside].mean()) for metric in values}
+            for model, values in per_user.items()
+        }
+        for name, inside in slices.items()
+    }
+    pairs = [(LEARNED, "covisitation")] + ([(LEARNED, STORED)] if STORED in per_user else [])
+    importance = learned.booster.feature_importance("gain")
+    report: dict[str, Any] = {
+        "users": n_users,
+        "items": n_items,
+        "test_users": int(test_users.size),
+        "slice_users": {name: int(inside.sum()) for name, inside in slices.items()},
+        "merge_train_users": int(chosen.size),
+        "valid": valid,
+        "test": {
+            LEARNED: metrics_of(items, test_relevance),
+            "covisitation": metrics_of(covisitation, test_relevance),
+        },
+        "slices": by_slice,
+        "paired": _paired_slices(per_user, pairs, slices),
+        "source_share@10": {
+            str(s): float((sources[:, :10] == s).mean()) for s in np.unique(sources[:, :10])
+        },
+        "feature_gain_share": {
+            n: float(v / importance.sum())
+            for n, v in zip(learned.feature_names, importance, strict=True)
+        },
+        "seconds": {
+            "generators_fit": generator_seconds,
+            "merge_fit": merge_seconds,
+            "covisitation_rank": covisitation_seconds,
+            "learned_rank": learned_seconds,
+            "wall": time.perf_counter() - started,
+        },
+        "machine": f"{os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}",
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "learned_merge.json").write_text(json.dumps(report, indent=2) + "\n")
+    render(report)
+    log(json.dumps(report["test"]))
+
+
+def render(report: dict[str, Any]) -> None:
+    users = report["slice_users"]
+    seconds = report["seconds"]
+    lines = [
+        "## Learned merge of the recommenders' candidates (ID generators and text)",
+        "",
+        f"Machine: {report['machine']} (2 cores shared with other jobs: times are wall clock). Command: `python benchmarks/{report['command']}`; wall {seconds['wall'] / 60:.1f} min.",
+        "",
+        f"Amazon Video Games, bench_recommend's split: the same seeded 5% of items held out of training, leave-last-out, {report['test_users']:,} test users ranked over the full catalog (history excluded). The learned merge ranks the union of popularity's and co-visitation's top {K} and the session's {K} text neighbours with LightGBM lambdarank, trained on the valid item (second-to-last) of {report['merge_train_users']:,} users outside the 5,000-user valid sample ({seconds['merge_fit']:.0f} s); no neural generator here. Valid NDCG@10 on the sample: learned merge {report['valid'][LEARNED]['ndcg@10']:.4f}, co-visitation {report['valid']['covisitation']['ndcg@10']:.4f}. Ranking the test users: co-visitation {seconds['covisitation_rank']:.0f} s, the learned merge {seconds['learned_rank']:.0f} s (it scores every source over the catalog, then the union).",
+        "",
+        f"Slices: all ({users['all']:,}); cold, the test item held out of training ({users['cold']:,}); long-tail, the test item has 1 to 5 train interactions ({users['tail']:,}). *{STORED}* is the fixed-quota merge of co-visitation, two-tower and sequential from the stored bench_recommend run (its per-user figures on the same users).",
+        "",
+        "| slice | model | NDCG@10 | Recall@10 | Recall@50 |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for name, models in report["slices"].items():
+        for model, found in models.items():
+            lines.append(
+                f"| {name} | {model} | {found['ndcg@10']:.4f} | {found['recall@10']:.4f} | {found['recall@50']:.4f} |"
+            )
+    lines += [
+        "",
+        "Paired differences over the same test users (95% bootstrap interval, 1,000 resamples):",
+        "",
+        "| a | b | slice | Δ NDCG@10 | Δ Recall@10 |",
+        "|---|---|---|---:|---:|",
+    ]
+    paired = {(c["a"], c["b"], c["slice"], c["metric"]): c for c in report["paired"]}
+    for a, b, name in dict.fromkeys((c["a"], c["b"], c["slice"]) for c in report["paired"]):
+        lines.append(
+            f"| {a} | {b} | {name} | {_interval(paired[(a, b, name, 'ndcg@10')])} | {_interval(paired[(a, b, name, 'recall@10')])} |"
+        )
+    gains = sorted(report["feature_gain_share"].items(), key=lambda kv: -kv[1])
+    lines += [
+        "",
+        f"Share of the top 10 by the source that ranks each item best: {report['source_share@10']}. Features by share of the trees' gain: "
+        + ", ".join(f"{n} {v:.2f}" for n, v in gains[:8])
+        + ".",
+        "",
+    ]
+    (RESULTS / "learned_merge.md").write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
