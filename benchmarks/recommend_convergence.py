@@ -192,14 +192,25 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def render_convergence(report: dict[str, Any], out: Path) -> None:
-    """results/recommend_convergence.md from a convergence report."""
+def render_convergence(scales: list[dict[str, Any]], out: Path) -> None:
+    """results/recommend_convergence.md: one section for each sample size run."""
     lines = [
         "## Neural recommenders trained to convergence (Amazon Games)",
         "",
-        f"Command: `python benchmarks/{report.get('command', 'bench_recommend.py --only convergence')}`; machine: {report.get('machine', '?')}; wall {report.get('wall_seconds', 0) / 60:.1f} min, on 2 cores shared with other jobs (times are wall clock under that load).",
+        "The benchmark's split (seeded 5% item hold-out, leave-last-out) on a seeded sample of users (so that it fits the shared CPU; every item stays rankable). Early stopping and the best epoch are chosen on the sample's valid items (second-to-last), figures are on their test items (last), full-catalog ranking with the history excluded. *Fixed epochs (before)*: the settings of the benchmark's earlier runs (two-tower 1 epoch; sequential 2 epochs, max length 20, in-batch negatives; constant learning rate, best epoch by valid Recall@10). *Early stopping (after)*: the library's defaults (patience 3 on valid NDCG@10, best weights restored, warm-up then the rate halved on each plateau; sequential: max length 10 in windows, in-batch + 512 uniform negatives with logQ) under the epoch cap given. Mean ± sd over the seeds; times are wall clock on 2 cores shared with other jobs.",
         "",
-        f"The benchmark's split (seeded 5% item hold-out, leave-last-out); {report['users']:,} of {report['of_users']:,} users (a seeded sample, so it fits the shared CPU; every one of the {report['items']:,} items stays rankable), {report['train_interactions']:,} train interactions; early stopping and the best epoch are chosen on the valid item (second-to-last) of {report['validation_users']:,} of them; figures are on their test items (last), full-catalog ranking with the history excluded. *Fixed epochs (before)*: the settings of the benchmark's earlier runs (two-tower 1 epoch; sequential 2 epochs, max length 20, in-batch negatives; constant learning rate). *Early stopping (after)*: the library's defaults (cap {report['max_epochs']} epochs, patience 3 on valid NDCG@10, best weights restored, warm-up then the rate halved on each plateau; sequential: max length 10 in windows, in-batch + 512 uniform negatives with logQ). Mean ± sd over seeds {report['seeds']}.",
+    ]
+    for scale in scales:
+        lines += _render_scale(scale)
+    out.write_text("\n".join(lines))
+
+
+def _render_scale(report: dict[str, Any]) -> list[str]:
+    commands = "; ".join(f"`python benchmarks/{c}`" for c in report.get("commands", []))
+    lines = [
+        f"### {report['users']:,} of {report['of_users']:,} users, epoch cap {report['max_epochs']}",
+        "",
+        f"{report['train_interactions']:,} train interactions; validation on {report['validation_users']:,} users; seeds {report['seeds']}. Commands: {commands or '(not recorded)'}; machine: {report.get('machine', '?')}.",
         "",
         "| model | variant | seeds | NDCG@10 | Recall@10 | Recall@50 | epochs run | best epoch | stopped by itself | train (s) |",
         "|---|---|---:|---:|---:|---:|---|---|---|---:|",
@@ -224,7 +235,7 @@ def render_convergence(report: dict[str, Any], out: Path) -> None:
             f"- {run['model']}, {run['variant']}, seed {run['seed']}: {t['metric']}@{t['k']} {curve} (learning rate at each epoch's start: {rates}; {t['epochs_run']} epoch(s), best {t['best_epoch'] + 1}, {'stopped early' if t['stopped_early'] else 'ran to the cap'})"
         )
     lines.append("")
-    out.write_text("\n".join(lines))
+    return lines
 
 
 def convergence_only(
@@ -254,32 +265,45 @@ def convergence_only(
 
     seeds_dir = WORK / "convergence"
     seeds_dir.mkdir(parents=True, exist_ok=True)
-    mine = seeds_dir / f"seed-{'all' if args.seed is None else args.seed}.json"
+    seed_name = "all" if args.seed is None else str(args.seed)
+    mine = seeds_dir / f"u{args.convergence_users}-e{args.max_epochs}-seed-{seed_name}.json"
 
     def save(report: dict[str, Any]) -> None:
-        """This process's runs, then the union of every process's runs into results/
-        (seeds may run as parallel processes, one --seed each)."""
-        atomic_write(mine, json.dumps(report, indent=2, default=str) + "\n")
-        runs: list[dict[str, Any]] = []
-        for path in sorted(seeds_dir.glob("seed-*.json")):
-            found = json.loads(path.read_text())
-            same = {key: found[key] for key in ("users", "max_epochs", "validation_users")}
-            if same == {key: report[key] for key in same}:
-                runs += found["runs"]
-        runs.sort(key=lambda r: (r["seed"], MODELS.index(r["model"]), VARIANTS.index(r["variant"])))
-        merged = {
+        """This process's runs, then every process's runs (seeds may run as parallel
+        processes, one --seed each), grouped by sample size and cap, into results/."""
+        report = {
             **report,
-            "runs": runs,
-            "seeds": sorted({r["seed"] for r in runs}),
-            "summary": summarize(runs),
             "command": command,
             "machine": machine,
             "wall_seconds": time.perf_counter() - started,
         }
+        atomic_write(mine, json.dumps(report, indent=2, default=str) + "\n")
+        groups: dict[tuple[int, int, int], list[dict[str, Any]]] = {}
+        for path in sorted(seeds_dir.glob("*.json")):
+            found = json.loads(path.read_text())
+            key = (found["users"], found["max_epochs"], found["validation_users"])
+            groups.setdefault(key, []).append(found)
+        scales = []
+        for key in sorted(groups):
+            files = groups[key]
+            runs = [run for found in files for run in found["runs"]]
+            runs.sort(
+                key=lambda r: (r["seed"], MODELS.index(r["model"]), VARIANTS.index(r["variant"]))
+            )
+            scales.append(
+                {
+                    **{k: v for k, v in files[0].items() if k not in ("command", "wall_seconds")},
+                    "runs": runs,
+                    "seeds": sorted({r["seed"] for r in runs}),
+                    "summary": summarize(runs),
+                    "commands": sorted({f["command"] for f in files if "command" in f}),
+                }
+            )
         atomic_write(
-            RESULTS / "recommend_convergence.json", json.dumps(merged, indent=2, default=str) + "\n"
+            RESULTS / "recommend_convergence.json",
+            json.dumps({"scales": scales}, indent=2, default=str) + "\n",
         )
-        render_convergence(merged, RESULTS / "recommend_convergence.md")
+        render_convergence(scales, RESULTS / "recommend_convergence.md")
 
     run_convergence(
         train=train,
