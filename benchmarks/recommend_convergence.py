@@ -116,6 +116,8 @@ def run_convergence(
     save: Callable[[dict[str, Any]], None],
     sample_seed: int = 0,
     only_seed: int | None = None,
+    recbole_from: Path | None = None,
+    recbole_wait: float = 0.0,
 ) -> dict[str, Any]:
     """Every (model, variant, seed): its epochs, curve and test figures; `save(report)`
     after each run, so a run cut short keeps what finished."""
@@ -146,6 +148,12 @@ def run_convergence(
         "seeds": list(range(seeds)),
         "runs": [],
     }
+    if recbole_from is not None:  # the peer on the same users, instead of our models
+        report["recbole"] = collect_recbole_sample(
+            recbole_from, chosen, relevance, metrics_of, log, recbole_wait
+        )
+        save(report)
+        return report
     for seed in range(seeds) if only_seed is None else (only_seed,):
         for model_name in MODELS:
             for variant in VARIANTS:
@@ -172,6 +180,52 @@ def run_convergence(
                 report["summary"] = summarize(report["runs"])
                 save(report)
     return report
+
+
+def collect_recbole_sample(
+    folder: Path,
+    chosen: NDArray[np.int64],
+    relevance: sp.csr_array,
+    metrics_of: Callable[[NDArray[np.int64], sp.csr_array], dict[str, float]],
+    log: Callable[[str], None],
+    wait: float,
+) -> dict[str, Any]:
+    """RecBole's SASRec run by hand on the sample's sequences (bench_recommend's runner, an
+    atomic file of these users only, its process id in ``folder/pid``): waits up to `wait`
+    seconds while it runs, then its own figures and its top 50 (history excluded) scored
+    here; a test user it did not rank counts as a miss."""
+    written = np.load(folder / "users.npy")
+    if not np.array_equal(written, chosen):
+        return {"error": f"{folder} holds other users than this sample"}
+    result = folder / "result.json"
+    deadline = time.perf_counter() + wait
+    while not result.exists() and time.perf_counter() < deadline and _alive(folder / "pid"):
+        time.sleep(30)
+    items = {line.split("\t")[1] for line in (folder / "games" / "games.inter").open()}
+    if not result.exists():
+        found: dict[str, Any] = {"error": "the RecBole run did not finish"}
+        if (folder / "progress.json").exists():
+            found.update(json.loads((folder / "progress.json").read_text()))
+        return found
+    done: dict[str, Any] = json.loads(result.read_text())
+    saved = np.load(folder / "top.npz")
+    position = {int(u): i for i, u in enumerate(saved["users"])}
+    rows = np.array([position.get(int(u), -1) for u in chosen])
+    have = rows >= 0
+    found = metrics_of(saved["top"][rows[have]], relevance[np.flatnonzero(have)])
+    share = have.sum() / chosen.size  # an unranked user is a miss: means scale by the share
+    ours = {name: value * share for name, value in found.items()}
+    misses = int((~have).sum())
+    log(f"RecBole on the sample: {json.dumps(ours)}")
+    return {**done, "ours": ours, "unranked_users": misses, "items_in_file": len(items) - 1}
+
+
+def _alive(pid_file: Path) -> bool:
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -205,6 +259,21 @@ def render_convergence(scales: list[dict[str, Any]], out: Path) -> None:
     out.write_text("\n".join(lines))
 
 
+def _render_recbole(row: dict[str, Any] | None, report: dict[str, Any]) -> list[str]:
+    if not row:
+        return []
+    epochs = row.get("epochs", [])
+    curve = " ".join(f"{e.get('valid', {}).get('ndcg@10', float('nan')):.4f}" for e in epochs)
+    head = f"RecBole SASRec (1.2.1, its own venv, 2 torch threads, full-catalog softmax `loss_type=CE`, hidden 64, 2 layers, max length 20, early stopping after 3 epochs without a better valid NDCG@10, cap 50 epochs) on these same {report['users']:,} users: {len(epochs)} epoch(s), stopped by {row.get('stopped') or 'being killed'}; valid NDCG@10 by epoch: {curve}."
+    if "error" in row:
+        return ["", f"{head} No test figures: {row['error']}."]
+    test, ours = row["test"], row["ours"]
+    return [
+        "",
+        f"{head} Its own test figures: NDCG@10 {test['ndcg@10']:.4f}, Recall@10 {test['recall@10']:.4f}, Recall@50 {test['recall@50']:.4f}; its top 50 with the history excluded, scored here as the rows above: NDCG@10 {ours['ndcg@10']:.4f}, Recall@10 {ours['recall@10']:.4f}, Recall@50 {ours['recall@50']:.4f} ({row['unranked_users']} user(s) unranked, counted as misses). {row['seconds'] / 60:.1f} min in all. Read with care: RecBole ranks over the {row['items_in_file']:,} items its atomic file of these users holds, ours over all {report['items']:,}, which makes its task easier.",
+    ]
+
+
 def _render_scale(report: dict[str, Any]) -> list[str]:
     commands = "; ".join(f"`python benchmarks/{c}`" for c in report.get("commands", []))
     lines = [
@@ -226,6 +295,7 @@ def _render_scale(report: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {model} | {variant} | {row['ndcg@10']['n']} | {cell(row['ndcg@10'])} | {cell(row['recall@10'])} | {cell(row['recall@50'])} | {row['epochs_run']} | {row['best_epoch']} | {row['stopped_early']} | {row['fit_seconds']['mean']:.0f} |"
         )
+    lines += _render_recbole(report.get("recbole"), report)
     lines += ["", "Validation curves (valid metric by epoch, each run):", ""]
     for run in report["runs"]:
         t = run["training"]
@@ -266,6 +336,8 @@ def convergence_only(
     seeds_dir = WORK / "convergence"
     seeds_dir.mkdir(parents=True, exist_ok=True)
     seed_name = "all" if args.seed is None else str(args.seed)
+    if args.recbole_from is not None:
+        seed_name = "recbole"
     mine = seeds_dir / f"u{args.convergence_users}-e{args.max_epochs}-seed-{seed_name}.json"
 
     def save(report: dict[str, Any]) -> None:
@@ -297,6 +369,7 @@ def convergence_only(
                     "seeds": sorted({r["seed"] for r in runs}),
                     "summary": summarize(runs),
                     "commands": sorted({f["command"] for f in files if "command" in f}),
+                    "recbole": next((f["recbole"] for f in files if "recbole" in f), None),
                 }
             )
         atomic_write(
@@ -319,6 +392,8 @@ def convergence_only(
         log=log,
         save=save,
         only_seed=args.seed,
+        recbole_from=None if args.recbole_from is None else Path(args.recbole_from),
+        recbole_wait=args.recbole_budget or 0.0,
     )
 
 
