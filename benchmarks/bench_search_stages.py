@@ -388,7 +388,7 @@ def main() -> None:
         "",
         *markdown(speed),
         "",
-        "Most useful features (share of the total split gain): "
+        "Most useful features of *hybrid + LTR* (share of the total split gain): "
         + ", ".join(f"{n} {v:.2f}" for n, v in top)
         + ".",
         "",
