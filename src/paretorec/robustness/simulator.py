@@ -227,15 +227,15 @@ class TrafficScenario:
 TRAFFIC_SCENARIOS: tuple[TrafficScenario, ...] = (
     TrafficScenario(
         "noisy-rewards",
-        f"a share of lists get {CORRUPTION:g}x a random list's clicks, purchases and revenue "
-        "added (events joined to the wrong list)",
+        f"a share of lists get {CORRUPTION:g}x the random policy's mean clicks, purchases and "
+        "revenue per list added (events joined to the wrong list)",
         (0.0, 0.1, 0.25, 0.5),
         "reward_noise",
     ),
     TrafficScenario(
         "bot-traffic",
-        f"a share of sessions from {BOTS} bots that click and buy only {BOT_SELLERS} "
-        "target sellers' items",
+        f"a share of sessions from {BOTS} bots that click and buy only the items of "
+        f"{BOT_SELLERS} unwanted seller(s)",
         (0.0, 0.25, 0.5, 0.75),
         "bot_share",
     ),
