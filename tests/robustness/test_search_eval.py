@@ -136,7 +136,7 @@ def test_the_command_writes_the_report(
         (["--scenarios", "typos", "--defended", "--defences", "none"], "at least one defence"),
         (["--scenarios", "typos", "--defences", "armour"], "unknown defence 'armour'"),
         (["--scenarios", "typos", "--strengths", "0.1,x"], "--strengths must be numbers"),
-        (["--scenarios", "click-spam"], "stresses recommend"),
+        (["--scenarios", "click-spam"], "has no events to learn recommendations from"),
     ],
 )
 def test_the_command_says_what_is_wrong(
