@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -244,3 +245,56 @@ def test_eval_search_saves_the_second_stage_or_skips_it(tmp_path: Path) -> None:
     report = json.loads(out.read_text())
     assert {r["method"] for r in report["metrics"]} == {"BM25", "dense", "hybrid"}
     assert report["second_stage"] is None
+
+
+class _Hashing:
+    """Bag-of-words vectors (no model): shared words make texts close."""
+
+    dimension = 16
+    name = "test-hashing-16"
+
+    def encode_queries(self, texts: Iterable[str | bytes]) -> np.ndarray:
+        rows = []
+        for text in texts:
+            text = text.decode() if isinstance(text, bytes) else text
+            vector = np.full(self.dimension, 1e-3, dtype=np.float32)
+            for word in text.lower().split():
+                vector[sum(map(ord, word)) % self.dimension] += 1.0
+            rows.append(vector / np.linalg.norm(vector))
+        return np.asarray(rows, dtype=np.float32)
+
+    encode_items = encode_queries
+
+
+def test_fit_on_judgments_with_char_ngrams_in_the_union() -> None:
+    from paretorec.retrieve import DenseIndex, HybridRetriever, LexicalIndex, ScoreFusion
+    from paretorec.retrieve.fuzzy import CharNgramIndex
+    from paretorec.retrieve.second_stage import fit_second_stage
+
+    colours = ["red", "blue", "green", "black", "white"]
+    things = ["chair", "table", "lamp", "shelf", "sofa", "desk"]
+    shop = catalog([f"{c} {t}" for c in colours for t in things])
+    encoder = _Hashing()
+    vectors = encoder.encode_items(shop.frame["title"].to_list())
+    search = HybridRetriever(LexicalIndex.build(shop), DenseIndex.build(vectors, shop))
+    texts, rows = {}, []
+    for n, (c, t) in enumerate((c, t) for c in colours for t in things):
+        qid = f"q{n}"
+        texts[qid] = f"{c}s {t}"  # a plural BM25 folds and the n-grams share
+        split = "valid" if n % 6 == 0 else "test" if n % 6 == 1 else "train"
+        rows.append((qid, f"i{n}", 3.0, split))
+    judgments = pl.DataFrame(rows, schema=["query_id", "item_id", "grade", "split"], orient="row")
+    more = {"char": CharNgramIndex.build(shop)}
+    fitted = fit_second_stage(
+        shop, vectors, encoder, search, ScoreFusion(), judgments, texts, more=more
+    )
+    assert fitted.stage.config.runs == ("lexical", "dense", "hybrid", "char")
+    assert fitted.valid_source == "from the data" and fitted.report.n_valid_queries == 5
+    assert fitted.report.n_train_queries == 20  # the test queries are never read
+    ranked = fitted.rerank(encoder, {"q1": texts["q1"]}, k=5)
+    assert len(ranked["q1"]) == 5 and set(ranked["q1"].components) >= {"ltr", "char"}
+    with pytest.raises(ValueError, match="lack the retrievers"):
+        fit_second_stage(
+            shop, vectors, encoder, search, ScoreFusion(), judgments, texts,
+            more=more, config=SecondStageConfig(),
+        )  # fmt: skip

@@ -236,8 +236,9 @@ def evaluate_search_command(
         typer.Option(
             "--second-stage/--no-second-stage",
             help="Also train the learned re-ranker (LightGBM lambdarank over the union of "
-            "the BM25, dense and hybrid top 300) on the train queries, early-stopped on the "
-            "valid ones, and report it as 'hybrid + LTR' (a few minutes on a large catalog).",
+            "the BM25, dense and hybrid top 300, and the char n-grams' with --char-ngrams) on "
+            "the train queries, early-stopped on the valid ones, and report it as "
+            "'hybrid + LTR' (a few minutes on a large catalog).",
         ),
     ] = True,
     save_second_stage: Annotated[

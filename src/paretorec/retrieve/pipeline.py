@@ -158,8 +158,11 @@ def evaluate_search(
     fitted = None
     if second_stage:
         vectors = encode_items_cached(encoder, item_text(dataset.items), cache)
+        # with --char-ngrams their top 300 join the union too (and their scores are features)
+        more = {"char": CharNgramIndex.build(dataset.items)} if char_ngrams else {}
         fitted = fit_second_stage(
-            dataset.items, vectors, encoder, search, tuning.fusion, frame, texts, seed=seed
+            dataset.items, vectors, encoder, search, tuning.fusion, frame, texts,
+            more=more, seed=seed,
         )  # fmt: skip
         methods["hybrid + LTR"] = fitted.rerank(encoder, {q: texts[q] for q in test_ids})
         if second_stage_out is not None:

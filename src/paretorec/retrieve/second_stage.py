@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import lightgbm as lgb
 import numpy as np
@@ -55,6 +56,7 @@ __all__ = [
     "GradeLabels",
     "SecondStage",
     "SecondStageConfig",
+    "TextRetriever",
     "TrainingReport",
     "first_stage_inputs",
     "fit_second_stage",
@@ -430,6 +432,21 @@ def first_stage_inputs(
     return out
 
 
+class TextRetriever(Protocol):
+    """Any further first-stage retriever searched by the query's text (character n-grams)."""
+
+    def search(self, query: str, *, k: int) -> Candidates: ...
+
+
+def _more_runs(
+    more: Mapping[str, TextRetriever], depth: int
+) -> dict[str, Callable[[str], Candidates]]:
+    def searcher(retriever: TextRetriever) -> Callable[[str], Candidates]:
+        return lambda text: retriever.search(text, k=depth)
+
+    return {name: searcher(r) for name, r in more.items()}
+
+
 @dataclass(frozen=True)
 class FittedSecondStage:
     """A second stage trained on a dataset's judgments, with what it needs to re-rank
@@ -441,6 +458,7 @@ class FittedSecondStage:
     search: HybridRetriever
     fusion: Fusion
     valid_source: str  # "from the data" or "carved from train"
+    more: Mapping[str, TextRetriever] = field(default_factory=dict)
 
     def rerank(
         self, encoder: TextEncoder, texts: Mapping[str, str], *, k: int = 100
@@ -453,6 +471,7 @@ class FittedSecondStage:
             dense=self.search.dense,
             fusion=self.fusion,
             depth=self.stage.config.depth,
+            more=_more_runs(self.more, self.stage.config.depth),
             lexical_query=self.search.lexical_query,
         )
         return {q: self.stage.rerank(query, self.side, k=k) for q, query in inputs.items()}
@@ -468,14 +487,20 @@ def fit_second_stage(
     query_texts: Mapping[str, str],
     *,
     config: SecondStageConfig | None = None,
+    more: Mapping[str, TextRetriever] | None = None,
     valid_share: float = 0.1,
     seed: int = 0,
 ) -> FittedSecondStage:
     """Train on the `judgments` rows split "train", stop early on those split "valid"; with
     no valid query, a seeded `valid_share` of the train queries (at least one) is carved
     out for it. The test rows are never read. BM25 searches `search.lexical_query` of each
-    query (spell-corrected when the retriever has a speller), as the hybrid does."""
-    config = config or SecondStageConfig(seed=seed)
+    query (spell-corrected when the retriever has a speller), as the hybrid does. `more`
+    names further retrievers whose top `config.depth` join the union (and whose scores and
+    ranks are features: the default config lists them after lexical, dense and hybrid)."""
+    more = dict(more or {})
+    config = config or SecondStageConfig(runs=(*SecondStageConfig().runs, *more), seed=seed)
+    if absent := [name for name in more if name not in config.runs]:
+        raise ValueError(f"the config's runs {config.runs} lack the retrievers {absent}")
     train_ids = sorted(judgments.filter(pl.col("split") == Split.TRAIN.value)["query_id"].unique())
     valid_ids = sorted(judgments.filter(pl.col("split") == Split.VALID.value)["query_id"].unique())
     source = "from the data"
@@ -505,10 +530,11 @@ def fit_second_stage(
             dense=search.dense,
             fusion=fusion,
             depth=config.depth,
+            more=_more_runs(more, config.depth),
             lexical_query=search.lexical_query,
         )
 
     stage, report = train_second_stage(
         inputs(train_ids), inputs(valid_ids), graded, side, config=config
     )
-    return FittedSecondStage(stage, report, side, search, fusion, source)
+    return FittedSecondStage(stage, report, side, search, fusion, source, more)
