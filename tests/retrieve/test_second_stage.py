@@ -298,3 +298,42 @@ def test_fit_on_judgments_with_char_ngrams_in_the_union() -> None:
             shop, vectors, encoder, search, ScoreFusion(), judgments, texts,
             more=more, config=SecondStageConfig(),
         )  # fmt: skip
+
+
+def test_search_uses_the_second_stage_saved_beside_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from paretorec.cli import app
+    from tests.retrieve.test_pipeline_cli import ITEMS, JUDGMENTS, QUERIES
+
+    monkeypatch.setenv("PARETOREC_CACHE", str(tmp_path / "cache"))
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    (shop / "items.csv").write_text(ITEMS)
+    (shop / "queries.csv").write_text(QUERIES)
+    (shop / "judgments.csv").write_text(JUDGMENTS)
+    index = tmp_path / "index"
+    runner = CliRunner()
+    assert runner.invoke(app, ["index", str(shop), "--out", str(index)]).exit_code == 0
+    plain = runner.invoke(app, ["search", str(shop), "saw", "--index", str(index), "--json"])
+    assert plain.exit_code == 0, plain.output
+    assert "ltr" not in json.loads(plain.output.splitlines()[-1])["items"][0]
+    saved = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "search",
+            "--data",
+            str(shop),
+            "--save-second-stage",
+            str(index / "second_stage"),
+        ],
+    )
+    assert saved.exit_code == 0, saved.output
+    found = runner.invoke(app, ["search", str(shop), "saw", "--index", str(index), "--json"])
+    assert found.exit_code == 0, found.output
+    items = json.loads(found.output.splitlines()[-1])["items"]
+    assert items and all("ltr" in row for row in items)
+    assert {row["item_id"] for row in items} >= {"s1", "s2"}  # both saws are candidates

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from paretorec.cli._batch import BatchQuery
     from paretorec.encode import TextEncoder
     from paretorec.retrieve import HybridRetriever
+    from paretorec.retrieve.second_stage import RerankedSearch
 
 
 @app.command("index")
@@ -135,7 +136,7 @@ class _Searcher:
     def __init__(
         self,
         items: pl.DataFrame,
-        retriever: HybridRetriever,
+        retriever: HybridRetriever | RerankedSearch,
         encoder: TextEncoder,
         *,
         collapse: bool,
@@ -156,12 +157,22 @@ class _Searcher:
         cls, folder: Path, index_folder: Path, model: Path | None, *, collapse: bool
     ) -> _Searcher:
         from paretorec.data.validate import load_dataset
+        from paretorec.encode import encode_items_cached, item_text
         from paretorec.retrieve import HybridRetriever
+        from paretorec.retrieve.second_stage import SECOND_STAGE_FOLDER, RerankedSearch
 
         with spinner("loading"):
             dataset = load_dataset(folder)
-            retriever = HybridRetriever.load(index_folder)
+            hybrid = HybridRetriever.load(index_folder)
+            retriever: HybridRetriever | RerankedSearch = hybrid
             encoder = _encoder(model)
+            # a second stage saved beside the index (eval search --save-second-stage
+            # INDEX/second_stage) re-orders the candidates; item vectors from the cache
+            if (index_folder / SECOND_STAGE_FOLDER).is_dir():
+                vectors = encode_items_cached(
+                    encoder, item_text(dataset.items), _embedding_cache(None)
+                )
+                retriever = RerankedSearch.load(index_folder, hybrid, dataset.items, vectors)
         return cls(dataset.items.frame, retriever, encoder, collapse=collapse)
 
     def show(self, asked: BatchQuery, *, as_json: bool) -> None:

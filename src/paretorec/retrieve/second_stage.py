@@ -19,6 +19,8 @@ exponential NDCG, so the ranker optimises the metric it is judged on.
 Saved to a folder (conventionally `SECOND_STAGE_FOLDER` inside the search index folder):
 ``model.txt`` (LightGBM's own text format) and ``meta.json`` (the config, the feature
 layout, the grade labels, the best round). Loading checks the layout against this code's.
+`RerankedSearch` serves it over a loaded hybrid index (`paretorec search` uses it when the
+index folder holds one); `fit_second_stage` is what `eval search` runs.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ __all__ = [
     "SECOND_STAGE_FOLDER",
     "FittedSecondStage",
     "GradeLabels",
+    "RerankedSearch",
     "SecondStage",
     "SecondStageConfig",
     "TextRetriever",
@@ -538,3 +541,53 @@ def fit_second_stage(
         inputs(train_ids), inputs(valid_ids), graded, side, config=config
     )
     return FittedSecondStage(stage, report, side, search, fusion, source, more)
+
+
+class RerankedSearch:
+    """A hybrid retriever whose union of candidates a trained second stage re-orders: the
+    search a service or `paretorec search` runs when the index folder holds one
+    (``SECOND_STAGE_FOLDER``). Same `search` call as `HybridRetriever`; filters are not
+    taken (the second stage re-ranks the whole catalog's candidates)."""
+
+    def __init__(self, retriever: HybridRetriever, stage: SecondStage, side: ItemSide) -> None:
+        extra = [r for r in stage.config.runs if r not in (LEXICAL, DENSE, HYBRID)]
+        if extra:
+            raise ValueError(
+                f"the second stage reads the runs {extra}, which a hybrid index does not "
+                "serve: retrain it without them (eval search without --char-ngrams)"
+            )
+        if len(side) != len(retriever.lexical.item_ids):
+            raise ValueError(
+                f"the second stage's item side holds {len(side)} items, the index "
+                f"{len(retriever.lexical.item_ids)}: build both from the same catalog"
+            )
+        self.retriever = retriever
+        self.stage = stage
+        self.side = side
+
+    @classmethod
+    def load(
+        cls,
+        index_folder: str | Path,
+        retriever: HybridRetriever,
+        catalog: Catalog,
+        vectors: NDArray[np.float32],
+    ) -> RerankedSearch:
+        """The second stage saved in `index_folder`/``second_stage``, over `retriever` (the
+        index loaded from that folder), `catalog` and its item vectors (rows aligned)."""
+        if catalog.item_ids.to_list() != retriever.lexical.item_ids:
+            raise ValueError("the catalog's items are not the index's: rebuild the index")
+        stage = SecondStage.load(Path(index_folder) / SECOND_STAGE_FOLDER)
+        return cls(retriever, stage, ItemSide.build(catalog, vectors))
+
+    def search(self, query: str, query_vector: NDArray[np.float32], *, k: int = 10) -> Candidates:
+        found = first_stage_inputs(
+            {"": query},
+            np.asarray(query_vector, dtype=np.float32)[None, :],
+            lexical=self.retriever.lexical,
+            dense=self.retriever.dense,
+            fusion=self.retriever.fusion,
+            depth=self.stage.config.depth,
+            lexical_query=self.retriever.lexical_query,
+        )
+        return self.stage.rerank(found[""], self.side, k=k)
