@@ -12,7 +12,9 @@ little (by about 1e-6 of their size per place in the tie). A judge then reads ba
 the order the list was evaluated in. A list without scores gets ``k + 1 - rank``.
 
 Columns are separated by spaces, so an id or method with whitespace (or an empty one) is
-refused with a ValueError that names it.
+refused with a ValueError that names it. An empty list writes no line: a judge that
+averages over the queries of the run (pytrec_eval, trec_eval without ``-c``) skips it,
+where paretorec's evaluation counts it as 0.
 """
 
 from __future__ import annotations
