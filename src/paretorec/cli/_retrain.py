@@ -29,6 +29,20 @@ def parse_weights(text: str) -> dict[str, float]:
     return out
 
 
+STAGES = ("policy", "ranker")
+
+
+def parse_stages(text: str) -> tuple[str, ...]:
+    """`policy,ranker` as the stages to retrain, in that order; a one-line error otherwise."""
+    names = [p.strip() for p in text.split(",") if p.strip()]
+    unknown = [n for n in names if n not in STAGES]
+    if unknown or not names:
+        raise ValueError(
+            f"--stages: {', '.join(unknown) or 'none given'}; choose from {', '.join(STAGES)}"
+        )
+    return tuple(s for s in STAGES if s in names)
+
+
 def parse_since(text: str) -> datetime:
     try:
         stamp = datetime.fromisoformat(text)
@@ -66,7 +80,7 @@ def retrain_command(
         Path, typer.Option("--data", help="The shop's dataset folder (items, users; events).")
     ],
     models: Annotated[
-        Path | None, typer.Option("--models", help="Registry folder of the loop's policies.")
+        Path | None, typer.Option("--models", help="Registry of the loop's policies and rankers.")
     ] = None,
     events: Annotated[
         Path | None,
@@ -116,9 +130,17 @@ def retrain_command(
             help="Check the gate: train the candidate on rewards shuffled across rounds.",
         ),
     ] = False,
+    stages: Annotated[
+        str,
+        typer.Option(
+            help="What to retrain, comma-separated: policy (the loop policy), ranker (the "
+            "multi-task ranker, judged as the list PL(log expected weighted reward / T))."
+        ),
+    ] = "policy",
 ) -> None:
-    """Train a candidate policy on the log since the last version, judge it off-policy
-    against the promoted one, promote it only if the gate approves; write a report."""
+    """Train candidate versions (--stages: the policy, the ranker) on the log since the
+    last version, judge each off-policy against the promoted one, promote only what the
+    gate approves; write a report per candidate."""
     from paretorec.loop import GateRule, RetrainConfig, retrain, write_report
     from paretorec.serve.registry import ModelRegistry, default_models_dir
 
@@ -131,17 +153,34 @@ def retrain_command(
         seed=seed,
         shuffle_rewards=shuffle_rewards,
     )
+    chosen = parse_stages(stages)
     start = parse_since(since) if since is not None else None
     registry = ModelRegistry(models if models is not None else default_models_dir())
     with spinner(f"reading {events or data}"):
         shop = read_shop(data, events)
-    with spinner("training the candidate and judging it"):
-        result = retrain(shop, registry, config, since=start, data=data.resolve())
-    md, js = write_report(result, report or registry.root / "loop-reports" / result.version)
-    verdict = "promoted" if result.promoted else "registered, not promoted"
-    console.print(f"policy {result.version} {verdict} (against {result.baseline})")
-    console.print(f"  {result.decision.reason}")
-    console.print(f"report: {md} and {js}")
+    if "policy" in chosen:
+        with spinner("training the candidate policy and judging it"):
+            result = retrain(shop, registry, config, since=start, data=data.resolve())
+        md, js = write_report(result, report or registry.root / "loop-reports" / result.version)
+        verdict = "promoted" if result.promoted else "registered, not promoted"
+        console.print(f"policy {result.version} {verdict} (against {result.baseline})")
+        console.print(f"  {result.decision.reason}")
+        console.print(f"report: {md} and {js}")
+    if "ranker" in chosen:
+        from paretorec.loop.ranker import retrain_ranker
+
+        with spinner("training the candidate ranker and judging it"):
+            ranked = retrain_ranker(shop, registry, config, since=start, data=data.resolve())
+        folder = f"ranker-{ranked.version}"
+        md, js = write_report(
+            ranked,
+            report / folder if report else registry.root / "loop-reports" / folder,
+            kind="ranker",
+        )
+        verdict = "promoted" if ranked.promoted else "registered, not promoted"
+        console.print(f"ranker {ranked.version} {verdict} (against {ranked.baseline})")
+        console.print(f"  {ranked.decision.reason}")
+        console.print(f"report: {md} and {js}")
     if recommender_models is not None:
         from paretorec.loop.recommender import retrain_recommender
 

@@ -3,7 +3,8 @@ what off-policy evaluation approves, and watch the live traffic drift from the t
 window.
 
 - `retrain`: a candidate policy trained off-policy on the log since the last version,
-  judged against the promoted one on the latest held-back rounds (`gate`).
+  judged against the promoted one on the latest held-back rounds (`gate`); `ranker`:
+  the same for the multi-task ranker (the list its expected rewards would serve).
 - `drift`: population stability index of live distributions against a reference.
 - `replay`: the online counts of events logged since the served recommender was trained,
   replayed at restart.

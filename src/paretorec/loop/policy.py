@@ -43,6 +43,7 @@ __all__ = [
     "read_log",
     "train_candidate",
     "users_table",
+    "window_events",
 ]
 
 OBJECTIVES = ("clicks", "purchases", "revenue")
@@ -88,15 +89,8 @@ def read_log(dataset: Dataset, since: datetime | None = None) -> LoopLog:
             f"{dataset.name}: {items.height:,} items; the loop ranks the whole catalog, "
             f"at most {MAX_ITEMS:,} items"
         )
-    frame = dataset.events.frame
+    frame = window_events(dataset.events, since)
     timed = "timestamp" in frame.columns and frame["timestamp"].null_count() < frame.height
-    if since is not None:
-        if not timed:
-            raise ValueError("--since needs events with timestamps")
-        frame = frame.filter(pl.col("timestamp") > since)
-    if timed:
-        frame = frame.sort("timestamp", maintain_order=True, nulls_last=True)
-    frame = without_orphan_feedback(frame)
     if frame.filter(pl.col("event") == EventType.IMPRESSION.value).height == 0:
         after = f" after {since.isoformat()}" if since is not None else ""
         raise ValueError(f"{dataset.name}: no impressions{after} to learn from")
@@ -122,6 +116,20 @@ def read_log(dataset: Dataset, since: datetime | None = None) -> LoopLog:
         rewards={"clicks": clicks.reward, "purchases": purchases.reward, "revenue": revenue},
         until=until,
     )
+
+
+def window_events(events: Events, since: datetime | None) -> pl.DataFrame:
+    """The events after `since` in time order, without feedback whose impression is
+    before it: the rows `read_log` reads, its n-th round the n-th impression among them."""
+    frame = events.frame
+    timed = "timestamp" in frame.columns and frame["timestamp"].null_count() < frame.height
+    if since is not None:
+        if not timed:
+            raise ValueError("--since needs events with timestamps")
+        frame = frame.filter(pl.col("timestamp") > since)
+    if timed:
+        frame = frame.sort("timestamp", maintain_order=True, nulls_last=True)
+    return without_orphan_feedback(frame)
 
 
 def users_table(dataset: Dataset) -> pl.DataFrame:
