@@ -580,14 +580,23 @@ class RerankedSearch:
         stage = SecondStage.load(Path(index_folder) / SECOND_STAGE_FOLDER)
         return cls(retriever, stage, ItemSide.build(catalog, vectors))
 
-    def search(self, query: str, query_vector: NDArray[np.float32], *, k: int = 10) -> Candidates:
+    def search(
+        self,
+        query: str,
+        query_vector: NDArray[np.float32],
+        *,
+        k: int = 10,
+        depth: int | None = None,
+    ) -> Candidates:
+        """The top `k` of the union of each run's best `depth` (default: the depth the
+        model was trained at), ordered by the second stage."""
         found = first_stage_inputs(
             {"": query},
             np.asarray(query_vector, dtype=np.float32)[None, :],
             lexical=self.retriever.lexical,
             dense=self.retriever.dense,
             fusion=self.retriever.fusion,
-            depth=self.stage.config.depth,
+            depth=self.stage.config.depth if depth is None else depth,
             lexical_query=self.retriever.lexical_query,
         )
         return self.stage.rerank(found[""], self.side, k=k)

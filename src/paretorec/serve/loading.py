@@ -22,6 +22,11 @@ from paretorec.serve.explorer import read_default_weights
 from paretorec.serve.index_version import IndexBundle, read_index
 from paretorec.serve.pipeline import DEFAULT_DEPTH, ServingPipeline
 from paretorec.serve.registry import Manifest, ModelKind, ModelRegistry, RegistryError
+from paretorec.serve.second_stage import (
+    DEFAULT_SECOND_STAGE_DEPTH,
+    ServedSecondStage,
+    load_second_stage,
+)
 from paretorec.stages import Stage
 
 __all__ = ["LoadOptions", "apply_journal", "load_pipeline", "reloader"]
@@ -37,12 +42,15 @@ _STAGES = {
 @dataclass(frozen=True)
 class LoadOptions:
     """How to assemble: `encoder` overrides the index's query encoder (tests, benchmarks);
-    `depth` is how many candidates the ranker sees; `verify` checks file hashes."""
+    `depth` is how many candidates the ranker sees; `verify` checks file hashes;
+    `second_stage_depth` is how many items each first-stage run gives the index version's
+    second stage, when it has one (`paretorec.serve.second_stage`)."""
 
     encoder: TextEncoder | None = None
     depth: int = DEFAULT_DEPTH
     verify: bool = True
     encoder_threads: int | None = None
+    second_stage_depth: int = DEFAULT_SECOND_STAGE_DEPTH
 
 
 def _version(
@@ -55,7 +63,7 @@ def _version(
 
 def _index(
     registry: ModelRegistry, options: LoadOptions, version: str | None = None
-) -> tuple[IndexBundle, Manifest, TextEncoder]:
+) -> tuple[IndexBundle, Manifest, TextEncoder, ServedSecondStage | None]:
     found = (
         registry.load(ModelKind.INDEX, version, verify=options.verify)
         if version is not None
@@ -68,22 +76,30 @@ def _index(
         )
     folder, manifest = found
     bundle = read_index(folder)
+    second = load_second_stage(
+        folder,
+        bundle.retriever,
+        bundle.catalog,
+        bundle.vectors,
+        depth=options.second_stage_depth,
+    )
     encoder = options.encoder or open_encoder(
         bundle.encoder, folder, num_threads=options.encoder_threads
     )
-    return bundle, manifest, encoder
+    return bundle, manifest, encoder, second
 
 
 def load_pipeline(registry: ModelRegistry, options: LoadOptions | None = None) -> ServingPipeline:
     """The pipeline of the registry's promoted versions (the latest where none is promoted)."""
     options = options or LoadOptions()
-    bundle, manifest, encoder = _index(registry, options)
+    bundle, manifest, encoder, second = _index(registry, options)
     pipeline = ServingPipeline(
         retriever=bundle.retriever,
         store=ItemStore(bundle.catalog, bundle.vectors),
         encoder=encoder,
         versions={Stage.INDEX: manifest.version},
         depth=options.depth,
+        second_stage=second,
     )
     for kind in (ModelKind.RECOMMENDER, ModelKind.RANKER, ModelKind.POLICY):
         _attach(pipeline, registry, kind, options)
@@ -186,12 +202,13 @@ def reloader(
             with pipeline.lock.writing():
                 swap(pipeline)
             return
-        bundle, manifest, encoder = _index(
+        bundle, manifest, encoder, second = _index(
             registry,
             LoadOptions(
                 encoder=options.encoder or pipeline.encoder,
                 depth=options.depth,
                 verify=options.verify,
+                second_stage_depth=options.second_stage_depth,
             ),
             version,
         )
@@ -211,6 +228,7 @@ def reloader(
         ]
         with pipeline.lock.writing():
             pipeline.retriever = bundle.retriever
+            pipeline.second_stage = second
             pipeline.store = store
             pipeline.encoder = encoder
             pipeline.versions[Stage.INDEX] = manifest.version

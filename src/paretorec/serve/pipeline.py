@@ -34,6 +34,7 @@ from paretorec.serve.fallback import RELEVANCE, relevance_predictions, weighted_
 from paretorec.serve.locking import ReadWriteLock
 from paretorec.serve.missing_data import missing_price_note
 from paretorec.serve.query_vectors import QueryVectors
+from paretorec.serve.second_stage import ServedSecondStage
 from paretorec.stages import (
     CandidateSet,
     Policy,
@@ -191,6 +192,7 @@ class ServingPipeline:
         default_weights: Mapping[str, float] | None = None,
         depth: int = DEFAULT_DEPTH,
         timer: Timer | None = None,
+        second_stage: ServedSecondStage | None = None,
     ) -> None:
         if len(retriever) != len(store):
             raise ValueError(
@@ -205,6 +207,8 @@ class ServingPipeline:
         self.versions: dict[Stage, str | None] = dict(versions or {})
         self.default_weights = dict(default_weights) if default_weights else None
         self.depth = depth
+        # the index version's learned re-ranker of search, when it carries one
+        self.second_stage = second_stage
         self.timer: Timer = timer or (lambda stage, seconds: None)
         self.lock = ReadWriteLock()
         self.preferred: Preference | None = None  # the default weights an admin chose live
@@ -225,7 +229,10 @@ class ServingPipeline:
         index_version = self.versions.get(Stage.INDEX)
         states = {
             Stage.INDEX: StageState(
-                True, index_version, f"{len(self.store):,} items, queries by {self.encoder.name}"
+                True,
+                index_version,
+                f"{len(self.store):,} items, queries by {self.encoder.name}"
+                + ("" if self.second_stage is None else f"; {self.second_stage.describe()}"),
             )
         }
         for stage, loaded, missing in (
@@ -293,9 +300,18 @@ class ServingPipeline:
     def search_candidates(self, context: RequestContext, query: SearchQuery) -> CandidateSet:
         start = time.perf_counter()
         assert context.query is not None and context.query_vector is not None
-        found = self.retriever.search(
-            context.query, context.query_vector, k=max(query.k, self.depth), filters=query.filters
-        )
+        second = self.second_stage
+        if second is not None and second.active and query.filters is None:
+            # the union of the runs re-ordered by the learned second stage, its scaled score
+            # standing in for the fused one (`paretorec.serve.second_stage`)
+            found = second.rerank(context.query, context.query_vector, k=max(query.k, self.depth))
+        else:
+            found = self.retriever.search(
+                context.query,
+                context.query_vector,
+                k=max(query.k, self.depth),
+                filters=query.filters,
+            )
         self._timed("retrieve", start)
         candidates = self._candidates(found.item_ids, found.scores, ("search",) * len(found))
         return self._constrained(candidates, context.query, collapse=query.collapse_duplicates)
@@ -605,6 +621,8 @@ class ServingPipeline:
                 if self.recommender is not None:
                     self.recommender.add_items(Catalog(frame[new_rows]), vectors[new_rows])
             self.store.apply(prepared)
+            if self.second_stage is not None:  # its item-side arrays are by catalog row
+                self.second_stage.catalog_changed()
             rows = self.store.rows_of(ids)
             for stage in (self.ranker, self.policy):
                 if stage is not None:
@@ -631,6 +649,8 @@ class ServingPipeline:
             if item_id not in self.store:
                 raise UnknownItemError(item_id)
             self.retriever.remove_items([item_id])
+            if self.second_stage is not None:
+                self.second_stage.catalog_changed()
             if self.recommender is not None:
                 self.recommender.remove_items([item_id])
             self.store.remove(item_id)

@@ -1,0 +1,112 @@
+"""The learned second stage of search, as the service runs it.
+
+An INDEX version may carry a LightGBM ranker (`paretorec.retrieve.second_stage`) in its
+``second_stage/`` folder (`paretorec serve build-index --second-stage` trains one on the
+dataset's train queries). When it does, `/search` takes each first-stage run's best
+`depth` items (BM25 on the spell-corrected query, dense, and their fusion), re-orders
+their union with the ranker and hands that order to the ranker and policy.
+
+The candidates' score is the second stage's, min-max scaled over the query's union (best
+1, worst 0), as score fusion scales each run: the service's relevance stays one
+definition, the candidate score as a share of the best one (`share_of_best`, identity on
+these), whether the order came from fusion or from the second stage.
+
+`depth` bounds the cost: the features cost about 30 ms for a union of 600 candidates on
+this project's 2-core machine (300 per run, the depth the ranker is trained at), so the
+service defaults to `DEFAULT_SECOND_STAGE_DEPTH` = 100 per run (a union of at most 200).
+
+A request with filters, and any request after the catalog changed under the service
+(upserts, removals: the ranker's item-side arrays are by catalog row), is served by the
+fused first stage, as an index without a second stage is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from paretorec.retrieve.candidates import Candidates
+from paretorec.retrieve.hybrid import HybridRetriever
+from paretorec.retrieve.second_stage import SECOND_STAGE_FOLDER, RerankedSearch
+from paretorec.types import Catalog
+
+__all__ = ["DEFAULT_SECOND_STAGE_DEPTH", "ServedSecondStage", "load_second_stage"]
+
+DEFAULT_SECOND_STAGE_DEPTH = 100
+
+
+def _check_depth(depth: int) -> int:
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+        raise ValueError(f"the second stage's depth must be an integer >= 1, got {depth!r}")
+    return depth
+
+
+def scaled_scores(scores: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Min-max over the union: best 1, worst 0 (all 1 when every score is the same)."""
+    values = np.asarray(scores, dtype=np.float64)
+    if values.size == 0:
+        return values
+    low, high = float(values.min()), float(values.max())
+    if high <= low:
+        return np.ones_like(values)
+    out: NDArray[np.float64] = (values - low) / (high - low)
+    return out
+
+
+class ServedSecondStage:
+    """A trained second stage over the index it was built with; `depth` per run."""
+
+    def __init__(
+        self,
+        search: RerankedSearch,
+        *,
+        depth: int = DEFAULT_SECOND_STAGE_DEPTH,
+    ) -> None:
+        self.search = search
+        self.depth = _check_depth(depth)
+        self.active = True  # off for good once the catalog changes under the service
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        return self.search.retriever
+
+    def rerank(self, query: str, query_vector: NDArray[np.float32], *, k: int) -> Candidates:
+        """The top `k` of the union of each run's best `depth`, by the second stage, with
+        scaled scores (see the module docstring)."""
+        found = self.search.search(query, query_vector, k=k, depth=self.depth)
+        return Candidates(
+            found.item_ids, found.indices, scaled_scores(found.scores), found.components
+        )
+
+    def catalog_changed(self) -> None:
+        self.active = False
+
+    def describe(self) -> str:
+        if not self.active:
+            return "second stage off: the catalog changed since the index was built"
+        return f"re-ranked by its second stage (top {self.depth} of each run)"
+
+
+def load_second_stage(
+    index_folder: Path,
+    retriever: HybridRetriever,
+    catalog: Catalog,
+    vectors: NDArray[np.float32],
+    *,
+    depth: int = DEFAULT_SECOND_STAGE_DEPTH,
+) -> ServedSecondStage | None:
+    """The second stage saved in `index_folder`/``second_stage`` over the index loaded from
+    that folder, or None when the version has none. A model this code cannot serve (another
+    feature layout, runs the hybrid index does not have, another catalog) is a ValueError
+    that names the folder."""
+    folder = index_folder / SECOND_STAGE_FOLDER
+    if not folder.exists():
+        return None
+    _check_depth(depth)
+    try:
+        search = RerankedSearch.load(index_folder, retriever, catalog, vectors)
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{folder}: cannot serve this second stage: {error}") from error
+    return ServedSecondStage(search, depth=depth)
