@@ -3,7 +3,8 @@
 A dataset becomes a `RankingProblem` (requests, signals, objective contexts):
 
 - search (the dataset has queries and judgments): each sampled query's candidates are
-  its BM25 top `n_candidates` over the catalog; the relevance signal is the BM25 score
+  its BM25 top `n_candidates` over the catalog (the query spell-corrected towards the
+  catalog's words, as the hybrid searches it); the relevance signal is the BM25 score
   scaled to [0, 1] within the query, the grades (for NDCG) are the judgments (0 where
   unjudged);
 - recommendation (events, no judgments): leave-last-out by user (timestamp, else
@@ -50,7 +51,8 @@ from paretorec.constraints import ShopConstraints, list_arranger
 from paretorec.moo.filled import filled_columns, filled_notes
 from paretorec.moo.problem import ContextEvaluator, RankingProblem, RankingRequest
 from paretorec.objectives import ListContext, Objective
-from paretorec.retrieve.lexical import LexicalIndex
+from paretorec.retrieve.lexical import LexicalIndex, item_texts
+from paretorec.retrieve.spelling import SpellCorrector
 from paretorec.retrieve.tokenize import tokenize_product_text
 from paretorec.simulate.config import CatalogConfig
 from paretorec.simulate.real_catalog import adapt_catalog
@@ -316,13 +318,15 @@ def _search_facts(
     order = sorted(q for q in judged if q in texts)
     np.random.default_rng(config.seed).shuffle(order)
     lexical = LexicalIndex.build(dataset.items)
+    # BM25 searches the query spell-corrected towards the catalog's words, as the hybrid does
+    speller = SpellCorrector.build(item_texts(dataset.items, lexical.fields))
     facts: list[_Facts] = []
     tried = 0
     for q in order:
         if len(facts) >= config.n_requests:
             break
         tried += 1
-        found = lexical.search(texts[q], k=config.n_candidates)
+        found = lexical.search(speller.correct(str(texts[q])).text, k=config.n_candidates)
         if len(found) < config.k:
             continue
         grades = np.array([judged[q].get(i, 0.0) for i in found.item_ids])

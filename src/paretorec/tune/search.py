@@ -6,8 +6,10 @@ Two objectives on the valid queries' judgments, both maximized: NDCG@10 and Reca
 the fused full-catalog lists (a query's relevant items are those graded above 0; an
 unjudged item counts as irrelevant, as `paretorec eval search` does). The dense side (the
 catalog's vectors and the valid and test queries' vectors) is computed once for every
-trial; a trial builds the BM25 index of its parameters. The test figures are the same on
-the test queries. No training loop, so nothing to prune.
+trial; a trial builds the BM25 index of its parameters. BM25 searches each query
+spell-corrected towards the words of the fields it indexes, as the hybrid of
+`paretorec serve build-index` does (its corrector is saved with the registered index).
+The test figures are the same on the test queries. No training loop, so nothing to prune.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from paretorec.retrieve.candidates import Candidates
 from paretorec.retrieve.dense import DenseIndex
 from paretorec.retrieve.fusion import Fusion, Normalization, ReciprocalRankFusion, ScoreFusion
 from paretorec.retrieve.hybrid import HybridRetriever
-from paretorec.retrieve.lexical import LexicalIndex
+from paretorec.retrieve.lexical import LexicalIndex, item_texts
+from paretorec.retrieve.spelling import SpellCorrector
 from paretorec.retrieve.tuning import evaluate_runs
 from paretorec.tune.options import TunableStage
 from paretorec.tune.study import EpochHook
@@ -69,6 +72,7 @@ class SearchTuning:
     _test: _Queries = field(init=False)
     _dense: DenseIndex = field(init=False)
     _dense_runs: dict[tuple[str, int], list[Candidates]] = field(init=False)
+    _spellers: dict[tuple[str, ...], SpellCorrector] = field(init=False)
 
     def __post_init__(self) -> None:
         data = self.dataset
@@ -101,6 +105,7 @@ class SearchTuning:
         object.__setattr__(self, "_test", parts[Split.TEST])
         object.__setattr__(self, "_dense", DenseIndex.build(self.item_vectors, data.items))
         object.__setattr__(self, "_dense_runs", {})
+        object.__setattr__(self, "_spellers", {})
 
     @property
     def stage(self) -> TunableStage:
@@ -156,8 +161,16 @@ class SearchTuning:
         present = [f for f in fields if f in self.dataset.items.frame.columns]
         bm25 = Bm25Params(k1=float(params["bm25.k1"]), b=float(params["bm25.b"]))
         lexical = LexicalIndex.build(self.dataset.items, fields=present, params=bm25)
+        key = tuple(lexical.fields)
+        if key not in self._spellers:  # the vocabulary depends on the fields only
+            texts = item_texts(self.dataset.items, lexical.fields)
+            self._spellers[key] = SpellCorrector.build(texts)
         return HybridRetriever(
-            lexical, self._dense, fusion=self.fusion_of(params), depth=int(params["depth"])
+            lexical,
+            self._dense,
+            fusion=self.fusion_of(params),
+            depth=int(params["depth"]),
+            speller=self._spellers[key],
         )
 
     def _figures(self, model: HybridRetriever, queries: _Queries, name: str) -> dict[str, float]:
@@ -166,7 +179,9 @@ class SearchTuning:
         if key not in self._dense_runs:  # the dense side does not change between trials
             self._dense_runs[key] = self._dense.search_many(queries.vectors, k=depth)
         fused = {
-            q: model.fusion.fuse(model.lexical.search(text, k=depth), dense, k=max(depth, 100))
+            q: model.fusion.fuse(
+                model.lexical.search(model.lexical_query(text), k=depth), dense, k=max(depth, 100)
+            )
             for q, text, dense in zip(
                 queries.ids, queries.texts, self._dense_runs[key], strict=True
             )
