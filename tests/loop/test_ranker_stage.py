@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -19,6 +20,7 @@ from paretorec.data.formats import FileFormat
 from paretorec.data.io import write_dataset
 from paretorec.loop import GateRule, RetrainConfig, write_report
 from paretorec.loop.ranker import (
+    EXPOSURES,
     RANKER_MODE,
     expected_values,
     ranker_action_dist,
@@ -33,7 +35,7 @@ from paretorec.simulate.dataset import simulate_logs
 from paretorec.simulate.env import Observation
 from paretorec.simulate.logging_policy import Policy, SoftmaxPolicy
 from paretorec.simulate.world import World
-from paretorec.types import Dataset
+from paretorec.types import Events
 
 T = 0.3
 FAST = {"epochs": 15, "temperature": T, "gate": GateRule(n_bootstrap=200)}
@@ -44,11 +46,13 @@ def world() -> World:
     return generate_world(24, 200, config=WorldConfig.lively(), seed=3)
 
 
-def _served_by(world: World, registry: ModelRegistry, history: Dataset) -> Policy:
+def _served_by(world: World, registry: ModelRegistry) -> Policy:
     """The shop serving PL(log v / T) of the registry's promoted ranker (module docstring
-    of `paretorec.loop.ranker`), with `history` as its features' history."""
-    ranker = Ranker.load(registry.load(ModelKind.RANKER)[0])
-    tables = dataclasses.replace(shop_tables(world), events=history.events)
+    of `paretorec.loop.ranker`), its features read from its own training history."""
+    folder = registry.load(ModelKind.RANKER)[0]
+    ranker = Ranker.load(folder)
+    history = Events(pl.read_parquet(folder / EXPOSURES))
+    tables = dataclasses.replace(shop_tables(world), events=history)
     assert tables.users is not None
     users = tables.users.frame["user_id"].cast(str).to_list()
     values = expected_values(ranker, tables, users, RetrainConfig().weights)
@@ -70,7 +74,7 @@ def test_candidate_beats_a_bad_logged_ranker_and_shuffled_one_is_refused(
     assert bad.baseline == "the logging policy"
     registry.promote(ModelKind.RANKER, bad.version)  # the shop serves the bad one anyway
 
-    day2 = simulate_logs(world, 1000, seed=2, list_size=3, policy=_served_by(world, registry, day1))
+    day2 = simulate_logs(world, 1000, seed=2, list_size=3, policy=_served_by(world, registry))
     log = joined(day1, later(day2, 30))
     good = retrain_ranker(log, registry, RetrainConfig(**FAST))  # type: ignore[arg-type]
     assert good.since == bad.until  # only the events since the promoted version
@@ -87,7 +91,7 @@ def test_candidate_beats_a_bad_logged_ranker_and_shuffled_one_is_refused(
     assert manifest.config["trained_until"] == good.until
     assert manifest.metrics["snips_weighted_difference"] == pytest.approx(weighted[0].difference)
 
-    day3 = simulate_logs(world, 1000, seed=5, list_size=3, policy=_served_by(world, registry, log))
+    day3 = simulate_logs(world, 1000, seed=5, list_size=3, policy=_served_by(world, registry))
     log = joined(log, later(day3, 60))
     worse = retrain_ranker(log, registry, RetrainConfig(**FAST, shuffle_rewards=True))  # type: ignore[arg-type]
     assert worse.since == good.until and worse.baseline == good.version

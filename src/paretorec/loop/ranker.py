@@ -7,16 +7,21 @@ builder, so the gate judges the list a ranker-driven ordering serves: each shopp
 expected weighted reward of an item, v = w_clicks p(click) + w_purchases p(purchase)
 + w_revenue p(purchase) price / mean price (the same objectives and weights as the
 policy's gate), and the list sampled Plackett-Luce with weights v^(1/T), i.e. PL over
-log v / temperature (T -> 0: the greedy order by v). Both rankers are scored with the
-features of the training part of the window (popularity, history), so neither sees
-the held-back rounds. The candidate trains without text vectors (the loop has no
-encoder); a promoted ranker that needs them is refused with a one-line error.
+log v / temperature (T -> 0: the greedy order by v). Each ranker is scored with the
+exposure history it was trained on, as the service serves a ranker (popularity and the
+shopper's history from its training log): the candidate with the window's training
+part, the promoted loop ranker with the history stored beside it (`exposures.parquet`),
+so neither sees the held-back rounds. A promoted ranker the loop did not train (`train
+ranker`) has no stored history and is scored with the window's training part. The
+candidate trains without text vectors (the loop has no encoder); a promoted ranker that
+needs them is refused with a one-line error.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -34,9 +39,10 @@ from paretorec.serve.registry import ModelKind, ModelRegistry
 from paretorec.simulate import plackett_luce_marginals
 from paretorec.types import Dataset, Events, EventType, Split
 
-__all__ = ["RANKER_MODE", "expected_values", "ranker_action_dist", "retrain_ranker"]
+__all__ = ["EXPOSURES", "RANKER_MODE", "expected_values", "ranker_action_dist", "retrain_ranker"]
 
 RANKER_MODE = "loop-ranker"
+EXPOSURES = "exposures.parquet"  # a loop ranker's training history, beside it
 _FLOOR = 1e-9  # v of an item no task favours: PL needs log v finite
 
 
@@ -108,14 +114,33 @@ def _fit_part(dataset: Dataset, since: datetime | None, cut: int) -> Dataset:
     return dataclasses.replace(dataset, events=Events(frame))
 
 
-def _promoted_ranker(registry: ModelRegistry) -> tuple[str, Ranker, str | None] | None:
+def _exposures(history: Dataset, ranker: Ranker) -> pl.DataFrame:
+    """The (user, item) exposures a ranker's features read from its training history."""
+    assert history.events is not None
+    frame = history.events.frame.filter(pl.col("event") == ranker.spec.base_event)
+    return frame.select(
+        pl.col("user_id").cast(pl.String), pl.col("item_id").cast(pl.String), "event"
+    )
+
+
+@dataclass(frozen=True)
+class _Promoted:
+    version: str
+    ranker: Ranker
+    until: str | None  # its last trained event (loop rankers)
+    exposures: pl.DataFrame | None  # its training history (loop rankers)
+
+
+def _promoted_ranker(registry: ModelRegistry) -> _Promoted | None:
     version = registry.promoted(ModelKind.RANKER)
     if version is None:
         return None
     folder, manifest = registry.load(ModelKind.RANKER, version)
     loop = manifest.config.get("mode") == RANKER_MODE  # else trained by `train ranker`
     until = manifest.config.get("trained_until") if loop else None
-    return version, Ranker.load(folder), str(until) if until else None
+    stored = folder / EXPOSURES
+    exposures = pl.read_parquet(stored) if loop and stored.is_file() else None
+    return _Promoted(version, Ranker.load(folder), str(until) if until else None, exposures)
 
 
 def retrain_ranker(
@@ -131,8 +156,8 @@ def retrain_ranker(
     promoted ranker (or, without one, the logging policy) on the latest `holdout` share,
     register it with the decision and promote it if the gate approves."""
     current = _promoted_ranker(registry)
-    if since is None and current is not None and current[2]:
-        since = datetime.fromisoformat(current[2])
+    if since is None and current is not None and current.until:
+        since = datetime.fromisoformat(current.until)
     log = read_log(dataset, since)
     cut = round(log.n_rounds * (1 - config.holdout))
     if cut < 100 or log.n_rounds - cut < 100:
@@ -161,8 +186,11 @@ def retrain_ranker(
     )
     theirs = None
     if current is not None:
+        history = fit_part
+        if current.exposures is not None:
+            history = dataclasses.replace(dataset, events=Events(current.exposures))
         theirs = ranker_action_dist(
-            expected_values(current[1], fit_part, users, config.weights),
+            expected_values(current.ranker, history, users, config.weights),
             log.len_list,
             config.temperature,
         )
@@ -177,7 +205,7 @@ def retrain_ranker(
         context=layout.contexts(users_table(dataset), users),
         items=layout.items(dataset.items.frame),
     )
-    baseline = current[0] if current else LOGGED
+    baseline = current.version if current else LOGGED
     manifest_config = {
         "mode": RANKER_MODE,
         "trained_until": log.until,
@@ -196,6 +224,7 @@ def retrain_ranker(
     }
     with registry.stage(ModelKind.RANKER, data=data, config=manifest_config) as staged:
         candidate.save(staged.folder)
+        _exposures(fit_part, candidate).write_parquet(staged.folder / EXPOSURES)
         for c in decision.comparisons:
             staged.metrics[f"{c.estimator.lower()}_{c.objective}"] = c.candidate
             staged.metrics[f"{c.estimator.lower()}_{c.objective}_difference"] = c.difference
