@@ -26,7 +26,7 @@ from paretorec.loop.ranker import (
     ranker_action_dist,
     retrain_ranker,
 )
-from paretorec.loop.simulated import joined, later, shop_tables
+from paretorec.loop.simulated import joined, later, shop_tables, true_value
 from paretorec.rank.ranker import Ranker
 from paretorec.serve.registry import ModelKind, ModelRegistry
 from paretorec.simulate import UniformRandomPolicy, generate_world
@@ -74,7 +74,8 @@ def test_candidate_beats_a_bad_logged_ranker_and_shuffled_one_is_refused(
     assert bad.baseline == "the logging policy"
     registry.promote(ModelKind.RANKER, bad.version)  # the shop serves the bad one anyway
 
-    day2 = simulate_logs(world, 1000, seed=2, list_size=3, policy=_served_by(world, registry))
+    serving_bad = _served_by(world, registry)
+    day2 = simulate_logs(world, 1000, seed=2, list_size=3, policy=serving_bad)
     log = joined(day1, later(day2, 30))
     good = retrain_ranker(log, registry, RetrainConfig(**FAST))  # type: ignore[arg-type]
     assert good.since == bad.until  # only the events since the promoted version
@@ -91,7 +92,14 @@ def test_candidate_beats_a_bad_logged_ranker_and_shuffled_one_is_refused(
     assert manifest.config["trained_until"] == good.until
     assert manifest.metrics["snips_weighted_difference"] == pytest.approx(weighted[0].difference)
 
-    day3 = simulate_logs(world, 1000, seed=5, list_size=3, policy=_served_by(world, registry))
+    serving_good = _served_by(world, registry)
+    truth = {
+        name: true_value(world, p, RetrainConfig().weights, n_sessions=500, list_size=3, seed=9)
+        for name, p in (("bad", serving_bad), ("good", serving_good))
+    }
+    assert truth["good"]["weighted"] > 1.5 * truth["bad"]["weighted"]  # really better
+
+    day3 = simulate_logs(world, 1000, seed=5, list_size=3, policy=serving_good)
     log = joined(log, later(day3, 60))
     worse = retrain_ranker(log, registry, RetrainConfig(**FAST, shuffle_rewards=True))  # type: ignore[arg-type]
     assert worse.since == good.until and worse.baseline == good.version
