@@ -75,18 +75,18 @@ def test_search_serves_the_second_stages_order(
 ) -> None:
     pipeline = load_pipeline(ModelRegistry(ranked_models), LoadOptions(encoder=HashingEncoder()))
     second = pipeline.second_stage
-    assert second is not None and second.depth == 100
+    assert second is not None and second.depth == CONFIG.depth  # the trained depth
     client = make_client(models=ranked_models)
     vector = HashingEncoder().encode_queries(["cordless"])[0]
     # the model itself over the same union, and the fused first stage
-    model = second.search.search("cordless", vector, k=12, depth=100)
+    model = second.search.search("cordless", vector, k=12, depth=12)
     fused = pipeline.retriever.search("cordless", vector, k=12)
     served = _ids(client.post("/search", json={"query": "cordless", "k": 3}))
     assert served == list(model.item_ids[:3])
     assert list(model.item_ids) != list(fused.item_ids)  # the model re-orders
     assert set(model.item_ids) == set(fused.item_ids)  # the same union here
     stages = client.get("/healthz").json()
-    assert "second stage (top 100 of each run)" in json.dumps(stages)
+    assert "second stage (top 12 of each run)" in json.dumps(stages)
 
 
 def test_the_relevance_the_service_weighs_is_the_scaled_second_stage_score(
@@ -96,7 +96,7 @@ def test_the_relevance_the_service_weighs_is_the_scaled_second_stage_score(
     second = pipeline.second_stage
     assert second is not None
     vector = HashingEncoder().encode_queries(["drill"])[0]
-    raw = second.search.search("drill", vector, k=12, depth=100)
+    raw = second.search.search("drill", vector, k=12, depth=12)
     served = second.rerank("drill", vector, k=12)
     assert served.item_ids == raw.item_ids
     assert served.scores[0] == 1.0 and served.scores[-1] == 0.0
@@ -142,6 +142,16 @@ def test_a_model_of_another_feature_layout_is_refused_at_load(tmp_path: Path) ->
     options = LoadOptions(encoder=HashingEncoder(), verify=False)
     with pytest.raises(ValueError, match=r"cannot serve this second stage.*feature layout"):
         load_pipeline(registry, options)
+
+
+def test_the_served_depth_is_a_setting(ranked_models: Path) -> None:
+    options = LoadOptions(encoder=HashingEncoder(), second_stage_depth=3)
+    second = load_pipeline(ModelRegistry(ranked_models), options).second_stage
+    assert second is not None and second.depth == 3
+    vector = HashingEncoder().encode_queries(["cordless"])[0]
+    served = second.rerank("cordless", vector, k=12)
+    assert 3 <= len(served) <= 6  # the union of BM25's and dense's top 3
+    assert served.item_ids == second.search.search("cordless", vector, k=12, depth=3).item_ids
 
 
 def test_a_bad_served_depth_is_refused(ranked_models: Path) -> None:
