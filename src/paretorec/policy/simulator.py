@@ -6,8 +6,9 @@ reward scales. `sampled_objectives` shows lists and draws the shoppers' response
 training reward); `expected_objectives` gives the exact expectation without changing the
 state (for measuring only: the policy never sees it). The relevance objective is the
 list's NDCG against the shopper's true graded relevance (`RankingEnv.candidate_grades`,
-what a judge who knew her intent would grade) in both: the training reward of a shop
-whose search results are judged; the policy reads only the predicted relevance.
+what a judge who knew her intent would grade) in both, in search sessions only (0 in
+browsing): the training reward of a shop whose search results are judged; the policy
+reads only the predicted relevance.
 """
 
 from __future__ import annotations
@@ -201,10 +202,14 @@ class SimulatorTask:
         return values
 
     def _relevance(self, env: RankingEnv, lists: IntArray) -> dict[PolicyObjective, FloatArray]:
-        """The lists' NDCG against the true grades, where relevance is an objective."""
+        """The lists' NDCG against the true grades in search sessions, where relevance is
+        an objective; 0 in browsing: there is no query to be relevant to, the policy's
+        relevance input is 0 there, and grades against an intent it cannot see would
+        reward what it cannot learn (a constant reward moves no list)."""
         if PolicyObjective.RELEVANCE not in self.objectives:
             return {}
-        return {PolicyObjective.RELEVANCE: list_ndcg(env.candidate_grades(), lists)}
+        ndcg = list_ndcg(env.candidate_grades(), lists)
+        return {PolicyObjective.RELEVANCE: np.where(env.observation.is_search, ndcg, 0.0)}
 
 
 def fit_from_random_logs(
