@@ -16,7 +16,11 @@ fresh sessions. After each retrain the simulator also says whether the candidate
 really better than the promoted policy on the weighted objective, so the gate's
 decisions are scored against the truth. Several seeds (worlds), mean ± sd.
 
-    .venv/bin/python benchmarks/bench_loop.py [--seeds 3] [--days 6]
+    .venv/bin/python benchmarks/bench_loop.py [--seeds 3] [--days 6] [--items 30]
+
+`--items N` other than 30 runs the same loop on an N-item shop (at most 2,000: the loop's
+policy ranks the whole catalog) and adds its summary to the "larger catalogs" table of
+loop.md, keeping the 30-item runs (loop.json's `catalogs`).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from paretorec.loop import GateRule, RetrainConfig, retrain
-from paretorec.loop.policy import LoopPolicy
+from paretorec.loop.policy import MAX_ITEMS, LoopPolicy
 from paretorec.loop.simulated import drift, joined, later, serving_policy, true_value
 from paretorec.serve.registry import ModelKind, ModelRegistry
 from paretorec.simulate import UniformRandomPolicy, generate_world
@@ -49,11 +53,11 @@ def _served(registry: ModelRegistry, version: str | None = None) -> LoopPolicy:
     return LoopPolicy.load(registry.load(ModelKind.POLICY, version)[0])
 
 
-def run_seed(seed: int, days: int) -> dict[str, object]:
+def run_seed(seed: int, days: int, items: int = ITEMS) -> dict[str, object]:
     config = RetrainConfig(
         epochs=EPOCHS, temperature=TEMPERATURE, gate=GateRule(n_bootstrap=300), seed=seed
     )
-    world = generate_world(ITEMS, USERS, config=WorldConfig.lively(), seed=seed)
+    world = generate_world(items, USERS, config=WorldConfig.lively(), seed=seed)
     with tempfile.TemporaryDirectory() as scratch:
         registry = ModelRegistry(Path(scratch))
         log = simulate_logs(
@@ -110,27 +114,85 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--days", type=int, default=6)
+    parser.add_argument("--items", type=int, default=ITEMS, help="Catalog size (at most 2,000).")
     parser.add_argument(
         "--from-json", action="store_true", help="Rewrite loop.md from loop.json, running nothing."
     )
     args = parser.parse_args()
     if args.from_json:
         saved = json.loads((RESULTS / "loop.json").read_text())
-        write_markdown(saved["settings"], saved["runs"])
+        write_markdown(saved["settings"], saved["runs"], saved.get("catalogs", {}))
         return
+    if not 0 < args.items <= MAX_ITEMS:
+        parser.error(f"--items must lie in 1..{MAX_ITEMS:,} (the loop ranks the whole catalog)")
     started = time.perf_counter()
-    runs = [run_seed(seed, args.days) for seed in range(args.seeds)]
+    runs = [run_seed(seed, args.days, args.items) for seed in range(args.seeds)]
     seconds = time.perf_counter() - started
     RESULTS.mkdir(exist_ok=True)
-    settings = {"items": ITEMS, "users": USERS, "sessions_per_day": SESSIONS, "list_size": LIST,
+    saved = (
+        json.loads((RESULTS / "loop.json").read_text()) if (RESULTS / "loop.json").is_file() else {}
+    )
+    catalogs: dict[str, Any] = saved.get("catalogs", {})
+    settings = {"items": args.items, "users": USERS, "sessions_per_day": SESSIONS, "list_size": LIST,
                 "temperature": TEMPERATURE, "epochs": EPOCHS, "drift_day": DRIFT_DAY,
                 "drift_strength": STRENGTH, "truth_sessions": TRUTH_SESSIONS, "seeds": args.seeds,
                 "days": args.days, "seconds": seconds}  # fmt: skip
-    (RESULTS / "loop.json").write_text(json.dumps({"settings": settings, "runs": runs}, indent=2))
-    write_markdown(settings, runs)
+    if args.items != ITEMS:  # a larger shop: kept beside the 30-item runs
+        if "settings" not in saved:
+            parser.error("run the 30-item benchmark first: loop.json holds its runs")
+        catalogs[str(args.items)] = {"settings": settings, "runs": runs}
+        settings, runs = saved["settings"], saved["runs"]
+    saved = {"settings": settings, "runs": runs, "catalogs": catalogs}
+    (RESULTS / "loop.json").write_text(json.dumps(saved, indent=2))
+    write_markdown(settings, runs, catalogs)
 
 
-def write_markdown(settings: dict[str, Any], runs: list[dict[str, Any]]) -> None:
+def _summary(runs: list[dict[str, Any]], days: int) -> dict[str, Any]:
+    """Day `days`' weighted value of each arm, their paired difference and the gate's record."""
+    frozen = [float(r["days"][days - 1]["frozen"]["weighted"]) for r in runs]
+    loop = [float(r["days"][days - 1]["loop"]["weighted"]) for r in runs]
+    decisions = [d for r in runs for d in r["days"]]
+    promoted = [d for d in decisions if d["promoted"]]
+    return {
+        "frozen": frozen,
+        "loop": loop,
+        "gain": [a - b for a, b in zip(loop, frozen, strict=True)],
+        "promoted": len(promoted),
+        "right_promotions": sum(bool(d["really_better"]) for d in promoted),
+        "refused": len(decisions) - len(promoted),
+        "right_refusals": sum(not d["really_better"] for d in decisions if not d["promoted"]),
+    }
+
+
+def _catalog_lines(catalogs: dict[str, Any]) -> list[str]:
+    if not catalogs:
+        return []
+    lines = [
+        "",
+        "### Larger catalogs",
+        "",
+        "The same loop and settings on larger simulated shops (`--items N`; every item a "
+        "candidate, so at most 2,000 items), on the last day, weighted:",
+        "",
+        "| items | seeds × days | frozen | loop | loop − frozen (paired) | promoted (really better) "
+        "| refused (really no better) | seconds |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size, saved in sorted(catalogs.items(), key=lambda kv: int(kv[0])):
+        s, runs = saved["settings"], saved["runs"]
+        m = _summary(runs, s["days"])
+        lines.append(
+            f"| {int(size):,} | {s['seeds']} × {s['days']} | {_mean_sd(m['frozen'])} | "
+            f"{_mean_sd(m['loop'])} | {_mean_sd(m['gain'])} | {m['promoted']} "
+            f"({m['right_promotions']}) | {m['refused']} ({m['right_refusals']}) | "
+            f"{s['seconds']:.0f} |"
+        )
+    return lines
+
+
+def write_markdown(
+    settings: dict[str, Any], runs: list[dict[str, Any]], catalogs: dict[str, Any] | None = None
+) -> None:
     seconds, n_seeds, n_days = settings["seconds"], settings["seeds"], settings["days"]
 
     def per_day(arm: str, day: int, objective: str) -> list[float]:
@@ -198,8 +260,8 @@ def write_markdown(settings: dict[str, Any], runs: list[dict[str, Any]]) -> None
         f"which {right_promotions} were really better than the promoted policy; {len(rejected_rows)} "
         f"refused, of which {right_rejections} were really no better (the rest were better by less than "
         "the gate could tell on one day's held-back rounds).",
-        "",
     ]
+    lines += [*_catalog_lines(catalogs or {}), ""]
     (RESULTS / "loop.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
