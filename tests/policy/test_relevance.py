@@ -101,7 +101,12 @@ def test_the_reward_holds_the_lists_ndcg_against_the_true_grades(
     lists = np.argsort(rng.random((64, obs.n_candidates)), axis=1)[:, :5]
     truth = graded_relevance(relevance_task.world, env._intent, obs.candidates)  # type: ignore[arg-type]
     np.testing.assert_array_equal(env.candidate_grades(), truth)
-    want = list_ndcg(truth, lists)
+    ndcg_all = list_ndcg(truth, lists)
+    # search sessions only: in browsing the grades are against an intent the policy cannot
+    # see (its relevance input is 0 there), so the reward there is 0, not that NDCG
+    browsing = ~obs.is_search
+    assert browsing.any() and obs.is_search.any() and (ndcg_all[browsing] > 0).any()
+    want = np.where(obs.is_search, ndcg_all, 0.0)
     expected = relevance_task.expected_objectives(env, lists)
     np.testing.assert_array_equal(expected[Obj.RELEVANCE], want)
     sampled = relevance_task.sampled_objectives(env, lists)  # graded before the step
@@ -248,5 +253,16 @@ def test_the_ranker_predictor_gains_the_relevance_column() -> None:
     assert ("relevance", RELEVANCE_TASK) in config.links
     obs = task.env(6).reset(seed=4)
     predicted = task.predictor.predict_observation(obs)
-    want = task.predictor.relevance.predict(task.inputs(obs).item_features)
-    np.testing.assert_array_equal(predicted[RELEVANCE_TASK], want)
+    # computed apart from the predictor's code path: the fitted coefficients on the
+    # observation's own match fields, clipped to [0, 1]
+    model = task.predictor.relevance
+    coef = dict(zip(ITEM_FEATURE_NAMES, model.coef, strict=True))
+    f = obs.features
+    raw = model.intercept + sum(
+        coef[name] * getattr(f, name)
+        for name in ("leaf_match", "department_match", "brand_match", "attribute_match")
+    )
+    want = np.clip(raw, 0.0, 1.0)
+    assert predicted[RELEVANCE_TASK].shape == obs.candidates.shape
+    assert not np.allclose(want, want.flat[0])  # the check has something to tell apart
+    np.testing.assert_allclose(predicted[RELEVANCE_TASK], want, atol=1e-12)
