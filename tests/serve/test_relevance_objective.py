@@ -3,6 +3,7 @@ policy saved before relevance existed still serves but refuses a relevance weigh
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from tests.serve.conftest import AppFactory
 N_POSITIONS = 10
 _, ITEM_DIM, N_GROUPS = dimensions()
 OLD = ("clicks", "revenue", "diversity")
+FROZEN = Path(__file__).parent / "fixtures" / "policy_before_relevance"
 NEW = ("clicks", "revenue", "diversity", "relevance")
 
 
@@ -92,15 +94,81 @@ def test_a_policy_trained_on_relevance_weighs_it_by_name(
         assert set(item["places"]) == set(NEW)
         for other in ("clicks", "revenue", "diversity"):
             assert item["contributions"][other] == 0.0
-    # relevance alone: the list follows the request's relevance (the retrieval share)
+    # relevance alone: the list follows the relevance the policy weighs, and the response
+    # reports that same number: its predictor's 0.4 x leaf + 0.2 x department match on
+    # the retrieval share, 0.6 for the best candidate (not the share itself, 1.0)
     relevance = [item["predictions"]["relevance"] for item in items]
     assert relevance == sorted(relevance, reverse=True)
-    assert relevance[0] == pytest.approx(1.0)
+    assert relevance[0] == pytest.approx(0.6)
+    assert all(0.0 <= r <= 0.6 + 1e-9 for r in relevance)
     # the explanation names the relevance part, and it ranks the list as the list is ranked
     parts = [item["contributions"]["relevance"] for item in items]
     assert np.all(np.diff(parts) <= 1e-6) and parts[0] > 0
     config = client.get("/explorer/config").json()
     assert config["objectives"] == list(NEW)
+
+
+def test_the_response_reports_the_relevance_the_policy_weighs(
+    make_client: AppFactory, with_policy: dict[str, Path]
+) -> None:
+    """One relevance everywhere: the reported relevance is the policy's own prediction
+    (0.6 x the retrieval share here), and the explanation's relevance part follows it."""
+    client = make_client(models=with_policy["new"])
+    body = client.post(
+        "/search", json={"query": "cordless drill", "k": 8, "weights": {"relevance": 1}}
+    ).json()
+    reported = np.array([item["predictions"]["relevance"] for item in body["items"]])
+    parts = np.array([item["contributions"]["relevance"] for item in body["items"]])
+    assert reported.max() == pytest.approx(0.6) and (reported < 0.6 - 1e-3).any()
+    # the explanation's relevance part orders the items as the reported relevance does
+    higher = reported[:, None] > reported[None, :] + 1e-6
+    assert higher.any() and np.all(parts[:, None] > parts[None, :], where=higher)
+
+
+def test_without_a_query_relevance_is_not_the_recommenders_score(
+    make_client: AppFactory, with_policy: dict[str, Path]
+) -> None:
+    """/recommend has no query: the policy's relevance is its prediction with no match
+    (0 here, as in the browsing sessions it trained on), never the recommender's share."""
+    client = make_client(models=with_policy["new"])
+    response = client.post("/recommend", json={"user_id": "u2", "k": 5})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["ordered_by"] == "policy"
+    assert body["items"]
+    for item in body["items"]:
+        assert item["predictions"]["relevance"] == 0.0
+
+
+def test_a_policy_saved_before_relevance_loads_from_its_frozen_files(
+    make_client: AppFactory, full_models_dir: Path, tmp_path: Path
+) -> None:
+    """`fixtures/policy_before_relevance` was written by the code at 4886cc1 (before #19,
+    its predictor JSON has no relevance): it serves, and refuses a relevance weight."""
+    root = tmp_path / "models"
+    shutil.copytree(full_models_dir, root)
+    registry = ModelRegistry(root)
+    with registry.stage(ModelKind.POLICY) as staged:
+        for path in FROZEN.iterdir():
+            shutil.copy(path, staged.folder / path.name)
+    assert staged.manifest is not None
+    registry.promote(ModelKind.POLICY, staged.manifest.version)
+    assert (
+        "relevance"
+        not in json.loads((FROZEN / "policy.json").read_text())["simulator"]["predictor"]
+    )
+    client = make_client(models=root)
+    body = client.post("/search", json={"query": "cordless drill", "k": 3}).json()
+    assert body["ordered_by"] == "policy"
+    assert set(body["items"][0]["contributions"]) == set(OLD)
+    refused = client.post(
+        "/search", json={"query": "cordless drill", "weights": {"relevance": 0.5, "clicks": 0.5}}
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"] == (
+        "unknown objective(s) 'relevance': this model weighs clicks, revenue, diversity; "
+        "retrain with relevance to weigh it"
+    )
 
 
 def test_an_old_policy_loads_and_refuses_a_relevance_weight(

@@ -16,7 +16,9 @@ candidate's match features (`RELEVANCE_FEATURES`: how well its category, brand a
 attribute match the query) fitted on the judged grades of the logged search results, and
 clipped to [0, 1]. At serving time those match features are the first stage's score as a
 share of the best candidate's (`paretorec.policy.request_features`), so the served
-relevance is a calibrated reading of the retrieval score, the same model as in training.
+relevance is this model's linear reading of that share (and of a brand the query names);
+how close it comes to the true grades on the demo shop is measured by
+`benchmarks/bench_relevance.py`, not assumed.
 """
 
 from __future__ import annotations

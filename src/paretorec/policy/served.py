@@ -7,9 +7,17 @@ same features): a policy fed another model's predictions than in training learns
 correct for the wrong ones (in the demo it buried the best-matching items). Without one,
 the ranker's predictions are its inputs (and, for a policy that weighs relevance, the
 request's relevance the service adds beside them: the first stage's score as a share of
-the best candidate's). A policy trained with a relevance objective predicts relevance
-from the match features, which at serving are that same share of the first stage's score. Lists are decoded greedily, each item's score
-explained by its per-objective contributions and the learned remainder.
+the best candidate's).
+
+A policy trained with a relevance objective predicts relevance with its predictor's
+relevance model on the match features; at serving those are the first stage's score as a
+share of the best candidate's (and whether the query names the item's brand), so its
+relevance is a linear reading of that share, not the share itself. `predicted_relevance`
+gives the service that same number, which it then reports, explains and floors (one
+relevance everywhere). Without a query (/recommend) there is nothing to be relevant to:
+the match features of its relevance are 0, as in the browsing sessions it was trained on.
+Lists are decoded greedily, each item's score explained by its per-objective
+contributions and the learned remainder.
 """
 
 from __future__ import annotations
@@ -18,15 +26,18 @@ from datetime import datetime
 
 import numpy as np
 
-from paretorec.policy.inputs import PolicyInput
+from paretorec.policy.inputs import FloatArray, PolicyInput
 from paretorec.policy.network import PolicyVariant, PreferencePolicy
-from paretorec.policy.predictors import LoggedFeedbackModel
+from paretorec.policy.predictors import RELEVANCE_FEATURES, RELEVANCE_TASK, LoggedFeedbackModel
 from paretorec.policy.request_features import RequestFeatures, dimensions
 from paretorec.policy.serving import rank
+from paretorec.policy.simulator import ITEM_FEATURE_NAMES
 from paretorec.preference import Preference
 from paretorec.stages import CandidateSet, IntArray, ItemRows, Predictions, Ranking, RequestContext
 
 __all__ = ["ServedPolicy"]
+
+_MATCH_COLUMNS = [ITEM_FEATURE_NAMES.index(name) for name in RELEVANCE_FEATURES]
 
 
 class ServedPolicy:
@@ -79,6 +90,24 @@ class ServedPolicy:
     def refresh(self, rows: IntArray) -> None:
         self.features.refresh(rows)
 
+    def predicted_relevance(
+        self, context: RequestContext, candidates: CandidateSet
+    ) -> FloatArray | None:
+        """The relevance this policy weighs for each candidate (c,), from its predictor's
+        relevance model on the request features; None where its predictor has none."""
+        if self.predictor is None or self.predictor.relevance is None:
+            return None
+        served = self.features(context, candidates, now=self.now)
+        out: FloatArray = self._relevance(context, served.items)[0]
+        return out
+
+    def _relevance(self, context: RequestContext, items: FloatArray) -> FloatArray:
+        assert self.predictor is not None and self.predictor.relevance is not None
+        if context.query is None:  # browsing: no match, as in the sessions it trained on
+            items = items.copy()
+            items[..., _MATCH_COLUMNS] = 0.0
+        return self.predictor.relevance.predict(items)
+
     def choose(
         self,
         context: RequestContext,
@@ -90,6 +119,8 @@ class ServedPolicy:
         served = self.features(context, candidates, now=self.now)
         if self.predictor is not None:
             own = self.predictor.predict_features(served.items, served.price)
+            if RELEVANCE_TASK in own:
+                own[RELEVANCE_TASK] = self._relevance(context, served.items)
             inputs_predictions = {n: np.asarray(own[n]) for n in self.prediction_names}
         else:
             inputs_predictions = {

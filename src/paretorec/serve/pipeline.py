@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -65,6 +65,15 @@ DEFAULT_DEPTH = 50
 INTEREST_EVENTS = frozenset({"click", "cart", "purchase"})
 FloatArray = NDArray[np.float64]
 Timer = Callable[[str, float], None]
+
+
+@runtime_checkable
+class PredictsRelevance(Protocol):
+    """A policy that predicts the relevance it weighs itself (`ServedPolicy`)."""
+
+    def predicted_relevance(
+        self, context: RequestContext, candidates: CandidateSet
+    ) -> FloatArray | None: ...
 
 
 class RequestError(ValueError):
@@ -423,9 +432,7 @@ class ServingPipeline:
             notes.append("ranker missing: the only objective is retrieval relevance")
         policy = self.policy
         if policy is not None and RELEVANCE in policy.objectives and RELEVANCE not in predictions:
-            # the request's relevance, as the floor and the explorer's front read it: the
-            # first stage's score as a share of the best candidate's
-            predictions[RELEVANCE] = relevance_predictions(candidates.scores)[RELEVANCE]
+            predictions[RELEVANCE] = self._request_relevance(policy, context, candidates)
         if policy is not None and not set(policy.prediction_names) <= set(predictions):
             notes.append(
                 f"policy not used: it reads predictions {', '.join(policy.prediction_names)}, "
@@ -446,6 +453,23 @@ class ServingPipeline:
         if unpriced is not None:
             notes.append(unpriced)
         return Scoring(predictions, policy, names, ordered_by, tuple(notes))
+
+    @staticmethod
+    def _request_relevance(
+        policy: Policy, context: RequestContext, candidates: CandidateSet
+    ) -> FloatArray:
+        """The relevance a relevance-weighing policy weighs, which the response reports, the
+        floor reads and the explorer plots (one number everywhere): the policy's own
+        prediction where it has one; else, for a search, the first stage's score as a
+        share of the best candidate's, and 0 without a query (nothing to be relevant to:
+        not the recommender's score, and 0 is what its browsing sessions trained on)."""
+        if isinstance(policy, PredictsRelevance):
+            own = policy.predicted_relevance(context, candidates)
+            if own is not None:
+                return np.asarray(own, dtype=np.float64)
+        if context.query is None:
+            return np.zeros(len(candidates))
+        return relevance_predictions(candidates.scores)[RELEVANCE]
 
     def choose(
         self,
@@ -584,7 +608,10 @@ class ServingPipeline:
             try:
                 return Preference.of(names, requested), "request"
             except PreferenceError as error:
-                raise RequestError(str(error)) from error
+                message = str(error)
+                if RELEVANCE in requested and RELEVANCE not in names:
+                    message += f"; retrain with {RELEVANCE} to weigh it"
+                raise RequestError(message) from error
         if self.preferred is not None and self.preferred.names == tuple(names):
             return self.preferred, "default"
         if policy is not None and policy.default_preference is not None:
