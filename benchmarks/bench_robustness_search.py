@@ -41,6 +41,7 @@ import torch
 from paretorec.data.datasets import BuiltinDataset, load_builtin
 from paretorec.data.splits import split_judgments
 from paretorec.encode import SentenceTransformerEncoder
+from paretorec.evaluate.paired import paired_bootstrap
 from paretorec.robustness import Defence, Defences, Evaluator, Measurement, parse_scenarios
 from paretorec.robustness.report import (
     RobustnessReport,
@@ -58,6 +59,7 @@ RESULTS = HERE / "results"
 NAME = "robustness_search"
 DEFENDED = Defences.of([Defence.STUFFING, Defence.FUZZY])
 HEADLINE = ("ndcg@10", "recall@100")
+N_BOOTSTRAP = 2000
 
 
 class DiskMemo:
@@ -66,6 +68,8 @@ class DiskMemo:
     def __init__(self, evaluate: Evaluator, folder: Path) -> None:
         self.evaluate = evaluate
         self.folder = folder
+        self.read_back = 0
+        self.computed = 0
         folder.mkdir(parents=True, exist_ok=True)
 
     def __call__(self, dataset: Dataset, defences: Defences) -> Measurement:
@@ -80,10 +84,12 @@ class DiskMemo:
             digest.update("\x1f".join(str(v) for v in column.to_list()).encode())
         path = self.folder / f"{digest.hexdigest()[:24]}.json"
         if path.is_file():
+            self.read_back += 1
             stored = json.loads(path.read_text())
             values = {k: np.asarray(v, dtype=np.float64) for k, v in stored["values"].items()}
             return Measurement(tuple(stored["units"]), values)
         found = self.evaluate(dataset, defences)
+        self.computed += 1
         values_out = {k: v.tolist() for k, v in found.values.items()}
         path.write_text(json.dumps({"units": list(found.units), "values": values_out}))
         return found
@@ -93,36 +99,63 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def goal_rows(report: RobustnessReport, data: dict[str, object]) -> list[dict[str, object]]:
-    """Per scenario and headline objective: the issue's goal, checked at the middle strength."""
-    comparisons = data["comparisons"]
-    assert isinstance(comparisons, list)
-    by = {(c["scenario"], c["objective"], c["comparison"]): c for c in comparisons}
+def goal_strengths(report: RobustnessReport, scenario: str) -> list[float]:
+    """The middle strength, and the first swept strength at which the undefended pipeline
+    has lost 10% of its clean NDCG@10 where that differs (the goal's premise)."""
+    strengths = report.strengths[scenario]
+    out = [report.middle(scenario)]
+    plain = report.curve(scenario, report.defence_sets[0], "ndcg@10")
+    lost = [s for s, v in zip(strengths, plain, strict=True) if v <= 0.9 * plain[0]]
+    if lost and lost[0] not in out:
+        out.append(lost[0])
+    return out
+
+
+def goal_rows(report: RobustnessReport) -> list[dict[str, object]]:
+    """Per scenario, strength and headline objective: the issue's goal, with paired
+    intervals over the test queries (defended minus undefended, stressed and clean)."""
     none, guarded = report.defence_sets
     rows = []
     for scenario in report.scenarios:
-        mid = report.middle(scenario.name)
-        index = report.strengths[scenario.name].index(mid)
-        for objective in HEADLINE:
-            plain = report.curve(scenario.name, none, objective)
-            fixed = report.curve(scenario.name, guarded, objective)
-            kept_plain, kept_fixed = plain[index] / plain[0], fixed[index] / fixed[0]
-            clean_cost = 1 - fixed[0] / plain[0]
-            gain = by[(scenario.name, objective, f"{guarded.label} - none at {mid:g}")]
-            clean = by[(scenario.name, objective, f"{guarded.label} - none at 0")]
-            rows.append(
-                {
-                    "scenario": scenario.name,
-                    "objective": objective,
-                    "strength": mid,
-                    "undefended kept": kept_plain,
-                    "defended kept": kept_fixed,
-                    "defended - undefended [95% CI]": gain["text"],
-                    "clean: defended - undefended [95% CI]": clean["text"],
-                    "clean cost": clean_cost,
-                    "goal met": kept_plain <= 0.90 and kept_fixed >= 0.95 and clean_cost <= 0.02,
-                }
-            )
+        strengths = list(report.strengths[scenario.name])
+        for at in goal_strengths(report, scenario.name):
+            index = strengths.index(at)
+            for objective in HEADLINE:
+                plain = report.curve(scenario.name, none, objective)
+                fixed = report.curve(scenario.name, guarded, objective)
+                kept_plain, kept_fixed = plain[index] / plain[0], fixed[index] / fixed[0]
+
+                def paired(
+                    strength: float, name: str = scenario.name, metric: str = objective
+                ) -> str:
+                    a = report.measurements[(name, guarded.label, strength)]
+                    b = report.measurements[(name, none.label, strength)]
+                    found = paired_bootstrap(
+                        a.values[metric], b.values[metric], n_bootstrap=N_BOOTSTRAP, seed=0
+                    )
+                    return found.interval_text()
+
+                clean_change = fixed[0] / plain[0] - 1
+                if kept_plain > 0.90:
+                    verdict = "n/a: undefended lost < 10%"
+                elif kept_fixed >= 0.95 and clean_change >= -0.02:
+                    verdict = "met"
+                else:
+                    verdict = "not met"
+                rows.append(
+                    {
+                        "scenario": scenario.name,
+                        "objective": objective,
+                        "strength": at,
+                        "middle": at == report.middle(scenario.name),
+                        "undefended kept": kept_plain,
+                        "defended kept": kept_fixed,
+                        "defended - undefended [95% CI]": paired(at),
+                        "clean: defended - undefended [95% CI]": paired(0.0),
+                        "clean change": clean_change,
+                        "goal": verdict,
+                    }
+                )
     return rows
 
 
@@ -144,8 +177,9 @@ def curve_table(report: RobustnessReport, scenario: str) -> list[str]:
     return lines
 
 
-def markdown(report: RobustnessReport, data: dict[str, object], meta: dict[str, object]) -> str:
-    goals = goal_rows(report, data)
+def markdown(
+    report: RobustnessReport, goals: list[dict[str, object]], meta: dict[str, object]
+) -> str:
     lines = [
         "## Search robustness: typos, abbreviations, title stuffing (Home Depot, #22)",
         "",
@@ -157,21 +191,33 @@ def markdown(report: RobustnessReport, data: dict[str, object], meta: dict[str, 
         " abbreviations) or of titles stuffed with the 3 words most searched beside their"
         " own, x4. Paired 95% bootstrap intervals over test queries. Missing/wrong"
         " attributes: not measurable on Home Depot (titles only). Measured on a 2-core"
-        f" machine shared with other jobs; the run took {meta['minutes']:.0f} min.",
+        f" machine shared with other jobs: {meta['computed']} measurement(s) computed in this"
+        f" run ({meta['minutes']:.0f} min)"
+        + (
+            f", {meta['read_back']} read back from an earlier run of this script."
+            if meta["read_back"]
+            else "."
+        ),
         "",
-        "Goal at each scenario's middle strength: the undefended pipeline keeps ≤ 90% of its clean"
-        " quality, the defended ≥ 95% of its own, at ≤ 2% cost on clean data.",
+        "Goal (#22): at each scenario's middle strength (marked *), where the undefended"
+        " pipeline has lost ≥ 10% of its clean quality, the defended one keeps ≥ 95% of its"
+        " own, at ≤ 2% loss on clean data; where the middle strength costs the undefended"
+        " pipeline less than 10% NDCG@10, the first swept strength that costs it 10% is shown"
+        " too. 'kept' = quality at that strength / the same pipeline's clean quality; clean"
+        " change = defended clean / undefended clean - 1.",
         "",
         "| scenario | objective | strength | undefended kept | defended kept | defended − undefended"
-        " [95% CI] | clean: defended − undefended [95% CI] | clean cost | goal met |",
+        " [95% CI] | clean: defended − undefended [95% CI] | clean change | goal |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for g in goals:
+        mark = "*" if g["middle"] else ""
         lines.append(
-            f"| {g['scenario']} | {g['objective']} | {g['strength']:g} | {g['undefended kept']:.1%} |"
-            f" {g['defended kept']:.1%} | {g['defended - undefended [95% CI]']} |"
-            f" {g['clean: defended - undefended [95% CI]']} | {g['clean cost']:+.1%} |"
-            f" {'yes' if g['goal met'] else 'no'} |"
+            f"| {g['scenario']} | {g['objective']} | {g['strength']:g}{mark} |"
+            f" {g['undefended kept']:.1%} | {g['defended kept']:.1%} |"
+            f" {g['defended - undefended [95% CI]']} |"
+            f" {g['clean: defended - undefended [95% CI]']} | {g['clean change']:+.1%} |"
+            f" {g['goal']} |"
         )
     for scenario in report.scenarios:
         lines += [
@@ -239,11 +285,14 @@ def main() -> None:
         "encoder": "bundled all-MiniLM-L6-v2 (zero-shot)",
         "torch_threads": args.threads,
         "minutes": (time.perf_counter() - started) / 60,
+        "computed": evaluator.computed,
+        "read_back": evaluator.read_back,
     }
     data["meta"] = meta
-    data["goals"] = goal_rows(report, data)
+    goals = goal_rows(report)
+    data["goals"] = goals
     (RESULTS / f"{NAME}.json").write_text(json.dumps(data, indent=2))
-    (RESULTS / f"{NAME}.md").write_text(markdown(report, data, meta))
+    (RESULTS / f"{NAME}.md").write_text(markdown(report, goals, meta))
     log(f"wrote {RESULTS / NAME}.md in {meta['minutes']:.1f} min")
 
 

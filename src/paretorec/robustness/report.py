@@ -345,13 +345,14 @@ def plot(report: RobustnessReport, scenario: Scenario, path: Path) -> None:
     for ax, objective in zip(axes[0], objectives, strict=True):
         for defences in report.defence_sets:
             values = report.curve(scenario.name, defences, objective)
-            ax.plot(strengths, values, marker="o", label=defences.label)
-            ax.axhline((1 - report.loss) * values[0], linestyle=":", linewidth=0.8, color="grey")
+            (line,) = ax.plot(strengths, values, marker="o", label=defences.label)
+            floor = (1 - report.loss) * values[0]
+            ax.axhline(floor, linestyle=":", linewidth=0.9, color=line.get_color())
         ax.set_title(objective)
         ax.set_xlabel(f"{scenario.name} strength")
         ax.grid(alpha=0.3)
     axes[0][0].legend(title="defences", fontsize="small")
-    fig.suptitle(f"{report.dataset}: {scenario.name} (dotted: {report.loss:.0%} lost)")
+    fig.suptitle(f"{report.dataset}: {scenario.name} (dotted: {report.loss:.0%} below clean)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
