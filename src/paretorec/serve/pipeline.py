@@ -431,8 +431,10 @@ class ServingPipeline:
             predictions = relevance_predictions(candidates.scores)
             notes.append("ranker missing: the only objective is retrieval relevance")
         policy = self.policy
-        if policy is not None and RELEVANCE in policy.objectives and RELEVANCE not in predictions:
-            predictions[RELEVANCE] = self._request_relevance(policy, context, candidates)
+        if policy is not None and RELEVANCE in policy.objectives:
+            relevance = self._request_relevance(policy, context, candidates, predictions)
+            if relevance is not None:
+                predictions[RELEVANCE] = relevance
         if policy is not None and not set(policy.prediction_names) <= set(predictions):
             notes.append(
                 f"policy not used: it reads predictions {', '.join(policy.prediction_names)}, "
@@ -456,17 +458,23 @@ class ServingPipeline:
 
     @staticmethod
     def _request_relevance(
-        policy: Policy, context: RequestContext, candidates: CandidateSet
-    ) -> FloatArray:
+        policy: Policy,
+        context: RequestContext,
+        candidates: CandidateSet,
+        predictions: Mapping[str, FloatArray],
+    ) -> FloatArray | None:
         """The relevance a relevance-weighing policy weighs, which the response reports, the
         floor reads and the explorer plots (one number everywhere): the policy's own
-        prediction where it has one; else, for a search, the first stage's score as a
-        share of the best candidate's, and 0 without a query (nothing to be relevant to:
-        not the recommender's score, and 0 is what its browsing sessions trained on)."""
+        prediction where it has one (over a ranker's); else the ranker's (None: kept);
+        else, for a search, the first stage's score as a share of the best candidate's,
+        and 0 without a query (nothing to be relevant to: not the recommender's score,
+        and 0 is what its browsing sessions trained on)."""
         if isinstance(policy, PredictsRelevance):
             own = policy.predicted_relevance(context, candidates)
             if own is not None:
                 return np.asarray(own, dtype=np.float64)
+        if RELEVANCE in predictions:
+            return None
         if context.query is None:
             return np.zeros(len(candidates))
         return relevance_predictions(candidates.scores)[RELEVANCE]
