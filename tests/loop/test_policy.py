@@ -9,8 +9,10 @@ import numpy as np
 import polars as pl
 import pytest
 
+from paretorec.loop import policy as policy_module
 from paretorec.loop.features import FeatureLayout, smoothed_rates
-from paretorec.loop.policy import MAX_ITEMS, read_log
+from paretorec.loop.policy import MAX_ITEMS, catalog_marginals, read_log
+from paretorec.simulate import plackett_luce_marginals
 from paretorec.types import Catalog, Dataset, Events, Users
 
 ITEMS = pl.DataFrame(
@@ -105,3 +107,13 @@ def test_read_log_refuses_what_it_cannot_learn_from() -> None:
     )
     with pytest.raises(ValueError, match="at most 2,000 items"):
         read_log(_shop(_events(day), many))
+
+
+def test_catalog_marginals_in_blocks_equal_the_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    logits = np.random.default_rng(0).normal(size=(7, 5))
+    whole = plackett_luce_marginals(logits, np.tile(np.arange(5), (7, 1)), 3)
+    monkeypatch.setattr(policy_module, "_PL_CELLS", 50)  # two rounds a block
+    blocks = catalog_marginals(logits, 3)
+    assert blocks.shape == (7, 5, 3)
+    assert np.allclose(blocks, whole, atol=1e-12)
+    assert np.allclose(blocks.sum(axis=1), 1.0)

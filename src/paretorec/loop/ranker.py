@@ -29,14 +29,13 @@ import numpy as np
 import polars as pl
 
 from paretorec.loop.features import FeatureLayout, FloatArray
-from paretorec.loop.policy import read_log, users_table, window_events
+from paretorec.loop.policy import catalog_marginals, read_log, users_table, window_events
 from paretorec.loop.retrain import LOGGED, RetrainConfig, RetrainResult, judge_distributions
 from paretorec.rank.config import RankerConfig, TrainConfig
 from paretorec.rank.features import RankerFeatures, build_candidate_features, build_ranker_features
 from paretorec.rank.ranker import Ranker
 from paretorec.rank.train import train_ranker
 from paretorec.serve.registry import ModelKind, ModelRegistry
-from paretorec.simulate import plackett_luce_marginals
 from paretorec.types import Dataset, Events, EventType, Split
 
 __all__ = ["EXPOSURES", "RANKER_MODE", "expected_values", "ranker_action_dist", "retrain_ranker"]
@@ -92,9 +91,7 @@ def expected_values(
 
 def ranker_action_dist(values: FloatArray, len_list: int, temperature: float) -> FloatArray:
     """P(item at position k | round), (n, n_items, len_list): PL over log v / T."""
-    n, c = values.shape
-    scores = np.log(np.maximum(values, _FLOOR)) / temperature
-    return plackett_luce_marginals(scores, np.tile(np.arange(c), (n, 1)), len_list)
+    return catalog_marginals(np.log(np.maximum(values, _FLOOR)) / temperature, len_list)
 
 
 def _shuffled(features: RankerFeatures, seed: int) -> RankerFeatures:
