@@ -169,3 +169,22 @@ def test_query_scenarios_need_queries() -> None:
         typos(bare, 0.5, seed=0)
     with pytest.raises(ValueError, match="queries table"):
         stuffing(bare, 0.5, seed=0)
+
+
+@given(st.floats(0.0, 1.0), st.integers(0, 2**16))
+def test_every_scenario_touches_exactly_its_share(strength: float, seed: int) -> None:
+    data = _dataset()
+    assert data.queries is not None
+    before = [t.split(" ") for t in data.queries.frame["text"]]
+    eligible = sum(any(c.isalpha() for c in term) for row in before for term in row)
+    out = typos(data, strength, seed)
+    assert out.queries is not None
+    after = [t.split(" ") for t in out.queries.frame["text"]]
+    changed = sum(
+        a != b for x, y in zip(before, after, strict=True) for a, b in zip(x, y, strict=True)
+    )
+    assert changed == touched_count(eligible, strength)
+    titles = stuffing(data, strength, seed).items.frame["title"]
+    assert int((titles != data.items.frame["title"]).sum()) == touched_count(10, strength)
+    blanked = missing_attributes(data, strength, seed).items.frame["price"].null_count()
+    assert blanked == touched_count(10, strength)
