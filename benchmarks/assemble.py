@@ -15,7 +15,7 @@ HERE = Path(__file__).resolve().parent
 ORDER = (
     "data", "simulator", "topk", "ope_obp", "ope_simulator", "pareto", "encoder", "search",
     "search_stages",
-    "robustness_search", "robustness_recommend", "robustness_policy", "robustness_ranker", "ranker", "moo", "policy", "explain", "recommend", "learned_merge", "startup", "serve", "explorer", "fairness",
+    "robustness_search", "robustness_recommend", "robustness_policy", "robustness_ranker", "ranker", "moo", "policy", "explain", "recommend", "recommend_convergence", "learned_merge", "startup", "serve", "explorer", "fairness",
     "tune", "tune_policy", "ray", "loop", "soak", "floor", "relevance",
 )  # fmt: skip
 
