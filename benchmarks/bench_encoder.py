@@ -72,6 +72,7 @@ from paretorec.encode.base import Embeddings
 from paretorec.encode.finetune import (
     FinetuneConfig,
     GradeWeighting,
+    NegativeSource,
     finetune_run,
     pairs_from_judgments,
 )
@@ -435,7 +436,14 @@ def variants(steps: int, batch_size: int) -> list[Variant]:
         Variant(
             "hard negatives, graded",
             2.0,
-            FinetuneConfig(batch_size=batch_size, max_steps=steps, seed=SEED),
+            FinetuneConfig(
+                batch_size=batch_size,
+                max_steps=steps,
+                seed=SEED,
+                grade_weighting=GradeWeighting.GAIN,
+                mask_known_positives=True,
+                hard_negatives=(NegativeSource.BM25, NegativeSource.DENSE),
+            ),
         ),
     ]
 
@@ -698,7 +706,7 @@ def finetune_markdown(report: dict[str, Any]) -> str:
         "",
         f"Command: `{report['command']}` ({report['minutes']:.0f} min; 2 CPUs shared with other "
         f"jobs, load average {m['load_average_before']:.1f} before and {m['load_average_after']:.1f} "
-        f"after; torch {m['torch']} with {m['torch_threads']} threads, sentence-transformers "
+        f"after; torch {m['torch']} with {m['torch_threads']} thread(s), sentence-transformers "
         f"{m['sentence_transformers']}).",
         "",
         f"8,226 real queries split by query 80/10/10 (seed {SEED}, as in the search section): "

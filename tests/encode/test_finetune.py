@@ -81,9 +81,10 @@ def test_bad_config() -> None:
         FinetuneConfig(hard_negatives=(NegativeSource.BM25, NegativeSource.BM25))
     with pytest.raises(ValueError, match="max_steps"):
         FinetuneConfig(max_steps=0)
-    assert not FinetuneConfig(hard_negatives=()).mines_negatives
-    assert not FinetuneConfig(negatives_per_pair=0).mines_negatives
-    assert FinetuneConfig().to_dict()["hard_negatives"] == ["bm25", "dense"]
+    both = (NegativeSource.BM25, NegativeSource.DENSE)
+    assert not FinetuneConfig().mines_negatives  # the default: in-batch negatives only
+    assert not FinetuneConfig(hard_negatives=both, negatives_per_pair=0).mines_negatives
+    assert FinetuneConfig(hard_negatives=both).to_dict()["hard_negatives"] == ["bm25", "dense"]
 
 
 def test_pair_weight_is_the_ndcg_gain() -> None:

@@ -66,7 +66,8 @@ def train(data: Path, out: Path, cache: Path, *extra: str) -> tuple[int, str]:
 
 def test_carves_valid_queries_out_of_train(tmp_path: Path) -> None:
     data = shop(tmp_path / "shop", TRAIN)
-    code, output = train(data, tmp_path / "tuned", tmp_path / "cache", "--seed", "3")
+    hard = ["--hard-negatives", "bm25,dense", "--grade-weighting", "gain"]
+    code, output = train(data, tmp_path / "tuned", tmp_path / "cache", "--seed", "3", *hard)
     check = json.loads((tmp_path / "tuned" / "paretorec-finetune.json").read_text())
     assert (code == 0) == check["helped"], output
     assert "carved 1 of the train queries (10%, seed 3)" in " ".join(output.split())

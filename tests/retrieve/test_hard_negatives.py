@@ -43,7 +43,7 @@ def test_only_unjudged_or_irrelevant_top_items_become_negatives() -> None:
 def test_an_empty_source_yields_and_no_candidate_means_no_negative() -> None:
     pairs = [TrainingPair("saw", "hand saw", 3.0)] * 3
     rankings = {BM25: {"saw": ["s1"]}, DENSE: {"saw": ["s1", "b2"]}}
-    config = FinetuneConfig(negatives_per_pair=2)
+    config = FinetuneConfig(negatives_per_pair=2, hard_negatives=(BM25, DENSE))
     mined = choose_negatives(pairs, rankings, TEXTS, {}, config)
     # only dense has a candidate ("drill press"), and a pair never gets it twice
     assert [p.negatives for p in mined.pairs] == [("drill press",)] * 3
@@ -83,7 +83,9 @@ def test_mining_with_bm25_on_a_tiny_catalog() -> None:
     # three match a query word, "hand saw" matches none (BM25 does not return it)
     assert mined.pairs[0].negatives[0] in {"ryobi drill", "drill bit set", "drill press"}
     with pytest.raises(ValueError, match="BM25 hard negatives need the BM25 index"):
-        mine_hard_negatives(pairs, TEXTS, judgments, queries, FinetuneConfig())
+        mine_hard_negatives(
+            pairs, TEXTS, judgments, queries, FinetuneConfig(hard_negatives=(BM25, DENSE))
+        )
     dense_only = FinetuneConfig(hard_negatives=(DENSE,))
     with pytest.raises(ValueError, match="own hard negatives need its dense index"):
         mine_hard_negatives(pairs, TEXTS, judgments, queries, dense_only)

@@ -335,7 +335,7 @@ def train_encoder(
             "(the model's own top hits), or none (in-batch negatives only). Unjudged or "
             "judged-irrelevant items of the top --negative-depth are candidates.",
         ),
-    ] = "bm25,dense",
+    ] = "none",
     negatives_per_pair: Annotated[
         int, typer.Option(min=0, help="Hard negatives per (query, item) pair.")
     ] = 1,
@@ -345,7 +345,7 @@ def train_encoder(
     grade_weighting: Annotated[
         str,
         typer.Option(help="Weight of a positive in the loss: gain (2^grade - 1) or none."),
-    ] = "gain",
+    ] = "none",
 ) -> None:
     """Fine-tune the text encoder on the train queries; check it on the valid queries.
 
@@ -374,6 +374,8 @@ def train_encoder(
         max_steps=steps,
         seed=seed,
         grade_weighting=GradeWeighting(grade_weighting),
+        # masking known positives goes with the graded, hard-negative objective
+        mask_known_positives=bool(sources) or grade_weighting != GradeWeighting.NONE,
         hard_negatives=tuple(NegativeSource(s) for s in sources),
         negatives_per_pair=negatives_per_pair,
         negative_depth=negative_depth,
