@@ -110,7 +110,8 @@ class TrainingConfig:
     stops after `patience` epochs without a better `metric` and keeps the best epoch's
     weights. The learning rate warms up linearly over `warmup_epochs` (a fraction of an
     epoch is fine) from a tenth of `learning_rate`, then follows `schedule`; `plateau`
-    multiplies it by `plateau_factor` after each epoch that does not improve."""
+    multiplies it by `plateau_factor` after each epoch that does not improve (without a
+    validation set it stays constant, and training runs to the cap)."""
 
     max_epochs: int = 30
     patience: int = 3
