@@ -1,8 +1,8 @@
 """The relevance floor: in search, an off-topic item is a defect whatever the trade-off.
 
-A shop sets a floor on the query relevance of an item (in [0, 1]: the ranker's relevance
-prediction where it has one, else the first stage's score as a share of the best
-candidate's). No weighting can trade it away: the model's order is split, stably, into
+A shop sets a floor on the query relevance of an item (in [0, 1]: the relevance the
+served policy weighs where it predicts its own, else the ranker's relevance prediction
+where it has one, else the first stage's score as a share of the best candidate's). No weighting can trade it away: the model's order is split, stably, into
 the items that pass and those below, and every passing item goes first. An item below the
 floor still appears when too few items pass (a short list is no better), named with the
 rule.
