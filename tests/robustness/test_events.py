@@ -158,3 +158,42 @@ def test_an_unsplit_log_keeps_its_clean_leave_last_out_split() -> None:
         split.filter(pl.col("split") != "train")
     )
     assert noisy.filter(pl.col("event") == "click")["split"].unique().to_list() == ["train"]
+
+
+def sessions() -> Dataset:
+    """30 shoppers, 3 requests each (train, valid, test by leave-last-out): 10 impressions of
+    items only that request shows, then a purchase of the one at position 5; no split."""
+    rows = []
+    for user in range(30):
+        for request in range(3):
+            shown = [f"i{(user * 3 + request) * 10 + p}" for p in range(10)]
+            for position, item in enumerate(shown, start=1):
+                rows.append(
+                    {
+                        "user_id": f"u{user}",
+                        "item_id": item,
+                        "event": "impression",
+                        "position": position,
+                    }
+                )
+            rows.append(
+                {"user_id": f"u{user}", "item_id": shown[4], "event": "purchase", "position": 5}
+            )
+    ids = sorted({r["item_id"] for r in rows})
+    items = Catalog(pl.DataFrame({"item_id": ids, "title": ids}))
+    return Dataset(items=items, events=Events(pl.DataFrame(rows)), name="sessions")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_position_noise_never_turns_a_held_out_list_into_train_clicks(seed: int) -> None:
+    noisy = frame(position_biased_false_clicks(sessions(), 5.0, seed=seed))
+    interactions = noisy.filter(pl.col("event") != "impression")
+    assert interactions.filter(pl.col("event") == "click").height == 150  # 5 x 30 train rows
+    held = interactions.filter(pl.col("split") != "train").select("user_id", "item_id")
+    train = interactions.filter(pl.col("split") == "train").select("user_id", "item_id")
+    assert held.height == 60
+    assert held.join(train, on=["user_id", "item_id"]).height == 0
+    # the lists the valid and test purchases were made from carry their split
+    shown = noisy.filter(pl.col("event") != "purchase")  # impressions and flipped ones
+    assert shown.group_by("split").len().sort("split")["len"].to_list() == [300, 300, 300]
+    assert set(shown.filter(pl.col("event") == "click")["split"].to_list()) == {"train"}

@@ -5,8 +5,9 @@ identity, by the `Scenario` contract). Only *training* interactions are touched:
 marked valid or test are kept as they are (an evaluation must measure the clean truth),
 and rows a scenario adds are marked train. A log without a complete `split` column is
 split first, leave-last-out per user (`paretorec.data.splits.split_events`), so the
-stressed log carries the split of the clean one. Impressions are never counted as
-interactions.
+stressed log carries the split of the clean one; its impressions take the split of the
+shopper's next interaction (the list she bought her test item from is test, never turned
+into a train click). Impressions are never counted as interactions.
 
 - `click-noise` (strength r): ``round(r * n)`` false clicks (n: the touchable
   interactions), each inserted right after a uniformly drawn interaction of a shopper, on
@@ -65,17 +66,50 @@ def _events(dataset: Dataset, what: str) -> pl.DataFrame:
     frame = dataset.events.frame
     if "split" in frame.columns and frame["split"].null_count() == 0:
         return frame
-    # as `split_sequences` splits: the interactions alone; impressions count as train
+    # as `split_sequences` splits: the interactions alone; impressions follow them in time
     frame = frame.with_row_index("__row")
     impression = pl.col("event").cast(pl.String) == EventType.IMPRESSION.value
     interactions = split_events(Events(frame.filter(~impression))).frame
-    shown = frame.filter(impression)
-    train = pl.lit(Split.TRAIN.value)
-    shown = shown.with_columns(
-        (pl.coalesce(pl.col("split"), train) if "split" in shown.columns else train).alias("split")
-    )
+    shown = _split_by_time(frame.filter(impression), interactions)
+    shown = shown.with_columns(pl.col("split").cast(interactions.schema["split"]))
     both: pl.DataFrame = pl.concat([interactions, shown.select(interactions.columns)])
     return both.sort("__row").drop("__row")
+
+
+_SPLIT_RANK = (Split.TRAIN.value, Split.VALID.value, Split.TEST.value)
+
+
+def _split_by_time(shown: pl.DataFrame, interactions: pl.DataFrame) -> pl.DataFrame:
+    """Impressions with the split of the shopper's next interaction (at or after them, in
+    timestamp order, else log order; after her last, her latest split): the list a test
+    purchase was made from is test, so no scenario turns it into a train click."""
+    timed = "timestamp" in shown.columns and (
+        shown["timestamp"].null_count() == 0 and interactions["timestamp"].null_count() == 0
+    )
+    key = "timestamp" if timed else "__row"
+    rank = (
+        pl.col("split")
+        .cast(pl.String)
+        .replace_strict(list(_SPLIT_RANK), list(range(len(_SPLIT_RANK))), return_dtype=pl.Int8)
+    )
+    points = (
+        interactions.select("user_id", key, rank.alias("__rank"))
+        .group_by("user_id", key)
+        .agg(pl.col("__rank").max())  # tied points: the later split
+        .sort(key)
+    )
+    latest = points.group_by("user_id").agg(pl.col("__rank").max().alias("__latest"))
+    joined = (
+        shown.sort(key)
+        .join_asof(points, on=key, by="user_id", strategy="forward", check_sortedness=False)
+        .join(latest, on="user_id", how="left")
+        .with_columns(pl.coalesce("__rank", "__latest", pl.lit(0, dtype=pl.Int8)).alias("__rank"))
+    )
+    names = pl.col("__rank").replace_strict(
+        list(range(len(_SPLIT_RANK))), list(_SPLIT_RANK), return_dtype=pl.String
+    )
+    own = pl.coalesce(pl.col("split").cast(pl.String), names) if "split" in shown.columns else names
+    return joined.with_columns(own.alias("split")).drop("__rank", "__latest").sort("__row")
 
 
 def _touchable(frame: pl.DataFrame) -> NDArray[np.bool_]:
