@@ -3,6 +3,8 @@ or online; with no caps the counting generators are unchanged."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -176,10 +178,39 @@ def test_min_support_drops_the_pairs_of_stray_clicks() -> None:
         CoVisitation(min_support=0)
 
 
-def test_min_support_online_needs_that_many_co_visits() -> None:
+def test_min_support_online_needs_that_many_distinct_shoppers() -> None:
     data = TrainingData(text_vectors(8), tuple([np.array([0, 1, 2])] * 5))
     model = CoVisitation(text_neighbours=0, min_support=2).fit(data)
-    model.observe(np.array([0]), np.array([6]))
-    assert model.score([np.array([0])], text_vectors(8))[0, 6] == 0  # one co-visit
-    model.observe(np.array([0]), np.array([6]))
-    assert model.score([np.array([0])], text_vectors(8))[0, 6] > 0  # two
+    model.observe(np.array([0]), np.array([6]), shopper="a")
+    assert model.score([np.array([0])], text_vectors(8))[0, 6] == 0  # one shopper
+    model.observe(np.array([0]), np.array([6]), shopper="a")
+    model.observe(np.array([]), np.array([4, 5, 4, 5]), shopper="a")
+    model.observe(np.array([0]), np.array([6]))  # anonymous: weight, no support
+    scores = model.score([np.array([0]), np.array([4])], text_vectors(8))
+    assert scores[0, 6] == 0 and scores[1, 5] == 0  # still one shopper each
+    model.observe(np.array([6]), np.array([0]), shopper="b")  # either order
+    assert model.score([np.array([0])], text_vectors(8))[0, 6] > 0  # two shoppers
+
+
+def test_min_support_online_adds_to_the_shoppers_seen_at_training() -> None:
+    sequences = (*[np.array([0, 1, 2])] * 5, np.array([0, 6]))
+    model = CoVisitation(text_neighbours=0, min_support=3).fit(
+        TrainingData(text_vectors(8), sequences)
+    )
+    assert model.score([np.array([0])], text_vectors(8))[0, 6] == 0  # one shopper at training
+    model.observe(np.array([0]), np.array([6]), shopper="a")
+    assert model.score([np.array([0])], text_vectors(8))[0, 6] == 0  # two
+    model.observe(np.array([0]), np.array([6]), shopper="b")
+    assert model.score([np.array([0])], text_vectors(8))[0, 6] > 0  # three
+    assert all(len(ids) <= 3 for ids in model._online_shoppers.values())
+
+
+def test_min_support_training_support_survives_save_and_load(tmp_path: Path) -> None:
+    sequences = (*[np.array([0, 1, 2])] * 5, np.array([0, 6]))
+    fitted = CoVisitation(text_neighbours=0, min_support=2).fit(
+        TrainingData(text_vectors(8), sequences)
+    )
+    fitted.save(tmp_path / "covisit")
+    model = CoVisitation.load(tmp_path / "covisit")
+    model.observe(np.array([0]), np.array([6]), shopper="a")
+    assert model.score([np.array([0])], text_vectors(8))[0, 6] > 0  # 1 at training + 1

@@ -145,10 +145,10 @@ class Generator(ABC):
     @abstractmethod
     def load(cls, folder: str | Path) -> Self: ...
 
-    def observe(self, before: History, new: History) -> None:
-        """A shopper's `new` interactions seen after training, after the items `before`
-        them in her history. Counting generators update at once; by default a generator
-        learns them at its next training."""
+    def observe(self, before: History, new: History, shopper: str | None = None) -> None:
+        """A shopper's (id `shopper`) `new` interactions seen after training, after the items
+        `before` them in her history. Counting generators update at once; by default a
+        generator learns them at its next training."""
         return None
 
 

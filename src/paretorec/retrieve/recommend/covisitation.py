@@ -21,8 +21,11 @@ with every recent history item, new ones included.
 Caps (`caps`, `ActorCaps`): what one shopper contributes is capped, at training and
 online alike, so one click bot cannot own an item's row (see `caps.py`). Support
 (`min_support`, 1 = off): a pair counts only when at least that many distinct shoppers
-co-visited it (in training; online, that many observed co-visits of the pair), so stray
-clicks and single accounts add no pairs.
+co-visited it, so stray clicks and single accounts add no pairs. Online, the pair's
+shoppers at training (a count, kept with the model) plus the distinct shoppers `observe`
+saw co-visit it (ids, at most `min_support` a pair: only whether the support is reached
+matters); a shopper counted at training who co-visits the pair again online counts
+again, and an anonymous observation (no `shopper`) adds weight but no support.
 """
 
 from __future__ import annotations
@@ -127,7 +130,9 @@ class CoVisitation(Generator):
         self.text_neighbours = text_neighbours
         self.caps = caps
         self.min_support = min_support
-        self._online_support: dict[tuple[int, int], int] = {}  # (earlier, later) -> co-visits
+        # (low, high) -> distinct shoppers seen online, at most min_support of them
+        self._online_shoppers: dict[tuple[int, int], set[str]] = {}
+        self._support: sp.csr_array | None = None  # training support, clipped to min_support
         self._matrix: sp.csr_array | None = None
         self._counts: NDArray[np.float64] | None = None
         self._online: dict[tuple[int, int], float] = {}  # (earlier, later) -> raw weight
@@ -170,16 +175,17 @@ class CoVisitation(Generator):
         if self.min_support > 1:
             support = pair_support(sequences, data.n_items, window=self.window)
             raw = sp.csr_array(raw.multiply(support >= self.min_support))
+            self._support = _clipped(support, self.min_support)
         self._counts = counts.copy()
         self._matrix = self._normalized(raw, counts)
         if on_progress is not None:
             on_progress(1)
         return self
 
-    def observe(self, before: History, new: History) -> None:
+    def observe(self, before: History, new: History, shopper: str | None = None) -> None:
         """Count the co-visits of `new` items (item indices, oldest first) with each other
         and with the items `before` them in the same shopper's history (what counts under
-        the caps)."""
+        the caps); `shopper` (her id) counts toward each pair's support once."""
         before, new = counted_new(before, new, self.caps)
         if new.size == 0:
             return
@@ -191,7 +197,8 @@ class CoVisitation(Generator):
                 if a == b:
                     continue
                 weight = self.order_decay ** (offset - 1)
-                self._online_support[(a, b)] = self._online_support.get((a, b), 0) + 1
+                if shopper is not None and self.min_support > 1:
+                    self._add_supporter(a, b, shopper)
                 self._online[(a, b)] = self._online.get((a, b), 0.0) + weight
                 if self.backward > 0:
                     self._online[(b, a)] = self._online.get((b, a), 0.0) + self.backward * weight
@@ -232,12 +239,24 @@ class CoVisitation(Generator):
         out: NDArray[np.float32] = (votes @ self._online_matrix).toarray().astype(np.float32)
         return out
 
+    def _trained_support(self, a: int, b: int) -> int:
+        support = self._support
+        if support is None or max(a, b) >= support.shape[0]:
+            return 0
+        return int(support[a, b])
+
+    def _add_supporter(self, a: int, b: int, shopper: str) -> None:
+        key = (min(a, b), max(a, b))
+        seen = self._online_shoppers.setdefault(key, set())
+        if shopper not in seen and self._trained_support(a, b) + len(seen) < self.min_support:
+            seen.add(str(shopper))  # bounded: none kept once the support is reached
+
     def _supported(self, a: int, b: int) -> bool:
-        """Online: enough observed co-visits of the pair, in either order."""
+        """Online: distinct shoppers of the pair, at training and observed since."""
         if self.min_support <= 1:
             return True
-        seen = self._online_support.get((a, b), 0) + self._online_support.get((b, a), 0)
-        return seen >= self.min_support
+        online = len(self._online_shoppers.get((min(a, b), max(a, b)), ()))
+        return self._trained_support(a, b) + online >= self.min_support
 
     def _normalized(self, raw: sp.csr_array, counts: NDArray[np.float64]) -> sp.csr_array:
         row_sums = np.asarray(raw.sum(axis=1)).reshape(-1)
@@ -298,17 +317,17 @@ class CoVisitation(Generator):
     def save(self, folder: str | Path) -> None:
         matrix = self.matrix
         counts = self._counts if self._counts is not None else np.zeros(matrix.shape[0])
-        write_model(
-            folder,
-            _KIND,
-            {**self._config(), "n_items": matrix.shape[0]},
-            {
-                "indptr": matrix.indptr.astype(np.int64),
-                "indices": matrix.indices.astype(np.int64),
-                "data": matrix.data.astype(np.float64),
-                "counts": counts,
-            },
-        )
+        arrays = {
+            "indptr": matrix.indptr.astype(np.int64),
+            "indices": matrix.indices.astype(np.int64),
+            "data": matrix.data.astype(np.float64),
+            "counts": counts,
+        }
+        if self._support is not None:
+            arrays["support_indptr"] = self._support.indptr.astype(np.int64)
+            arrays["support_indices"] = self._support.indices.astype(np.int64)
+            arrays["support_data"] = self._support.data.astype(np.float64)
+        write_model(folder, _KIND, {**self._config(), "n_items": matrix.shape[0]}, arrays)
 
     @classmethod
     def load(cls, folder: str | Path) -> Self:
@@ -331,7 +350,20 @@ class CoVisitation(Generator):
             (arrays["data"], arrays["indices"], arrays["indptr"]), shape=(n_items, n_items)
         )
         model._counts = arrays["counts"]
+        if "support_data" in arrays:
+            model._support = sp.csr_array(
+                (arrays["support_data"], arrays["support_indices"], arrays["support_indptr"]),
+                shape=(n_items, n_items),
+            )
         return model
+
+
+def _clipped(support: sp.csr_array, ceiling: int) -> sp.csr_array:
+    """The support, each count at most `ceiling` (all that the threshold reads)."""
+    out = sp.csr_array(support, dtype=np.float64, copy=True)
+    out.data = np.minimum(out.data, float(ceiling))
+    out.eliminate_zeros()
+    return out
 
 
 def _text_neighbours(

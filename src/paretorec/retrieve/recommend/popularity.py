@@ -76,7 +76,7 @@ class Popularity(Generator):
             on_progress(1)
         return self
 
-    def observe(self, before: History, new: History) -> None:
+    def observe(self, before: History, new: History, shopper: str | None = None) -> None:
         """Count the `new` items' interactions seen after training (new items included),
         those that count under the caps given the shopper's history `before`."""
         _, items = counted_new(before, new, self.caps)

@@ -252,7 +252,7 @@ class Recommender:
             self._histories.append(np.zeros(0, dtype=np.int64))
         before = self._histories[row]
         for generator in self.generators.values():
-            generator.observe(before, rows)
+            generator.observe(before, rows, shopper=user)
         self._histories[row] = np.concatenate([before, rows])[-MAX_STORED_HISTORY:]
         return int(rows.size)
 
