@@ -73,9 +73,13 @@ def _ids(response: object) -> list[str]:
 def test_search_serves_the_second_stages_order(
     ranked_models: Path, make_client: AppFactory
 ) -> None:
-    pipeline = load_pipeline(ModelRegistry(ranked_models), LoadOptions(encoder=HashingEncoder()))
+    default = load_pipeline(ModelRegistry(ranked_models), LoadOptions(encoder=HashingEncoder()))
+    assert default.second_stage is not None and default.second_stage.depth == 100
+    # None: the depth the model was trained at (the client's pipeline: the same)
+    options = LoadOptions(encoder=HashingEncoder(), second_stage_depth=None)
+    pipeline = load_pipeline(ModelRegistry(ranked_models), options)
     second = pipeline.second_stage
-    assert second is not None and second.depth == CONFIG.depth  # the trained depth
+    assert second is not None and second.depth == CONFIG.depth
     client = make_client(models=ranked_models)
     vector = HashingEncoder().encode_queries(["cordless"])[0]
     # the model itself over the same union, and the fused first stage
@@ -86,7 +90,7 @@ def test_search_serves_the_second_stages_order(
     assert list(model.item_ids) != list(fused.item_ids)  # the model re-orders
     assert set(model.item_ids) == set(fused.item_ids)  # the same union here
     stages = client.get("/healthz").json()
-    assert "second stage (top 12 of each run)" in json.dumps(stages)
+    assert "second stage (top 100 of each run)" in json.dumps(stages)
 
 
 def test_the_relevance_the_service_weighs_is_the_scaled_second_stage_score(

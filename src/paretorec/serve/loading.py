@@ -44,14 +44,14 @@ class LoadOptions:
     """How to assemble: `encoder` overrides the index's query encoder (tests, benchmarks);
     `depth` is how many candidates the ranker sees; `verify` checks file hashes;
     `second_stage_depth` is how many items each first-stage run gives the index version's
-    second stage, when it has one (`paretorec.serve.second_stage`; default: the depth it
-    was trained at)."""
+    second stage, when it has one (`paretorec.serve.second_stage`; None: the depth it was
+    trained at)."""
 
     encoder: TextEncoder | None = None
     depth: int = DEFAULT_DEPTH
     verify: bool = True
     encoder_threads: int | None = None
-    second_stage_depth: int | None = DEFAULT_SECOND_STAGE_DEPTH  # None: its trained depth
+    second_stage_depth: int | None = DEFAULT_SECOND_STAGE_DEPTH
 
 
 def _version(
