@@ -137,6 +137,20 @@ def test_the_command_writes_the_report(
         (["--scenarios", "typos", "--defences", "armour"], "unknown defence 'armour'"),
         (["--scenarios", "typos", "--strengths", "0.1,x"], "--strengths must be numbers"),
         (["--scenarios", "click-spam"], "has no events to learn recommendations from"),
+        (
+            ["--scenarios", "click-spam", "--defences", "stuffing"],
+            "defence stuffing not honoured by the recommend scenarios (recommend honours "
+            "actor-caps)",
+        ),
+        (
+            ["--scenarios", "typos", "--defences", "fuzzy,adversarial,robust-loss"],
+            "defence adversarial, robust-loss not honoured by the search scenarios (search "
+            "honours fuzzy, stuffing)",
+        ),
+        (
+            ["--scenarios", "typos,click-spam"],
+            "no defence is honoured by every target here",
+        ),
     ],
 )
 def test_the_command_says_what_is_wrong(

@@ -32,11 +32,16 @@ def _strengths(text: str | None) -> list[float] | None:
         raise ValueError(f"--strengths must be numbers separated by commas, got {text!r}") from None
 
 
-def _defence_sets(defended: bool, undefended: bool, defences: str) -> list[Defences]:
-    from paretorec.robustness import Defences
+def _defence_sets(
+    defended: bool, undefended: bool, defences: str, targets: set[Target]
+) -> list[Defences]:
+    from paretorec.robustness import Defences, Target
+    from paretorec.robustness.recommend_eval import RecommendEvaluator
+    from paretorec.robustness.search_eval import SearchEvaluator
 
     both = defended == undefended  # neither flag (or both): side by side
-    chosen = Defences.parse(defences)
+    honours = {Target.SEARCH: SearchEvaluator.honours, Target.RECOMMEND: RecommendEvaluator.honours}
+    chosen = Defences.honoured(defences, {t: honours[t] for t in targets if t in honours})
     if (defended or both) and not chosen.on:
         raise ValueError("--defended needs at least one defence in --defences")
     sets = []
@@ -88,7 +93,11 @@ def robustness(
         bool, typer.Option("--undefended", help="Only today's pipeline (default: both).")
     ] = False,
     defences: Annotated[
-        str, typer.Option(help="Defences of the defended run, comma-separated, or 'all'.")
+        str,
+        typer.Option(
+            help="Defences of the defended run, comma-separated (search: stuffing, fuzzy; "
+            "recommendation: actor-caps), or 'all' (every one the scenarios' target honours)."
+        ),
     ] = "all",
     seed: Annotated[int, typer.Option(help="Seed of the scenarios and of the query split.")] = 0,
     model: Annotated[
@@ -104,7 +113,7 @@ def robustness(
     from paretorec.robustness.report import run_robustness, steps, write_report
 
     chosen = parse_scenarios(scenarios)
-    sets = _defence_sets(defended, undefended, defences)
+    sets = _defence_sets(defended, undefended, defences, {s.target for s in chosen})
     levels = _strengths(strengths)
     factories = _evaluators(model, cache, seed)
     for scenario in chosen:

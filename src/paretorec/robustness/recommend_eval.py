@@ -15,6 +15,8 @@ benchmarks/bench_robustness_recommend.py measured on Amazon Games).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -44,6 +46,9 @@ class RecommendEvaluator:
     """Measures a (stressed) dataset's recommender (module notes); `text_vectors` (one
     unit row per catalog item) feed co-visitation's fallback for items it has no counts
     for, None: no fallback."""
+
+    #: the defences this evaluator reads (anything else is refused, not ignored)
+    honours: ClassVar[frozenset[Defence]] = frozenset({Defence.ACTOR_CAPS})
 
     def __init__(
         self,

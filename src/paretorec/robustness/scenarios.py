@@ -9,7 +9,7 @@ A `Defence` is a named switch; a `Defences` value says which are on for one run.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -118,9 +118,10 @@ class Defence(StrEnum):
     FUZZY = "fuzzy"
     #: per-user and per-item caps on counts and training contributions (spam, bots)
     ACTOR_CAPS = "actor-caps"
-    #: adversarial perturbations of embedding inputs in the loss (APR, He et al. 2018)
+    #: adversarial perturbations of embedding inputs in the loss (APR, He et al. 2018);
+    #: the ranker's `TrainConfig`, measured by bench_robustness_ranker: no target honours it
     ADVERSARIAL = "adversarial"
-    #: a loss robust to noisy labels (noisy clicks and rewards)
+    #: a loss robust to noisy labels (the ranker's GCE): no target honours it yet
     ROBUST_LOSS = "robust-loss"
 
 
@@ -162,6 +163,32 @@ class Defences:
     @property
     def label(self) -> str:
         return "+".join(sorted(d.value for d in self.on)) or "none"
+
+    @classmethod
+    def honoured(cls, spec: str, honours: Mapping[Target, frozenset[Defence]]) -> Defences:
+        """The defences `spec` names for a run over the targets in `honours` (each with the
+        defences its evaluator honours): `"all"` is every defence each of them honours; a
+        named defence one of them does not honour is an error, never silently ignored."""
+
+        def said(target: Target) -> str:
+            names = ", ".join(sorted(d.value for d in honours[target])) or "none"
+            return f"{target.value} honours {names}"
+
+        if spec.strip() == "all":
+            common = frozenset.intersection(*honours.values()) if honours else frozenset()
+            if honours and not common:
+                known = "; ".join(said(t) for t in honours)
+                raise ValueError(f"no defence is honoured by every target here ({known})")
+            return cls(common)
+        chosen = cls.parse(spec)
+        for target in honours:
+            refused = sorted(d.value for d in chosen.on - honours[target])
+            if refused:
+                raise ValueError(
+                    f"defence {', '.join(refused)} not honoured by the {target.value} "
+                    f"scenarios ({said(target)})"
+                )
+        return chosen
 
 
 @dataclass(frozen=True)

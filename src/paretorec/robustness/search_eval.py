@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import polars as pl
@@ -73,6 +74,9 @@ def _spelling_fixer(dataset: Dataset) -> QueryFixer:
 
 class SearchEvaluator:
     """Measures search on a dataset with some defences on (see the module docstring)."""
+
+    #: the defences this evaluator reads (anything else is refused, not ignored)
+    honours: ClassVar[frozenset[Defence]] = frozenset({Defence.STUFFING, Defence.FUZZY})
 
     def __init__(
         self,
