@@ -107,7 +107,9 @@ def run_seed(seed: int, days: int, items: int = ITEMS) -> dict[str, object]:
 
 def _mean_sd(values: list[float]) -> str:
     a = np.asarray(values, dtype=np.float64)
-    return f"{a.mean():.4f} ± {a.std(ddof=1) if a.size > 1 else 0.0:.4f}"
+    if a.size == 1:  # one seed: no spread to show
+        return f"{a[0]:.4f}"
+    return f"{a.mean():.4f} ± {a.std(ddof=1):.4f}"
 
 
 def main() -> None:
