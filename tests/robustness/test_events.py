@@ -11,6 +11,7 @@ from paretorec.robustness.events import (
     ANCHORS,
     BOT_PREFIX,
     BOTS,
+    SMALL_BOT_CLICKS,
     TARGETS,
     click_spam,
     cold_catalog,
@@ -65,7 +66,7 @@ def frame(dataset: Dataset) -> pl.DataFrame:
     return dataset.events.frame
 
 
-NAMES = ("click-noise", "click-noise-position", "click-spam", "cold-catalog")
+NAMES = ("click-noise", "click-noise-position", "click-spam", "click-spam-many", "cold-catalog")
 
 
 def test_the_event_scenarios_are_registered_for_the_recommender() -> None:
@@ -132,6 +133,16 @@ def test_click_spam_adds_bots_pairing_best_sellers_with_pushed_items() -> None:
     anchors, targets = set(first[0::2]), set(first[1::2])
     assert len(anchors) == min(ANCHORS, 6) and len(targets) == TARGETS
     assert spammed.head(frame(data).height).equals(frame(data))
+
+
+def test_many_small_bots_split_the_campaign_into_accounts_of_twenty_clicks() -> None:
+    spammed = frame(get_scenario("click-spam-many").apply(shop(), 1.5, 0))
+    bots = spammed.filter(pl.col("user_id").str.starts_with(BOT_PREFIX))
+    assert bots.height == 90  # 1.5 x 60 train interactions
+    assert bots.group_by("user_id").len()["len"].sort().to_list() == [18, 18, 18, 18, 18]
+    spammed = frame(get_scenario("click-spam-many").apply(shop(), 1.0, 0))
+    counts = spammed.filter(pl.col("user_id").str.starts_with(BOT_PREFIX)).group_by("user_id")
+    assert counts.len()["len"].to_list() == [SMALL_BOT_CLICKS] * 3
 
 
 def test_cold_catalog_drops_every_train_row_of_a_share_of_items() -> None:

@@ -21,6 +21,9 @@ into a train click). Impressions are never counted as interactions.
   alternating the `ANCHORS` most popular items (at most the more popular half) with
   `TARGETS` seeded items from the less popular half (a campaign pushing a few items next
   to the best sellers, so that they show up as "bought together" with them).
+- `click-spam-many` (strength s): the same campaign spread over many small accounts of
+  `SMALL_BOT_CLICKS` clicks each (``ceil(round(s * n) / SMALL_BOT_CLICKS)`` accounts), each
+  within any per-shopper cap and each a distinct shopper for pair support.
 - `cold-catalog` (strength s): a seeded share s of the items with interactions lose
   every touchable one.
 """
@@ -43,6 +46,7 @@ __all__ = [
     "CLICK_NOISE",
     "CLICK_NOISE_POSITION",
     "CLICK_SPAM",
+    "CLICK_SPAM_MANY",
     "COLD_CATALOG",
     "TARGETS",
     "click_spam",
@@ -52,6 +56,7 @@ __all__ = [
 ]
 
 BOTS = 5
+SMALL_BOT_CLICKS = 20
 TARGETS = 3
 ANCHORS = 200
 BOT_PREFIX = "bot-"
@@ -217,8 +222,10 @@ def position_biased_false_clicks(dataset: Dataset, rate: float, seed: int) -> Da
     return _with_events(dataset, _insert_clicks(frame, after, items))
 
 
-def click_spam(dataset: Dataset, strength: float, seed: int) -> Dataset:
-    """`click-spam` (see the module docstring)."""
+def click_spam(
+    dataset: Dataset, strength: float, seed: int, *, clicks_per_bot: int | None = None
+) -> Dataset:
+    """`click-spam`, or with `clicks_per_bot` `click-spam-many` (see the module docstring)."""
     frame = _events(dataset, "click-spam")
     touchable = _touchable(frame)
     n = _count(strength, int(touchable.sum()))
@@ -231,7 +238,8 @@ def click_spam(dataset: Dataset, strength: float, seed: int) -> Dataset:
     targets = [
         lower[i] for i in rng.choice(len(lower), size=min(TARGETS, len(lower)), replace=False)
     ]
-    per_bot = np.full(BOTS, n // BOTS) + (np.arange(BOTS) < n % BOTS)
+    accounts = BOTS if clicks_per_bot is None else -(-n // clicks_per_bot)
+    per_bot = np.full(accounts, n // accounts) + (np.arange(accounts) < n % accounts)
     users: list[str] = []
     items: list[str] = []
     for bot, clicks in enumerate(per_bot.tolist()):
@@ -300,6 +308,18 @@ CLICK_SPAM = register(
         target=Target.RECOMMEND,
         strengths=(0.0, 0.03, 0.1, 0.3),
         transform=click_spam,
+    )
+)
+CLICK_SPAM_MANY = register(
+    Scenario(
+        name="click-spam-many",
+        description=f"accounts of {SMALL_BOT_CLICKS} clicks each, s x (train interactions) "
+        f"clicks in all, pairing {ANCHORS} best sellers with {TARGETS} pushed items",
+        target=Target.RECOMMEND,
+        strengths=(0.0, 0.03, 0.1, 0.3),
+        transform=lambda dataset, strength, seed: click_spam(
+            dataset, strength, seed, clicks_per_bot=SMALL_BOT_CLICKS
+        ),
     )
 )
 COLD_CATALOG = register(
