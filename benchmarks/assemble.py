@@ -14,7 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = (
     "data", "simulator", "topk", "ope_obp", "ope_simulator", "pareto", "encoder", "search",
-    "search_stages",
+    "search_stages", "served_second_stage",
     "robustness_search", "robustness_recommend", "robustness_policy", "robustness_ranker", "ranker", "moo", "policy", "explain", "recommend", "recommend_convergence", "learned_merge", "startup", "serve", "explorer", "fairness",
     "tune", "tune_policy", "ray", "loop", "soak", "floor", "relevance",
 )  # fmt: skip
