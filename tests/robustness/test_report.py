@@ -83,6 +83,17 @@ def test_run_robustness_measures_each_point_once_and_shares_the_clean_run(tmp_pa
     assert "| 0.9500 (95.0%) | > 0.1 |" in text  # never lost 10%
 
 
+def test_comparisons_note_unpaired_units_once_however_often_asked(tmp_path: Path) -> None:
+    def evaluate(dataset: Dataset, defences: Defences) -> Measurement:
+        units = UNITS if len(dataset.items) == 10 else ("v1", "v2", "v3", "v4")
+        return Measurement(units, {"quality": np.full(4, len(dataset.items) / 10)})
+
+    report = run_robustness(_dataset(), [SHRINK], {Target.SEARCH: evaluate}, [Defences.none()])
+    assert report.comparisons() == [] and report.comparisons() == []
+    write_report(report, tmp_path / "report")
+    assert report.notes == ["shrink none: stressed - clean: different units, no interval"]
+
+
 def test_run_robustness_rejects_what_it_cannot_measure() -> None:
     recommend = Scenario("rec", "d", Target.RECOMMEND, (0.0, 0.1), _shrink)
     with pytest.raises(ValueError, match="stresses recommend"):

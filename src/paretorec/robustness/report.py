@@ -164,7 +164,9 @@ class RobustnessReport:
                         )
                 for what, a, b in pairs:
                     if a.units != b.units:
-                        self.notes.append(f"{scenario.name} {what}: different units, no interval")
+                        note = f"{scenario.name} {what}: different units, no interval"
+                        if note not in self.notes:  # once, however often this is asked
+                            self.notes.append(note)
                         continue
                     found = paired_bootstrap(
                         a.values[objective],
