@@ -108,9 +108,10 @@ def main() -> None:
         below = False
         for m in METRICS:
             values = per_depth[depth][m]
-            row[m] = float(np.mean(list(values.values())))
+            mean = float(np.mean(list(values.values())))
+            row[m] = mean
             interval, significant = compare(values, per_depth[best][m])
-            below |= significant and row[m] < float(np.mean(list(per_depth[best][m].values())))
+            below |= significant and mean < float(np.mean(list(per_depth[best][m].values())))
             row[f"Δ {m} vs {best} [95% CI]"] = "(best)" if depth == best else interval
         if chosen is None and not below:
             chosen = depth
@@ -130,14 +131,14 @@ def main() -> None:
     pipeline.second_stage = None
     fused = scored(served_runs(pipeline, texts, test_ids), test)
     test_rows: list[dict[str, object]] = []
-    for name, values in ((f"second stage, top {chosen} a run", ours), (FUSED, fused)):
-        row = {"served": name}
+    for name, method in ((f"second stage, top {chosen} a run", ours), (FUSED, fused)):
+        line: dict[str, object] = {"served": name}
         for m in METRICS:
-            row[m] = float(np.mean(list(values[m].values())))
-            row[f"Δ {m} vs fused [95% CI]"] = (
-                "(baseline)" if values is fused else compare(values[m], fused[m])[0]
+            line[m] = float(np.mean(list(method[m].values())))
+            line[f"Δ {m} vs fused [95% CI]"] = (
+                "(baseline)" if method is fused else compare(method[m], fused[m])[0]
             )
-        test_rows.append(row)
+        test_rows.append(line)
     minutes = (time.perf_counter() - started) / 60
     n_valid, n_test = len(per_depth[best]["ndcg@10"]), len(ours["ndcg@10"])
     lines = [
