@@ -9,12 +9,15 @@ from torch.nn import functional as F
 
 from paretorec.rank import RankerConfig, RankerFeatures, TrainConfig, Weighting, train_ranker
 from paretorec.rank.config import LabelLoss
+from paretorec.rank.models import MultiTaskModel, build_model
 from paretorec.rank.ranker import to_batch
 from paretorec.rank.robust import (
     adversarial_loss,
     adversarial_perturbation,
+    embedding_perturbation,
     generalized_cross_entropy,
 )
+from paretorec.rank.train import _train_losses
 
 SMALL = RankerConfig(hidden=(32,), tower=(16,), id_dim=8, n_experts=2, n_levels=1)
 
@@ -79,17 +82,49 @@ def test_adversarial_perturbation_is_the_normalized_gradient_step() -> None:
     assert float(total.detach()) > 3 * float(clean.detach())  # the worst-case step raises the loss
 
 
-def sensitivity(ranker_model: torch.nn.Module, features: RankerFeatures, eps: float) -> float:
-    """Mean change of the click logit under APR's worst-case step of size eps."""
+def test_embedding_perturbation_moves_each_id_vector_alone() -> None:
+    encoded = torch.tensor([[3.0, 4.0, 0.0, 2.0, 7.0]], requires_grad=True)
+    loss = (encoded * torch.tensor([[3.0, 4.0, 0.0, 2.0, 5.0]])).sum()
+    delta = embedding_perturbation(loss, encoded, n_vectors=2, dim=2, eps=0.5)
+    assert torch.allclose(delta, torch.tensor([[0.3, 0.4, 0.0, 0.5, 0.0]]))
+
+
+def test_apr_in_training_perturbs_only_the_id_embeddings(sim_features: RankerFeatures) -> None:
+    """The heads see the clean representation, then one whose id-embedding columns moved by
+    eps per embedding vector and whose text, position and dense columns did not."""
+    model = build_model(sim_features.spec, SMALL, ("click",))
+    seen: list[torch.Tensor] = []
+    heads = model.heads
+
+    def recording(z: torch.Tensor) -> dict[str, torch.Tensor]:
+        seen.append(z.detach())
+        return heads(z)
+
+    model.heads = recording  # type: ignore[method-assign]
+    y = {"click": torch.from_numpy(sim_features.labels["click"][:64])}
+    train = TrainConfig(adversarial_eps=0.5, tasks=("click",))
+    _train_losses(model, to_batch(sim_features, slice(0, 64)), y, ("click",), train)
+    moved = seen[1] - seen[0]
+    width = model.encoder.n_fields * SMALL.id_dim
+    assert torch.equal(moved[:, width:], torch.zeros_like(moved[:, width:]))
+    norms = moved[:, :width].reshape(64, model.encoder.n_fields, SMALL.id_dim).norm(dim=2)
+    assert torch.allclose(norms, torch.full_like(norms, 0.5), atol=1e-4)
+
+
+def sensitivity(ranker_model: MultiTaskModel, features: RankerFeatures, eps: float) -> float:
+    """Mean change of the click logit under APR's worst-case step of size eps on each id
+    embedding vector."""
     batch = to_batch(features, slice(0, 2000))
-    z = ranker_model.represent(batch).detach().requires_grad_(True)  # type: ignore[operator]
+    encoded = ranker_model.encoder(batch).detach().requires_grad_(True)
+    out = ranker_model.heads(ranker_model.from_encoded(encoded))["click"]
     labels = torch.from_numpy(features.labels["click"][:2000])
-    loss = F.binary_cross_entropy_with_logits(ranker_model.heads(z)["click"], labels)  # type: ignore[operator]
-    delta = adversarial_perturbation(loss, z, eps)
+    loss = F.binary_cross_entropy_with_logits(out, labels)
+    delta = embedding_perturbation(
+        loss, encoded, n_vectors=ranker_model.encoder.n_fields, dim=SMALL.id_dim, eps=eps
+    )
     with torch.no_grad():
-        before = ranker_model.heads(z)["click"]  # type: ignore[operator]
-        after = ranker_model.heads(z + delta)["click"]  # type: ignore[operator]
-    return float((after - before).abs().mean())
+        after = ranker_model.heads(ranker_model.from_encoded(encoded + delta))["click"]
+    return float((after - out.detach()).abs().mean())
 
 
 def test_adversarial_training_makes_the_ranker_less_sensitive(

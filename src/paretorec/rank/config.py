@@ -126,7 +126,7 @@ class TrainConfig:
     weight_decay: float = 1e-6
     patience: int = 2  # epochs without a better valid loss before stopping
     seed: int = 0
-    # robustness (paretorec.rank.robust): APR's perturbation of the representation
+    # robustness (paretorec.rank.robust): APR's perturbation of each id embedding vector
     # (0: off) and its loss weight; the label loss and GCE's q
     adversarial_eps: float = 0.0
     adversarial_weight: float = 1.0

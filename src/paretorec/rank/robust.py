@@ -1,15 +1,17 @@
 """Robust training losses: adversarial perturbation of embedding inputs (APR) and a
 noise-robust loss for click labels.
 
-- `adversarial_loss` (Adversarial Personalized Ranking, He et al., SIGIR 2018): with
-  L(z) the loss of the representation z that the model's embedding layer produced, the
-  worst-case perturbation of size `eps` to first order is the fast gradient sign/norm
-  step Delta = eps * g / ||g||, g = dL/dz (normalized per example, as APR normalizes per
-  embedding vector), and training minimizes L(z) + `weight` * L(z + Delta) with Delta
-  held fixed. A model trained so cannot be swung far by small changes of its inputs'
-  embeddings (a few fake interactions moving an id embedding). Any model that can split
-  `represent` from `heads` can use it: the ranker here, a two-tower's user or item
-  vector.
+- `embedding_perturbation` (Adversarial Personalized Ranking, He et al., SIGIR 2018):
+  with L(e) the loss at the model's id embeddings e (user, item and the other hashed id
+  fields), the worst-case perturbation of size `eps` of each embedding vector to first
+  order is Delta_f = eps * g_f / ||g_f||, g_f = dL/de_f, one step per example and id
+  field (APR normalizes per embedding vector); the text projections, position embedding
+  and dense features are left alone. Training minimizes L(e) + `weight` * L(e + Delta)
+  with Delta held fixed (`rank/train.py`), so a model trained so cannot be swung far by
+  small moves of an id embedding (what a few fake interactions do).
+- `adversarial_perturbation` / `adversarial_loss`: the same step on a whole
+  representation z, normalized per row (FGM-style adversarial training, not APR: on the
+  ranker's representation it would mostly move the dense features).
 - `generalized_cross_entropy` (Zhang & Sabuncu, NeurIPS 2018): L_q = (1 - p_y^q) / q,
   with p_y the predicted probability of the observed label; q -> 0 is cross-entropy,
   q = 1 is the mean absolute error, which is robust to symmetric label noise (Ghosh et
@@ -25,7 +27,12 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-__all__ = ["adversarial_loss", "adversarial_perturbation", "generalized_cross_entropy"]
+__all__ = [
+    "adversarial_loss",
+    "adversarial_perturbation",
+    "embedding_perturbation",
+    "generalized_cross_entropy",
+]
 
 
 def generalized_cross_entropy(logits: Tensor, labels: Tensor, q: float) -> Tensor:
@@ -47,6 +54,21 @@ def adversarial_perturbation(loss: Tensor, z: Tensor, eps: float) -> Tensor:
     shape = (-1,) + (1,) * (z.dim() - 1)
     delta: Tensor = (eps * grad / norm.view(shape)).detach()
     return delta
+
+
+def embedding_perturbation(
+    loss: Tensor, encoded: Tensor, *, n_vectors: int, dim: int, eps: float
+) -> Tensor:
+    """Delta of `encoded`'s shape: eps * g / ||g|| on each of the `n_vectors` embedding
+    vectors of width `dim` in its first ``n_vectors * dim`` columns (g = d loss / d
+    vector), zero on the other columns; detached."""
+    (grad,) = torch.autograd.grad(loss, encoded, retain_graph=True)
+    width = n_vectors * dim
+    g = grad[:, :width].reshape(-1, n_vectors, dim)
+    step = eps * g / g.norm(dim=2, keepdim=True).clamp_min(1e-12)
+    delta = torch.zeros_like(encoded)
+    delta[:, :width] = step.reshape(-1, width)
+    return delta.detach()
 
 
 def adversarial_loss(

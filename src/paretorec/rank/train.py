@@ -7,9 +7,9 @@ epoch's weights are kept. Without valid rows every epoch runs and the last is ke
 
 Robust training (`TrainConfig`, see `rank.robust`): `label_loss=gce` trains on the
 generalized cross-entropy instead (robust to flipped click labels); `adversarial_eps > 0`
-adds APR's adversarial term: each task's loss at the representation perturbed by the
-per-example gradient step of size eps on the summed task loss, times
-`adversarial_weight`. Early stopping reads the plain log loss on the valid rows either way.
+adds APR's adversarial term: each task's loss with the id embeddings perturbed by the
+gradient step of size eps per embedding vector on the summed task loss (text, position
+and dense inputs untouched), times `adversarial_weight`. Early stopping reads the plain log loss on the valid rows either way.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from paretorec.rank.config import Architecture, LabelLoss, RankerConfig, TrainCo
 from paretorec.rank.features import RankerFeatures
 from paretorec.rank.models import Batch, MultiTaskModel, build_model
 from paretorec.rank.ranker import Ranker, to_batch
-from paretorec.rank.robust import adversarial_perturbation, generalized_cross_entropy
+from paretorec.rank.robust import embedding_perturbation, generalized_cross_entropy
 from paretorec.rank.weighting import UncertaintyWeights, fixed_loss, mgda_weights
 from paretorec.types import Split
 
@@ -97,15 +97,20 @@ def _train_losses(
     tasks: tuple[str, ...],
     train: TrainConfig,
 ) -> dict[str, Tensor]:
-    """Each task's training loss, with APR's adversarial term when it is on."""
+    """Each task's training loss, with APR's adversarial term when it is on (the step on
+    the id embeddings alone, per embedding vector)."""
     if train.adversarial_eps == 0 or train.adversarial_weight == 0:
         return _losses(model(batch), y, tasks, train)
-    z = model.represent(batch)
-    clean = _losses(model.heads(z), y, tasks, train)
-    delta = adversarial_perturbation(
-        torch.stack(list(clean.values())).sum(), z, train.adversarial_eps
+    encoded = model.encoder(batch)
+    clean = _losses(model.heads(model.from_encoded(encoded)), y, tasks, train)
+    delta = embedding_perturbation(
+        torch.stack(list(clean.values())).sum(),
+        encoded,
+        n_vectors=model.encoder.n_fields,
+        dim=model.config.id_dim,
+        eps=train.adversarial_eps,
     )
-    adversarial = _losses(model.heads(z + delta), y, tasks, train)
+    adversarial = _losses(model.heads(model.from_encoded(encoded + delta)), y, tasks, train)
     return {t: clean[t] + train.adversarial_weight * adversarial[t] for t in tasks}
 
 

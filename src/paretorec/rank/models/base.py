@@ -128,8 +128,12 @@ class MultiTaskModel(nn.Module):
 
     def represent(self, batch: Batch) -> Tensor:
         """The representation every task reads (MGDA-UB's shared Z)."""
-        z: Tensor = self.encoder(batch)
-        return z
+        return self.from_encoded(self.encoder(batch))
+
+    def from_encoded(self, encoded: Tensor) -> Tensor:
+        """The representation from the input layer's output (APR perturbs the id
+        embeddings there, the first `n_fields * id_dim` columns)."""
+        return encoded
 
     @property
     def representation_dim(self) -> int:

@@ -6,7 +6,7 @@ from torch import Tensor, nn
 
 from paretorec.rank.config import RankerConfig
 from paretorec.rank.features import FeatureSpec
-from paretorec.rank.models.base import Batch, MultiTaskModel, Tower, mlp
+from paretorec.rank.models.base import MultiTaskModel, Tower, mlp
 
 
 class SharedBottom(MultiTaskModel):
@@ -17,8 +17,8 @@ class SharedBottom(MultiTaskModel):
             {t: Tower(config.tower, config.hidden[-1], config.dropout) for t in self.tasks}
         )
 
-    def represent(self, batch: Batch) -> Tensor:
-        z: Tensor = self.bottom(self.encoder(batch))
+    def from_encoded(self, encoded: Tensor) -> Tensor:
+        z: Tensor = self.bottom(encoded)
         return z
 
     @property
