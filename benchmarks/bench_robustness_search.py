@@ -65,9 +65,10 @@ N_BOOTSTRAP = 2000
 class DiskMemo:
     """An evaluator whose measurements are kept on disk by a digest of what it measured."""
 
-    def __init__(self, evaluate: Evaluator, folder: Path) -> None:
+    def __init__(self, evaluate: Evaluator, folder: Path, *, read_only: bool = False) -> None:
         self.evaluate = evaluate
         self.folder = folder
+        self.read_only = read_only
         self.read_back = 0
         self.computed = 0
         folder.mkdir(parents=True, exist_ok=True)
@@ -88,6 +89,8 @@ class DiskMemo:
             stored = json.loads(path.read_text())
             values = {k: np.asarray(v, dtype=np.float64) for k, v in stored["values"].items()}
             return Measurement(tuple(stored["units"]), values)
+        if self.read_only:
+            raise SystemExit(f"--render: {path.name} is not stored; run without --render")
         found = self.evaluate(dataset, defences)
         self.computed += 1
         values_out = {k: v.tolist() for k, v in found.values.items()}
@@ -199,6 +202,14 @@ def markdown(
             else "."
         ),
         "",
+        "Attackers measured: one of each kind, the one each defence was built against."
+        " Stuffing: the 3 words most searched beside the title's own, appended 4 times each"
+        " (the guard treats a word repeated 3+ times as stuffed); a seller who repeats each"
+        " word only twice, or appends many distinct popular words once each, was not"
+        " measured (by its rule, the guard lets both through). Typos: the scenario's own edits (one per"
+        " touched term) against spelling correction over the catalog's words; abbreviations"
+        " are not defended.",
+        "",
         "Goal (#22): at each scenario's middle strength (marked *), where the undefended"
         " pipeline has lost ≥ 10% of its clean quality, the defended one keeps ≥ 95% of its"
         " own, at ≤ 2% loss on clean data; where the middle strength costs the undefended"
@@ -240,6 +251,12 @@ def main() -> None:
     parser.add_argument("--scenarios", default="typos,abbreviations,stuffing")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--fresh", action="store_true", help="forget stored measurements")
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="rewrite the .md and .json from the stored measurements only (none computed; "
+        "the stored run's time and counts kept; figures left as they are)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(args.threads)
@@ -259,6 +276,7 @@ def main() -> None:
     evaluator = DiskMemo(
         SearchEvaluator(SentenceTransformerEncoder(), cache, seed=0, components=True),
         WORK / "measurements",
+        read_only=args.render,
     )
     sets = [Defences.none(), DEFENDED]
     total = sum(len(s.strengths) for s in scenarios) * len(sets)
@@ -275,8 +293,9 @@ def main() -> None:
     log(f"full report: {full[1]}")
     figures = RESULTS / NAME
     figures.mkdir(parents=True, exist_ok=True)
-    for path in full[2:]:
-        shutil.copy(path, figures / path.name)
+    if not args.render:
+        for path in full[2:]:
+            shutil.copy(path, figures / path.name)
     data = report.to_dict()
     meta = {
         "dataset": "homedepot",
@@ -288,6 +307,9 @@ def main() -> None:
         "computed": evaluator.computed,
         "read_back": evaluator.read_back,
     }
+    if args.render:  # the run that computed them, not this read-back
+        stored = json.loads((RESULTS / f"{NAME}.json").read_text())["meta"]
+        meta.update({k: stored[k] for k in ("minutes", "computed", "read_back")})
     data["meta"] = meta
     goals = goal_rows(report)
     data["goals"] = goals
