@@ -31,7 +31,7 @@ from paretorec.retrieve.fusion import Fusion, Normalization, ReciprocalRankFusio
 from paretorec.retrieve.hybrid import HybridRetriever
 from paretorec.retrieve.lexical import LexicalIndex, item_texts
 from paretorec.retrieve.spelling import SpellCorrector
-from paretorec.retrieve.tuning import evaluate_runs
+from paretorec.retrieve.tuning import per_query_scores
 from paretorec.tune.options import TunableStage
 from paretorec.tune.study import EpochHook
 from paretorec.types import Dataset, Judgments, Split
@@ -174,6 +174,17 @@ class SearchTuning:
         )
 
     def _figures(self, model: HybridRetriever, queries: _Queries, name: str) -> dict[str, float]:
+        per_query = self._per_query(model, queries, name)
+        return {m: float(np.mean(list(per_query[m].values()))) for m in METRICS}
+
+    def test_per_query(self, model: HybridRetriever) -> dict[str, dict[str, float]]:
+        """Each metric of every test query (query id -> value), whose means `test` gives:
+        the per-query values a paired interval between two configurations needs."""
+        return self._per_query(model, self._test, "test")
+
+    def _per_query(
+        self, model: HybridRetriever, queries: _Queries, name: str
+    ) -> dict[str, dict[str, float]]:
         depth = model.depth
         key = (name, depth)
         if key not in self._dense_runs:  # the dense side does not change between trials
@@ -186,7 +197,7 @@ class SearchTuning:
                 queries.ids, queries.texts, self._dense_runs[key], strict=True
             )
         }
-        return {m: evaluate_runs(fused, queries.judgments, metric=m) for m in METRICS}
+        return {m: per_query_scores(fused, queries.judgments, metric=m) for m in METRICS}
 
     def validate(self, model: HybridRetriever) -> tuple[float, ...]:
         figures = self._figures(model, self._valid, "valid")
