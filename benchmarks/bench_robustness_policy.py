@@ -12,7 +12,9 @@ stressed training feedback, twice:
 - undefended: today's training loop;
 - defended: per-actor caps on the loop's updates (`actor_cap`: an account weighs at
   most ACTOR_CAP contexts a step) and winsorized rewards (`reward_clip`: each feedback
-  objective clipped at REWARD_CLIP times its running mean).
+  objective clipped at REWARD_CLIP times its running mean). ACTOR_CAP and REWARD_CLIP are
+  fixed, not tuned: they stand at these values since the script's first commit (b27948a)
+  and no run choosing them is recorded; the evaluation sessions never chose anything.
 
 Measured: the trained policy's weighted reward sum_k w_k y_k with the simulator's exact
 expected feedback (never the stressed one) on 2,000 held-out sessions (seed 12345), mean
@@ -156,7 +158,11 @@ def render(found: dict[str, Any]) -> str:
         + f". Mean +- sd over seeds {config['seeds']}. Defended: per-actor caps on the "
         f"loop's updates (an account weighs at most {config['actor_cap']} context a step) "
         f"and winsorized rewards (each feedback objective clipped at {config['reward_clip']:g}x "
-        "its running mean). *Keeps*: stressed over clean of the same variant, per seed.",
+        "its running mean); both values fixed when the script was written, not tuned (no "
+        "run choosing them is recorded; the evaluation sessions chose nothing). Noisy "
+        "rewards: each training list is corrupted independently with probability r (a "
+        "Bernoulli draw per list: the share corrupted is r on average, not exactly). "
+        "*Keeps*: stressed over clean of the same variant, per seed.",
         "",
         "| | undefended | defended | defended minus undefended |",
         "|---|---:|---:|---:|",

@@ -9,7 +9,8 @@ what a policy trained on dirty traffic is worth to real shoppers.
 Stress (each draw is a pure function of the stress seed, the step's contexts and the
 lists, so the several lists shown in one context see the same bots):
 
-- `reward_noise` (share r): a share r of the lists have `CORRUPTION` added to each
+- `reward_noise` (probability r): each list, independently with probability r (a seeded
+  Bernoulli draw per list, so a share r on average, not exactly), has `CORRUPTION` added to each
   feedback objective (clicks, purchases, revenue, in units of the random policy's mean
   per list): events of other sessions joined to the list by a logging fault, unrelated
   to what it showed;
@@ -227,8 +228,8 @@ class TrafficScenario:
 TRAFFIC_SCENARIOS: tuple[TrafficScenario, ...] = (
     TrafficScenario(
         "noisy-rewards",
-        f"a share of lists get {CORRUPTION:g}x the random policy's mean clicks, purchases and "
-        "revenue per list added (events joined to the wrong list)",
+        f"each list with probability r gets {CORRUPTION:g}x the random policy's mean clicks, "
+        "purchases and revenue per list added (events joined to the wrong list)",
         (0.0, 0.1, 0.25, 0.5),
         "reward_noise",
     ),
