@@ -163,6 +163,8 @@ def _fit(
     first = _fit_generators(carved, vectors, choice, epochs, seed, False)
     learned = _learn_merge(first, carved, merge, seed)
     recommender = _fit_generators(sequences, vectors, choice, epochs, seed, full_histories)
+    if learned is not None:  # its item statistics from the whole train part, as refitted
+        learned = learned.restated(recommender.generators, sequences.train, sequences.n_items)
     recommender.learned = learned
     return recommender
 

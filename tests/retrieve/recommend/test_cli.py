@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -166,8 +167,20 @@ def test_recommend_a_batch_at_one_load_and_collapse_duplicates(tmp_path: Path) -
 
 
 def test_eval_recommend_carves_valid_items_where_the_split_has_none(
-    shop: Path, tmp_path: Path
+    shop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import paretorec.cli._recommend as cli_recommend
+    from paretorec.retrieve.recommend.learned_merge import ItemStats
+
+    fitted: list[tuple[object, object]] = []
+    fit = cli_recommend._fit
+
+    def recording(sequences, *args, **kwargs):  # type: ignore[no-untyped-def]
+        recommender = fit(sequences, *args, **kwargs)
+        fitted.append((sequences, recommender))
+        return recommender
+
+    monkeypatch.setattr(cli_recommend, "_fit", recording)
     folder = tmp_path / "split_shop"
     folder.mkdir()
     (folder / "items.csv").write_text((shop / "items.csv").read_text())
@@ -185,3 +198,9 @@ def test_eval_recommend_carves_valid_items_where_the_split_has_none(
     assert result.exit_code == 0, result.output
     assert "the split has no valid items" in result.output
     assert "merge (quotas)" in json.loads(out.read_text())
+    # the merge's item statistics are the whole train part's, as the generators refitted
+    sequences, recommender = fitted[-1]
+    whole = ItemStats.from_sequences(sequences.train, sequences.n_items, recent_steps=5)  # type: ignore[attr-defined]
+    learned = recommender.learned  # type: ignore[attr-defined]
+    assert learned is not None
+    assert np.array_equal(learned.stats.counts, whole.counts)

@@ -12,6 +12,7 @@ import pytest
 from numpy.typing import NDArray
 
 from paretorec.retrieve.recommend import (
+    ActorCaps,
     CoVisitation,
     Generator,
     History,
@@ -187,6 +188,29 @@ def test_a_user_no_source_proposes_to_gets_the_popularity_fallback() -> None:
     items, sources = merge.rank(generators, vectors, [np.array([0, 1])], k=3)
     assert items.tolist() == [[2, 3, 4]]  # popularity order: all 0, smaller index first
     assert sources.tolist() == [[Source.POPULARITY.value] * 3]
+
+
+def test_the_item_statistics_count_what_the_capped_generators_counted() -> None:
+    # a bot clicks item 2 ten times; under per_item=1 it counts once, as popularity counts
+    vectors = np.zeros((5, 4), dtype=np.float32)
+    sequences = (np.array([0, 1]), np.array([1, 0]), np.array([2] * 10))
+    data = TrainingData(vectors, sequences)
+    caps = ActorCaps(per_item=1)
+    generators: dict[Source, Generator] = {
+        Source.POPULARITY: Popularity(caps=caps).fit(data),
+        Source.COVISITATION: CoVisitation(caps=caps).fit(data),
+    }
+    config = MergeConfig(depth=3, trees=2, min_child_samples=1, threads=1)
+    merge = LearnedMerge.fit(
+        generators, vectors, sequences, [np.array([0]), np.array([1])], np.array([1, 0]),
+        config=config,
+    )  # fmt: skip
+    assert merge.stats.counts.tolist() == [2.0, 2.0, 1.0, 0.0, 0.0]
+    assert merge.stats.recent[2] == 1.0
+    # refitted on other sequences: the statistics follow them, the booster stays
+    again = merge.restated(generators, (np.array([3, 3, 4]),), 5)
+    assert again.stats.counts.tolist() == [0.0, 0.0, 0.0, 1.0, 1.0]
+    assert again.booster is merge.booster
 
 
 CHAINS = (list(range(6)), list(range(6, 12)))

@@ -50,6 +50,7 @@ from numpy.typing import NDArray
 
 from paretorec.retrieve.recommend._files import read_model, write_model
 from paretorec.retrieve.recommend.base import Generator, History, Source
+from paretorec.retrieve.recommend.caps import ActorCaps, capped_sequences
 
 __all__ = [
     "MISSING",
@@ -243,6 +244,19 @@ def _rank_of(
     return out
 
 
+def counted_sequences(
+    generators: Mapping[Source, Generator], train: Sequence[History]
+) -> Sequence[History]:
+    """`train` as the counting generators counted it: under popularity's per-actor caps
+    (else co-visitation's) when they are on, so one bot's clicks do not make an item look
+    popular or recent here either."""
+    for source in (Source.POPULARITY, Source.COVISITATION):
+        caps = getattr(generators.get(source), "caps", None)
+        if isinstance(caps, ActorCaps) and caps.enabled:
+            return capped_sequences(train, caps)
+    return train
+
+
 class LearnedMerge:
     """The learned merge (see the module docstring): a lambdarank booster over the
     candidates of `sources` (the generators' names, then ``text``)."""
@@ -264,6 +278,16 @@ class LearnedMerge:
     @property
     def feature_names(self) -> tuple[str, ...]:
         return feature_names(self.sources)
+
+    def restated(
+        self, generators: Mapping[Source, Generator], train: Sequence[History], n_items: int
+    ) -> LearnedMerge:
+        """This merge with its item statistics taken from `train`, the sequences
+        `generators` were (re)fitted on (the booster is kept)."""
+        stats = ItemStats.from_sequences(
+            counted_sequences(generators, train), n_items, recent_steps=self.config.recent_steps
+        )
+        return LearnedMerge(self.sources, self.booster, stats, self.config)
 
     # ------------------------------------------------------------ candidates
 
@@ -307,7 +331,9 @@ class LearnedMerge:
         if targets.min() < 0 or targets.max() >= n_items:
             raise ValueError(f"a target item index is outside [0, {n_items})")
         sources = (*(s.value for s in generators), Source.TEXT.value)
-        stats = ItemStats.from_sequences(train, n_items, recent_steps=config.recent_steps)
+        stats = ItemStats.from_sequences(
+            counted_sequences(generators, train), n_items, recent_steps=config.recent_steps
+        )
         blocks, labels, groups = [], [], []
         for rows, allowed in _blocks(histories, n_items, live, chunk_size):
             chunk = [histories[r] for r in rows]
