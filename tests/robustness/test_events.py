@@ -143,6 +143,12 @@ def test_many_small_bots_split_the_campaign_into_accounts_of_twenty_clicks() -> 
     spammed = frame(get_scenario("click-spam-many").apply(shop(), 1.0, 0))
     counts = spammed.filter(pl.col("user_id").str.starts_with(BOT_PREFIX)).group_by("user_id")
     assert counts.len()["len"].to_list() == [SMALL_BOT_CLICKS] * 3
+    # the second account goes on through the 20 anchors (half the catalog) where the first
+    # stopped: ten anchors each, none shared
+    first = spammed.filter(pl.col("user_id") == f"{BOT_PREFIX}0")["item_id"].to_list()
+    second = spammed.filter(pl.col("user_id") == f"{BOT_PREFIX}1")["item_id"].to_list()
+    assert len(set(first[0::2])) == len(set(second[0::2])) == 10
+    assert set(first[0::2]).isdisjoint(second[0::2])
 
 
 def test_cold_catalog_drops_every_train_row_of_a_share_of_items() -> None:

@@ -23,7 +23,8 @@ into a train click). Impressions are never counted as interactions.
   to the best sellers, so that they show up as "bought together" with them).
 - `click-spam-many` (strength s): the same campaign spread over many small accounts of
   `SMALL_BOT_CLICKS` clicks each (``ceil(round(s * n) / SMALL_BOT_CLICKS)`` accounts), each
-  within any per-shopper cap and each a distinct shopper for pair support.
+  within any per-shopper cap and each a distinct shopper for pair support; each account
+  goes on through the anchors where the previous one stopped.
 - `cold-catalog` (strength s): a seeded share s of the items with interactions lose
   every touchable one.
 """
@@ -242,9 +243,12 @@ def click_spam(
     per_bot = np.full(accounts, n // accounts) + (np.arange(accounts) < n % accounts)
     users: list[str] = []
     items: list[str] = []
+    # small accounts take the campaign on where the previous one stopped, so together
+    # they cover the anchors as the heavy bots do (each heavy bot starts at the first)
+    start = np.cumsum(per_bot // 2) - per_bot // 2 if clicks_per_bot is not None else 0 * per_bot
     for bot, clicks in enumerate(per_bot.tolist()):
         step = np.arange(clicks)
-        pick = step // 2
+        pick = step // 2 + int(start[bot])
         users += [f"{BOT_PREFIX}{bot}"] * clicks
         items += [
             anchors[p % len(anchors)] if s % 2 == 0 else targets[p % len(targets)]
