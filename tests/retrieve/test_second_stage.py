@@ -14,6 +14,7 @@ import pytest
 
 from paretorec.retrieve.candidates import Candidates
 from paretorec.retrieve.second_stage import (
+    FittedSecondStage,
     GradeLabels,
     SecondStage,
     SecondStageConfig,
@@ -245,6 +246,13 @@ def test_eval_search_saves_the_second_stage_or_skips_it(tmp_path: Path) -> None:
     report = json.loads(out.read_text())
     assert {r["method"] for r in report["metrics"]} == {"BM25", "dense", "hybrid"}
     assert report["second_stage"] is None
+    # a char n-gram model cannot be served by `search` or the service: refused before work
+    refused = CliRunner().invoke(
+        app, [*common, "--char-ngrams", "--save-second-stage", str(tmp_path / "char")]
+    )
+    assert refused.exit_code != 0
+    assert "trained without --char-ngrams" in " ".join(refused.output.split())
+    assert not (tmp_path / "char").exists()
 
 
 class _Hashing:
@@ -300,12 +308,95 @@ def test_fit_on_judgments_with_char_ngrams_in_the_union() -> None:
         )  # fmt: skip
 
 
+def _trained_shop(
+    spelling: bool = True,
+) -> tuple[Catalog, np.ndarray, _Hashing, dict[str, str], FittedSecondStage]:
+    """A 30-item shop, its judged queries and a second stage fitted through a score
+    fusion at lexical weight 0.9 (the index it is served over may fuse otherwise)."""
+    from paretorec.retrieve import DenseIndex, HybridRetriever, LexicalIndex, ScoreFusion
+    from paretorec.retrieve.lexical import item_texts
+    from paretorec.retrieve.second_stage import fit_second_stage
+    from paretorec.retrieve.spelling import SpellCorrector
+
+    colours = ["red", "blue", "green", "black", "white"]
+    things = ["chair", "table", "lamp", "shelf", "sofa", "desk"]
+    shop = catalog([f"{c} {t}" for c in colours for t in things])
+    encoder = _Hashing()
+    vectors = encoder.encode_items(shop.frame["title"].to_list())
+    lexical = LexicalIndex.build(shop)
+    speller = SpellCorrector.build(item_texts(shop, lexical.fields)) if spelling else None
+    fusion = ScoreFusion(weight=0.9)
+    search = HybridRetriever(
+        lexical, DenseIndex.build(vectors, shop), fusion=fusion, speller=speller
+    )
+    texts, rows = {}, []
+    for n, (c, t) in enumerate((c, t) for c in colours for t in things):
+        qid = f"q{n}"
+        texts[qid] = f"{c} {t}s" if n % 2 else f"{t} {c}"
+        split = "valid" if n % 6 == 0 else "test" if n % 6 == 1 else "train"
+        rows.append((qid, f"i{n}", 3.0, split))
+        rows.append((qid, f"i{(n + 1) % 30}", 1.0, split))
+    judgments = pl.DataFrame(rows, schema=["query_id", "item_id", "grade", "split"], orient="row")
+    config = SecondStageConfig(min_data_in_leaf=2, num_leaves=8, max_rounds=40, depth=30)
+    fitted = fit_second_stage(
+        shop, vectors, encoder, search, fusion, judgments, texts, config=config
+    )
+    return shop, vectors, encoder, texts, fitted
+
+
+def test_served_search_rebuilds_the_runs_the_model_was_trained_on(tmp_path: Path) -> None:
+    from paretorec.retrieve import HybridRetriever, ReciprocalRankFusion
+    from paretorec.retrieve.second_stage import RerankedSearch
+
+    shop, vectors, encoder, texts, fitted = _trained_shop()
+    fitted.stage.save(tmp_path / "index" / "second_stage")
+    saved = json.loads((tmp_path / "index" / "second_stage" / "settings.json").read_text())
+    assert saved["first_stage"] == {
+        "fusion": {"kind": "ScoreFusion", "weight": 0.9, "normalization": "minmax"},
+        "spelling": True,
+        "encoder": "test-hashing-16",
+    }
+    # the index folder's own fusion is another one: the model's must be used
+    index = HybridRetriever(
+        fitted.search.lexical,
+        fitted.search.dense,
+        fusion=ReciprocalRankFusion(),
+        speller=fitted.search.speller,
+    )
+    served = RerankedSearch.load(tmp_path / "index", index, shop, vectors, encoder=encoder.name)
+    for query_id in ("q1", "q7", "q13"):
+        trained = fitted.rerank(encoder, {query_id: texts[query_id]}, k=10)[query_id]
+        vector = encoder.encode_queries([texts[query_id]])[0]
+        found = served.search(texts[query_id], vector, k=10)
+        assert found.item_ids == trained.item_ids
+        assert found.scores == pytest.approx(trained.scores)
+
+
+def test_served_search_refuses_another_encoder_or_a_missing_speller(tmp_path: Path) -> None:
+    from paretorec.retrieve import HybridRetriever
+    from paretorec.retrieve.second_stage import RerankedSearch
+
+    shop, vectors, encoder, _, fitted = _trained_shop()
+    fitted.stage.save(tmp_path / "index" / "second_stage")
+    with pytest.raises(ValueError, match=r"encoder 'test-hashing-16'.*'other-model'"):
+        RerankedSearch.load(tmp_path / "index", fitted.search, shop, vectors, encoder="other-model")
+    unspelled = HybridRetriever(fitted.search.lexical, fitted.search.dense)
+    with pytest.raises(ValueError, match=r"spell-corrected.*no spell corrector"):
+        RerankedSearch.load(tmp_path / "index", unspelled, shop, vectors, encoder=encoder.name)
+    # a model saved without its first-stage settings cannot be served faithfully
+    bare = SecondStage(fitted.stage.booster, fitted.stage.config, fitted.stage.labels)
+    bare.save(tmp_path / "bare" / "second_stage")
+    with pytest.raises(ValueError, match="records no first-stage settings"):
+        RerankedSearch.load(tmp_path / "bare", fitted.search, shop, vectors, encoder=encoder.name)
+
+
 def test_search_uses_the_second_stage_saved_beside_the_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from typer.testing import CliRunner
 
     from paretorec.cli import app
+    from paretorec.evaluate.trec_runs import run_file_name
     from tests.retrieve.test_pipeline_cli import ITEMS, JUDGMENTS, QUERIES
 
     monkeypatch.setenv("PARETOREC_CACHE", str(tmp_path / "cache"))
@@ -329,11 +420,18 @@ def test_search_uses_the_second_stage_saved_beside_the_index(
             str(shop),
             "--save-second-stage",
             str(index / "second_stage"),
+            "--runs",
+            str(tmp_path / "runs"),
         ],
     )
     assert saved.exit_code == 0, saved.output
-    found = runner.invoke(app, ["search", str(shop), "saw", "--index", str(index), "--json"])
+    # the trained model's order of a test query, as eval search ranked it (its run file)
+    run = (tmp_path / "runs" / run_file_name("hybrid+LTR")).read_text().splitlines()
+    trained = [line.split()[2] for line in run if line.split()[0] == "q3"]
+    asked = ["search", str(shop), "circular saw", "--index", str(index), "--json"]
+    found = runner.invoke(app, [*asked, "--k", "8", "--keep-duplicates"])
     assert found.exit_code == 0, found.output
     items = json.loads(found.output.splitlines()[-1])["items"]
     assert items and all("ltr" in row for row in items)
-    assert {row["item_id"] for row in items} >= {"s1", "s2"}  # both saws are candidates
+    assert [row["item_id"] for row in items] == trained[:8]
+    assert {"s1", "s2"} <= set(trained[:8])  # both saws are candidates

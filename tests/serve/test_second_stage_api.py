@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from paretorec.retrieve import ScoreFusion
 from paretorec.retrieve.second_stage import SECOND_STAGE_FOLDER, SecondStageConfig
 from paretorec.serve import ModelRegistry
 from paretorec.serve.encoders import EncoderRef
@@ -179,3 +180,42 @@ def test_build_index_second_stage_needs_judgments(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "--second-stage needs the dataset's queries and judgments" in result.output
     assert not (tmp_path / "m" / "index").exists()
+
+
+def test_the_served_scores_are_scaled_over_the_whole_union_before_the_cut(
+    ranked_models: Path,
+) -> None:
+    pipeline = load_pipeline(ModelRegistry(ranked_models), LoadOptions(encoder=HashingEncoder()))
+    second = pipeline.second_stage
+    assert second is not None
+    vector = HashingEncoder().encode_queries(["drill"])[0]
+    union = second.search.search("drill", vector, k=None, depth=second.depth)
+    assert len(union) > 2 and len(set(union.scores.tolist())) > 2
+    served = second.rerank("drill", vector, k=2)
+    assert served.item_ids == union.item_ids[:2] and len(served.components["ltr"]) == 2
+    # min-max over the whole union, then cut: the second item is not the floor (0)
+    assert served.scores == pytest.approx(scaled_scores(union.scores)[:2])
+    assert served.scores[-1] > 0.0
+
+
+def test_the_served_model_records_the_first_stage_it_was_trained_on(
+    ranked_models: Path,
+) -> None:
+    pipeline = load_pipeline(ModelRegistry(ranked_models), LoadOptions(encoder=HashingEncoder()))
+    second = pipeline.second_stage
+    assert second is not None
+    first = second.search.stage.first_stage
+    assert first is not None and first.encoder == HashingEncoder().name
+    assert first.spelling and first.fusion == second.retriever.fusion == ScoreFusion(weight=0.7)
+
+
+def test_a_model_trained_on_another_encoder_is_refused_at_load(tmp_path: Path) -> None:
+    root = _with_second_stage(tmp_path / "models")
+    (folder,) = (root / "index").iterdir()
+    settings = folder / SECOND_STAGE_FOLDER / "settings.json"
+    raw = json.loads(settings.read_text())
+    raw["first_stage"]["encoder"] = "another-encoder"
+    settings.write_text(json.dumps(raw))
+    options = LoadOptions(encoder=HashingEncoder(), verify=False)
+    with pytest.raises(ValueError, match=r"cannot serve.*'another-encoder'.*hashing"):
+        load_pipeline(ModelRegistry(root), options)

@@ -172,7 +172,9 @@ class _Searcher:
                 vectors = encode_items_cached(
                     encoder, item_text(dataset.items), _embedding_cache(None)
                 )
-                retriever = RerankedSearch.load(index_folder, hybrid, dataset.items, vectors)
+                retriever = RerankedSearch.load(
+                    index_folder, hybrid, dataset.items, vectors, encoder=encoder.name
+                )
         return cls(dataset.items.frame, retriever, encoder, collapse=collapse)
 
     def show(self, asked: BatchQuery, *, as_json: bool) -> None:

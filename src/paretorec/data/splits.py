@@ -59,11 +59,16 @@ MIN_TRAIN_QUERIES_LEFT = 2  # in-batch negatives need two queries in a batch
 
 
 def carve_valid_queries(
-    judgments: Judgments, *, share: float = DEFAULT_CARVED_VALID_SHARE, seed: int = 0
+    judgments: Judgments,
+    *,
+    share: float = DEFAULT_CARVED_VALID_SHARE,
+    seed: int = 0,
+    min_train_left: int = MIN_TRAIN_QUERIES_LEFT,
 ) -> tuple[Judgments, int]:
     """Move `share` of the train queries (a seeded shuffle; at least one) with all their
     judgments to valid, for data whose split holds no valid queries. Returns the judgments
-    and how many queries moved; fails when fewer than `MIN_TRAIN_QUERIES_LEFT` would stay."""
+    and how many queries moved; fails when fewer than `min_train_left` would stay (the
+    encoder's in-batch negatives need 2; a ranker learns from 1)."""
     if not 0 < share < 1:
         raise ValueError(f"the valid share must be in (0, 1), got {share}")
     frame = judgments.frame
@@ -72,11 +77,11 @@ def carve_valid_queries(
     train = frame.filter(pl.col("split") == Split.TRAIN.value)["query_id"].unique().drop_nulls()
     queries = np.sort(train.to_numpy())
     n_valid = max(1, round(share * len(queries)))
-    if len(queries) - n_valid < MIN_TRAIN_QUERIES_LEFT:
+    if len(queries) - n_valid < min_train_left:
         raise ValueError(
             f"only {len(queries)} train queries: too few to carve valid queries from "
-            f"(a {share:.0%} share, at least 1, leaving at least {MIN_TRAIN_QUERIES_LEFT} "
-            f"to train on, needs {MIN_TRAIN_QUERIES_LEFT + 1} or more)"
+            f"(a {share:.0%} share, at least 1, leaving at least {min_train_left} "
+            f"to train on, needs {min_train_left + 1} or more)"
         )
     carved = queries[np.random.default_rng(seed).permutation(len(queries))[:n_valid]]
     moved = pl.col("query_id").is_in(carved.tolist()) & (pl.col("split") == Split.TRAIN.value)

@@ -112,6 +112,11 @@ def evaluate_search(
     as a third list of the hybrid (its share tuned on train) are added."""
     if dataset.judgments is None or dataset.queries is None:
         raise ValueError("judging search needs the queries and judgments tables")
+    if char_ngrams and second_stage and second_stage_out is not None:
+        raise ValueError(
+            "a second stage trained with --char-ngrams reads the char n-gram run, which "
+            "`search` and the service do not serve: save one trained without --char-ngrams"
+        )
     given = (
         "split" in dataset.judgments.frame.columns
         and dataset.judgments.frame["split"].null_count() == 0

@@ -17,10 +17,15 @@ LightGBM's `label_gain` is ``2^grade - 1`` for each: the same gain as the evalua
 exponential NDCG, so the ranker optimises the metric it is judged on.
 
 Saved to a folder (conventionally `SECOND_STAGE_FOLDER` inside the search index folder):
-``model.txt`` (LightGBM's own text format) and ``meta.json`` (the config, the feature
-layout, the grade labels, the best round). Loading checks the layout against this code's.
-`RerankedSearch` serves it over a loaded hybrid index (`paretorec search` uses it when the
-index folder holds one); `fit_second_stage` is what `eval search` runs.
+``model.txt`` (LightGBM's own text format), ``meta.json`` (the feature layout) and
+``settings.json`` (the config, the grade labels and the first stage it was trained on:
+the fusion with its weight, whether BM25 searched spell-corrected queries, the encoder's
+name, a content fingerprint for a local model folder). Loading checks the layout against
+this code's. `RerankedSearch` serves it over a loaded hybrid index (`paretorec search` uses
+it when the index folder holds one): it rebuilds the runs with the saved fusion and
+spelling, whatever the index folder's own fusion, and refuses an encoder other than the
+saved one or an index without the speller the model was trained with, since the features
+would no longer be the ones it learned from. `fit_second_stage` is what `eval search` runs.
 """
 
 from __future__ import annotations
@@ -35,10 +40,18 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from paretorec.data.splits import carve_valid_queries
 from paretorec.encode import TextEncoder
 from paretorec.retrieve.candidates import Candidates
 from paretorec.retrieve.dense import DenseIndex
-from paretorec.retrieve.fusion import DENSE, LEXICAL, Fusion
+from paretorec.retrieve.fusion import (
+    DENSE,
+    LEXICAL,
+    Fusion,
+    Normalization,
+    ReciprocalRankFusion,
+    ScoreFusion,
+)
 from paretorec.retrieve.hybrid import HybridRetriever
 from paretorec.retrieve.lexical import LexicalIndex
 from paretorec.retrieve.second_stage_features import (
@@ -49,11 +62,12 @@ from paretorec.retrieve.second_stage_features import (
     pair_features,
 )
 from paretorec.retrieve.storage import read_json, read_meta, write_json, write_meta
-from paretorec.types import Catalog, Split
+from paretorec.types import Catalog, Judgments, Split
 
 __all__ = [
     "COMPONENT",
     "SECOND_STAGE_FOLDER",
+    "FirstStageSettings",
     "FittedSecondStage",
     "GradeLabels",
     "RerankedSearch",
@@ -165,17 +179,81 @@ class TrainingReport:
         return asdict(self)
 
 
+def _fusion_settings(fusion: Fusion) -> dict[str, object]:
+    if isinstance(fusion, ScoreFusion):
+        return {
+            "kind": ScoreFusion.__name__,
+            "weight": fusion.weight,
+            "normalization": fusion.normalization.value,
+        }
+    if isinstance(fusion, ReciprocalRankFusion):
+        return {
+            "kind": ReciprocalRankFusion.__name__,
+            "weight": fusion.weight,
+            "k_rrf": fusion.k_rrf,
+        }
+    raise ValueError(f"cannot record the fusion {type(fusion).__name__}: not a known fusion")
+
+
+def _fusion_from(raw: Mapping[str, object]) -> Fusion:
+    kind, weight = raw.get("kind"), float(str(raw["weight"]))
+    if kind == ScoreFusion.__name__:
+        return ScoreFusion(weight=weight, normalization=Normalization(str(raw["normalization"])))
+    if kind == ReciprocalRankFusion.__name__:
+        return ReciprocalRankFusion(weight=weight, k_rrf=int(str(raw["k_rrf"])))
+    raise ValueError(f"unknown fusion {kind!r} in the second stage's settings")
+
+
+def _describe_fusion(fusion: Fusion) -> str:
+    return f"{type(fusion).__name__}(lexical weight {fusion.weight:g})"
+
+
+@dataclass(frozen=True)
+class FirstStageSettings:
+    """The first stage a second stage was trained on: what produced its run features.
+
+    `fusion`: the hybrid run's fusion (type, weight, normalization or k_rrf); `spelling`:
+    whether BM25 searched spell-corrected queries; `encoder`: the encoder's name (for a
+    local model folder it carries a fingerprint of the folder's content), which made both
+    the query and the item vectors."""
+
+    fusion: Fusion
+    spelling: bool
+    encoder: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "fusion": _fusion_settings(self.fusion),
+            "spelling": self.spelling,
+            "encoder": self.encoder,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, object]) -> FirstStageSettings:
+        fusion = raw["fusion"]
+        if not isinstance(fusion, Mapping):
+            raise ValueError(f"unreadable fusion {fusion!r} in the second stage's settings")
+        return cls(_fusion_from(fusion), bool(raw["spelling"]), str(raw["encoder"]))
+
+
 class SecondStage:
-    """A trained ranker and its feature layout; `rerank` orders one query's union."""
+    """A trained ranker and its feature layout; `rerank` orders one query's union.
+    `first_stage`: the runs it was trained on (None: not recorded, which `RerankedSearch`
+    refuses to serve)."""
 
     def __init__(
-        self, booster: lgb.Booster, config: SecondStageConfig, labels: GradeLabels
+        self,
+        booster: lgb.Booster,
+        config: SecondStageConfig,
+        labels: GradeLabels,
+        first_stage: FirstStageSettings | None = None,
     ) -> None:
         if tuple(booster.feature_name()) != tuple(_safe(n) for n in config.features):
             raise ValueError("the model's features are not this code's layout: retrain it")
         self.booster = booster
         self.config = config
         self.labels = labels
+        self.first_stage = first_stage
 
     def features(self, query: QueryInput, side: ItemSide) -> PairFeatures:
         return pair_features(
@@ -220,7 +298,11 @@ class SecondStage:
         write_meta(folder, _KIND, {"features": list(self.config.features)})
         write_json(
             folder / "settings.json",
-            {"config": asdict(self.config), "grades": list(self.labels.grades)},
+            {
+                "config": asdict(self.config),
+                "grades": list(self.labels.grades),
+                "first_stage": None if self.first_stage is None else self.first_stage.to_dict(),
+            },
         )
         self.booster.save_model(str(folder / "model.txt"))
 
@@ -238,7 +320,10 @@ class SecondStage:
         if not model.is_file():
             raise FileNotFoundError(f"{model} is missing")
         booster = lgb.Booster(model_file=str(model))
-        return cls(booster, config, GradeLabels(tuple(float(g) for g in settings["grades"])))
+        recorded = settings.get("first_stage")
+        first = None if recorded is None else FirstStageSettings.from_dict(recorded)
+        grades = GradeLabels(tuple(float(g) for g in settings["grades"]))
+        return cls(booster, config, grades, first)
 
 
 def _safe(name: str) -> str:
@@ -504,20 +589,15 @@ def fit_second_stage(
     config = config or SecondStageConfig(runs=(*SecondStageConfig().runs, *more), seed=seed)
     if absent := [name for name in more if name not in config.runs]:
         raise ValueError(f"the config's runs {config.runs} lack the retrievers {absent}")
+    source = "from the data"
+    if judgments.filter(pl.col("split") == Split.VALID.value).is_empty():
+        # one to learn from is enough for a ranker (the encoder's carving keeps 2)
+        carved, _ = carve_valid_queries(
+            Judgments(judgments), share=valid_share, seed=seed, min_train_left=1
+        )
+        judgments, source = carved.frame, "carved from train"
     train_ids = sorted(judgments.filter(pl.col("split") == Split.TRAIN.value)["query_id"].unique())
     valid_ids = sorted(judgments.filter(pl.col("split") == Split.VALID.value)["query_id"].unique())
-    source = "from the data"
-    if not valid_ids:
-        if len(train_ids) < 2:
-            raise ValueError(
-                f"{len(train_ids)} train queries: the second stage needs at least 2 "
-                "(one to learn from, one to stop on) when the data has no valid queries"
-            )
-        order = np.random.default_rng(seed).permutation(len(train_ids))
-        n_valid = min(max(1, round(valid_share * len(train_ids))), len(train_ids) - 1)
-        valid_ids = sorted(train_ids[i] for i in order[:n_valid])
-        train_ids = sorted(set(train_ids) - set(valid_ids))
-        source = "carved from train"
     seen = judgments.filter(pl.col("query_id").is_in([*train_ids, *valid_ids]))
     graded: dict[str, dict[str, float]] = {}
     for query_id, item_id, grade in seen.select("query_id", "item_id", "grade").iter_rows():
@@ -540,6 +620,9 @@ def fit_second_stage(
     stage, report = train_second_stage(
         inputs(train_ids), inputs(valid_ids), graded, side, config=config
     )
+    # what made the run features, so a later search rebuilds them the same way
+    first = FirstStageSettings(fusion, search.speller is not None, encoder.name)
+    stage = SecondStage(stage.booster, stage.config, stage.labels, first)
     return FittedSecondStage(stage, report, side, search, fusion, source, more)
 
 
@@ -547,14 +630,39 @@ class RerankedSearch:
     """A hybrid retriever whose union of candidates a trained second stage re-orders: the
     search a service or `paretorec search` runs when the index folder holds one
     (``SECOND_STAGE_FOLDER``). Same `search` call as `HybridRetriever`; filters are not
-    taken (the second stage re-ranks the whole catalog's candidates)."""
+    taken (the second stage re-ranks the whole catalog's candidates).
 
-    def __init__(self, retriever: HybridRetriever, stage: SecondStage, side: ItemSide) -> None:
+    The runs are rebuilt as the model was trained on them (`SecondStage.first_stage`): its
+    fusion, whatever `retriever.fusion` is, and BM25 on spell-corrected queries only when
+    it was trained so. `encoder` names the encoder of the query and item vectors given;
+    another encoder than the model's, an index without the speller the model was trained
+    with, or a model that records no first stage is refused (one-line ValueError)."""
+
+    def __init__(
+        self, retriever: HybridRetriever, stage: SecondStage, side: ItemSide, *, encoder: str
+    ) -> None:
         extra = [r for r in stage.config.runs if r not in (LEXICAL, DENSE, HYBRID)]
         if extra:
             raise ValueError(
                 f"the second stage reads the runs {extra}, which a hybrid index does not "
                 "serve: retrain it without them (eval search without --char-ngrams)"
+            )
+        first = stage.first_stage
+        if first is None:
+            raise ValueError(
+                "the second stage records no first-stage settings (fusion, spelling, "
+                "encoder), so its features cannot be rebuilt as trained: retrain it"
+            )
+        if first.encoder != encoder:
+            raise ValueError(
+                f"the second stage was trained on the encoder {first.encoder!r}, the search "
+                f"uses {encoder!r}: search with the model it was trained on, or retrain it"
+            )
+        if first.spelling and retriever.speller is None:
+            raise ValueError(
+                "the second stage was trained on spell-corrected BM25 queries (spelling on), "
+                "the index has no spell corrector (spelling off): rebuild the index with "
+                "--spelling or retrain with --no-spelling"
             )
         if len(side) != len(retriever.lexical.item_ids):
             raise ValueError(
@@ -564,6 +672,7 @@ class RerankedSearch:
         self.retriever = retriever
         self.stage = stage
         self.side = side
+        self.first_stage = first
 
     @classmethod
     def load(
@@ -572,31 +681,35 @@ class RerankedSearch:
         retriever: HybridRetriever,
         catalog: Catalog,
         vectors: NDArray[np.float32],
+        *,
+        encoder: str,
     ) -> RerankedSearch:
         """The second stage saved in `index_folder`/``second_stage``, over `retriever` (the
-        index loaded from that folder), `catalog` and its item vectors (rows aligned)."""
+        index loaded from that folder), `catalog` and its item vectors (rows aligned), made
+        by the encoder named `encoder`."""
         if catalog.item_ids.to_list() != retriever.lexical.item_ids:
             raise ValueError("the catalog's items are not the index's: rebuild the index")
         stage = SecondStage.load(Path(index_folder) / SECOND_STAGE_FOLDER)
-        return cls(retriever, stage, ItemSide.build(catalog, vectors))
+        return cls(retriever, stage, ItemSide.build(catalog, vectors), encoder=encoder)
 
     def search(
         self,
         query: str,
         query_vector: NDArray[np.float32],
         *,
-        k: int = 10,
+        k: int | None = 10,
         depth: int | None = None,
     ) -> Candidates:
-        """The top `k` of the union of each run's best `depth` (default: the depth the
-        model was trained at), ordered by the second stage."""
+        """The top `k` (None: all) of the union of each run's best `depth` (default: the
+        depth the model was trained at), ordered by the second stage. A depth other than
+        the trained one changes the union and so the rank and agreement features too."""
         found = first_stage_inputs(
             {"": query},
             np.asarray(query_vector, dtype=np.float32)[None, :],
             lexical=self.retriever.lexical,
             dense=self.retriever.dense,
-            fusion=self.retriever.fusion,
+            fusion=self.first_stage.fusion,
             depth=self.stage.config.depth if depth is None else depth,
-            lexical_query=self.retriever.lexical_query,
+            lexical_query=self.retriever.lexical_query if self.first_stage.spelling else None,
         )
         return self.stage.rerank(found[""], self.side, k=k)

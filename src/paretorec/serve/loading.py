@@ -82,6 +82,7 @@ def _index(
         bundle.retriever,
         bundle.catalog,
         bundle.vectors,
+        encoder=bundle.encoder.item_vectors_by,
         depth=options.second_stage_depth,
     )
     encoder = options.encoder or open_encoder(

@@ -81,10 +81,14 @@ class ServedSecondStage:
 
     def rerank(self, query: str, query_vector: NDArray[np.float32], *, k: int) -> Candidates:
         """The top `k` of the union of each run's best `depth`, by the second stage, with
-        scaled scores (see the module docstring)."""
-        found = self.search.search(query, query_vector, k=k, depth=self.depth)
+        scores scaled over the whole union before the cut (see the module docstring)."""
+        found = self.search.search(query, query_vector, k=None, depth=self.depth)
+        scaled = scaled_scores(found.scores)
         return Candidates(
-            found.item_ids, found.indices, scaled_scores(found.scores), found.components
+            found.item_ids[:k],
+            found.indices[:k],
+            scaled[:k],
+            {name: values[:k] for name, values in found.components.items()},
         )
 
     def catalog_changed(self) -> None:
@@ -102,19 +106,23 @@ def load_second_stage(
     catalog: Catalog,
     vectors: NDArray[np.float32],
     *,
+    encoder: str,
     depth: int | None = DEFAULT_SECOND_STAGE_DEPTH,
 ) -> ServedSecondStage | None:
     """The second stage saved in `index_folder`/``second_stage`` over the index loaded from
-    that folder, or None when the version has none. A model this code cannot serve (another
-    feature layout, runs the hybrid index does not have, another catalog) is a ValueError
-    that names the folder."""
+    that folder, or None when the version has none; `encoder` names the encoder that made
+    the version's item vectors (its ``item_vectors_by``). The runs are rebuilt with the
+    fusion and spelling the model was trained on (recorded in its settings). A model this
+    code cannot serve (another feature layout, runs the hybrid index does not have, another
+    catalog, another encoder, a speller the index lacks, no recorded first stage) is a
+    ValueError that names the folder."""
     folder = index_folder / SECOND_STAGE_FOLDER
     if not folder.exists():
         return None
     if depth is not None:
         _check_depth(depth)
     try:
-        search = RerankedSearch.load(index_folder, retriever, catalog, vectors)
+        search = RerankedSearch.load(index_folder, retriever, catalog, vectors, encoder=encoder)
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{folder}: cannot serve this second stage: {error}") from error
     return ServedSecondStage(search, depth=depth)
