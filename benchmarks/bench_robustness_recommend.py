@@ -412,6 +412,14 @@ def goal_lines(found: dict[str, Any]) -> list[str]:
         "defends a cold catalog: co-visitation cannot recommend an item nobody bought; text "
         "(the two-tower, the learned merge) is the remedy.",
     ]
+    if "click-spam-many" in found["scenarios"]:
+        out[-1] += (
+            " The same campaign from many small accounts (`click-spam-many`) gets past both "
+            "defences: each account stays within the caps, and each pushed pair is made by "
+            "many distinct accounts, so pair support keeps it; the defended loses nearly as "
+            "much as the undefended, and what it keeps over it is mostly its higher clean "
+            "start."
+        )
     return out
 
 
