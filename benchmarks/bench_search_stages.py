@@ -3,8 +3,17 @@ second stage (LightGBM lambdarank) re-ranking the union of the first-stage candi
 
 Queries are split 80/10/10 by query (`split_judgments`, seed 0, as bench_search.py): the
 fusion weight is tuned on train (today's hybrid, top 100 of each retriever fused), the
-ranker trained on the train queries' judged unions and early-stopped on valid, the union
-depth chosen on valid among `--depths`; the test queries are scored once, at the end.
+ranker trained on the train queries' judged unions and early-stopped on valid; the test
+queries are scored once, at the end. The union depth is `--depth` (default 300, the
+config's), not chosen on valid: `--union-depths` only reports the union's valid recall
+at each depth.
+
+Two confounds, stated in the results too: the baseline fuses each run's top 100 while the
+second stage sees each run's top `--depth` (deeper candidates, not only the ranker, lift
+its rows), and no row passes the spell corrector (`lexical_query`): BM25 searches the
+queries as typed, so the baseline is the un-corrected hybrid. What is served (spelling on,
+the second stage at the served depth, through `ServingPipeline.search`) is measured by
+bench_served_second_stage.py (benchmarks/results/served_second_stage.md).
 Metrics: full-catalog NDCG@10 and Recall@100, unjudged products irrelevant (lower
 bounds), each with a paired bootstrap interval against the hybrid over the test queries.
 The candidate union's recall (every relevant item the union holds, at any position) is
@@ -12,7 +21,8 @@ the ceiling no re-ranking of it can pass. Item vectors come from bench_search.py
 embedding cache (all-MiniLM-L6-v2, zero-shot); query vectors are cached beside it.
 Latency: median and p99 ms per query of each stage, one query at a time, on 2 threads.
 
-    .venv/bin/python benchmarks/bench_search_stages.py [--depths 100 300] [--latency-queries 200]
+    .venv/bin/python benchmarks/bench_search_stages.py [--depth 300] [--union-depths 100 300 500]
+        [--no-char] [--negatives 200] [--latency-queries 200]
 """
 
 from __future__ import annotations
@@ -377,6 +387,12 @@ def main() -> None:
         "The ceiling is the share of a query's relevant products anywhere in the candidate union: no re-ranking of it can recall more.",
         "",
         *markdown(rows),
+        "",
+        f"**Two confounds: read the Δ with them.** (1) Depth: *hybrid (today)* fuses BM25's and dense's top {DEPTH} each, while the LTR rows re-rank the union of each run's top {depth}, "
+        f"so part of their gain comes from the deeper candidates rather than from the ranker (the test union's recall, the ceiling, rises from {ceilings['hybrid (today)']:.4f} to {ceilings['hybrid + LTR']:.4f}); "
+        f"a hybrid fused over the top {depth} of each was not measured. (2) Spelling: this script passes no spell corrector (`first_stage_inputs(..., lexical_query=...)`), so BM25 searches the queries as typed "
+        "in every row, and the baseline is the un-corrected hybrid, not the spell-corrected one `eval search`, `paretorec search` and the service run by default. "
+        "The figure of what is served (spelling on, the second stage at the service's depth through `ServingPipeline.search`, against the served fused order) is in benchmarks/results/served_second_stage.md.",
         "",
         "The candidate union's recall on the valid queries by each retriever's depth (the ceiling of any re-ranking):",
         "",
