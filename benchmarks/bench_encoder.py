@@ -449,8 +449,10 @@ def variants(steps: int, batch_size: int) -> list[Variant]:
 
 
 def reused_today(variant: Variant) -> tuple[Path, dict[str, Any]] | None:
-    """bench_search.py's fine-tuned model and its record, when it was trained with exactly
-    today's settings (results/search.json says how)."""
+    """bench_search.py's fine-tuned model and its record, when it was trained with today's
+    settings (results/search.json says how): steps, batch size, and the pairs' minimum
+    grade, the training seed and the split's seed where that record holds them (a run of
+    bench_search.py before it recorded them: its fixed 2.5 / 0 / 0, said in the output)."""
     stored = RESULTS / "search.json"
     if not (REUSED_TODAY / "model.safetensors").is_file() or not stored.is_file():
         return None
@@ -458,8 +460,19 @@ def reused_today(variant: Variant) -> tuple[Path, dict[str, Any]] | None:
     config = variant.config
     if (info.get("steps"), info.get("batch_size")) != (config.max_steps, config.batch_size):
         return None
+    wanted = {"min_grade": variant.min_grade, "seed": config.seed, "split_seed": SEED}
+    if any(key in info and info[key] != value for key, value in wanted.items()):
+        return None
+    unrecorded = [key for key in wanted if key not in info]
+    how = (
+        "same code path, steps, batch, minimum grade, seed and split"
+        if not unrecorded
+        else "same code path, steps and batch; its record lacks "
+        + ", ".join(key.replace("_", " ") for key in unrecorded)
+        + ", taken to be that script's fixed minimum grade 2.5, seed 0 and split seed 0"
+    )
     record = {
-        "reused": "trained by benchmarks/bench_search.py (same code path, settings and split)",
+        "reused": f"trained by benchmarks/bench_search.py ({how})",
         "pairs": info["pairs"],
         "run": {
             "steps": info["steps"],

@@ -690,6 +690,10 @@ def main() -> None:
         finetune_info = {
             "steps": args.finetune_steps,
             "batch_size": args.batch_size,
+            # what bench_encoder.py matches before reusing this model as its "today"
+            "min_grade": MIN_GRADE_FOR_TRAINING,
+            "seed": config.seed,
+            "split_seed": 0,
             "pairs": len(pairs),
             "seconds": seconds,
             "valid_full_ndcg@10": checks,

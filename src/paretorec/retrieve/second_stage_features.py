@@ -33,6 +33,12 @@ For a query with tokens Q (`tokenize_product_text`, the lexical index's tokenize
   ``category_agreement`` (share of them in the item's category; NaN without categories);
 - ``popularity`` (log1p of the item's count, NaN where the data has none), and lengths:
   ``query_tokens``, ``item_tokens``.
+
+``popularity`` is NaN everywhere today: no caller passes counts to `ItemSide.build`
+(`eval search`, `paretorec search`, the service and the benchmarks build the item side
+from the catalog alone, and Home Depot has no counts), so LightGBM never splits on it. It
+stays in the layout because saved models are checked against the layout (dropping it would
+refuse every saved model) and a caller with purchase or click counts can fill it.
 """
 
 from __future__ import annotations
