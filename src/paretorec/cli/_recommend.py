@@ -162,11 +162,30 @@ def _fit(
     )
     first = _fit_generators(carved, vectors, choice, epochs, seed, False)
     learned = _learn_merge(first, carved, merge, seed)
-    recommender = _fit_generators(sequences, vectors, choice, epochs, seed, full_histories)
+    # the refit has no valid items to stop on: it runs the epochs the carved fit chose
+    refit_epochs = best_epochs(first, cap=epochs)
+    if refit_epochs != epochs:
+        console.print(f"refitting the neural generators for {refit_epochs} epoch(s), their best")
+    recommender = _fit_generators(sequences, vectors, choice, refit_epochs, seed, full_histories)
     if learned is not None:  # its item statistics from the whole train part, as refitted
         learned = learned.restated(recommender.generators, sequences.train, sequences.n_items)
     recommender.learned = learned
     return recommender
+
+
+def best_epochs(recommender: Recommender, *, cap: int) -> int:
+    """The most epochs any neural generator of `recommender` needed to reach its best
+    validation score (`cap` when none stopped on validation)."""
+    from paretorec.retrieve.recommend import Sequential, TwoTower
+
+    best = [
+        g.training_log.best_epoch + 1
+        for g in recommender.generators.values()
+        if isinstance(g, TwoTower | Sequential)
+        and g.training_log is not None
+        and g.training_log.best_epoch >= 0
+    ]
+    return min(cap, max(best)) if best else cap
 
 
 def _learn_merge(

@@ -204,3 +204,22 @@ def test_eval_recommend_carves_valid_items_where_the_split_has_none(
     learned = recommender.learned  # type: ignore[attr-defined]
     assert learned is not None
     assert np.array_equal(learned.stats.counts, whole.counts)
+
+
+def test_the_refit_without_valid_items_runs_the_best_epochs_of_the_carved_fit() -> None:
+    from types import SimpleNamespace
+
+    from paretorec.cli._recommend import best_epochs
+    from paretorec.retrieve.recommend import CoVisitation, Sequential, TwoTower
+    from paretorec.retrieve.recommend._neural import TrainingLog
+
+    tower, sequential = TwoTower(epochs=30), Sequential(epochs=30)
+    tower.training_log = TrainingLog("ndcg", 10, 30, values=[0.1, 0.3, 0.2], best_epoch=1)
+    sequential.training_log = TrainingLog("ndcg", 10, 30, values=[0.1] * 9, best_epoch=6)
+    both = SimpleNamespace(generators={"a": tower, "b": sequential, "c": CoVisitation()})
+    assert best_epochs(both, cap=30) == 7  # type: ignore[arg-type]
+    assert best_epochs(both, cap=5) == 5  # type: ignore[arg-type]
+    unvalidated = TwoTower(epochs=30)
+    unvalidated.training_log = TrainingLog("ndcg", 10, 30)  # no valid set: best_epoch -1
+    assert best_epochs(SimpleNamespace(generators={"a": unvalidated}), cap=30) == 30  # type: ignore[arg-type]
+    assert best_epochs(SimpleNamespace(generators={"c": CoVisitation()}), cap=12) == 12  # type: ignore[arg-type]
