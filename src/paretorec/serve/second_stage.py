@@ -4,10 +4,13 @@ An INDEX version may carry a LightGBM ranker (`paretorec.retrieve.second_stage`)
 ``second_stage/`` folder (`paretorec serve build-index --second-stage` trains one on the
 dataset's train queries). When it does, `/search` takes each first-stage run's best
 `depth` items (BM25 on the spell-corrected query, dense, and their fusion), re-orders
-their union with the ranker and hands that order to the ranker and policy.
+their union with the ranker and hands that order to the ranker and policy. The runs are
+rebuilt with the fusion and spelling the model records it was trained on; a model trained
+on another encoder than the one that made the version's item vectors is refused at load.
 
-The candidates' score is the second stage's, min-max scaled over the query's union (best
-1, worst 0), as score fusion scales each run: the service's relevance stays one
+The candidates' score is the second stage's, min-max scaled over the query's whole union
+(best 1, worst 0) before the cut to the candidates asked for, as score fusion scales each
+run: the service's relevance stays one
 definition, the candidate score as a share of the best one (`share_of_best`, identity on
 these), whether the order came from fusion or from the second stage.
 
