@@ -35,7 +35,9 @@ def main() -> None:
     for name in sorted(names, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n)):
         text = (results / f"{name}.md").read_text().strip()
         # Images sit beside the section's file; BENCHMARKS.md is two folders up.
-        text = re.sub(r"\]\((?!https?://|/|benchmarks/)([^)]+\.png)\)", r"](benchmarks/results/\1)", text)
+        text = re.sub(
+            r"\]\((?!https?://|/|benchmarks/)([^)]+\.png)\)", r"](benchmarks/results/\1)", text
+        )
         sections.append(text + "\n")
     (HERE.parent / "BENCHMARKS.md").write_text("\n".join(sections))
     print(f"wrote BENCHMARKS.md from {len(names)} section(s)")

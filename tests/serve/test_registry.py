@@ -9,7 +9,9 @@ from paretorec.serve.registry import MANIFEST, ModelKind, ModelRegistry, Registr
 
 
 def _publish(registry: ModelRegistry, payload: bytes, *, data: Path | None = None) -> str:
-    with registry.stage(ModelKind.RANKER, data=data, config={"layers": 2, "path": Path("x")}) as staged:
+    with registry.stage(
+        ModelKind.RANKER, data=data, config={"layers": 2, "path": Path("x")}
+    ) as staged:
         (staged.folder / "weights.safetensors").write_bytes(payload)
         (staged.folder / "sub").mkdir()
         (staged.folder / "sub" / "config.json").write_text("{}")
@@ -43,7 +45,10 @@ def test_failed_training_leaves_no_version(tmp_path: Path) -> None:
         (staged.folder / "w.safetensors").write_bytes(b"x")
         _ = 1 / 0
     assert registry.versions(ModelKind.POLICY) == []
-    with pytest.raises(RegistryError, match="nothing was written"), registry.stage(ModelKind.POLICY):
+    with (
+        pytest.raises(RegistryError, match="nothing was written"),
+        registry.stage(ModelKind.POLICY),
+    ):
         pass
     assert list((tmp_path / "policy").iterdir()) == []
 

@@ -174,9 +174,7 @@ def pareto_report(
         [o.name for o in chosen],
         simulated_prices=simulated_prices,
     )
-    problem, summary = problem_from_dataset(
-        dataset, chosen, config=source, constraints=constraints
-    )
+    problem, summary = problem_from_dataset(dataset, chosen, config=source, constraints=constraints)
     if settings.target is not None:
         names = [problem.names[problem.index(n)] for n in (settings.target, *settings.at_least)]
         settings = MethodSettings(
