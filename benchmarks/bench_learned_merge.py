@@ -37,13 +37,14 @@ from bench_recommend import (
     WORK,
     K,
     PerUser,
-    _interval,
     _paired_slices,
     _slices,
     load_per_user,
     log,
+    merge_slice_tables,
     metrics_of,
     per_user_of,
+    top_gains,
 )
 from paretorec.data.datasets import BuiltinDataset, load_builtin
 from paretorec.data.locations import cache_dir
@@ -217,31 +218,12 @@ def render(report: dict[str, Any]) -> None:
         "",
         f"Slices: all ({users['all']:,}); cold, the test item held out of training ({users['cold']:,}); long-tail, the test item has 1 to 5 train interactions ({users['tail']:,}). *{STORED}* is the fixed-quota merge of co-visitation, two-tower and sequential from the stored bench_recommend run, *{STORED_COVISITATION}* that run's co-visitation (its per-user figures on the same users); co-visitation's popularity penalty here was chosen on valid as there ({report['covisitation_penalty']}).",
         "",
-        "| slice | model | NDCG@10 | Recall@10 | Recall@50 |",
-        "|---|---|---:|---:|---:|",
     ]
-    for name, models in report["slices"].items():
-        for model, found in models.items():
-            lines.append(
-                f"| {name} | {model} | {found['ndcg@10']:.4f} | {found['recall@10']:.4f} | {found['recall@50']:.4f} |"
-            )
-    lines += [
-        "",
-        "Paired differences over the same test users (95% bootstrap interval, 1,000 resamples):",
-        "",
-        "| a | b | slice | Δ NDCG@10 | Δ Recall@10 |",
-        "|---|---|---|---:|---:|",
-    ]
-    paired = {(c["a"], c["b"], c["slice"], c["metric"]): c for c in report["paired"]}
-    for a, b, name in dict.fromkeys((c["a"], c["b"], c["slice"]) for c in report["paired"]):
-        lines.append(
-            f"| {a} | {b} | {name} | {_interval(paired[(a, b, name, 'ndcg@10')])} | {_interval(paired[(a, b, name, 'recall@10')])} |"
-        )
-    gains = sorted(report["feature_gain_share"].items(), key=lambda kv: -kv[1])
+    lines += merge_slice_tables(report["slices"], report["paired"])
     lines += [
         "",
         f"Share of the top 10 by the source that ranks each item best: {report['source_share@10']}. Features by share of the trees' gain: "
-        + ", ".join(f"{n} {v:.2f}" for n, v in gains[:8])
+        + top_gains(report["feature_gain_share"])
         + ".",
         "",
     ]

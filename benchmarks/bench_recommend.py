@@ -897,6 +897,39 @@ def _interval(c: dict[str, Any]) -> str:
     return f"{c['difference']:+.4f} [{c['lower']:+.4f}, {c['upper']:+.4f}] ({sig})"
 
 
+def merge_slice_tables(slices: dict[str, Any], paired_rows: list[dict[str, Any]]) -> list[str]:
+    """The learned merge's per-slice metrics table and its paired-difference table (shared by
+    recommend.md and bench_learned_merge.py's learned_merge.md)."""
+    lines = [
+        "| slice | model | NDCG@10 | Recall@10 | Recall@50 |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for name, models in slices.items():
+        for model, found in models.items():
+            lines.append(
+                f"| {name} | {model} | {found['ndcg@10']:.4f} | {found['recall@10']:.4f} | {found['recall@50']:.4f} |"
+            )
+    lines += [
+        "",
+        "Paired differences over the same test users (95% bootstrap interval, 1,000 resamples):",
+        "",
+        "| a | b | slice | Δ NDCG@10 | Δ Recall@10 |",
+        "|---|---|---|---:|---:|",
+    ]
+    paired = {(c["a"], c["b"], c["slice"], c["metric"]): c for c in paired_rows}
+    for a, b, name in dict.fromkeys((c["a"], c["b"], c["slice"]) for c in paired_rows):
+        lines.append(
+            f"| {a} | {b} | {name} | {_interval(paired[(a, b, name, 'ndcg@10')])} | {_interval(paired[(a, b, name, 'recall@10')])} |"
+        )
+    return lines
+
+
+def top_gains(feature_gain_share: dict[str, float], most: int = 8) -> str:
+    """The features with the largest share of the trees' gain, largest first: 'name 0.31, ...'."""
+    gains = sorted(feature_gain_share.items(), key=lambda kv: -kv[1])
+    return ", ".join(f"{n} {v:.2f}" for n, v in gains[:most])
+
+
 def render_learned(report: dict[str, Any]) -> list[str]:
     """The learned merge's section of recommend.md: slices with paired intervals, and the
     unseen shops."""
@@ -911,31 +944,12 @@ def render_learned(report: dict[str, Any]) -> list[str]:
             "",
             f"Slices of the test users: all ({users['all']:,}); cold: the test item is one of the held-out items, no train interaction ({users['cold']:,}); long-tail: the test item has 1 to {TAIL_MAX} train interactions ({users['tail']:,}).",
             "",
-            "| slice | model | NDCG@10 | Recall@10 | Recall@50 |",
-            "|---|---|---:|---:|---:|",
         ]
-        for name, models in row["slices"].items():
-            for model, found in models.items():
-                lines.append(
-                    f"| {name} | {model} | {found['ndcg@10']:.4f} | {found['recall@10']:.4f} | {found['recall@50']:.4f} |"
-                )
-        lines += [
-            "",
-            "Paired differences over the same test users (95% bootstrap interval, 1,000 resamples):",
-            "",
-            "| a | b | slice | Δ NDCG@10 | Δ Recall@10 |",
-            "|---|---|---|---:|---:|",
-        ]
-        paired = {(c["a"], c["b"], c["slice"], c["metric"]): c for c in row["paired"]}
-        for a, b, name in dict.fromkeys((c["a"], c["b"], c["slice"]) for c in row["paired"]):
-            lines.append(
-                f"| {a} | {b} | {name} | {_interval(paired[(a, b, name, 'ndcg@10')])} | {_interval(paired[(a, b, name, 'recall@10')])} |"
-            )
-        gains = sorted(row["feature_gain_share"].items(), key=lambda kv: -kv[1])
+        lines += merge_slice_tables(row["slices"], row["paired"])
         lines += [
             "",
             f"Share of the top 10 placed by each source (the source that ranks the item best): {row['source_share@10']}. Features by share of the trees' gain: "
-            + ", ".join(f"{n} {v:.2f}" for n, v in gains[:8])
+            + top_gains(row["feature_gain_share"])
             + ".",
             "",
         ]
