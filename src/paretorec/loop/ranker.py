@@ -30,7 +30,13 @@ import polars as pl
 
 from paretorec.loop.features import FeatureLayout, FloatArray
 from paretorec.loop.policy import catalog_marginals, read_log, users_table, window_events
-from paretorec.loop.retrain import LOGGED, RetrainConfig, RetrainResult, judge_distributions
+from paretorec.loop.retrain import (
+    LOGGED,
+    RetrainConfig,
+    RetrainResult,
+    judge_distributions,
+    register_candidate,
+)
 from paretorec.rank.config import RankerConfig, TrainConfig
 from paretorec.rank.features import RankerFeatures, build_candidate_features, build_ranker_features
 from paretorec.rank.ranker import Ranker
@@ -202,40 +208,23 @@ def retrain_ranker(
         context=layout.contexts(users_table(dataset), users),
         items=layout.items(dataset.items.frame),
     )
-    baseline = current.version if current else LOGGED
-    manifest_config = {
-        "mode": RANKER_MODE,
-        "trained_until": log.until,
-        "since": since.isoformat() if since else None,
-        "model": model.to_json(),
-        "tasks": list(candidate.tasks),
-        "weights": dict(config.weights),
-        "temperature": config.temperature,
-        "epochs": config.epochs,
-        "seed": config.seed,
-        "shuffle_rewards": config.shuffle_rewards,
-        "fit_rounds": cut,
-        "held_rounds": int(held.size),
-        "baseline": baseline,
-        "decision": decision.to_json(),
-    }
-    with registry.stage(ModelKind.RANKER, data=data, config=manifest_config) as staged:
-        candidate.save(staged.folder)
-        _exposures(fit_part, candidate).write_parquet(staged.folder / EXPOSURES)
-        for c in decision.comparisons:
-            staged.metrics[f"{c.estimator.lower()}_{c.objective}"] = c.candidate
-            staged.metrics[f"{c.estimator.lower()}_{c.objective}_difference"] = c.difference
-    assert staged.manifest is not None
-    version = staged.manifest.version
-    if decision.promote:
-        registry.promote(ModelKind.RANKER, version)
-    return RetrainResult(
-        version=version,
-        promoted=decision.promote,
-        baseline=baseline,
+
+    def save(folder: Path) -> None:
+        candidate.save(folder)
+        _exposures(fit_part, candidate).write_parquet(folder / EXPOSURES)
+
+    return register_candidate(
+        registry,
+        ModelKind.RANKER,
+        save,
+        mode=RANKER_MODE,
+        log=log,
+        since=since,
+        config=config,
         decision=decision,
-        since=since.isoformat() if since else None,
-        until=log.until,
+        baseline=current.version if current else LOGGED,
         fit_rounds=cut,
         held_rounds=int(held.size),
+        data=data,
+        extra={"model": model.to_json(), "tasks": list(candidate.tasks)},
     )

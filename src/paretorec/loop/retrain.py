@@ -13,7 +13,7 @@ policy's own value on the held-back rounds (its on-policy mean).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +43,7 @@ __all__ = [
     "RetrainResult",
     "judge",
     "judge_distributions",
+    "register_candidate",
     "retrain",
     "write_report",
 ]
@@ -244,30 +245,66 @@ def retrain(
         previous=current[1] if current is not None and not config.shuffle_rewards else None,
     )  # fmt: skip
     decision = judge(dataset, log, held, candidate, current[1] if current else None, config)
-    baseline = current[0] if current else LOGGED
+    return register_candidate(
+        registry,
+        ModelKind.POLICY,
+        candidate.save,
+        mode=LOOP_MODE,
+        log=log,
+        since=since,
+        config=config,
+        decision=decision,
+        baseline=current[0] if current else LOGGED,
+        fit_rounds=int(fit.size),
+        held_rounds=int(held.size),
+        data=data,
+    )
+
+
+def register_candidate(
+    registry: ModelRegistry,
+    kind: ModelKind,
+    save: Callable[[Path], None],
+    *,
+    mode: str,
+    log: LoopLog,
+    since: datetime | None,
+    config: RetrainConfig,
+    decision: Decision,
+    baseline: str,
+    fit_rounds: int,
+    held_rounds: int,
+    data: Path | None,
+    extra: Mapping[str, Any] | None = None,
+) -> RetrainResult:
+    """Register a judged candidate (`save` writes its files into the staged folder) with the
+    decision in its manifest and the gate's comparisons as metrics, and promote it if the
+    gate approves; shared by the policy's and the ranker's retraining. `extra` goes into the
+    manifest after `since`."""
     manifest_config = {
-        "mode": LOOP_MODE,
+        "mode": mode,
         "trained_until": log.until,
         "since": since.isoformat() if since else None,
+        **(extra or {}),
         "weights": dict(config.weights),
         "temperature": config.temperature,
         "epochs": config.epochs,
         "seed": config.seed,
         "shuffle_rewards": config.shuffle_rewards,
-        "fit_rounds": int(fit.size),
-        "held_rounds": int(held.size),
+        "fit_rounds": fit_rounds,
+        "held_rounds": held_rounds,
         "baseline": baseline,
         "decision": decision.to_json(),
     }
-    with registry.stage(ModelKind.POLICY, data=data, config=manifest_config) as staged:
-        candidate.save(staged.folder)
+    with registry.stage(kind, data=data, config=manifest_config) as staged:
+        save(staged.folder)
         for c in decision.comparisons:
             staged.metrics[f"{c.estimator.lower()}_{c.objective}"] = c.candidate
             staged.metrics[f"{c.estimator.lower()}_{c.objective}_difference"] = c.difference
     assert staged.manifest is not None
     version = staged.manifest.version
     if decision.promote:
-        registry.promote(ModelKind.POLICY, version)
+        registry.promote(kind, version)
     return RetrainResult(
         version=version,
         promoted=decision.promote,
@@ -275,8 +312,8 @@ def retrain(
         decision=decision,
         since=since.isoformat() if since else None,
         until=log.until,
-        fit_rounds=int(fit.size),
-        held_rounds=int(held.size),
+        fit_rounds=fit_rounds,
+        held_rounds=held_rounds,
     )
 
 
