@@ -9,7 +9,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, cast
+from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import torch
@@ -17,6 +18,7 @@ from numpy.typing import NDArray
 from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, LRScheduler, ReduceLROnPlateau
 
+from paretorec.retrieve.recommend._files import write_model
 from paretorec.retrieve.recommend.base import History
 
 __all__ = [
@@ -409,3 +411,39 @@ def padded(histories: Sequence[History], length: int, pad: int) -> NDArray[np.in
         recent = history[-length:]
         out[row, : recent.size] = recent
     return out
+
+
+def write_network(
+    folder: str | Path,
+    kind: str,
+    config: Mapping[str, object],
+    net: nn.Module,
+    items: ItemInput,
+    training_log: TrainingLog | None,
+) -> None:
+    """Save a neural generator: its `config`, the text dimension its `items` input reads,
+    its training log and the network's weights (read back with `read_network`)."""
+    arrays = {name: t.detach().numpy() for name, t in net.state_dict().items()}
+    saved: dict[str, object] = {
+        **config,
+        "text_dim": int(items.text.in_features),
+        "training_log": training_log.as_dict() if training_log else None,
+    }
+    write_model(folder, kind, saved, arrays)
+
+
+_Net = TypeVar("_Net", bound=nn.Module)
+
+
+def read_network(
+    config: Mapping[str, Any],
+    arrays: Mapping[str, NDArray[Any]],
+    new_net: Callable[[int, NDArray[np.bool_]], _Net],
+) -> tuple[_Net, TrainingLog | None]:
+    """The network `write_network` saved, built by `new_net(text_dim, id_mask)` and set to
+    eval mode, and its training log (None when it was saved without one)."""
+    log = TrainingLog.from_dict(config["training_log"]) if config.get("training_log") else None
+    net = new_net(int(config["text_dim"]), arrays["items.id_mask"] > 0)
+    net.load_state_dict({name: torch.from_numpy(a.copy()) for name, a in arrays.items()})
+    net.eval()
+    return net, log

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 from torch import nn
 
-from paretorec.retrieve.recommend._files import read_model, write_model
+from paretorec.retrieve.recommend._files import read_model
 from paretorec.retrieve.recommend._neural import (
     ItemInput,
     LRSchedule,
@@ -38,8 +38,10 @@ from paretorec.retrieve.recommend._neural import (
     gathered,
     in_chunks,
     padded,
+    read_network,
     train_epochs,
     validation_score,
+    write_network,
 )
 from paretorec.retrieve.recommend.base import (
     Generator,
@@ -297,13 +299,7 @@ class TwoTower(Generator):
 
     def save(self, folder: str | Path) -> None:
         net = self.net
-        arrays = {name: t.detach().numpy() for name, t in net.state_dict().items()}
-        config: dict[str, object] = {
-            **self._config(),
-            "text_dim": int(net.items.text.in_features),
-            "training_log": self.training_log.as_dict() if self.training_log else None,
-        }
-        write_model(folder, _KIND, config, arrays)
+        write_network(folder, _KIND, self._config(), net, net.items, self.training_log)
 
     @classmethod
     def load(cls, folder: str | Path) -> Self:
@@ -325,10 +321,6 @@ class TwoTower(Generator):
             valid_metric=training.metric,
             seed=int(config["seed"]),
         )
-        if config.get("training_log"):
-            model.training_log = TrainingLog.from_dict(config["training_log"])
-        net = model._new_net(int(config["text_dim"]), arrays["items.id_mask"] > 0)
-        net.load_state_dict({name: torch.from_numpy(a.copy()) for name, a in arrays.items()})
-        net.eval()
+        net, model.training_log = read_network(config, arrays, model._new_net)
         model._net = net
         return model
