@@ -3,7 +3,11 @@ histories whose next item is obvious."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 import numpy as np
+import polars as pl
 import pytest
 from numpy.typing import NDArray
 
@@ -30,3 +34,16 @@ def chains(repeat: int = 30) -> tuple[NDArray[np.int64], ...]:
 @pytest.fixture
 def data() -> TrainingData:
     return TrainingData(text_vectors(), chains(12))
+
+
+def write_shop(folder: Path, titles: Sequence[str], baskets: Sequence[Sequence[str]]) -> Path:
+    """A tiny shop for the CLI tests in `folder`: items i0, i1, ... titled `titles` and user
+    u<n> purchasing `baskets[n]` in order."""
+    ids = [f"i{n}" for n in range(len(titles))]
+    pl.DataFrame({"item_id": ids, "title": list(titles)}).write_csv(folder / "items.csv")
+    users = [f"u{user}" for user, basket in enumerate(baskets) for _ in basket]
+    items = [item for basket in baskets for item in basket]
+    pl.DataFrame(
+        {"user_id": users, "item_id": items, "event": ["purchase"] * len(items)}
+    ).write_csv(folder / "events.csv")
+    return folder

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from paretorec.cli import app
+from tests.retrieve.recommend.conftest import write_shop
 
 runner = CliRunner()
 TITLES = [
@@ -25,18 +26,11 @@ TITLES = [
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("shop")
-    ids = [f"i{n}" for n in range(len(TITLES))]
-    pl.DataFrame({"item_id": ids, "title": TITLES}).write_csv(folder / "items.csv")
-    users, items = [], []
-    for user in range(12):
-        chain = ["i0", "i1", "i2", "i5"] if user % 2 == 0 else ["i3", "i4", "i5", "i0"]
-        users += [f"u{user}"] * len(chain)
-        items += chain
-    pl.DataFrame(
-        {"user_id": users, "item_id": items, "event": ["purchase"] * len(items)}
-    ).write_csv(folder / "events.csv")
-    return folder
+    baskets = [
+        ["i0", "i1", "i2", "i5"] if user % 2 == 0 else ["i3", "i4", "i5", "i0"]
+        for user in range(12)
+    ]
+    return write_shop(tmp_path_factory.mktemp("shop"), TITLES, baskets)
 
 
 def test_eval_recommend_writes_metrics(shop: Path, tmp_path: Path) -> None:

@@ -6,30 +6,23 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import polars as pl
 import pytest
 from typer.testing import CliRunner
 
 from paretorec.cli import app
+from tests.retrieve.recommend.conftest import write_shop
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("shop")
     titles = ["racing game", "racing wheel", "racing pedals", "puzzle game", "puzzle book"]
-    ids = [f"i{n}" for n in range(len(titles))]
-    pl.DataFrame({"item_id": ids, "title": titles}).write_csv(folder / "items.csv")
-    users, items = [], []
-    for user in range(16):
-        chain = ["i0", "i1", "i2", "i3"] if user % 2 == 0 else ["i3", "i4", "i0", "i1"]
-        users += [f"u{user}"] * len(chain)
-        items += chain
-    pl.DataFrame(
-        {"user_id": users, "item_id": items, "event": ["purchase"] * len(items)}
-    ).write_csv(folder / "events.csv")
-    return folder
+    baskets = [
+        ["i0", "i1", "i2", "i3"] if user % 2 == 0 else ["i3", "i4", "i0", "i1"]
+        for user in range(16)
+    ]
+    return write_shop(tmp_path_factory.mktemp("shop"), titles, baskets)
 
 
 def test_train_recommender_records_the_curve_in_the_manifest(shop: Path, tmp_path: Path) -> None:
