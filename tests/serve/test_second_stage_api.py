@@ -16,8 +16,8 @@ from paretorec.serve import ModelRegistry
 from paretorec.serve.encoders import EncoderRef
 from paretorec.serve.index_version import SecondStageData, build_index_version
 from paretorec.serve.loading import LoadOptions, load_pipeline
-from paretorec.serve.pipeline import SearchQuery
-from paretorec.serve.second_stage import scaled_scores
+from paretorec.serve.pipeline import SearchQuery, ServingPipeline
+from paretorec.serve.second_stage import ServedSecondStage, scaled_scores
 from paretorec.stages import Stage
 from tests.serve.conftest import AppFactory, HashingEncoder, shop_catalog
 
@@ -67,6 +67,13 @@ def ranked_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _with_second_stage(tmp_path_factory.mktemp("ranked") / "models")
 
 
+def _served(models: Path) -> tuple[ServingPipeline, ServedSecondStage]:
+    """The pipeline served from `models` with the default options, and its second stage."""
+    pipeline = load_pipeline(ModelRegistry(models), LoadOptions(encoder=HashingEncoder()))
+    assert pipeline.second_stage is not None
+    return pipeline, pipeline.second_stage
+
+
 def _ids(response: object) -> list[str]:
     return [item["item_id"] for item in response.json()["items"]]  # type: ignore[attr-defined]
 
@@ -97,9 +104,7 @@ def test_search_serves_the_second_stages_order(
 def test_the_relevance_the_service_weighs_is_the_scaled_second_stage_score(
     ranked_models: Path,
 ) -> None:
-    pipeline = load_pipeline(ModelRegistry(ranked_models), LoadOptions(encoder=HashingEncoder()))
-    second = pipeline.second_stage
-    assert second is not None
+    _, second = _served(ranked_models)
     vector = HashingEncoder().encode_queries(["drill"])[0]
     raw = second.search.search("drill", vector, k=12, depth=12)
     served = second.rerank("drill", vector, k=12)
@@ -113,9 +118,7 @@ def test_the_relevance_the_service_weighs_is_the_scaled_second_stage_score(
 def test_filters_and_catalog_changes_fall_back_to_the_fused_order(
     ranked_models: Path,
 ) -> None:
-    pipeline = load_pipeline(ModelRegistry(ranked_models), LoadOptions(encoder=HashingEncoder()))
-    second = pipeline.second_stage
-    assert second is not None
+    pipeline, second = _served(ranked_models)
     vector = HashingEncoder().encode_queries(["cordless"])[0]
     fused = pipeline.retriever.search("cordless", vector, k=12)
     pipeline.remove_item("d2")
@@ -185,9 +188,7 @@ def test_build_index_second_stage_needs_judgments(tmp_path: Path) -> None:
 def test_the_served_scores_are_scaled_over_the_whole_union_before_the_cut(
     ranked_models: Path,
 ) -> None:
-    pipeline = load_pipeline(ModelRegistry(ranked_models), LoadOptions(encoder=HashingEncoder()))
-    second = pipeline.second_stage
-    assert second is not None
+    _, second = _served(ranked_models)
     vector = HashingEncoder().encode_queries(["drill"])[0]
     union = second.search.search("drill", vector, k=None, depth=second.depth)
     assert len(union) > 2 and len(set(union.scores.tolist())) > 2
@@ -201,9 +202,7 @@ def test_the_served_scores_are_scaled_over_the_whole_union_before_the_cut(
 def test_the_served_model_records_the_first_stage_it_was_trained_on(
     ranked_models: Path,
 ) -> None:
-    pipeline = load_pipeline(ModelRegistry(ranked_models), LoadOptions(encoder=HashingEncoder()))
-    second = pipeline.second_stage
-    assert second is not None
+    _, second = _served(ranked_models)
     first = second.search.stage.first_stage
     assert first is not None and first.encoder == HashingEncoder().name
     assert first.spelling and first.fusion == second.retriever.fusion == ScoreFusion(weight=0.7)
