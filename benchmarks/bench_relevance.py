@@ -40,6 +40,7 @@ import itertools
 import json
 import platform
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +204,26 @@ def demo_service(quick: bool) -> tuple[Any, Any, list[tuple[str, int, int, int]]
     return world, pipeline, [example, *[q for q in queries if q[0] != EXAMPLE]]
 
 
+def retrieved(
+    world: Any, pipeline: Any, queries: list[tuple[str, int, int, int]]
+) -> Iterator[tuple[str, int, Any, Any, np.ndarray, np.ndarray]]:
+    """Each query's text and leaf, the service's search context and top-K candidates for it,
+    the candidates' rows in the world and their true grades (one row)."""
+    from paretorec.serve.pipeline import SearchQuery
+    from paretorec.simulate.sessions import Intent, graded_relevance
+
+    row_of = {item: n for n, item in enumerate(world.item_ids.to_list())}
+    for text, leaf, brand, attribute in queries:
+        query = SearchQuery(text, k=K)
+        context = pipeline.search_context(query)
+        candidates = pipeline.search_candidates(context, query)
+        rows = np.array([row_of[i] for i in candidates.item_ids], dtype=np.int64)
+        intent = Intent(
+            np.array([leaf]), np.array([brand]), np.array([attribute]), np.array([True])
+        )
+        yield text, leaf, context, candidates, rows, graded_relevance(world, intent, rows[None, :])
+
+
 def on_demo_shop(
     world: Any, pipeline: Any, queries: list[tuple[str, int, int, int]], run: SimulatorRun,
     weights: dict[str, np.ndarray],
@@ -215,27 +236,17 @@ def on_demo_shop(
     from paretorec.policy.served import ServedPolicy
     from paretorec.preference import Preference
     from paretorec.serve.fallback import relevance_predictions
-    from paretorec.serve.pipeline import SearchQuery
-    from paretorec.simulate.sessions import Intent, graded_relevance, leaf_relevance
+    from paretorec.simulate.sessions import leaf_relevance
 
     predictor = run.task.predictor
     assert isinstance(predictor, LoggedFeedbackModel)  # the demo's recipe: logged feedback
     served = ServedPolicy(run.policy, pipeline.store, predictor=predictor)
     names = tuple(run.policy.config.objectives)
-    row_of = {item: n for n, item in enumerate(world.item_ids.to_list())}
     titles = world.items_frame()["title"].to_list()
     out: dict[str, dict[str, list[float]]] = {n: {"off_topic": [], "ndcg": []} for n in weights}
     example: dict[str, list[str]] = {}
     predicted, truth, share = [], [], []
-    for text, leaf, brand, attribute in queries:
-        query = SearchQuery(text, k=K)
-        context = pipeline.search_context(query)
-        candidates = pipeline.search_candidates(context, query)
-        rows = np.array([row_of[i] for i in candidates.item_ids], dtype=np.int64)
-        intent = Intent(
-            np.array([leaf]), np.array([brand]), np.array([attribute]), np.array([True])
-        )
-        grades = graded_relevance(world, intent, rows[None, :])
+    for text, leaf, context, candidates, rows, grades in retrieved(world, pipeline, queries):
         own = served.predicted_relevance(context, candidates)
         if own is not None:  # what the service reports and floors for this policy
             predicted.append(own)
@@ -262,20 +273,10 @@ def first_stage(
     world: Any, pipeline: Any, queries: list[tuple[str, int, int, int]]
 ) -> dict[str, float]:
     """The retrieval order's own off-topic share of the top 3 and NDCG@10."""
-    from paretorec.serve.pipeline import SearchQuery
-    from paretorec.simulate.sessions import Intent, graded_relevance, leaf_relevance
+    from paretorec.simulate.sessions import leaf_relevance
 
-    row_of = {item: n for n, item in enumerate(world.item_ids.to_list())}
     off, ndcg = [], []
-    for text, leaf, brand, attribute in queries:
-        query = SearchQuery(text, k=K)
-        context = pipeline.search_context(query)
-        candidates = pipeline.search_candidates(context, query)
-        rows = np.array([row_of[i] for i in candidates.item_ids], dtype=np.int64)
-        intent = Intent(
-            np.array([leaf]), np.array([brand]), np.array([attribute]), np.array([True])
-        )
-        grades = graded_relevance(world, intent, rows[None, :])
+    for _, leaf, _, _, rows, grades in retrieved(world, pipeline, queries):
         closeness = leaf_relevance(world, np.array([leaf]), rows[:TOP])
         off.append(float((closeness < world.config.behaviour.relevance_mid).mean()))
         ndcg.append(float(list_ndcg(grades, np.arange(min(K, rows.size))[None, :])[0]))
