@@ -24,6 +24,18 @@ their test fronts (1,000 test sessions) as mean ± sd over seeds, and the paired
 differences to the default seed by seed; it writes tune_policy.md/json.
 
     .venv/bin/python benchmarks/bench_tune.py --stage policy [--trials 12] [--sessions 15360]
+
+`--stage ranker` tunes the multi-task ranker (`paretorec tune ranker`: multi-objective TPE
+on the valid AUC of each task) on bench_ranker.py's simulator log (`WorldConfig.lively()`,
+uniformly random lists of 10), then trains the default and the front's knee with 3 seeds
+each and reports their test AUCs as mean ± sd and the differences paired by seed.
+`--stage search` tunes hybrid search on Home Depot (`paretorec tune search`: TPE on valid
+NDCG@10 and Recall@100; the item vectors from bench_search.py's embedding cache), then
+measures the default (`paretorec index`'s) and the knee once on the test queries, with
+paired-bootstrap intervals over queries. Both merge their section into tune.md/json.
+
+    .venv/bin/python benchmarks/bench_tune.py --stage ranker [--trials 10] [--sessions 6000]
+    .venv/bin/python benchmarks/bench_tune.py --stage search [--trials 10]
 """
 
 from __future__ import annotations
@@ -230,6 +242,339 @@ def render(r: dict[str, Any]) -> str:
         "- The wall time includes encoding the 16,859 titles once into the embedding cache "
         f"(setup {r['setup_s'] / 60:.1f} min, with several other jobs on the machine).",
     ]
+    text = "\n".join(lines) + "\n"
+    if "ranker" in r:
+        text += "\n" + render_ranker(r["ranker"])
+    if "search" in r:
+        text += "\n" + render_search(r["search"])
+    return text
+
+
+def _study_summary(study: optuna.Study, tune_s: float) -> dict[str, Any]:
+    states = [t.state.name.lower() for t in study.trials]
+    durations = [t.duration.total_seconds() for t in study.trials if t.duration is not None]
+    return {
+        "trials": len(study.trials),
+        "states": {s: states.count(s) for s in sorted(set(states))},
+        "trial_seconds": {
+            "mean": float(np.mean(durations)),
+            "min": float(np.min(durations)),
+            "max": float(np.max(durations)),
+        },
+        "tuning_s": tune_s,
+        "history": [
+            {
+                "number": t.number,
+                "state": t.state.name.lower(),
+                "params": t.params,
+                "values": t.values,
+                "seconds": t.duration.total_seconds() if t.duration is not None else None,
+            }
+            for t in study.trials
+        ],
+    }
+
+
+RANKER_SEEDS = (0, 1, 2)
+
+
+def run_ranker(trials: int, sessions: int, epochs: int, timeout: float | None) -> dict[str, Any]:
+    import dataclasses
+
+    from paretorec.rank import build_ranker_features, simulate_with_truth
+    from paretorec.simulate import WorldConfig
+    from paretorec.tune.ranker import RankerTuning
+
+    start = time.perf_counter()
+    items, users = 3_000, 2_000  # bench_ranker.py's simulator shop
+    logs = simulate_with_truth(items, users, sessions, seed=0, config=WorldConfig.lively())
+    features = build_ranker_features(
+        logs.dataset, encoder=SentenceTransformerEncoder(), cache_dir=cache_dir() / "embeddings"
+    )
+    assert features.split is not None
+    tuning = RankerTuning(features, max_epochs=epochs, seed=SEED)
+    setup_s = time.perf_counter() - start
+    log(f"ranker features ready in {setup_s:.0f} s: {len(features):,} exposures")
+    shutil.rmtree(WORK / "ranker", ignore_errors=True)
+    place = StudyPlace.under(WORK / "ranker", "ranker")
+    study = open_study(
+        place,
+        stage=TunableStage.RANKER,
+        data=f"simulator(lively, items={items}, users={users}, sessions={sessions})",
+        objectives=tuning.objectives,
+        seed=SEED,
+    )
+    tune_start = time.perf_counter()
+    run_trials(study, tuning, trials=trials, timeout=timeout, on_trial=log_trial)
+    summary = _study_summary(study, time.perf_counter() - tune_start)
+    chosen = choose(study)
+    configurations = {"default": study.trials[0], "knee": chosen.trial}
+    measured: dict[str, dict[str, Any]] = {}
+    for name, trial in configurations.items():
+        if name == "knee" and trial.number == configurations["default"].number:
+            measured[name] = measured["default"]
+            continue
+        per_seed = []
+        for seed in RANKER_SEEDS:
+            staged = dataclasses.replace(tuning, seed=seed)
+            t0 = time.perf_counter()
+            figures = staged.test(staged.fit(trial.params))
+            per_seed.append({"seed": seed, **figures, "seconds": time.perf_counter() - t0})
+            log(f"{name} (trial {trial.number}) seed {seed} on test: {figures}")
+        measured[name] = {
+            "trial": trial.number,
+            "params": trial.params,
+            "valid": dict(zip(tuning.objectives, trial.values, strict=True)),
+            "test_per_seed": per_seed,
+        }
+    split = features.split
+    return {
+        "data": {"items": items, "users": users, "sessions": sessions},
+        "exposures": {p: int((split == p).sum()) for p in ("train", "valid", "test")},
+        "objectives": list(tuning.objectives),
+        "max_epochs": epochs,
+        "requested_trials": trials,
+        "timeout_s": timeout,
+        **summary,
+        "setup_s": setup_s,
+        "front": list(chosen.front),
+        "seeds": list(RANKER_SEEDS),
+        "configurations": measured,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "wall_s": time.perf_counter() - start,
+    }
+
+
+def render_ranker(r: dict[str, Any]) -> str:
+    names = r["objectives"]
+    conf = r["configurations"]
+    d = r["data"]
+    lines = [
+        "## Tuning: the multi-task ranker tuned with Optuna against its default (simulator)",
+        "",
+        f"`python benchmarks/bench_tune.py --stage ranker --trials {r['requested_trials']} "
+        f"--sessions {d['sessions']} --epochs {r['max_epochs']}"
+        + (f" --timeout {r['timeout_s']:.0f}" if r.get("timeout_s") else "")
+        + f"`; wall {r['wall_s'] / 60:.1f} min on {r['machine']} (shared with other jobs, "
+        "1 torch thread).",
+        "",
+        f"bench_ranker.py's simulator log (`WorldConfig.lively()`, {d['items']:,} items, "
+        f"{d['users']:,} users, {d['sessions']:,} sessions of uniformly random lists of 10: "
+        + ", ".join(f"{n:,} {p}" for p, n in r["exposures"].items())
+        + " exposures). `paretorec.tune`'s ranker study: multi-objective TPE on the valid AUC "
+        f"of each task ({', '.join(names)}); architecture, layer sizes, experts, dropout, "
+        "loss weighting, learning rate and batch size searched; trial 0 the default "
+        "(`paretorec train ranker`'s MMoE); every trial and every final model trained the "
+        f"same way (at most {r['max_epochs']} epochs, early-stopped on the valid loss), median "
+        f"pruning. {r['trials']} trials "
+        f"({', '.join(f'{n} {s}' for s, n in r['states'].items())}), "
+        f"{r['tuning_s'] / 60:.1f} min of tuning, {r['trial_seconds']['mean']:.0f} s a trial "
+        f"({r['trial_seconds']['min']:.0f}-{r['trial_seconds']['max']:.0f}); "
+        f"{len(r['front'])} trial(s) on the valid front.",
+        "",
+        f"Then the default and the knee (what `paretorec tune` registers) each trained with "
+        f"seeds {r['seeds']} and measured once on the test exposures (mean ± sd over seeds; "
+        "the difference to the default paired by seed):",
+        "",
+        "| configuration | trial | "
+        + " | ".join(f"valid {n}" for n in names)
+        + " | "
+        + " | ".join(f"test {n}" for n in names)
+        + " |",
+        "|---|---:|" + "---:|" * (2 * len(names)),
+    ]
+    default = conf["default"]["test_per_seed"]
+    for name, c in conf.items():
+        seeds = c["test_per_seed"]
+        cells = [_mean_sd([s[n] for s in seeds]) for n in names]
+        lines.append(
+            f"| {name} | {c['trial']} | "
+            + " | ".join(f"{c['valid'][n]:.4f}" for n in names)
+            + " | "
+            + " | ".join(cells)
+            + " |"
+        )
+    diffs = {
+        n: [a[n] - b[n] for a, b in zip(conf["knee"]["test_per_seed"], default, strict=True)]
+        for n in names
+    }
+    lines.append("")
+    if conf["knee"]["trial"] == conf["default"]["trial"]:
+        lines.append(
+            f"- No trial beat the default on valid within {r['trials']} trials: the knee is "
+            "the default itself, which tuning therefore keeps."
+        )
+    else:
+        lines.append(
+            "- Knee − default on test, paired by seed (mean ± sd): "
+            + ", ".join(
+                f"{n} {np.mean(v):+.4f} ± {np.std(v, ddof=1):.4f}" for n, v in diffs.items()
+            )
+            + "."
+        )
+    lines.append(f"- Parameters of the knee: `{conf['knee']['params']}`.")
+    return "\n".join(lines) + "\n"
+
+
+def run_search(trials: int, timeout: float | None) -> dict[str, Any]:
+    import torch
+
+    from paretorec.data.splits import split_judgments
+    from paretorec.tune.search import SearchTuning
+    from paretorec.types import Dataset, Judgments
+
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    dataset = load_builtin(BuiltinDataset.HOMEDEPOT)
+    queries = dataset.queries
+    assert dataset.judgments is not None and queries is not None
+    # bench_search.py's split (by query, seed 0) and its embedding cache
+    judgments = split_judgments(dataset.judgments, seed=0).frame
+    dataset = Dataset(
+        dataset.items, dataset.users, queries, Judgments(judgments), name=dataset.name
+    )
+    encoder = SentenceTransformerEncoder()
+    vectors = encode_items_cached(
+        encoder, item_text(dataset.items), WORK.parent / "search" / "cache"
+    )
+    split = judgments["split"].str.to_lowercase()
+    wanted = judgments.filter(split.is_in(["valid", "test"]))["query_id"].unique()
+    frame = queries.frame.filter(queries.frame["query_id"].is_in(wanted.to_list()))
+    ids = frame["query_id"].to_list()
+    encoded = encoder.encode_queries(frame["text"].to_list())
+    tuning = SearchTuning(dataset, vectors, dict(zip(ids, encoded, strict=True)), seed=SEED)
+    setup_s = time.perf_counter() - start
+    log(f"search ready in {setup_s:.0f} s: {len(ids):,} valid and test queries encoded")
+    shutil.rmtree(WORK / "search", ignore_errors=True)
+    place = StudyPlace.under(WORK / "search", "search")
+    data = Path(os.environ.get("PARETOREC_SHARED_DATA", "/work/shared/data")) / "homedepot"
+    study = open_study(
+        place,
+        stage=TunableStage.SEARCH,
+        data=data,
+        objectives=tuning.objectives,
+        seed=SEED,
+    )
+    tune_start = time.perf_counter()
+    run_trials(study, tuning, trials=trials, timeout=timeout, on_trial=log_trial)
+    summary = _study_summary(study, time.perf_counter() - tune_start)
+    chosen = choose(study)
+    best = _best_first(study)
+    configurations = {"default": study.trials[0], "knee": chosen.trial, "best valid NDCG": best}
+    measured: dict[str, dict[str, Any]] = {}
+    per_query: dict[str, dict[str, dict[str, float]]] = {}
+    seen: dict[int, str] = {}
+    for name, trial in configurations.items():
+        if trial.number in seen:
+            measured[name] = dict(measured[seen[trial.number]])
+            per_query[name] = per_query[seen[trial.number]]
+            continue
+        seen[trial.number] = name
+        scores = tuning.test_per_query(tuning.fit(trial.params))
+        per_query[name] = scores
+        figures = {m: float(np.mean(list(v.values()))) for m, v in scores.items()}
+        measured[name] = {
+            "trial": trial.number,
+            "params": trial.params,
+            "valid": dict(zip(tuning.objectives, trial.values, strict=True)),
+            "test": figures,
+        }
+        log(f"{name} (trial {trial.number}) on test: {figures}")
+    comparisons: dict[str, dict[str, Any]] = {}
+    for name in ("knee", "best valid NDCG"):
+        comparisons[name] = {}
+        for metric in tuning.objectives:
+            base = per_query["default"][metric]
+            ours = per_query[name][metric]
+            units = sorted(base)
+            comparisons[name][metric] = paired_bootstrap(
+                [ours[q] for q in units], [base[q] for q in units], seed=SEED
+            ).as_dict()
+    n_test = len(per_query["default"][tuning.objectives[0]])
+    return {
+        "objectives": list(tuning.objectives),
+        "n_items": len(dataset.items),
+        "n_test_queries": n_test,
+        "requested_trials": trials,
+        "timeout_s": timeout,
+        **summary,
+        "setup_s": setup_s,
+        "front": list(chosen.front),
+        "configurations": measured,
+        "paired_vs_default": comparisons,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "wall_s": time.perf_counter() - start,
+    }
+
+
+def render_search(r: dict[str, Any]) -> str:
+    ndcg, recall = r["objectives"]
+    conf = r["configurations"]
+    lines = [
+        "## Tuning: hybrid search tuned with Optuna against its default (Home Depot)",
+        "",
+        f"`python benchmarks/bench_tune.py --stage search --trials {r['requested_trials']}"
+        + (f" --timeout {r['timeout_s']:.0f}" if r.get("timeout_s") else "")
+        + f"`; wall {r['wall_s'] / 60:.1f} min on {r['machine']} (shared with other jobs).",
+        "",
+        f"Home Depot ({r['n_items']:,} products), bench_search.py's split by query (seed 0) "
+        "and its zero-shot MiniLM item vectors (embedding cache). `paretorec.tune`'s search "
+        f"study: multi-objective TPE on valid {ndcg} and {recall} of the fused full-catalog "
+        "lists; BM25's k1, b and fields (Home Depot's catalog holds titles only, so every "
+        "field set indexes the same text), the fusion (score or RRF, lexical weight, "
+        "normalization or k) and the candidate depth searched, BM25 on the spell-corrected "
+        "query as the served hybrid; trial 0 the default (`paretorec index`'s: BM25 "
+        "defaults, score fusion at 0.7, depth 100). "
+        f"{r['trials']} trials ({', '.join(f'{n} {s}' for s, n in r['states'].items())}), "
+        f"{r['tuning_s'] / 60:.1f} min of tuning, {r['trial_seconds']['mean']:.0f} s a trial "
+        f"({r['trial_seconds']['min']:.0f}-{r['trial_seconds']['max']:.0f}); "
+        f"{len(r['front'])} trial(s) on the valid front.",
+        "",
+        f"Measured once on the {r['n_test_queries']:,} test queries with a relevant item "
+        "(differences to the default: 95% paired bootstrap over queries):",
+        "",
+        f"| configuration | trial | valid {ndcg} | valid {recall} | test {ndcg} | test {recall} "
+        f"| {ndcg} − default | {recall} − default |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for name, c in conf.items():
+        cells = ["—", "—"]
+        if name in r["paired_vs_default"]:
+            cells = [
+                f"{p['difference']:+.4f} [{p['lower']:+.4f}, {p['upper']:+.4f}]"
+                for p in (r["paired_vs_default"][name][m] for m in (ndcg, recall))
+            ]
+        lines.append(
+            f"| {name} | {c['trial']} | {c['valid'][ndcg]:.4f} | {c['valid'][recall]:.4f} "
+            f"| {c['test'][ndcg]:.4f} | {c['test'][recall]:.4f} | {cells[0]} | {cells[1]} |"
+        )
+    lines.append("")
+    if conf["knee"]["trial"] == conf["best valid NDCG"]["trial"] == conf["default"]["trial"]:
+        lines.append(
+            f"- No trial beat the default on valid within {r['trials']} trials: the knee and "
+            "the best-valid-NDCG trial are the default itself, which tuning therefore keeps."
+        )
+    else:
+        for name in ("knee", "best valid NDCG"):
+            if conf[name]["trial"] == conf["default"]["trial"]:
+                lines.append(f"- The {name} is the default itself.")
+                continue
+            verdicts = []
+            for metric in (ndcg, recall):
+                p = r["paired_vs_default"][name][metric]
+                verdicts.append(
+                    f"{metric} "
+                    + (
+                        "not distinguishable from the default (the interval holds 0)"
+                        if not p["significant"]
+                        else ("above the default" if p["difference"] > 0 else "below the default")
+                    )
+                )
+            lines.append(f"- The {name} (trial {conf[name]['trial']}): {'; '.join(verdicts)}.")
+    lines += [
+        f"- Parameters of the knee: `{conf['knee']['params']}`.",
+        f"- Parameters of the best-valid-NDCG trial: `{conf['best valid NDCG']['params']}`.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -377,10 +722,18 @@ def render_policy(r: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", choices=("recommender", "policy"), default="recommender")
+    parser.add_argument(
+        "--stage", choices=("recommender", "policy", "ranker", "search"), default="recommender"
+    )
+    parser.add_argument("--epochs", type=int, default=3, help="ranker: at most, per model")
     parser.add_argument("--trials", type=int, default=None, help="30 (recommender), 12 (policy)")
     parser.add_argument("--valid-users", type=int, default=10_000)
-    parser.add_argument("--sessions", type=int, default=15_360, help="policy: per trial")
+    parser.add_argument(
+        "--sessions",
+        type=int,
+        default=None,
+        help="policy: per trial (15360); ranker: logged (6000)",
+    )
     parser.add_argument("--timeout", type=float, default=None)
     parser.add_argument("--render", action="store_true", help="the .md from the .json")
     args = parser.parse_args()
@@ -390,18 +743,37 @@ def main() -> None:
             result = json.loads((RESULTS / "tune_policy.json").read_text())
         else:
             optuna.logging.set_verbosity(optuna.logging.WARNING)
-            result = run_policy(args.trials or 12, args.sessions, args.timeout)
+            result = run_policy(args.trials or 12, args.sessions or 15_360, args.timeout)
             (RESULTS / "tune_policy.json").write_text(json.dumps(result, indent=2) + "\n")
         (RESULTS / "tune_policy.md").write_text(render_policy(result))
         log(f"wrote {RESULTS / 'tune_policy.md'}")
         return
-    args.trials = args.trials or 30
+    # tune.json: the recommender's figures at the top level, the ranker's and search's
+    # under their own keys; a run replaces its own part and keeps the others'.
+    # (read after the run, so that runs of different stages at once keep each other's part)
+    stored_path = RESULTS / "tune.json"
+
+    def stored() -> dict[str, Any]:
+        return json.loads(stored_path.read_text()) if stored_path.is_file() else {}
+
     if args.render:
-        result = json.loads((RESULTS / "tune.json").read_text())
+        result = stored()
     else:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        result = run(args.trials, args.valid_users, args.timeout)
-        (RESULTS / "tune.json").write_text(json.dumps(result, indent=2) + "\n")
+        if args.stage == "ranker":
+            import torch
+
+            torch.set_num_threads(1)
+            part = run_ranker(args.trials or 10, args.sessions or 6_000, args.epochs, args.timeout)
+            result = {**stored(), "ranker": part}
+        elif args.stage == "search":
+            part = run_search(args.trials or 10, args.timeout)
+            result = {**stored(), "search": part}
+        else:
+            ours = run(args.trials or 30, args.valid_users, args.timeout)
+            kept = {k: v for k, v in stored().items() if k in ("ranker", "search")}
+            result = {**ours, **kept}
+        stored_path.write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / "tune.md").write_text(render(result))
     log(f"wrote {RESULTS / 'tune.md'}")
 
