@@ -13,10 +13,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = (
-    "data", "simulator", "topk", "ope_obp", "ope_simulator", "pareto", "encoder", "search",
-    "search_stages", "served_second_stage",
-    "robustness_search", "robustness_recommend", "robustness_policy", "robustness_ranker", "ranker", "moo", "policy", "explain", "recommend", "recommend_convergence", "learned_merge", "startup", "serve", "explorer", "fairness",
-    "tune", "tune_policy", "ray", "loop", "soak", "floor", "relevance",
+    "data", "simulator", "topk", "ope_obp", "ope_simulator", "pareto",
+    "encoder", "encoder_finetune", "search", "search_stages", "served_second_stage",
+    "ranker", "moo", "policy", "explain", "relevance",
+    "recommend", "recommend_convergence", "learned_merge",
+    "startup", "serve", "explorer", "fairness", "fairness_simulator", "fairness_icecat", "floor",
+    "robustness_search", "robustness_recommend", "robustness_policy", "robustness_ranker",
+    "tune", "tune_policy", "ray", "loop", "soak", "duplicates",
 )  # fmt: skip
 
 HEADER = """# Benchmarks
