@@ -391,7 +391,7 @@ def main() -> None:
     assert isinstance(importance, dict)
     top = list(importance.items())[:10]
     char_text = (
-        f" *+ char n-grams in the union*: the same with S1's character n-gram retriever's top {depth} (`CharNgramIndex`) as a third list in the union and its score and rank as features."
+        f" *+ char n-grams in the union*: the same with the character n-gram retriever's top {depth} (`CharNgramIndex`) as a further list in the union and its score and rank as features."
         if char is not None
         else ""
     )
@@ -410,7 +410,7 @@ def main() -> None:
         "first-title-word match; numbers, units and unit conflicts, model numbers; agreement with the hybrid's top 10 in embedding space and in terms; lengths), "
         "trained on the train queries' graded judgments (unjudged candidates grade 0, at most "
         f"{args.negatives} of them drawn per query), label gains 2^grade - 1 as the metric's, early-stopped on valid NDCG@10 (best round {report_main['best_round']}). "
-        f"The depth ({depth}) is the config's default, not tuned (one fit costs minutes on the shared CPU); the valid union recall by depth is below.{char_text} Home Depot has no brand, category, description or popularity columns, so those features are empty here.",
+        f"The depth ({depth}) is the config's default, not tuned (served, the depth is chosen on valid: served_second_stage); the valid union recall by depth is below.{char_text} Home Depot has no brand, category, description or popularity columns, so those features are empty here.",
         "",
         f"Test queries ({n_paired:,} with a relevant judged product); Δ: LTR minus each hybrid baseline (hybrid@100: today's; hybrid@{depth}: fused over the top {depth}) with its 95% paired bootstrap interval ({N_BOOTSTRAP:,} resamples, seed 0). "
         "The ceiling is the share of a query's relevant products anywhere in the candidate union: no re-ranking of it can recall more.",
