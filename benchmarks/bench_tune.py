@@ -58,7 +58,7 @@ from paretorec.data.locations import cache_dir
 from paretorec.encode import SentenceTransformerEncoder, encode_items_cached, item_text
 from paretorec.evaluate.paired import paired_bootstrap
 from paretorec.retrieve.recommend import split_sequences
-from paretorec.tune import Sampler, TunableStage
+from paretorec.tune import TunableStage
 from paretorec.tune.recommender import RecommenderTuning
 from paretorec.tune.study import StudyPlace, choose, open_study, run_trials
 
@@ -98,21 +98,10 @@ def run(trials: int, valid_users: int, timeout: float | None) -> dict[str, Any]:
         f"data ready in {setup_s:.0f} s: {len(sequences.user_ids)} users, {sequences.n_items} items"
     )
 
-    shutil.rmtree(WORK, ignore_errors=True)
-    place = StudyPlace.under(WORK, "recommender")
     data = Path(os.environ.get("PARETOREC_SHARED_DATA", "/work/shared/data")) / "amazon_games"
-    study = open_study(
-        place,
-        stage=TunableStage.RECOMMENDER,
-        data=data,
-        objectives=tuning.objectives,
-        sampler=Sampler.TPE,
-        seed=SEED,
+    study, tune_s = _run_fresh_study(
+        "recommender", TunableStage.RECOMMENDER, data, tuning, trials=trials, timeout=timeout
     )
-    tune_start = time.perf_counter()
-
-    run_trials(study, tuning, trials=trials, timeout=timeout, on_trial=log_trial)
-    tune_s = time.perf_counter() - tune_start
     chosen = choose(study)
     best = _best_first(study)
     default = study.trials[0]
@@ -250,6 +239,30 @@ def render(r: dict[str, Any]) -> str:
     return text
 
 
+def _run_fresh_study(
+    name: str,
+    stage: TunableStage,
+    data: Path | str,
+    tuning: Any,
+    *,
+    trials: int,
+    timeout: float | None,
+) -> tuple[optuna.Study, float]:
+    """A new study in WORK/name (the stage's earlier one removed; the other stages' kept),
+    its trials run: the study and the seconds they took."""
+    shutil.rmtree(WORK / name, ignore_errors=True)
+    study = open_study(
+        StudyPlace.under(WORK / name, name),
+        stage=stage,
+        data=data,
+        objectives=tuning.objectives,
+        seed=SEED,
+    )
+    start = time.perf_counter()
+    run_trials(study, tuning, trials=trials, timeout=timeout, on_trial=log_trial)
+    return study, time.perf_counter() - start
+
+
 def _study_summary(study: optuna.Study, tune_s: float) -> dict[str, Any]:
     states = [t.state.name.lower() for t in study.trials]
     durations = [t.duration.total_seconds() for t in study.trials if t.duration is not None]
@@ -295,18 +308,11 @@ def run_ranker(trials: int, sessions: int, epochs: int, timeout: float | None) -
     tuning = RankerTuning(features, max_epochs=epochs, seed=SEED)
     setup_s = time.perf_counter() - start
     log(f"ranker features ready in {setup_s:.0f} s: {len(features):,} exposures")
-    shutil.rmtree(WORK / "ranker", ignore_errors=True)
-    place = StudyPlace.under(WORK / "ranker", "ranker")
-    study = open_study(
-        place,
-        stage=TunableStage.RANKER,
-        data=f"simulator(lively, items={items}, users={users}, sessions={sessions})",
-        objectives=tuning.objectives,
-        seed=SEED,
+    data = f"simulator(lively, items={items}, users={users}, sessions={sessions})"
+    study, tune_s = _run_fresh_study(
+        "ranker", TunableStage.RANKER, data, tuning, trials=trials, timeout=timeout
     )
-    tune_start = time.perf_counter()
-    run_trials(study, tuning, trials=trials, timeout=timeout, on_trial=log_trial)
-    summary = _study_summary(study, time.perf_counter() - tune_start)
+    summary = _study_summary(study, tune_s)
     chosen = choose(study)
     configurations = {"default": study.trials[0], "knee": chosen.trial}
     measured: dict[str, dict[str, Any]] = {}
@@ -445,19 +451,11 @@ def run_search(trials: int, timeout: float | None) -> dict[str, Any]:
     tuning = SearchTuning(dataset, vectors, dict(zip(ids, encoded, strict=True)), seed=SEED)
     setup_s = time.perf_counter() - start
     log(f"search ready in {setup_s:.0f} s: {len(ids):,} valid and test queries encoded")
-    shutil.rmtree(WORK / "search", ignore_errors=True)
-    place = StudyPlace.under(WORK / "search", "search")
     data = Path(os.environ.get("PARETOREC_SHARED_DATA", "/work/shared/data")) / "homedepot"
-    study = open_study(
-        place,
-        stage=TunableStage.SEARCH,
-        data=data,
-        objectives=tuning.objectives,
-        seed=SEED,
+    study, tune_s = _run_fresh_study(
+        "search", TunableStage.SEARCH, data, tuning, trials=trials, timeout=timeout
     )
-    tune_start = time.perf_counter()
-    run_trials(study, tuning, trials=trials, timeout=timeout, on_trial=log_trial)
-    summary = _study_summary(study, time.perf_counter() - tune_start)
+    summary = _study_summary(study, tune_s)
     chosen = choose(study)
     best = _best_first(study)
     configurations = {"default": study.trials[0], "knee": chosen.trial, "best valid NDCG": best}
@@ -596,19 +594,10 @@ def run_policy(trials: int, sessions: int, timeout: float | None) -> dict[str, A
     tuning = PolicyTuning(task, sessions=sessions, batch=256, eval_sessions=1000, seed=SEED)
     setup_s = time.perf_counter() - start
     log(f"shop and predictor ready in {setup_s:.0f} s")
-    shutil.rmtree(WORK / "policy", ignore_errors=True)
-    place = StudyPlace.under(WORK / "policy", "policy")
-    study = open_study(
-        place,
-        stage=TunableStage.POLICY,
-        data=f"simulator({spec.to_json()}, sessions={sessions})",
-        objectives=tuning.objectives,
-        seed=SEED,
+    data = f"simulator({spec.to_json()}, sessions={sessions})"
+    study, tune_s = _run_fresh_study(
+        "policy", TunableStage.POLICY, data, tuning, trials=trials, timeout=timeout
     )
-    tune_start = time.perf_counter()
-
-    run_trials(study, tuning, trials=trials, timeout=timeout, on_trial=log_trial)
-    tune_s = time.perf_counter() - tune_start
     chosen = choose(study)
     best = _best_first(study)  # the first objective: the hypervolume
     configurations = {"default": study.trials[0], "knee": chosen.trial, "best valid HV": best}
