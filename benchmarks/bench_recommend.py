@@ -172,19 +172,23 @@ RECBOLE_RUNNER = textwrap.dedent(
 
     out, data_path = Path(sys.argv[1]), sys.argv[2]
     epochs, budget, threads, k = int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), 50
+    stopping_step = int(sys.argv[6]) if len(sys.argv) > 6 else 3
     started = time.perf_counter()
     torch.set_num_threads(threads)
+    # RecBole's documented defaults for SASRec (batch 2048, inner size 256, dropout 0.5,
+    # lr 0.001, eval batch 4096), but max length 20 (covers 96% of the histories whole)
+    settings = {"MAX_ITEM_LIST_LENGTH": 20, "loss_type": "CE", "train_batch_size": 2048,
+                "eval_batch_size": 4096, "hidden_size": 64, "inner_size": 256,
+                "n_layers": 2, "n_heads": 2, "stopping_step": stopping_step}
     config = Config(model="SASRec", config_dict={
         "data_path": data_path, "dataset": "games", "USER_ID_FIELD": "user_id",
         "ITEM_ID_FIELD": "item_id", "TIME_FIELD": "timestamp",
         "load_col": {"inter": ["user_id", "item_id", "timestamp"]},
-        "MAX_ITEM_LIST_LENGTH": 20, "loss_type": "CE", "train_neg_sample_args": None,
+        **settings, "train_neg_sample_args": None,
         "eval_args": {"split": {"LS": "valid_and_test"}, "order": "TO", "mode": "full",
                       "group_by": "user"},
         "metrics": ["Recall", "NDCG"], "topk": [10, 50], "valid_metric": "NDCG@10",
-        "epochs": epochs, "train_batch_size": 1024, "eval_batch_size": 4096,
-        "hidden_size": 64, "inner_size": 128, "n_layers": 2, "n_heads": 2,
-        "stopping_step": 3, "seed": 0, "reproducibility": True, "show_progress": False,
+        "epochs": epochs, "seed": 0, "reproducibility": True, "show_progress": False,
         "checkpoint_dir": data_path + "/saved", "device": "cpu", "use_gpu": False,
         "worker": 0, "log_wandb": False,
     })
@@ -196,7 +200,10 @@ RECBOLE_RUNNER = textwrap.dedent(
     model = get_model(config["model"])(config, train_data._dataset).to(config["device"])
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
     setup_seconds = time.perf_counter() - started
-    progress = {"setup_seconds": setup_seconds, "epochs": [], "stopped": None}
+    progress = {"setup_seconds": setup_seconds, "epochs": [], "stopped": None,
+                "config": {**settings, "epochs": epochs, "threads": threads,
+                           "learning_rate": config["learning_rate"],
+                           "dropout": config["hidden_dropout_prob"]}}
 
     def save_progress():
         (out / "progress.json").write_text(json.dumps(progress, indent=1))
@@ -215,7 +222,8 @@ RECBOLE_RUNNER = textwrap.dedent(
         t = time.perf_counter()
         score, result = valid_epoch(*args, **kwargs)
         progress["epochs"][-1].update(valid_seconds=time.perf_counter() - t,
-                                      valid={m: float(v) for m, v in result.items()})
+                                      valid={m: float(v) for m, v in result.items()},
+                                      wall_seconds=time.perf_counter() - started)
         save_progress()
         return score, result
 
@@ -232,7 +240,10 @@ RECBOLE_RUNNER = textwrap.dedent(
 
     try:
         trainer.fit(train_data, valid_data, saved=True, callback_fn=check_budget)
-        progress["stopped"] = ("early stopping (3 epochs without a better valid NDCG@10)"
+        # RecBole stops once `stopping_step` + 1 epochs in a row bring no better score
+        progress["stopped"] = (f"its own early stopping ({stopping_step + 1} epochs without "
+                               "a better valid NDCG@10, stopping_step "
+                               f"{stopping_step})"
                                if len(progress["epochs"]) < epochs else
                                f"the epoch limit ({epochs})")
     except OutOfTime:
@@ -275,6 +286,7 @@ RECBOLE_RUNNER = textwrap.dedent(
         "test": {m: float(v) for m, v in test_result.items()},
         "valid": {m: float(v) for m, v in best.items()},
         "epochs": progress["epochs"], "stopped": progress["stopped"],
+        "config": progress["config"],
         "setup_seconds": setup_seconds,
         "train_seconds": sum(e["train_seconds"] for e in progress["epochs"]),
         "valid_seconds": sum(e.get("valid_seconds", 0) for e in progress["epochs"]),
@@ -296,7 +308,7 @@ def write_recbole_atomic(folder: Path, sequences: list[NDArray[np.int64]]) -> No
 
 
 def start_recbole(
-    folder: Path, epochs: int, budget: float, threads: int
+    folder: Path, epochs: int, budget: float, threads: int, stopping_step: int = 3
 ) -> subprocess.Popen[bytes] | str:
     if not PEER_PYTHON.exists():
         return f"{PEER_PYTHON} not found: create /tmp/peer-recbole as shared/PEERS.md says"
@@ -318,6 +330,7 @@ def start_recbole(
             str(epochs),
             str(budget),
             str(threads),
+            str(stopping_step),
         ],
         cwd=folder,
         env=env,
