@@ -511,13 +511,34 @@ def _cell(value: Any, digits: int = 4) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def recbole_settings(row: dict[str, Any]) -> str:
+    """SASRec's settings as the run recorded them (runs before they were recorded: the
+    runner's settings of that time)."""
+    c = row.get("config") or {
+        "MAX_ITEM_LIST_LENGTH": 20,
+        "train_batch_size": 1024,
+        "inner_size": 128,
+        "stopping_step": 3,
+        "learning_rate": 0.001,
+        "dropout": 0.5,
+    }
+    return (
+        f"`loss_type=CE` over the full catalog, hidden 64, inner size {c['inner_size']}, 2 layers, 2 heads, "
+        f"dropout {c['dropout']}, max length {c['MAX_ITEM_LIST_LENGTH']}, batch {c['train_batch_size']:,}, "
+        f"Adam lr {c['learning_rate']}, early stopping after {c['stopping_step'] + 1} epochs without a "
+        f"better valid NDCG@10 (RecBole's stopping_step {c['stopping_step']})"
+    )
+
+
 def _recbole_summary(row: dict[str, Any]) -> list[str]:
-    """RecBole's epochs: train seconds and valid NDCG@10 of each, and why it stopped."""
+    """RecBole's epochs: train seconds, valid NDCG@10 and wall clock at the end of each,
+    and why it stopped."""
     epochs = row.get("epochs", [])
     if not epochs:
         return []
     per_epoch = "; ".join(
         f"epoch {i}: {e['train_seconds']:.0f} s, valid NDCG@10 {_cell(e.get('valid', {}).get('ndcg@10'))}"
+        + (f", at {e['wall_seconds'] / 60:.0f} min" if "wall_seconds" in e else "")
         for i, e in enumerate(epochs)
     )
     best = max(range(len(epochs)), key=lambda i: epochs[i].get("valid", {}).get("ndcg@10", -1.0))
@@ -660,7 +681,7 @@ def render(report: dict[str, Any], out: Path = RESULTS / "recommend.md") -> None
         f"Merge quotas chosen on valid: {merge.get('quotas')}; share of the top 10 placed by each source on test: {merge.get('source_share@10')}. The merge's train time is the sum of its generators'; its eval time includes ranking by each generator.",
         f"Validation curves by epoch (NDCG@10 under early stopping, Recall@10 in runs before it): {report['validation_recall']}.",
         "",
-        "RecBole SASRec (1.2.1, its own venv, `loss_type=CE` over the full catalog, hidden 64, 2 layers, 2 heads, max length 20, batch 1,024, Adam lr 0.001, early stopping after 3 epochs without a better valid NDCG@10, and a wall-clock budget that ends training when another epoch and the test step would not fit) ran on atomic files of the same sequences (train with the held-out items removed, then valid, then test), its own leave-one-out (`LS valid_and_test`, full ranking). Its train time is the sum of its epochs' training (validation excluded); its eval time is its own test step. Text embeddings: all-MiniLM-L6-v2 over titles, from the embedding cache (encoding the 16,859 titles once took about 2 minutes on this machine).",
+        f"RecBole SASRec (1.2.1, its own venv, {recbole_settings(recbole)}, and a wall-clock budget that ends training when another epoch and the test step would not fit) ran on atomic files of the same sequences (train with the held-out items removed, then valid, then test), its own leave-one-out (`LS valid_and_test`, full ranking). Its train time is the sum of its epochs' training (validation excluded); its eval time is its own test step. Text embeddings: all-MiniLM-L6-v2 over titles, from the embedding cache (encoding the 16,859 titles once took about 2 minutes on this machine).",
         "",
         *_recbole_summary(recbole),
         "",
