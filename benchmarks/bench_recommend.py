@@ -541,7 +541,10 @@ def _recbole_summary(row: dict[str, Any]) -> list[str]:
         + (f", at {e['wall_seconds'] / 60:.0f} min" if "wall_seconds" in e else "")
         for i, e in enumerate(epochs)
     )
-    best = max(range(len(epochs)), key=lambda i: epochs[i].get("valid", {}).get("ndcg@10", -1.0))
+    # RecBole keeps the later epoch on a tie (`>=`)
+    best = max(
+        range(len(epochs)), key=lambda i: (epochs[i].get("valid", {}).get("ndcg@10", -1.0), i)
+    )
     lines = [
         f"RecBole SASRec ran {len(epochs)} epoch(s) (train time and RecBole's valid NDCG@10 over every user): {per_epoch}. "
         f"Stopped by {row.get('stopped') or 'being killed'}; test figures are from the best valid epoch ({best})."

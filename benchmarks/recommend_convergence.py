@@ -264,7 +264,15 @@ def _render_recbole(row: dict[str, Any] | None, report: dict[str, Any]) -> list[
         return []
     epochs = row.get("epochs", [])
     curve = " ".join(f"{e.get('valid', {}).get('ndcg@10', float('nan')):.4f}" for e in epochs)
-    head = f"RecBole SASRec (1.2.1, its own venv, 2 torch threads, full-catalog softmax `loss_type=CE`, hidden 64, 2 layers, max length 20, early stopping after 3 epochs without a better valid NDCG@10, cap 50 epochs) on these same {report['users']:,} users: {len(epochs)} epoch(s), stopped by {row.get('stopped') or 'being killed'}; valid NDCG@10 by epoch: {curve}."
+    from bench_recommend import recbole_settings
+
+    threads = row.get("threads", row.get("config", {}).get("threads", "?"))
+    cap = row.get("config", {}).get("epochs", 50)
+    head = f"RecBole SASRec (1.2.1, its own venv, {threads} torch thread(s), {recbole_settings(row)}, cap {cap} epochs) on these same {report['users']:,} users: {len(epochs)} epoch(s), stopped by {row.get('stopped') or 'being killed'}; valid NDCG@10 by epoch: {curve}."
+    if epochs and "wall_seconds" in epochs[-1]:
+        # RecBole keeps the later epoch on a tie (`>=`)
+        best = max(range(len(epochs)), key=lambda i: (epochs[i]["valid"]["ndcg@10"], i))
+        head += f" Best epoch {best + 1} of {len(epochs)}; training ended {epochs[-1]['wall_seconds'] / 60:.1f} min after the start."
     if "error" in row:
         return ["", f"{head} No test figures: {row['error']}."]
     test, ours = row["test"], row["ours"]
