@@ -64,11 +64,13 @@ from paretorec.retrieve.recommend import (
     Recommender,
     Sequential,
     Source,
+    SplitSequences,
     TwoTower,
     ValidationSet,
     as_matrix,
     fit_on_train,
     split_sequences,
+    validation_set,
 )
 from paretorec.retrieve.recommend.evaluation import TAIL_MAX, fit_learned_merge
 from paretorec.retrieve.recommend.learned_merge import LearnedMerge, MergeConfig
@@ -778,61 +780,56 @@ def _paired_slices(
 
 
 def run_learned_merge(
-    recommender: Recommender,
-    full: Any,
-    train: list[NDArray[np.int64]],
-    sample: NDArray[np.int64],
-    valid_histories: list[NDArray[np.int64]],
-    valid_relevance: sp.csr_array,
-    quotas_valid_ndcg: float,
+    product: Recommender,
+    sequences: SplitSequences,
     test_histories: list[NDArray[np.int64]],
     test_relevance: sp.csr_array,
     test_lists: dict[str, NDArray[np.int64]],
     cold: NDArray[np.bool_],
     per_user: PerUser,
     threads: int,
+    reuse: bool = False,
 ) -> dict[str, Any]:
-    """The learned merge over the same fitted generators: trained on the valid item of up
-    to MERGE_USERS users outside the 5,000-user sample (its train history, the held-out
-    items removed, as the generators saw it), checked against the chosen quotas on that
-    sample's valid items, measured on test with paired intervals per slice."""
-    pool = np.setdiff1d(
-        np.flatnonzero([v.size > 0 and t.size > 0 for v, t in zip(full.valid, train, strict=True)]),
-        sample,
-    )
-    on_sample = pool.size == 0
-    if on_sample:  # --quick: every user is in the sample, so it trains on them too
-        pool = sample
-    rng = np.random.default_rng(SEED + 18)
-    chosen = np.sort(rng.choice(pool, min(MERGE_USERS, pool.size), replace=False))
-    log(f"learned merge: training on the valid items of {chosen.size} users")
+    """The learned merge as `eval recommend --merge auto` (the default) trains and picks it:
+    `fit_learned_merge` over the product's recommender (its default generators, the
+    neural ones early-stopped on valid), trained on the valid items of up to 20,000 seeded
+    users and checked against the default quotas on a fifth of them it did not train on;
+    measured on test with paired intervals per slice."""
+    saved = MODELS / "learned-merge"
     start = time.perf_counter()
-    learned = LearnedMerge.fit(
-        recommender.generators,
-        recommender.text_vectors,
-        train,
-        [train[u] for u in chosen.tolist()],
-        np.array([full.valid[u][0] for u in chosen.tolist()]),
-        config=MergeConfig(seed=SEED, threads=threads),
+    if reuse and (saved / "choice.json").exists():  # trained by an earlier run
+        learned = LearnedMerge.load(saved)
+        check = json.loads((saved / "choice.json").read_text())
+    else:
+        log("learned merge: fit_learned_merge as eval recommend runs it")
+        choice = fit_learned_merge(
+            product, sequences, config=MergeConfig(seed=SEED, threads=threads), seed=SEED
+        )
+        learned = choice.learned
+        check = {
+            "learned": choice.learned_ndcg,
+            "quotas": choice.quotas_ndcg,
+            "learned_wins": choice.learned_wins,
+            "train_users": choice.train_users,
+            "check_users": choice.check_users,
+            "fit_seconds": time.perf_counter() - start,
+        }
+        learned.save(saved)
+        (saved / "choice.json").write_text(json.dumps(check, indent=1) + "\n")
+    log(
+        f"  {check['fit_seconds']:.0f} s; check ndcg@10 learned {check['learned']:.4f} vs "
+        f"default quotas {check['quotas']:.4f} on {check['check_users']} users"
     )
-    fit_seconds = time.perf_counter() - start
-    valid_items, _ = learned.rank(
-        recommender.generators, recommender.text_vectors, valid_histories, k=K
-    )
-    valid_ndcg = metrics_of(valid_items, valid_relevance)["ndcg@10"]
-    log(f"  {fit_seconds:.0f} s; valid ndcg@10 {valid_ndcg:.4f} (quotas {quotas_valid_ndcg:.4f})")
     start = time.perf_counter()
-    items, sources = learned.rank(
-        recommender.generators, recommender.text_vectors, test_histories, k=K
-    )
+    items, sources = learned.rank(product.generators, product.text_vectors, test_histories, k=K)
     eval_seconds = time.perf_counter() - start
     per_user[LEARNED] = per_user_of(items, test_relevance)
-    slices = _slices(train, test_relevance, cold)
+    slices = _slices(list(sequences.train), test_relevance, cold)
     by_slice = {
         name: {
             model: metrics_of(top[inside], test_relevance[np.flatnonzero(inside)])
             for model, top in {LEARNED: items, **test_lists}.items()
-            if model in (LEARNED, "merge", "covisitation", "two-tower")
+            if model in (LEARNED, "merge", "covisitation", "two-tower", "sequential")
         }
         for name, inside in slices.items()
     }
@@ -844,12 +841,16 @@ def run_learned_merge(
         "slices": by_slice,
         "slice_users": {name: int(inside.sum()) for name, inside in slices.items()},
         "paired": _paired_slices(per_user, [(LEARNED, "merge"), (LEARNED, "covisitation")], slices),
-        "valid_ndcg@10": valid_ndcg,
-        "quotas_valid_ndcg@10": quotas_valid_ndcg,
-        "train_users": int(chosen.size),
-        "trained_on_the_sample": on_sample,
-        "merge_fit_seconds": fit_seconds,
-        "fit_seconds": fit_seconds,
+        "check_ndcg@10": {"learned": check["learned"], "quotas": check["quotas"]},
+        "default": "learned" if check["learned_wins"] else "quotas",
+        "train_users": check["train_users"],
+        "check_users": check["check_users"],
+        "sources": list(learned.sources),
+        "covisitation_penalty": getattr(
+            product.generators[Source.COVISITATION], "popularity_penalty", None
+        ),
+        "merge_fit_seconds": check["fit_seconds"],
+        "fit_seconds": check["fit_seconds"],
         "eval_seconds": eval_seconds,
         "source_share@10": {
             str(s): float((sources[:, :10] == s).mean()) for s in np.unique(sources[:, :10])
@@ -977,7 +978,7 @@ def render_learned(report: dict[str, Any]) -> list[str]:
         lines += [
             "### Learned merge (#18)",
             "",
-            f"LightGBM lambdarank over the union of each generator's top {K} and the session's {K} text neighbours (`paretorec.retrieve.recommend.learned_merge`), features: each source's score and rank, how many sources list the item, its recent popularity and recency (in steps), the history length, the text cosine to the last history item; trained on the valid item (second-to-last) of {row['train_users']:,} users {'of the 5,000-user sample (--quick: the check below is in-sample)' if row.get('trained_on_the_sample') else 'outside the 5,000-user sample'} (their train histories, the generators fitted on train: no test item seen), {row['merge_fit_seconds']:.0f} s; ranking the {report['test_users']:,} test users took {row['eval_seconds']:.0f} s. On the sample's valid items: NDCG@10 {row['valid_ndcg@10']:.4f} against the chosen quotas' {row['quotas_valid_ndcg@10']:.4f}{', so `eval recommend --merge auto` (the default) would keep it' if row['valid_ndcg@10'] > row['quotas_valid_ndcg@10'] else ', so `eval recommend --merge auto` (the default) would keep the quotas'}.",
+            f"What `eval recommend` ranks with by default (`--merge auto`): `fit_learned_merge` (`paretorec.retrieve.recommend.evaluation`) trains a LightGBM lambdarank over the union of each source's top {K} (sources: {', '.join(row.get('sources', []))}; co-visitation at the product's default popularity penalty {row.get('covisitation_penalty')}, the neural generators as early-stopped above; `text`: the session's {K} text neighbours), features: each source's score and rank, how many sources list the item, its recent popularity and recency (in steps), the history length, the text cosine to the last history item; trained on the valid item (second-to-last) of {row['train_users']:,} seeded users (their train histories, the generators fitted on train: no test item seen), {row['merge_fit_seconds']:.0f} s, and checked on the valid items of {row['check_users']:,} further users: NDCG@10 {row['check_ndcg@10']['learned']:.4f} against the default quotas' {row['check_ndcg@10']['quotas']:.4f}, so the default keeps {'the learned merge' if row['default'] == 'learned' else 'the quotas'}. Ranking the {report['test_users']:,} test users took {row['eval_seconds']:.0f} s.",
             "",
             f"Slices of the test users: all ({users['all']:,}); cold: the test item is one of the held-out items, no train interaction ({users['cold']:,}); long-tail: the test item has 1 to {TAIL_MAX} train interactions ({users['tail']:,}).",
             "",
@@ -1042,37 +1043,55 @@ def run_ours(
     )
     encode_seconds = time.perf_counter() - start
 
+    # the generators `eval recommend` fits by default (cli._recommend._generators), the
+    # neural ones under an epoch cap with early stopping on the valid items of the seeded
+    # 5,000 users `fit_on_train` draws (validation_set), as the product does
     generators: list[tuple[Callable[[], Any], bool]] = [
         (lambda: Popularity(), False),
         (lambda: CoVisitation(), False),
-        (lambda: TwoTower(epochs=args.tower_epochs, batch_size=1024, seed=SEED), True),
+        (lambda: TwoTower(epochs=args.tower_epochs, seed=SEED), True),
         (lambda: Sequential(epochs=args.sequential_epochs, batch_size=512, seed=SEED), True),
     ]
     fit_times: dict[Source, float] = {}
     fitted: dict[Source, Any] = {}
     from paretorec.retrieve.recommend import TrainingData
 
+    sequences = SplitSequences(
+        full.item_ids, full.user_ids, tuple(train), tuple(full.valid), tuple(full.test)
+    )
+    stopping = validation_set(sequences, users=VALID_USERS, seed=SEED)
     data = TrainingData(vectors, tuple(train))
     for build, neural in generators:
         model = build()
         log(f"training {model.source}")
         start = time.perf_counter()
         saved = MODELS / model.source.value
-        if args.reuse_models and (saved / "config.json").exists():  # fitted by an earlier run
+        reused = args.reuse_models and (saved / "config.json").exists()
+        if reused:  # fitted by an earlier run
             model = type(model).load(saved)
             fit_seconds = float(json.loads((saved / "fit_seconds.json").read_text()))
-        else:
-            model.fit(data, validation=validation) if neural else model.fit(data)
+        elif neural:
+            source = model.source.value
+
+            def heard(epoch: int, value: float, source: str = source) -> None:
+                log(f"  {source} epoch {epoch + 1}: valid {value:.4f}")
+
+            model.fit(data, validation=stopping, on_epoch=heard)
             fit_seconds = time.perf_counter() - start
-            if not args.quick:
-                model.save(saved)
-                (saved / "fit_seconds.json").write_text(f"{fit_seconds}\n")
+        else:
+            model.fit(data)
+            fit_seconds = time.perf_counter() - start
+        if not args.quick and not reused:
+            model.save(saved)
+            (saved / "fit_seconds.json").write_text(f"{fit_seconds}\n")
         fitted[model.source] = model
         fit_times[model.source] = fit_seconds
         training_log = getattr(model, "training_log", None)
         log(f"  {fit_seconds:.0f} s; {training_log.summary() if training_log else ''}")
 
-    if not args.quick:  # co-visitation: its popularity penalty, tuned on valid
+    # the product's recommender: its default co-visitation and quotas
+    product = Recommender(full.item_ids, vectors, dict(fitted), quotas=DEFAULT_QUOTAS)
+    if not args.quick:  # co-visitation (the baseline row): its popularity penalty, tuned on valid
         best = None
         for penalty in (0.0, 0.2, 0.5):
             start = time.perf_counter()
@@ -1153,21 +1172,17 @@ def run_ours(
 
     if sample is not None:
         results[LEARNED] = run_learned_merge(
-            recommender,
-            full,
-            train,
-            sample,
-            valid_histories,
-            valid_relevance,
-            best_value,
+            product,
+            sequences,
             test_histories,
             test_relevance,
             {s.value: items for s, (items, _) in test_ranked.items()} | {"merge": merged_items},
             cold,
             per_user,
             args.threads,
+            reuse=args.reuse_models,
         )
-        results[LEARNED]["fit_seconds"] += results["merge"]["fit_seconds"]
+        results[LEARNED]["fit_seconds"] += sum(fit_times.values())
     extra = {
         "encode_seconds": encode_seconds,
         "validation_recall": {  # the valid metric by epoch (NDCG@10 by default)
@@ -1182,14 +1197,41 @@ def run_ours(
     return results, extra
 
 
+def merge_ours(
+    report: dict[str, Any], results: dict[str, Any], per_user: PerUser, *, quick: bool
+) -> None:
+    """An ours-only run's rows merged with the stored peers' rows and per-user figures
+    (recommend.json, per_user.npz; the stored run of the peers is on the same split and
+    users), compared, and rendered (--quick: into .work, the stored figures untouched)."""
+    stored = json.loads((RESULTS / "recommend.json").read_text())
+    peer = ("implicit ", "RecBole ")
+    kept = {n: r for n, r in stored["results"].items() if n.startswith(peer)}
+    for key in ("peers_run", "recbole_log", "recbole_threads", "unseen_shops"):
+        if key in stored:
+            report.setdefault(key, stored[key])
+    report["results"] = {**results, **kept}
+    if not quick:  # (--quick ranks other users: the stored per-user figures do not pair)
+        per_user = {
+            **{n: v for n, v in load_per_user().items() if n.startswith(peer)},
+            **per_user,
+        }
+        save_per_user(per_user)
+    report["comparisons"] = comparisons(per_user)
+    out = WORK / "quick.json" if quick else RESULTS / "recommend.json"
+    out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    render(report, WORK / "quick.md" if quick else RESULTS / "recommend.md")
+    log(json.dumps(results, indent=1, default=str)[:4000])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="small epochs, for a smoke run")
     parser.add_argument(
         "--only",
-        choices=("all", "peers", "unseen", "convergence"),
+        choices=("all", "ours", "peers", "unseen", "convergence"),
         default="all",
-        help="peers: run only ALS, BPR and RecBole and merge them into the stored recommend.json",
+        help="peers: run only ALS, BPR and RecBole and merge them into the stored recommend.json; "
+        "ours: only our generators and merges, the stored peers' rows kept",
     )
     parser.add_argument("--recbole-epochs", type=int, default=2)
     parser.add_argument(
@@ -1295,10 +1337,11 @@ def main() -> None:
 
     peers_only = args.only == "peers"
     recbole_dir = WORK / "recbole"
-    write_recbole_atomic(
-        recbole_dir,
-        [np.concatenate([train[u], full.valid[u], full.test[u]]) for u in range(n_users)],
-    )
+    if args.only != "ours":  # (an ours-only run leaves a peer run's files alone)
+        write_recbole_atomic(
+            recbole_dir,
+            [np.concatenate([train[u], full.valid[u], full.test[u]]) for u in range(n_users)],
+        )
     if args.recbole_from is not None:  # a run started on its own (the same atomic file)
         recbole_dir = Path(args.recbole_from)
     recbole_budget = args.recbole_budget or args.budget
@@ -1314,7 +1357,7 @@ def main() -> None:
             recbole_dir, args.recbole_epochs, recbole_budget - 30, args.recbole_threads
         )
 
-    if not peers_only:  # beside our models; a peers-only run starts it after ALS and BPR
+    if args.only == "all":  # beside our models; a peers-only run starts it after ALS and BPR
         recbole = launch_recbole()
 
     with_valid = np.flatnonzero(valid_items >= 0)
@@ -1350,6 +1393,22 @@ def main() -> None:
             per_user,
             sample=sample,
         )
+        if args.only == "ours":
+            report = {
+                "users": n_users,
+                "items": n_items,
+                "test_users": int(test_users.size),
+                "cold_test_users": int(cold.sum()),
+                "held_out_items": int(held.sum()),
+                "train_interactions": int(sum(s.size for s in train)),
+                **extra,
+                "wall_seconds": time.perf_counter() - started,
+                "machine": f"{os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}, torch {torch.__version__}",
+                "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+                "threads": args.threads,
+            }
+            merge_ours(report, results, per_user, quick=args.quick)
+            return
         if not args.quick:  # kept at once: a failure among the peers loses nothing of ours
             save_per_user(per_user)
             RESULTS.mkdir(exist_ok=True)
