@@ -14,7 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from paretorec.data.splits import DEFAULT_CARVED_VALID_SHARE, carve_valid_queries, split_judgments
 from paretorec.encode import TextEncoder, encode_items_cached, item_text
@@ -26,13 +28,22 @@ from paretorec.encode.finetune import (
     pairs_from_judgments,
 )
 from paretorec.retrieve.candidates import Candidates
+from paretorec.retrieve.cross_encoder import (
+    CrossEncoder,
+    CrossEncoderConfig,
+    CrossEncoderRun,
+    blend_rerank,
+    choose_blend,
+    graded_pairs,
+    train_cross_encoder,
+)
 from paretorec.retrieve.dense import DenseIndex
 from paretorec.retrieve.fusion import Fusion, ScoreFusion
 from paretorec.retrieve.fuzzy import CharNgramIndex, fuse_with_char, tune_char_share
 from paretorec.retrieve.hard_negatives import MinedNegatives, mine_hard_negatives
 from paretorec.retrieve.hybrid import HybridRetriever
 from paretorec.retrieve.lexical import LexicalIndex, item_texts
-from paretorec.retrieve.second_stage import fit_second_stage
+from paretorec.retrieve.second_stage import FittedSecondStage, fit_second_stage
 from paretorec.retrieve.spelling import SpellCorrector
 from paretorec.retrieve.tuning import evaluate_runs, tune_fusion_weight
 from paretorec.types import Dataset, Judgments, Split
@@ -80,10 +91,13 @@ class SearchEvaluation:
     runs: Mapping[str, Mapping[str, Candidates]] = field(default_factory=dict)
     # the learned second stage's fit (queries, rows, best round, valid NDCG@10), when run
     second_stage: Mapping[str, object] | None = None
+    # the cross-encoder's blend chosen on the valid queries, when one was given
+    cross_encoder: Mapping[str, object] | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
             "second_stage": dict(self.second_stage) if self.second_stage else None,
+            "cross_encoder": dict(self.cross_encoder) if self.cross_encoder else None,
             "metrics": self.table.to_dicts(),
             "fusion": {"kind": type(self.fusion).__name__, "lexical_weight": self.fusion.weight},
             "n_train_queries": self.n_train,
@@ -104,14 +118,21 @@ def evaluate_search(
     char_ngrams: bool = False,
     second_stage: bool = True,
     second_stage_out: Path | None = None,
+    cross_encoder: Path | None = None,
 ) -> SearchEvaluation:
     """Fit on the train queries (the fusion weight; with `second_stage`, the learned
     re-ranker, early-stopped on the valid queries, saved to `second_stage_out` when
     given), judge on the test queries. With `spelling`, BM25 (alone and in the hybrid)
     searches the spell-corrected queries; with `char_ngrams`, character n-grams alone and
-    as a third list of the hybrid (its share tuned on train) are added."""
+    as a third list of the hybrid (its share tuned on train) are added. With
+    `cross_encoder` (a folder `train_reranker` saved), it re-orders the second stage's top
+    items, its depth and blend weight chosen on the valid queries."""
     if dataset.judgments is None or dataset.queries is None:
         raise ValueError("judging search needs the queries and judgments tables")
+    if cross_encoder is not None and not second_stage:
+        raise ValueError(
+            "the cross-encoder re-orders the second stage's top items: drop --no-second-stage"
+        )
     if char_ngrams and second_stage and second_stage_out is not None:
         raise ValueError(
             "a second stage trained with --char-ngrams reads the char n-gram run, which "
@@ -172,6 +193,13 @@ def evaluate_search(
         methods["hybrid + LTR"] = fitted.rerank(encoder, {q: texts[q] for q in test_ids})
         if second_stage_out is not None:
             fitted.stage.save(second_stage_out)
+    chosen = None
+    if fitted is not None and cross_encoder is not None:
+        model = CrossEncoder.load(cross_encoder)
+        run, chosen = _cross_encoder_run(
+            model, fitted, encoder, dataset, texts, frame, methods["hybrid + LTR"]
+        )
+        methods["hybrid + LTR + cross-encoder"] = run
     for method, run in methods.items():
         rows.append(
             {"method": method, **{m: evaluate_runs(run, test_judgments, metric=m) for m in METRICS}}
@@ -182,7 +210,52 @@ def evaluate_search(
         second_stage=None if fitted is None else {
             **fitted.report.to_dict(), "valid_queries": fitted.valid_source,
         },
+        cross_encoder=chosen,
     )  # fmt: skip
+
+
+RERANK_SCORED_DEPTH = 50  # the deepest blend `choose_blend` tries by default
+
+
+def _cross_encoder_run(
+    model: CrossEncoder,
+    fitted: FittedSecondStage,
+    encoder: TextEncoder,
+    dataset: Dataset,
+    texts: Mapping[str, str],
+    frame: pl.DataFrame,
+    test_lists: Mapping[str, Candidates],
+) -> tuple[dict[str, Candidates], dict[str, object]]:
+    """The test lists re-ordered by the cross-encoder with the blend the valid queries
+    (the second stage's) choose, and that choice."""
+    items = dict(zip(dataset.items.item_ids.to_list(), item_text(dataset.items), strict=True))
+    valid_ids = list(fitted.valid_ids)
+    if not valid_ids:
+        raise ValueError("no valid queries to choose the cross-encoder's blend on")
+    valid_lists = fitted.rerank(encoder, {q: texts[q] for q in valid_ids})
+    valid = Judgments(frame.filter(pl.col("query_id").is_in(valid_ids)))
+
+    def logits(lists: Mapping[str, Candidates], depth: int) -> dict[str, NDArray[np.float64]]:
+        return {
+            q: model.score(texts[q], [items[i] for i in found.item_ids[:depth]])
+            for q, found in lists.items()
+        }
+
+    choice = choose_blend(
+        valid_lists,
+        logits(valid_lists, RERANK_SCORED_DEPTH),
+        lambda runs: evaluate_runs(runs, valid, metric="ndcg@10"),
+    )
+    scored = logits(test_lists, choice.blend.depth)
+    run = {q: blend_rerank(found, scored[q], choice.blend) for q, found in test_lists.items()}
+    return run, {
+        "model": model.name,
+        "depth": choice.blend.depth,
+        "weight": choice.blend.weight,
+        "valid_ndcg@10": choice.valid_ndcg,
+        "valid_ndcg@10_second_stage": choice.list_alone,
+        "n_valid_queries": len(valid_ids),
+    }
 
 
 def _char_ngram_runs(
@@ -350,3 +423,80 @@ def _mine_negatives(
         dense=dense,
         query_vectors=vectors,
     )
+
+
+@dataclass(frozen=True)
+class RerankerOutcome:
+    """A trained cross-encoder: its folder, the training run and which queries it saw."""
+
+    folder: Path
+    run: CrossEncoderRun
+    n_train_queries: int
+    valid_source: str  # where the queries it must not see came from
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "folder": str(self.folder),
+            "training": self.run.to_dict(),
+            "n_train_queries": self.n_train_queries,
+            "valid_queries": self.valid_source,
+        }
+
+
+def train_reranker(
+    dataset: Dataset,
+    encoder: TextEncoder,
+    cache: Path,
+    out: Path,
+    *,
+    config: CrossEncoderConfig | None = None,
+    base: Path | None = None,
+    spelling: bool = True,
+    seed: int = 0,
+    on_progress: Callable[[int], None] | None = None,
+) -> RerankerOutcome:
+    """Train a cross-encoder on the train queries' judged pairs and hard negatives (the
+    unjudged items of each query's fused top `config.negative_depth`, the fusion weight
+    tuned on train as `evaluate_search` tunes it), saved to `out`. The split is
+    `evaluate_search`'s (the data's, or by query with `seed`); data without valid queries
+    gets the same queries carved out as the second stage carves (`fit_second_stage`), so
+    `eval search --cross-encoder` chooses its blend on queries the model never saw."""
+    if dataset.judgments is None or dataset.queries is None:
+        raise ValueError("training a cross-encoder needs the queries and judgments tables")
+    config = config or CrossEncoderConfig(seed=seed)
+    given = (
+        "split" in dataset.judgments.frame.columns
+        and dataset.judgments.frame["split"].null_count() == 0
+    )
+    judgments = dataset.judgments if given else split_judgments(dataset.judgments, seed=seed)
+    source = "from the data" if given else "split by query, seeded"
+    if judgments.frame.filter(pl.col("split") == Split.VALID.value).is_empty():
+        judgments, _ = carve_valid_queries(judgments, share=0.1, seed=seed, min_train_left=1)
+        source = "carved from train"
+    train = judgments.frame.filter(pl.col("split") == Split.TRAIN.value)
+    train_ids = sorted(train["query_id"].unique().to_list())
+    if not train_ids:
+        raise ValueError("no train queries to learn from")
+    texts = dict(dataset.queries.frame.select("query_id", "text").iter_rows())
+    search = build_search(dataset, encoder, cache, spelling=spelling)
+    lexical = {q: search.lexical.search(search.lexical_query(texts[q]), k=DEPTH) for q in train_ids}
+    found = search.dense.search_many(encoder.encode_queries([texts[q] for q in train_ids]), k=DEPTH)
+    dense = dict(zip(train_ids, found, strict=True))
+    fusion = tune_fusion_weight(lexical, dense, Judgments(train), fusion=ScoreFusion()).fusion
+    candidates = {
+        q: fusion.fuse(lexical[q], dense[q], k=config.negative_depth).item_ids for q in train_ids
+    }
+    judged: dict[str, dict[str, float]] = {}
+    for query_id, item_id, grade in train.select("query_id", "item_id", "grade").iter_rows():
+        judged.setdefault(str(query_id), {})[str(item_id)] = float(grade)
+    items = dict(zip(dataset.items.item_ids.to_list(), item_text(dataset.items), strict=True))
+    pairs = graded_pairs(
+        judged,
+        candidates,
+        texts,
+        items,
+        negatives_per_query=config.negatives_per_query,
+        seed=config.seed,
+    )
+    run = train_cross_encoder(pairs, out, base=base, config=config, on_progress=on_progress)
+    return RerankerOutcome(out, run, len(train_ids), source)

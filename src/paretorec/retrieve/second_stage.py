@@ -547,6 +547,7 @@ class FittedSecondStage:
     fusion: Fusion
     valid_source: str  # "from the data" or "carved from train"
     more: Mapping[str, TextRetriever] = field(default_factory=dict)
+    valid_ids: tuple[str, ...] = ()  # the queries it stopped on (a later stage's choices too)
 
     def rerank(
         self, encoder: TextEncoder, texts: Mapping[str, str], *, k: int = 100
@@ -623,7 +624,7 @@ def fit_second_stage(
     # what made the run features, so a later search rebuilds them the same way
     first = FirstStageSettings(fusion, search.speller is not None, encoder.name)
     stage = SecondStage(stage.booster, stage.config, stage.labels, first)
-    return FittedSecondStage(stage, report, side, search, fusion, source, more)
+    return FittedSecondStage(stage, report, side, search, fusion, source, more, tuple(valid_ids))
 
 
 class RerankedSearch:
