@@ -18,7 +18,7 @@ ORDER = (
     "ranker", "moo", "policy", "explain", "relevance",
     "recommend", "recommend_convergence", "learned_merge",
     "startup", "serve", "explorer", "fairness", "fairness_simulator", "fairness_icecat", "floor",
-    "robustness_search", "robustness_recommend", "robustness_policy", "robustness_ranker",
+    "robustness_search", "abbreviations", "robustness_recommend", "robustness_policy", "robustness_ranker",
     "tune", "tune_policy", "ray", "loop", "soak", "duplicates",
 )  # fmt: skip
 

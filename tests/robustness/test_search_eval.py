@@ -87,6 +87,25 @@ def test_the_typo_defence_corrects_queries(tmp_path: Path) -> None:
     assert fixed.values["dense ndcg@10"][0] > plain.values["dense ndcg@10"][0]
 
 
+def test_the_abbreviation_defence_expands_skeletons(tmp_path: Path) -> None:
+    data = _dataset()
+    assert data.queries is not None
+    # "crdls" is 3 edits from "cordless" and "drl" too short: the typo defence leaves them
+    short = Queries(
+        data.queries.frame.with_columns(pl.col("text").str.replace("cordless drill", "crdls drl"))
+    )
+    data = Dataset(data.items, queries=short, judgments=data.judgments)
+    evaluate = SearchEvaluator(HashingEncoder(), tmp_path / "cache", components=True)
+    plain = evaluate(data, Defences.none())
+    typos = evaluate(data, Defences.of([Defence.FUZZY]))
+    expanded = evaluate(data, Defences.of([Defence.ABBREVIATIONS]))
+    assert typos.values["bm25 ndcg@10"][0] == plain.values["bm25 ndcg@10"][0] == 0.0
+    assert expanded.values["bm25 ndcg@10"][0] > 0.0
+    assert expanded.values["dense ndcg@10"][0] > plain.values["dense ndcg@10"][0]
+    both = evaluate(data, Defences.of([Defence.FUZZY, Defence.ABBREVIATIONS]))
+    assert both.values["bm25 ndcg@10"].tolist() == expanded.values["bm25 ndcg@10"].tolist()
+
+
 SHOP_ITEMS = """item_id,title
 d1,DEWALT 18-Volt cordless drill driver kit
 d2,Ryobi 18V cordless hammer drill
@@ -145,7 +164,7 @@ def test_the_command_writes_the_report(
         (
             ["--scenarios", "typos", "--defences", "fuzzy,adversarial,robust-loss"],
             "defence adversarial, robust-loss not honoured by the search scenarios (search "
-            "honours fuzzy, stuffing)",
+            "honours abbreviations, fuzzy, stuffing)",
         ),
         (
             ["--scenarios", "typos,click-spam"],

@@ -95,7 +95,8 @@ def robustness(
     defences: Annotated[
         str,
         typer.Option(
-            help="Defences of the defended run, comma-separated (search: stuffing, fuzzy; "
+            help="Defences of the defended run, comma-separated (search: stuffing, fuzzy, "
+            "abbreviations; "
             "recommendation: actor-caps), or 'all' (every one the scenarios' target honours)."
         ),
     ] = "all",

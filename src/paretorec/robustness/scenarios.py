@@ -116,6 +116,9 @@ class Defence(StrEnum):
     STUFFING = "stuffing"
     #: typo-robust first stage (retrieve/fuzzy.py) fused into the hybrid (typos)
     FUZZY = "fuzzy"
+    #: query words read as consonant skeletons of catalog words (``cbnt`` → ``cabinet``,
+    #: retrieve/spelling.py) before both retrievers see the query (abbreviations)
+    ABBREVIATIONS = "abbreviations"
     #: per-user and per-item caps on counts and training contributions (spam, bots)
     ACTOR_CAPS = "actor-caps"
     #: adversarial perturbations of embedding inputs in the loss (APR, He et al. 2018);

@@ -8,7 +8,9 @@ count as irrelevant), kept per query for paired intervals.
 
 Defences: `stuffing` builds the BM25 index with a `StuffingGuard` and encodes a flagged
 item's text without the words it repeats; `fuzzy` corrects each query's spelling over the
-catalog's own words before both retrievers see it (`paretorec.retrieve.spelling`).
+catalog's own words before both retrievers see it (`paretorec.retrieve.spelling`), and
+`abbreviations` expands its words that are consonant skeletons of catalog words (the same
+corrector: either or both).
 Query vectors are kept by text across calls, so a sweep encodes each distinct query once.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import polars as pl
@@ -31,6 +33,9 @@ from paretorec.retrieve.stuffing import StuffingGuard
 from paretorec.retrieve.tuning import per_query_scores, tune_fusion_weight
 from paretorec.robustness.scenarios import Defence, Defences, Measurement
 from paretorec.types import Dataset, Judgments, Split
+
+if TYPE_CHECKING:  # the corrector (symspellpy) is imported only when a run needs it
+    from paretorec.retrieve.spelling import SpellingParams
 
 __all__ = ["COMPONENT_OBJECTIVES", "OBJECTIVES", "SearchEvaluator", "split_queries"]
 
@@ -61,10 +66,10 @@ def split_queries(dataset: Dataset, seed: int) -> tuple[list[str], list[str], Ju
     return train_ids, test_ids, train, test
 
 
-def _spelling_fixer(dataset: Dataset) -> QueryFixer:
+def _spelling_fixer(dataset: Dataset, params: SpellingParams) -> QueryFixer:
     from paretorec.retrieve.spelling import SpellCorrector
 
-    corrector = SpellCorrector.build(item_text(dataset.items))
+    corrector = SpellCorrector.build(item_text(dataset.items), params)
 
     def fix(texts: Sequence[str]) -> list[str]:
         return [corrector.correct(t).text for t in texts]
@@ -76,7 +81,9 @@ class SearchEvaluator:
     """Measures search on a dataset with some defences on (see the module docstring)."""
 
     #: the defences this evaluator reads (anything else is refused, not ignored)
-    honours: ClassVar[frozenset[Defence]] = frozenset({Defence.STUFFING, Defence.FUZZY})
+    honours: ClassVar[frozenset[Defence]] = frozenset(
+        {Defence.STUFFING, Defence.FUZZY, Defence.ABBREVIATIONS}
+    )
 
     def __init__(
         self,
@@ -86,7 +93,7 @@ class SearchEvaluator:
         seed: int = 0,
         components: bool = False,
         guard: StuffingGuard | None = None,
-        fixer_factory: Callable[[Dataset], QueryFixer] = _spelling_fixer,
+        fixer_factory: Callable[[Dataset, SpellingParams], QueryFixer] = _spelling_fixer,
     ) -> None:
         self.encoder = encoder
         self.cache = cache
@@ -110,7 +117,14 @@ class SearchEvaluator:
             dataset.queries.frame.select("query_id", "text").iter_rows()
         )
         guard = self.guard if Defence.STUFFING in defences else None
-        fix = self.fixer_factory(dataset) if Defence.FUZZY in defences else None
+        typos, abbreviations = Defence.FUZZY in defences, Defence.ABBREVIATIONS in defences
+        if typos or abbreviations:
+            from paretorec.retrieve.spelling import SpellingParams
+        fix = (
+            self.fixer_factory(dataset, SpellingParams(typos=typos, abbreviations=abbreviations))
+            if typos or abbreviations
+            else None
+        )
         lexical = LexicalIndex.build(dataset.items, guard=guard)
         item_texts = item_text(dataset.items)
         if guard is not None:

@@ -1,0 +1,235 @@
+"""Abbreviated queries: the spell corrector's consonant-skeleton expansion (``cbnt`` →
+``cabinet``), its choice among several expansions, the units the tokenizer reads, and the
+saved corrector."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from paretorec.retrieve.spelling import SpellCorrector, SpellingParams, skeleton
+from paretorec.retrieve.tokenize import tokenize_product_text
+
+TITLES = [
+    "Charlotte Pipe 1/2 in. PVC 90 degree elbow",
+    "NIBCO 3/4 in. PVC elbow fitting",
+    "Milwaukee M18 cordless drill driver",
+    "Hampton Bay white kitchen cabinet 30 in.",
+    "white shaker bathroom vanity",
+    "bathroom vanity with top",
+    "vanity mirror 24 in.",
+    "Broan bathroom exhaust fan with vent",
+    "dryer vent hose 4 in. x 8 ft.",
+]
+
+
+@pytest.fixture
+def speller() -> SpellCorrector:
+    return SpellCorrector.build(TITLES)
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("cabinet", "cbnt"),
+        ("drill", "drl"),  # a doubled letter counts once
+        ("vinyl", "vnl"),  # y is dropped as a vowel
+        ("oven", "ovn"),  # the first letter stays, vowel or not
+        ("milwaukee", "mlwk"),
+        ("cbnt", "cbnt"),  # a skeleton is its own skeleton
+        ("a", "a"),
+    ],
+)
+def test_skeleton(word: str, expected: str) -> None:
+    assert skeleton(word) == expected
+
+
+def test_the_skeleton_of_nothing_is_refused() -> None:
+    with pytest.raises(ValueError, match="empty word"):
+        skeleton("")
+
+
+@pytest.mark.parametrize(
+    ("typed", "corrected", "changes"),
+    [
+        ("wht kitchen cbnt", "white kitchen cabinet", (("wht", "white"), ("cbnt", "cabinet"))),
+        ("mlwk crdlss drll", "milwaukee cordless drill", None),
+        ("PVC ELBW", "pvc elbow", (("elbw", "elbow"),)),
+        # the typo correction still reaches what the skeletons do not
+        ("1/2 in pvc elbo", "1/2 in pvc elbow", (("elbo", "elbow"),)),
+        ("cordles drill", "cordless drill", (("cordles", "cordless"),)),
+    ],
+)
+def test_hand_checked_expansions(
+    speller: SpellCorrector,
+    typed: str,
+    corrected: str,
+    changes: tuple[tuple[str, str], ...] | None,
+) -> None:
+    found = speller.correct(typed)
+    assert found.text == corrected
+    if changes is not None:
+        assert found.changes == changes
+
+
+def test_1_2_in_pvc_elbo_gives_the_tokens_of_the_title(speller: SpellCorrector) -> None:
+    # every spelling of the unit meets the title's "1/2 in." once corrected and tokenized
+    title = tokenize_product_text(TITLES[0])
+    assert title[:4] == ["charlotte", "pipe", "1/2in", "1/2"]
+    for typed in ("1/2 in pvc elbo", '1/2" pvc elbo', "1/2in pvc elbo", "1/2 inch PVC elbw"):
+        tokens = tokenize_product_text(speller.correct(typed).text)
+        assert tokens == ["1/2in", "1/2", "pvc", "elbow"], typed
+    assert tokenize_product_text(speller.correct("half inch pvc elbo").text) == [
+        "1/2in",
+        "1/2",
+        "pvc",
+        "elbow",
+    ]
+    assert tokenize_product_text("4 ft x 8 ft") == ["4ft", "4", "8ft", "8"]
+
+
+def test_the_query_s_other_words_choose_among_expansions(speller: SpellCorrector) -> None:
+    # "vnt" is the skeleton of "vanity" (4 titles) and "vent" (2 titles)
+    assert speller.expand("vnt") == "vanity"  # alone: the more frequent
+    assert speller.correct("vnt").text == "vanity"
+    assert speller.correct("exhaust fan vnt").text == "exhaust fan vent"
+    assert speller.correct("dryer vnt hose").text == "dryer vent hose"
+    assert speller.correct("vnt mirror").text == "vanity mirror"
+    # unknown context words are no evidence
+    assert speller.correct("qqqq vnt").text == "qqqq vanity"
+
+
+def test_ties_go_to_the_more_frequent_word_then_a_to_z() -> None:
+    corrector = SpellCorrector({"bolt": 3, "belt": 5, "bilt": 5})
+    assert corrector.expand("blt") == "belt"
+
+
+def test_a_rare_catalog_word_is_expanded_only_far_below_its_expansion() -> None:
+    rare = SpellCorrector({"dr": 1, "door": 150})
+    assert rare.expand("dr") == "door"  # 150 >= 100 x 1
+    common = SpellCorrector({"dr": 2, "door": 150})
+    assert common.expand("dr") is None  # 150 < 100 x 2
+    assert common.correct("dr").text == "dr"
+    looser = SpellCorrector({"dr": 2, "door": 150}, SpellingParams(abbreviation_ratio=50))
+    assert looser.expand("dr") == "door"
+    # a word the catalog does not have needs no margin, only min_count
+    assert SpellCorrector({"door": 1}).expand("dr") == "door"
+    strict = SpellCorrector({"door": 1}, SpellingParams(min_count=2))
+    assert strict.expand("dr") is None
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "cabnet",  # has vowels: a typo, not a skeleton
+        "ft",  # units and stop words are never expanded
+        "in",
+        "sq",
+        "lb",
+        "with",
+        "ss",  # a skeleton of one letter ("s") would stand for every word
+        "dw745",  # model numbers, numbers and units are never touched
+        "m18",
+        "2x4",
+        "18v",
+        "pvc",  # a catalog word with no expansion far more frequent
+        "pvcs",  # the plural of a catalog word
+        "xyzq",  # no catalog word has this skeleton
+    ],
+)
+def test_what_is_never_expanded(speller: SpellCorrector, typed: str) -> None:
+    assert speller.expand(typed) is None
+
+
+def test_expansions_are_only_for_words_without_a_vowel(speller: SpellCorrector) -> None:
+    # "cabnet" has no skeleton reading, the typo correction takes it
+    assert speller.correct("cabnet").text == "cabinet"
+    # numbers and model numbers come back as typed beside an expansion
+    assert speller.correct("m18 drll 3/4in").text == "m18 drill 3/4in"
+
+
+def test_the_switches() -> None:
+    off = SpellCorrector.build(TITLES, SpellingParams(abbreviations=False))
+    assert off.correct("wht cbnt").text == "wht cbnt"
+    assert off.correct("cordles").text == "cordless"
+    only = SpellCorrector.build(TITLES, SpellingParams(typos=False))
+    assert only.correct("wht cbnt").text == "white cabinet"
+    assert only.correct("cordles").text == "cordles"
+    neither = SpellCorrector.build(TITLES, SpellingParams(typos=False, abbreviations=False))
+    assert neither.correct("wht cordles half inch").text == "wht cordles 1/2 in"
+
+
+def test_new_items_bring_new_expansions(speller: SpellCorrector) -> None:
+    assert speller.correct("mkt drll").text == "mkt drill"
+    speller.add_texts(["Makita 18V impact driver"])
+    assert speller.correct("mkt drll").text == "makita drill"
+
+
+skeleton_words = st.sampled_from(sorted(w for w in SpellCorrector.build(TITLES)._skeletons))
+catalog_words = st.sampled_from(sorted(SpellCorrector.build(TITLES)._counts))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(skeleton_words, catalog_words), min_size=1, max_size=5))
+def test_expansions_are_catalog_words_of_the_same_skeleton(words: list[str]) -> None:
+    speller = SpellCorrector.build(TITLES)
+    query = " ".join(words)
+    found = speller.correct(query)
+    for typed, fixed in found.changes:
+        assert fixed in speller
+        assert skeleton(fixed) == skeleton(typed)
+    assert speller.correct(found.text).text == found.text  # a second pass changes nothing
+    assert len(found.text.split()) == len(words)
+
+
+def test_save_load_keeps_the_choice_by_context(speller: SpellCorrector, tmp_path: Path) -> None:
+    speller.save(tmp_path / "spelling")
+    loaded = SpellCorrector.load(tmp_path / "spelling")
+    assert loaded.params == speller.params
+    for query in ("dryer vnt hose", "vnt mirror", "wht kitchen cbnt", "cordles drll"):
+        assert loaded.correct(query) == speller.correct(query)
+    loaded.add_texts(["Makita 18V impact driver"])
+    assert loaded.correct("mkt drll").text == "makita drill"
+
+
+def test_a_corrector_saved_before_abbreviations_loads_without_them(
+    speller: SpellCorrector, tmp_path: Path
+) -> None:
+    folder = tmp_path / "spelling"
+    speller.save(folder)
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["params"] = {k: meta["params"][k] for k in ("max_distance", "long_word", "min_length")}
+    meta["params"]["min_count"] = 1
+    del meta["n_documents"]
+    (folder / "meta.json").write_text(json.dumps(meta))
+    (folder / "posting_offsets.npy").unlink()
+    (folder / "posting_documents.npy").unlink()
+    old = SpellCorrector.load(folder)
+    assert old.params == SpellingParams(abbreviations=False)
+    assert old.correct("wht cbnt elbo").text == "wht cbnt elbow"
+
+
+def test_bad_saved_postings_and_parameters_are_refused(
+    speller: SpellCorrector, tmp_path: Path
+) -> None:
+    folder = tmp_path / "spelling"
+    speller.save(folder)
+    offsets = np.load(folder / "posting_offsets.npy")
+    offsets[-1] += 1
+    np.save(folder / "posting_offsets.npy", offsets)
+    with pytest.raises(ValueError, match="posting arrays do not fit"):
+        SpellCorrector.load(folder)
+    with pytest.raises(ValueError, match="unknown spelling parameters"):
+        SpellingParams.from_dict({"max_distance": 2, "stemming": True})
+    with pytest.raises(ValueError, match="must be an integer"):
+        SpellingParams.from_dict({"abbreviation_ratio": "100"})
+    with pytest.raises(ValueError, match="must be true or false"):
+        SpellingParams.from_dict({"abbreviations": 1})
+    with pytest.raises(ValueError, match="abbreviation_ratio must be >= 1"):
+        SpellingParams(abbreviation_ratio=0)
+    assert SpellingParams.from_dict(SpellingParams().to_dict()) == SpellingParams()
