@@ -1,5 +1,7 @@
 """The index version's learned second stage, served by /search: the model's order (not the
-fused one), the same service without it, and a model it cannot serve refused at load."""
+fused one), on filtered requests too (every item passing) and after catalog changes (new and
+updated items ranked by their new text, removed ones never back), the same service without
+it, and a model it cannot serve refused at load or switched off with its reason."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from paretorec.retrieve import ScoreFusion
+from paretorec.retrieve import Filters, ScoreFusion
 from paretorec.retrieve.second_stage import SECOND_STAGE_FOLDER, SecondStageConfig
+from paretorec.retrieve.second_stage_features import ItemSide
 from paretorec.serve import ModelRegistry
 from paretorec.serve.encoders import EncoderRef
 from paretorec.serve.index_version import SecondStageData, build_index_version
@@ -19,7 +22,8 @@ from paretorec.serve.loading import LoadOptions, load_pipeline
 from paretorec.serve.pipeline import SearchQuery, ServingPipeline
 from paretorec.serve.second_stage import ServedSecondStage, scaled_scores
 from paretorec.stages import Stage
-from tests.serve.conftest import AppFactory, HashingEncoder, shop_catalog
+from paretorec.types import Catalog
+from tests.serve.conftest import AUTH, AppFactory, HashingEncoder, shop_catalog
 
 # each query's relevant item is not the one BM25 and the vectors put first
 JUDGED = {
@@ -115,17 +119,118 @@ def test_the_relevance_the_service_weighs_is_the_scaled_second_stage_score(
     assert scaled_scores(np.array([2.0, 2.0])).tolist() == [1.0, 1.0]
 
 
-def test_filters_and_catalog_changes_fall_back_to_the_fused_order(
-    ranked_models: Path,
+def _model_order(second: ServedSecondStage, text: str, filters: Filters | None = None) -> list[str]:
+    """The second stage's own order of the query's union (the served depth, all of it)."""
+    vector = HashingEncoder().encode_queries([text])[0]
+    found = second.search.search(text, vector, k=None, depth=second.depth, filters=filters)
+    return list(found.item_ids)
+
+
+def _served_ids(pipeline: ServingPipeline, text: str, **extra: object) -> list[str]:
+    found = pipeline.search(SearchQuery(text=text, **extra))  # type: ignore[arg-type]
+    return [item.item_id for item in found.items]
+
+
+def test_a_filtered_request_is_re_ranked_and_every_item_passes(
+    ranked_models: Path, make_client: AppFactory
 ) -> None:
     pipeline, second = _served(ranked_models)
-    vector = HashingEncoder().encode_queries(["cordless"])[0]
-    fused = pipeline.retriever.search("cordless", vector, k=12)
-    pipeline.remove_item("d2")
+    cheap = Filters(max_price=100.0)
+    vector = HashingEncoder().encode_queries(["drill"])[0]
+    fused = pipeline.retriever.search("drill", vector, k=50, filters=cheap)
+    served = _served_ids(pipeline, "drill", k=12, filters=cheap)
+    # the model's order of the filtered union, not the fused one, as long as the fused list
+    assert served == _model_order(second, "drill", cheap)
+    assert served[:2] == ["d3", "d2"] and list(fused.item_ids[:2]) == ["d2", "d3"]
+    assert len(served) == len(fused) == 9  # the shop's nine items at 100 or less
+    prices = dict(
+        zip(pipeline.store.column("item_id"), pipeline.store.column("price"), strict=True)
+    )
+    assert all(prices[i] <= 100.0 for i in served)
+    # the same through HTTP, with every kind of filter at once
+    client = make_client(pipeline=pipeline)
+    brands = ["makita", "bosch", "dewalt"]
+    filters = {"category": "tools", "in_stock": True, "brands": brands}
+    body = client.post("/search", json={"query": "drill", "k": 10, "filters": filters}).json()
+    got = [item["item_id"] for item in body["items"]]
+    passing = Filters(category="tools", in_stock=True, brands=frozenset(brands))
+    assert got == _model_order(second, "drill", passing)
+    assert sorted(got) == ["d1", "d3", "s1"]  # d2 is out of stock, s2 a Stanley
+
+
+def test_an_upserted_item_is_found_and_re_ranked_by_its_new_text(ranked_models: Path) -> None:
+    pipeline, second = _served(ranked_models)
+    new = (
+        shop_catalog()
+        .frame.head(1)
+        .with_columns(
+            pl.lit("x1").alias("item_id"),
+            pl.lit("Cordless leaf blower 40V").alias("title"),
+            pl.lit("Outdoor > Garden").alias("category"),
+        )
+    )
+    changed = shop_catalog().frame.filter(pl.col("item_id") == "p1")
+    changed = changed.with_columns(pl.lit("Cordless drill driver 12V").alias("title"))
+    added, updated = pipeline.upsert_items(Catalog(pl.concat([new, changed])))
+    assert (added, updated) == (["x1"], ["p1"])
+    assert second.active and len(second.search.side) == 13
+    detail = pipeline.stages()[Stage.INDEX].detail
+    assert "re-ranked by its second stage (top 100 of each run); item side updated for 2" in detail
+    blower = _served_ids(pipeline, "leaf blower", k=5)
+    assert "x1" in blower[:2] and blower == _model_order(second, "leaf blower")[:5]
+    drills = _served_ids(pipeline, "cordless drill", k=12)
+    assert "p1" in drills[:3] and drills == _model_order(second, "cordless drill")[:12]
+    # the updated item's features read its new title, not the gallon of paint it was
+    side = second.search.side
+    assert "gallon" not in side.items[5].tokens and "driver" in side.items[5].tokens
+    assert side.idf["cordless"] < ItemSide.build(shop_catalog(), np.eye(12, 64)).idf["cordless"]
+    outdoor = _served_ids(pipeline, "blower", k=10, filters=Filters(category="outdoor"))
+    assert "x1" in outdoor[:2] and sorted(outdoor) == ["g1", "g2", "g3", "x1"]
+
+
+def test_a_removed_item_never_comes_back(ranked_models: Path, make_client: AppFactory) -> None:
+    pipeline, second = _served(ranked_models)
+    client = make_client(pipeline=pipeline)
+    assert "d2" in _ids(client.post("/search", json={"query": "drill", "k": 12}))
+    assert client.delete("/items/d2", headers=AUTH).status_code == 200
+    assert second.active and second.changed == 1
+    for text in ("drill", "hammer drill corded 7 amp", "makita", "cordless tool"):
+        served = _ids(client.post("/search", json={"query": text, "k": 12}))
+        assert "d2" not in served and served == _model_order(second, text)[:12]
+        filtered = client.post(
+            "/search", json={"query": text, "k": 12, "filters": {"brands": ["makita"]}}
+        )
+        assert _ids(filtered) == ["s1"]  # the other Makita was d2
+    # added back, it is found again (its old position, its new text)
+    again = {"item_id": "d2", "title": "Hammer drill corded 8 amp", "price": 95.0}
+    assert client.put("/items", json={"items": [again]}, headers=AUTH).status_code == 200
+    served = _ids(client.post("/search", json={"query": "hammer drill 8 amp", "k": 12}))
+    assert "d2" in served and served == _model_order(second, "hammer drill 8 amp")[:12]
+    health = json.dumps(client.get("/healthz").json())
+    assert "item side updated for 2 changed items" in health
+
+
+def test_a_change_the_item_side_cannot_take_switches_it_off_with_the_reason(
+    ranked_models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline, second = _served(ranked_models)
+
+    def refuse(*args: object) -> None:
+        raise ValueError("the model reads a column these items lack")
+
+    monkeypatch.setattr(second.search.side, "update", refuse)
+    pipeline.upsert_items(shop_catalog().frame.head(1).pipe(Catalog))
     assert not second.active
-    assert "second stage off" in pipeline.stages()[Stage.INDEX].detail
-    found = pipeline.search(SearchQuery(text="cordless", k=3))
-    assert [item.item_id for item in found.items] == [i for i in fused.item_ids if i != "d2"][:3]
+    assert second.describe() == (
+        "second stage off: the item side could not take the upserted items (the model "
+        "reads a column these items lack); search serves the fused order"
+    )
+    assert second.describe() in pipeline.stages()[Stage.INDEX].detail
+    vector = HashingEncoder().encode_queries(["cordless"])[0]
+    fused = pipeline.retriever.search("cordless", vector, k=3)
+    assert _served_ids(pipeline, "cordless", k=3) == list(fused.item_ids)
+    pipeline.remove_item("d2")  # stays off: the item side no longer follows the catalog
+    assert "could not take the upserted items" in second.describe()
 
 
 def test_an_index_without_a_second_stage_serves_the_fused_order(

@@ -44,6 +44,7 @@ from paretorec.data.splits import carve_valid_queries
 from paretorec.encode import TextEncoder
 from paretorec.retrieve.candidates import Candidates
 from paretorec.retrieve.dense import DenseIndex
+from paretorec.retrieve.filters import Filters
 from paretorec.retrieve.fusion import (
     DENSE,
     LEXICAL,
@@ -498,21 +499,29 @@ def first_stage_inputs(
     depth: int,
     more: Mapping[str, Callable[[str], Candidates]] | None = None,
     lexical_query: Callable[[str], str | bytes] | None = None,
+    filters: Filters | None = None,
 ) -> dict[str, QueryInput]:
     """Each query's first-stage runs at `depth`: ``lexical``, ``dense``, ``hybrid`` (their
     fusion over both whole lists) and any `more` retrievers (name -> text -> candidates);
     `texts` maps query id to text and `vectors` holds the query vectors in that order.
     `lexical_query` rewrites the text BM25 searches (a spelling corrector); the features
-    read the text as typed."""
+    read the text as typed. `filters` go inside the lexical and dense searches, as the
+    hybrid retriever applies them: each run is the best `depth` of the items that pass
+    (`more` retrievers take none, so a filtered search refuses them)."""
     ids = list(texts)
     if vectors.shape[0] != len(ids):
         raise ValueError(f"{vectors.shape[0]} query vectors for {len(ids)} queries")
-    found = dense.search_many(vectors, k=depth) if ids else []
+    if more and filters is not None and not filters.is_empty:
+        raise ValueError(f"the runs {sorted(more)} cannot be filtered")
+    found = dense.search_many(vectors, k=depth, filters=filters) if ids else []
     out = {}
     for row, query_id in enumerate(ids):
         text = texts[query_id]
         searched = text if lexical_query is None else lexical_query(text)
-        runs = {LEXICAL: lexical.search(searched, k=depth), DENSE: found[row]}
+        runs = {
+            LEXICAL: lexical.search(searched, k=depth, filters=filters),
+            DENSE: found[row],
+        }
         runs[HYBRID] = fusion.fuse(runs[LEXICAL], runs[DENSE])
         for name, retrieve in (more or {}).items():
             runs[name] = retrieve(text)
@@ -630,8 +639,10 @@ def fit_second_stage(
 class RerankedSearch:
     """A hybrid retriever whose union of candidates a trained second stage re-orders: the
     search a service or `paretorec search` runs when the index folder holds one
-    (``SECOND_STAGE_FOLDER``). Same `search` call as `HybridRetriever`; filters are not
-    taken (the second stage re-ranks the whole catalog's candidates).
+    (``SECOND_STAGE_FOLDER``). Same `search` call as `HybridRetriever`, filters included:
+    each run is the best `depth` of the items that pass, so the union the model orders
+    holds only those. After the index's items change, `side` must take the same changes
+    (`ItemSide.update` / `ItemSide.remove`, what the service does).
 
     The runs are rebuilt as the model was trained on them (`SecondStage.first_stage`): its
     fusion, whatever `retriever.fusion` is, and BM25 on spell-corrected queries only when
@@ -700,10 +711,13 @@ class RerankedSearch:
         *,
         k: int | None = 10,
         depth: int | None = None,
+        filters: Filters | None = None,
     ) -> Candidates:
         """The top `k` (None: all) of the union of each run's best `depth` (default: the
-        depth the model was trained at), ordered by the second stage. A depth other than
-        the trained one changes the union and so the rank and agreement features too."""
+        depth the model was trained at) items that pass `filters`, ordered by the second
+        stage. A depth other than the trained one changes the union and so the rank and
+        agreement features too; so do filters (ranks, gaps and the agreement with the top
+        hits are then among the passing items, as on a catalog of those items only)."""
         found = first_stage_inputs(
             {"": query},
             np.asarray(query_vector, dtype=np.float32)[None, :],
@@ -712,5 +726,6 @@ class RerankedSearch:
             fusion=self.first_stage.fusion,
             depth=self.stage.config.depth if depth is None else depth,
             lexical_query=self.retriever.lexical_query if self.first_stage.spelling else None,
+            filters=filters,
         )
         return self.stage.rerank(found[""], self.side, k=k)

@@ -4,7 +4,10 @@ The layout is defined here once and read by training and serving alike (`feature
 Item-side arrays (tokens, numbers with units, normalized vectors, idf, category, popularity)
 are prepared once per catalog by `ItemSide.build`; only the query side is computed per
 request. A candidate is named by its position in the retrievers' item table, which is its
-row in the catalog the indexes were built from.
+row in the catalog the indexes were built from, then the position the table gives an item
+added later. `ItemSide.update` and `ItemSide.remove` take the catalog's changes item by item
+(the changed items' arrays and the idf's document counts), so the features read as on an
+item side built afresh from the current catalog.
 
 For a query with tokens Q (`tokenize_product_text`, the lexical index's tokenizer, so
 ``18 volt`` and ``18V`` meet) and an item with tokens T:
@@ -46,7 +49,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -164,21 +167,24 @@ class ItemSide:
         self,
         items: list[_Item],
         vectors: NDArray[np.float32],
-        idf: dict[str, float],
+        idf: Mapping[str, float],
         *,
         brands: list[frozenset[str]] | None,
         descriptions: list[frozenset[str]] | None,
         categories: NDArray[np.int64] | None,
         popularity: NDArray[np.float64] | None,
+        changes: _Changes | None = None,
     ) -> None:
         self.items = items
         self.vectors = vectors
-        self.idf = idf
+        self.idf: Mapping[str, float] = idf
         self.default_idf = math.log1p((len(items) + 0.5) / 0.5)  # a token no item holds
         self.brands = brands
         self.descriptions = descriptions
         self.categories = categories
         self.popularity = popularity
+        # what `update` and `remove` need (None: not built from a catalog, takes no change)
+        self._changes = changes
 
     def __len__(self) -> int:
         return len(self.items)
@@ -204,10 +210,12 @@ class ItemSide:
         n = len(items)
         idf = {t: math.log1p((n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
         categories = None
+        category_codes: dict[str, int] = {}
         if "category" in catalog.frame.columns:
             path = catalog.frame["category"].cast(pl.String).fill_null("")
             codes = path.rank("dense").cast(pl.Int64).to_numpy()
             categories = np.where(path.to_numpy() == "", -1, codes).astype(np.int64)
+            category_codes = dict(zip(path.to_list(), categories.tolist(), strict=True))
         counts = None
         if popularity is not None:
             counts = np.asarray(popularity, dtype=np.float64)
@@ -222,7 +230,163 @@ class ItemSide:
             descriptions=_optional_tokens(catalog, "description"),
             categories=categories,
             popularity=counts,
+            changes=_Changes(tuple(fields), df, np.ones(n, dtype=bool), category_codes, n),
         )
+
+    # ------------------------------------------------------------ catalog changes
+
+    def update(self, positions: ArrayLike, catalog: Catalog, vectors: ArrayLike) -> None:
+        """Items at `positions` take the text, brand, description, category and vector of
+        `catalog`'s rows (row i at positions[i]): a position held already is replaced (an
+        update, or a removed item added back), positions past the end are appended (new
+        items, in the item table's order); the idf follows the new document frequencies.
+        The features then read as they would on an item side built afresh from the current
+        catalog (category codes are only compared for equality, so new ones are numbered
+        past the old). Checked in full before anything changes (ValueError)."""
+        changes = self._require_changes()
+        where = np.asarray(positions, dtype=np.int64).reshape(-1)
+        matrix = normalize_rows(vectors, dim=self.vectors.shape[1])
+        if matrix.shape[0] != len(catalog) or where.size != len(catalog):
+            raise ValueError(
+                f"{where.size} positions and {matrix.shape[0]} vectors for {len(catalog)} items"
+            )
+        n = len(self.items)
+        fresh = np.sort(where[where >= n])
+        if np.unique(where).size != where.size or not np.array_equal(
+            fresh, np.arange(n, n + fresh.size)
+        ):
+            raise ValueError("positions must be distinct, new ones following the last item's")
+        items = [_item(text) for text in item_texts(catalog, changes.fields)]
+        brands = _optional_tokens(catalog, "brand") or [frozenset()] * len(catalog)
+        descriptions = _optional_tokens(catalog, "description") or [frozenset()] * len(catalog)
+        paths = (
+            catalog.frame["category"].cast(pl.String).fill_null("").to_list()
+            if "category" in catalog.frame.columns
+            else [""] * len(catalog)
+        )
+        # checked: now change (append room for new items first)
+        grow = fresh.size
+        if grow:
+            self.items.extend([items[0]] * grow)  # placeholders, written below
+            self.vectors = changes.grown(self.vectors, grow)
+            for column in (self.brands, self.descriptions):
+                if column is not None:
+                    column.extend([frozenset()] * grow)
+            if self.categories is not None:
+                self.categories = np.concatenate([self.categories, np.full(grow, -1, np.int64)])
+            if self.popularity is not None:  # no count yet: log1p(0)
+                self.popularity = np.concatenate([self.popularity, np.zeros(grow)])
+            changes.live = np.concatenate([changes.live, np.zeros(grow, dtype=bool)])
+        elif not self.vectors.flags.writeable:
+            self.vectors = self.vectors.copy()
+        for row, p in enumerate(where.tolist()):
+            if changes.live[p]:
+                changes.forget(self.items[p].tokens)
+            else:
+                changes.live[p] = True
+                changes.n_live += 1
+            changes.count(items[row].tokens)
+            self.items[p] = items[row]
+            if self.brands is not None:
+                self.brands[p] = brands[row]
+            if self.descriptions is not None:
+                self.descriptions[p] = descriptions[row]
+            if self.categories is not None:
+                self.categories[p] = changes.category_code(paths[row])
+        self.vectors[where] = matrix
+        self._follow_counts()
+
+    def remove(self, positions: ArrayLike) -> None:
+        """Items at `positions` leave the document frequencies (their arrays stay: the
+        retrievers never return a removed item, and one added back is `update`d)."""
+        changes = self._require_changes()
+        where = np.asarray(positions, dtype=np.int64).reshape(-1)
+        if where.size and (int(where.min()) < 0 or int(where.max()) >= len(self.items)):
+            raise ValueError(f"a position past the {len(self.items)} items of the item side")
+        for p in np.unique(where).tolist():
+            if changes.live[p]:
+                changes.forget(self.items[p].tokens)
+                changes.live[p] = False
+                changes.n_live -= 1
+        self._follow_counts()
+
+    def _require_changes(self) -> _Changes:
+        if self._changes is None:
+            raise ValueError("this item side was not built from a catalog: it takes no changes")
+        return self._changes
+
+    def _follow_counts(self) -> None:
+        """The idf read from the live counts from now on (a change then costs its own
+        tokens, not the vocabulary), and the unseen token's idf (as `build` makes them)."""
+        assert self._changes is not None
+        self.idf = _Idf(self._changes)
+        self.default_idf = math.log1p((self._changes.n_live + 0.5) / 0.5)
+
+
+@dataclass
+class _Changes:
+    """What an item side built from a catalog keeps to take changes: the text fields, each
+    token's document frequency over the live items, which positions are live (and how
+    many), the category codes by path, and the vectors' buffer (rows past the item side's spare, so appending
+    one item does not copy every vector)."""
+
+    fields: tuple[str, ...]
+    df: Counter[str]
+    live: NDArray[np.bool_]
+    categories: dict[str, int]
+    n_live: int
+    buffer: NDArray[np.float32] | None = None
+
+    def count(self, tokens: frozenset[str]) -> None:
+        self.df.update(tokens)
+
+    def forget(self, tokens: frozenset[str]) -> None:
+        for token in tokens:
+            left = self.df[token] - 1
+            if left > 0:
+                self.df[token] = left
+            else:
+                del self.df[token]
+
+    def category_code(self, path: str) -> int:
+        if path == "":
+            return -1
+        code = self.categories.get(path)
+        if code is None:
+            code = max(self.categories.values(), default=0) + 1
+            self.categories[path] = code
+        return code
+
+    def grown(self, vectors: NDArray[np.float32], grow: int) -> NDArray[np.float32]:
+        """`vectors` with `grow` more rows (zeros until written), a view of the buffer,
+        which grows by an eighth at a time."""
+        n = vectors.shape[0]
+        if self.buffer is None or self.buffer.shape[0] < n + grow:
+            buffer = np.zeros((n + grow + max(grow, n // 8), vectors.shape[1]), np.float32)
+            buffer[:n] = vectors
+            self.buffer = buffer
+        return self.buffer[: n + grow]
+
+
+class _Idf(Mapping[str, float]):
+    """Each token's idf, read from the live document counts (what `ItemSide.build` computes
+    for every token at once)."""
+
+    def __init__(self, changes: _Changes) -> None:
+        self._changes = changes
+
+    def __getitem__(self, token: str) -> float:
+        count = self._changes.df.get(token, 0)
+        if count <= 0:
+            raise KeyError(token)
+        n = self._changes.n_live
+        return math.log1p((n - count + 0.5) / (count + 0.5))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._changes.df)
+
+    def __len__(self) -> int:
+        return len(self._changes.df)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ on an index rebuilds main from the current documents and empties the delta.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -107,6 +109,10 @@ class SlottedIndex:
     def item_ids(self) -> list[str]:
         """Item ids by position (removed items included: see `Candidates.indices`)."""
         return list(self._items.ids)
+
+    def positions(self, item_ids: Iterable[str]) -> NDArray[np.int64]:
+        """The items' positions (removed items' included); ValueError for an unknown id."""
+        return self._items.positions(item_ids, alive=False)
 
     def __len__(self) -> int:
         """Items that can be found."""

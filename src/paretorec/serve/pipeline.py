@@ -8,8 +8,9 @@ vectors are cached (`QueryVectors`), so a repeated query skips the encoder.
 
 Reads (search, recommend) run concurrently; a catalog change takes the write lock, so a
 request sees the catalog either before or after it, never half of it. A change goes to
-the item store, the search indexes and the recommender at once: the next request finds
-it (cold start from its text, encoded by the query encoder's item path).
+the item store, the search indexes, the second stage's item side and the recommender at
+once: the next request finds it (cold start from its text, encoded by the query encoder's
+item path).
 """
 
 from __future__ import annotations
@@ -310,10 +311,16 @@ class ServingPipeline:
         start = time.perf_counter()
         assert context.query is not None and context.query_vector is not None
         second = self.second_stage
-        if second is not None and second.active and query.filters is None:
-            # the union of the runs re-ordered by the learned second stage, its scaled score
-            # standing in for the fused one (`paretorec.serve.second_stage`)
-            found = second.rerank(context.query, context.query_vector, k=max(query.k, self.depth))
+        if second is not None and second.active:
+            # the union of the runs (filtered inside each, as the fused path filters them)
+            # re-ordered by the learned second stage, its scaled score standing in for the
+            # fused one (`paretorec.serve.second_stage`)
+            found = second.rerank(
+                context.query,
+                context.query_vector,
+                k=max(query.k, self.depth),
+                filters=query.filters,
+            )
         else:
             found = self.retriever.search(
                 context.query,
@@ -656,8 +663,8 @@ class ServingPipeline:
                 if self.recommender is not None:
                     self.recommender.add_items(Catalog(frame[new_rows]), vectors[new_rows])
             self.store.apply(prepared)
-            if self.second_stage is not None:  # its item-side arrays are by catalog row
-                self.second_stage.catalog_changed()
+            if self.second_stage is not None:  # its item-side arrays, by index position
+                self.second_stage.items_upserted(ids, catalog, vectors)
             rows = self.store.rows_of(ids)
             for stage in (self.ranker, self.policy):
                 if stage is not None:
@@ -685,7 +692,7 @@ class ServingPipeline:
                 raise UnknownItemError(item_id)
             self.retriever.remove_items([item_id])
             if self.second_stage is not None:
-                self.second_stage.catalog_changed()
+                self.second_stage.items_removed([item_id])
             if self.recommender is not None:
                 self.recommender.remove_items([item_id])
             self.store.remove(item_id)
