@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 from symspellpy import SymSpell, Verbosity
 
 from paretorec.retrieve.stemming import stem_plural
@@ -228,6 +229,7 @@ class SpellCorrector:
         # (for choosing among several expansions by the query's other words)
         self._skeletons: dict[str, list[str]] = {}
         self._postings: dict[str, list[int]] = {}
+        self._arrays: dict[str, NDArray[np.int64]] = {}  # the postings as arrays, cached
         self._n_documents = 0
         self._symspell = SymSpell(
             max_dictionary_edit_distance=self.params.max_distance,
@@ -260,10 +262,18 @@ class SpellCorrector:
             self.add_counts(Counter(words))
             for word in set(words):
                 self._postings.setdefault(word, []).append(self._n_documents)
+                self._arrays.pop(word, None)
             self._n_documents += 1
 
     def __len__(self) -> int:
         return len(self._counts)
+
+    def _documents(self, word: str) -> NDArray[np.int64]:
+        found = self._arrays.get(word)
+        if found is None:
+            found = np.asarray(self._postings.get(word, ()), dtype=np.int64)
+            self._arrays[word] = found
+        return found
 
     def __contains__(self, word: object) -> bool:
         return isinstance(word, str) and word in self._counts
@@ -285,14 +295,18 @@ class SpellCorrector:
         if len(found) == 1:
             return found[0]
         others = [
-            self._postings[o]
+            o
             for o in dict.fromkeys(context)
             if o != word and o in self._postings and o not in _PROTECTED
         ]
+        # per document, how many of the other words it has; a candidate's score is the sum
+        # over its documents (= the sum of its co-occurrence counts with each other word)
+        hits = np.zeros(self._n_documents, dtype=np.int32)
+        for o in others:
+            hits[self._documents(o)] += 1
 
         def together(candidate: str) -> int:
-            mine = set(self._postings.get(candidate, ()))
-            return sum(len(mine.intersection(docs)) for docs in others) if mine else 0
+            return int(hits[self._documents(candidate)].sum())
 
         # most items shared with the query's other words, then most frequent, then a-z
         return min(found, key=lambda w: (-together(w), -self._counts[w], w))
