@@ -1061,7 +1061,7 @@ def render_learned(report: dict[str, Any]) -> list[str]:
         lines += [
             "### Unseen shops: the learned merge on another shop's sequences",
             "",
-            "The same code on data it was never developed on, run as `eval recommend` runs it ({_shop_epochs(shops)}, the default quotas, leave-last-out by timestamp, full-catalog ranking): the Tianchi Taobao and Tmall samples in `../shared/data/taobao` (no item text: each item's title is its synthetic id and category). *default (auto)* is what `eval recommend` ranks with: the learned merge where its NDCG@10 on held-out valid users beats the quotas', else the quotas. These shops are tiny, so the intervals are wide.",
+            f"The same code on data it was never developed on, run as `eval recommend` runs it ({_shop_epochs(shops)}, the default quotas, leave-last-out by timestamp, full-catalog ranking): the Tianchi Taobao and Tmall samples in `../shared/data/taobao` (no item text: each item's title is its synthetic id and category). *default (auto)* is what `eval recommend` ranks with: the learned merge where its NDCG@10 on held-out valid users beats the quotas', else the quotas. These shops are tiny, so the intervals are wide.",
             "",
             "| shop | users / items / train interactions | valid NDCG@10 learned vs quotas (users) | model | NDCG@10 | Recall@10 | Recall@50 | Δ NDCG@10 vs co-visitation [95% CI] |",
             "|---|---|---|---|---:|---:|---:|---:|",
