@@ -233,3 +233,23 @@ def test_bad_saved_postings_and_parameters_are_refused(
     with pytest.raises(ValueError, match="abbreviation_ratio must be >= 1"):
         SpellingParams(abbreviation_ratio=0)
     assert SpellingParams.from_dict(SpellingParams().to_dict()) == SpellingParams()
+
+
+def test_index_saves_the_expansion_and_no_abbreviations_turns_it_off(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from paretorec.cli import app
+    from tests.retrieve.test_pipeline_cli import ITEMS
+
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    (shop / "items.csv").write_text(ITEMS)
+    cache = ["--cache", str(tmp_path / "cache")]
+    runner = CliRunner()
+    for flag, on in (([], True), (["--no-abbreviations"], False)):
+        index = tmp_path / f"index-{on}"
+        built = runner.invoke(app, ["index", str(shop), "--out", str(index), *cache, *flag])
+        assert built.exit_code == 0, built.output
+        speller = SpellCorrector.load(index / "spelling")
+        assert speller.params.abbreviations is on
+        assert speller.correct("crdls drl").text == ("cordless drill" if on else "crdls drl")

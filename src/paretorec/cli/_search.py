@@ -51,6 +51,14 @@ def index(
             help="Save a spell corrector of the catalog's words: BM25 searches corrected queries.",
         ),
     ] = True,
+    abbreviations: Annotated[
+        bool,
+        typer.Option(
+            "--abbreviations/--no-abbreviations",
+            help="With spelling, a query word with no vowel after its first letter is read "
+            "as the consonant skeleton of a catalog word (cbnt -> cabinet).",
+        ),
+    ] = True,
 ) -> None:
     """Encode the catalog and build the BM25 and dense indexes (hybrid search), saved to --out."""
     from paretorec.data.validate import load_dataset
@@ -61,7 +69,12 @@ def index(
     encoder = _encoder(model)
     with progress_bar("encoding items", len(dataset.items)) as advance:
         search = build_search(
-            dataset, encoder, _embedding_cache(cache), spelling=spelling, on_progress=advance
+            dataset,
+            encoder,
+            _embedding_cache(cache),
+            spelling=spelling,
+            abbreviations=abbreviations,
+            on_progress=advance,
         )
     search.save(out)
     console.print(f"indexed {len(dataset.items):,} items into {out}")
@@ -244,6 +257,14 @@ def evaluate_search_command(
             help="BM25 searches queries spell-corrected towards the catalog's own words.",
         ),
     ] = True,
+    abbreviations: Annotated[
+        bool,
+        typer.Option(
+            "--abbreviations/--no-abbreviations",
+            help="With spelling, a query word with no vowel after its first letter is read "
+            "as the consonant skeleton of a catalog word (cbnt -> cabinet).",
+        ),
+    ] = True,
     second_stage: Annotated[
         bool,
         typer.Option(
@@ -288,6 +309,7 @@ def evaluate_search_command(
             _embedding_cache(cache),
             seed=seed,
             spelling=spelling,
+            abbreviations=abbreviations,
             char_ngrams=char_ngrams,
             on_progress=advance,
             second_stage=second_stage,

@@ -44,7 +44,7 @@ from paretorec.retrieve.hard_negatives import MinedNegatives, mine_hard_negative
 from paretorec.retrieve.hybrid import HybridRetriever
 from paretorec.retrieve.lexical import LexicalIndex, item_texts
 from paretorec.retrieve.second_stage import FittedSecondStage, fit_second_stage
-from paretorec.retrieve.spelling import SpellCorrector
+from paretorec.retrieve.spelling import SpellCorrector, SpellingParams
 from paretorec.retrieve.tuning import evaluate_runs, tune_fusion_weight
 from paretorec.types import Dataset, Judgments, Split
 
@@ -59,11 +59,13 @@ def build_search(
     *,
     fusion: Fusion | None = None,
     spelling: bool = True,
+    abbreviations: bool = True,
     on_progress: Callable[[int], None] | None = None,
 ) -> HybridRetriever:
     """BM25 and dense indexes over `dataset.items`, fused (score fusion, weight 0.5 unless
     given); item vectors come through the on-disk cache at `cache`. With `spelling`, the
-    lexical side searches queries spell-corrected towards the catalog's own words."""
+    lexical side searches queries spell-corrected towards the catalog's own words, and
+    with `abbreviations` too, their consonant skeletons expanded (``cbnt`` → ``cabinet``)."""
     if len(dataset.items) == 0:
         raise ValueError("the catalog is empty: nothing to index")
     vectors = encode_items_cached(encoder, item_text(dataset.items), cache, on_progress=on_progress)
@@ -73,7 +75,11 @@ def build_search(
         lexical,
         DenseIndex.build(vectors, dataset.items),
         fusion=fusion or ScoreFusion(),
-        speller=SpellCorrector.build(words) if spelling else None,
+        speller=(
+            SpellCorrector.build(words, SpellingParams(abbreviations=abbreviations))
+            if spelling
+            else None
+        ),
     )
 
 
@@ -115,6 +121,7 @@ def evaluate_search(
     seed: int = 0,
     on_progress: Callable[[int], None] | None = None,
     spelling: bool = True,
+    abbreviations: bool = True,
     char_ngrams: bool = False,
     second_stage: bool = True,
     second_stage_out: Path | None = None,
@@ -123,8 +130,9 @@ def evaluate_search(
     """Fit on the train queries (the fusion weight; with `second_stage`, the learned
     re-ranker, early-stopped on the valid queries, saved to `second_stage_out` when
     given), judge on the test queries. With `spelling`, BM25 (alone and in the hybrid)
-    searches the spell-corrected queries; with `char_ngrams`, character n-grams alone and
-    as a third list of the hybrid (its share tuned on train) are added. With
+    searches the spell-corrected queries (abbreviations expanded with `abbreviations`);
+    with `char_ngrams`, character n-grams alone and as a third list of the hybrid (its
+    share tuned on train) are added. With
     `cross_encoder` (a folder `train_reranker` saved), it re-orders the second stage's top
     items, its depth and blend weight chosen on the valid queries."""
     if dataset.judgments is None or dataset.queries is None:
@@ -153,7 +161,14 @@ def evaluate_search(
     )
     if not train_ids or not test_ids:
         raise ValueError(f"need train and test queries, got {len(train_ids)} and {len(test_ids)}")
-    search = build_search(dataset, encoder, cache, spelling=spelling, on_progress=on_progress)
+    search = build_search(
+        dataset,
+        encoder,
+        cache,
+        spelling=spelling,
+        abbreviations=abbreviations,
+        on_progress=on_progress,
+    )
 
     def runs(ids: list[str]) -> tuple[dict[str, Candidates], dict[str, Candidates]]:
         lexical = {q: search.lexical.search(search.lexical_query(texts[q]), k=DEPTH) for q in ids}
