@@ -156,6 +156,8 @@ def test_a_filtered_request_is_re_ranked_and_every_item_passes(
     passing = Filters(category="tools", in_stock=True, brands=frozenset(brands))
     assert got == _model_order(second, "drill", passing)
     assert sorted(got) == ["d1", "d3", "s1"]  # d2 is out of stock, s2 a Stanley
+    nobody = Filters(brands=frozenset({"no such brand"}))
+    assert _served_ids(pipeline, "drill", filters=nobody) == []
 
 
 def test_an_upserted_item_is_found_and_re_ranked_by_its_new_text(ranked_models: Path) -> None:
