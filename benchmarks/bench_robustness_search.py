@@ -254,7 +254,7 @@ def markdown(
         " frequent; no list of abbreviations; the scenario's unit short forms after a number,"
         " ``in``, ``ft``, ``gal``, are read by the tokenizer, undefended and defended alike,"
         " while ``ss`` for stainless and ``pk`` for pack stay unread); a user's truncations (``galv``) are"
-        " not expanded (prefix expansion lowered valid NDCG@10, `bench_abbreviations`).",
+        " not expanded (prefix expansion did not help on valid, `bench_abbreviations`).",
         "",
         "Goal (#22): at each scenario's middle strength (marked *), where the undefended"
         " pipeline has lost ≥ 10% of its clean quality, the defended one keeps ≥ 95% of its"
