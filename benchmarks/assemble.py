@@ -15,7 +15,7 @@ HERE = Path(__file__).resolve().parent
 ORDER = (
     "data", "simulator", "topk", "ope_obp", "ope_simulator", "pareto",
     "encoder", "encoder_finetune", "search", "search_stages", "cross_encoder", "served_second_stage",
-    "served_second_stage_filters",
+    "served_second_stage_filters", "second_stage_changes",
     "ranker", "moo", "policy", "explain", "relevance",
     "recommend", "recommend_convergence", "learned_merge",
     "startup", "serve", "explorer", "fairness", "fairness_simulator", "fairness_icecat", "floor",

@@ -203,6 +203,10 @@ class ItemSide:
         matrix = normalize_rows(vectors)
         if matrix.shape[0] != len(catalog):
             raise ValueError(f"{matrix.shape[0]} vectors for a catalog of {len(catalog)} items")
+        # room for an eighth more items, so the first items added later copy no vectors
+        buffer = np.empty((matrix.shape[0] * 9 // 8 + 1, matrix.shape[1]), dtype=np.float32)
+        buffer[: matrix.shape[0]] = matrix
+        matrix = buffer[: matrix.shape[0]]
         items = [_item(text) for text in item_texts(catalog, fields)]
         df: Counter[str] = Counter()
         for item in items:
@@ -230,7 +234,7 @@ class ItemSide:
             descriptions=_optional_tokens(catalog, "description"),
             categories=categories,
             popularity=counts,
-            changes=_Changes(tuple(fields), df, np.ones(n, dtype=bool), category_codes, n),
+            changes=_Changes(tuple(fields), df, np.ones(n, dtype=bool), category_codes, n, buffer),
         )
 
     # ------------------------------------------------------------ catalog changes
@@ -268,7 +272,6 @@ class ItemSide:
         grow = fresh.size
         if grow:
             self.items.extend([items[0]] * grow)  # placeholders, written below
-            self.vectors = changes.grown(self.vectors, grow)
             for column in (self.brands, self.descriptions):
                 if column is not None:
                     column.extend([frozenset()] * grow)
@@ -277,8 +280,7 @@ class ItemSide:
             if self.popularity is not None:  # no count yet: log1p(0)
                 self.popularity = np.concatenate([self.popularity, np.zeros(grow)])
             changes.live = np.concatenate([changes.live, np.zeros(grow, dtype=bool)])
-        elif not self.vectors.flags.writeable:
-            self.vectors = self.vectors.copy()
+        self.vectors = changes.grown(self.vectors, grow)
         for row, p in enumerate(where.tolist()):
             if changes.live[p]:
                 changes.forget(self.items[p].tokens)
@@ -358,14 +360,18 @@ class _Changes:
         return code
 
     def grown(self, vectors: NDArray[np.float32], grow: int) -> NDArray[np.float32]:
-        """`vectors` with `grow` more rows (zeros until written), a view of the buffer,
-        which grows by an eighth at a time."""
+        """`vectors` with `grow` more rows for the caller to write, as a writable view of the
+        buffer (copied into a new one, an eighth larger, where it has no room or `vectors`
+        is not its start)."""
         n = vectors.shape[0]
-        if self.buffer is None or self.buffer.shape[0] < n + grow:
-            buffer = np.zeros((n + grow + max(grow, n // 8), vectors.shape[1]), np.float32)
-            buffer[:n] = vectors
-            self.buffer = buffer
-        return self.buffer[: n + grow]
+        start = vectors.base is self.buffer  # `vectors` is the buffer's first rows
+        old = self.buffer
+        if start and old is not None and old.shape[0] >= n + grow:
+            return old[: n + grow]
+        buffer = np.empty((n + grow + max(grow, n // 8), vectors.shape[1]), np.float32)
+        buffer[:n] = vectors
+        self.buffer = buffer
+        return buffer[: n + grow]
 
 
 class _Idf(Mapping[str, float]):

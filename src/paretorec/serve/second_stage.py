@@ -46,12 +46,15 @@ brand, description, category, vector) are rebuilt from its new text at its index
 a new item's appended, and the idf's document counts follow the live items, so the features
 read as on an item side built afresh from the current catalog; a removed item is never in
 a run, so never in the union. Incremental, because a rebuild is too slow under the write
-lock: on Home Depot's 54,667 items `ItemSide.build` takes 5.6 s (median of 3), an upsert's
-item-side update 0.5 ms for one updated item, 3 ms for one new item (50 ms when the vector
-buffer grows, by an eighth at a time), 5-8 ms for 100 items (medians of 5; the shared
-2-core machine, one thread). A change the item side cannot take switches the second stage
-off until the next index version, with the reason in `/healthz`; search then serves the
-fused order, as an index without a second stage does.
+lock: on Home Depot (benchmarks/bench_second_stage_changes.py, 54,667 items) rebuilding
+the item side takes 6.7 s, where an upsert's item-side update takes 0.4 ms for one new or
+updated item and 2.4 / 3.1 ms for 100 new / updated ones (of 1.7-7.8 ms for the whole
+change), a removal 0.01 ms, and the vectors' buffer, which keeps an eighth of the catalog
+spare, costs a 19 ms copy each time that eighth fills (medians; the shared 2-core
+machine, one thread); the updated item side equals the rebuilt one there, array for
+array. A change the item side cannot take switches the second stage off until the next
+index version, with the reason in `/healthz`; search then serves the fused order, as an
+index without a second stage does.
 """
 
 from __future__ import annotations
