@@ -38,7 +38,7 @@ def speller() -> SpellCorrector:
     [
         ("cabinet", "cbnt"),
         ("drill", "drl"),  # a doubled letter counts once
-        ("vinyl", "vnl"),  # y is dropped as a vowel
+        ("vinyl", "vnl"),  # y is dropped as a vowel, unless kept (below)
         ("oven", "ovn"),  # the first letter stays, vowel or not
         ("milwaukee", "mlwk"),
         ("cbnt", "cbnt"),  # a skeleton is its own skeleton
@@ -47,6 +47,12 @@ def speller() -> SpellCorrector:
 )
 def test_skeleton(word: str, expected: str) -> None:
     assert skeleton(word) == expected
+
+
+def test_the_skeleton_keeping_y() -> None:
+    assert skeleton("vinyl", keep_y=True) == "vnyl"
+    assert skeleton("heavy", keep_y=True) == "hvy"
+    assert skeleton("cabinet", keep_y=True) == "cbnt"
 
 
 def test_the_skeleton_of_nothing_is_refused() -> None:
@@ -137,13 +143,61 @@ def test_a_rare_catalog_word_is_expanded_only_far_below_its_expansion() -> None:
         "m18",
         "2x4",
         "18v",
-        "pvc",  # a catalog word with no expansion far more frequent
+        "pvc",  # no catalog word has this skeleton
         "pvcs",  # the plural of a catalog word
         "xyzq",  # no catalog word has this skeleton
     ],
 )
 def test_what_is_never_expanded(speller: SpellCorrector, typed: str) -> None:
     assert speller.expand(typed) is None
+
+
+def test_a_catalog_word_is_kept_unless_its_expansion_is_far_more_frequent() -> None:
+    # "wht" is now a catalog word (1 title), "white" is in 2: far below the 100x margin
+    guarded = SpellCorrector.build([*TITLES, "Hampton Bay wht finish cabinet door"])
+    assert guarded.correct("wht cbnt").text == "wht cabinet"
+    loose = SpellCorrector.build(
+        [*TITLES, "Hampton Bay wht finish cabinet door"], SpellingParams(abbreviation_ratio=2)
+    )
+    assert loose.correct("wht cbnt").text == "white cabinet"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "pry bar",  # y is a consonant as typed: "pry" is no skeleton of "pro"
+        "syn",
+        "cyst",
+        "olly",  # starts with a vowel and is a catalog word
+        "ess",
+        "astm",  # starts with a vowel, no catalog word has its skeleton
+        "12 kwh meter",  # a unit's place: right after a number
+        "1-1/2 kwh",
+        "3.5 kwh",
+    ],
+)
+def test_real_words_acronyms_and_units_are_not_expanded(typed: str) -> None:
+    # each word of these has an expansion under the frequency rule as it was: pry -> pro,
+    # syn -> sun, cyst -> cast, olly -> oil, ess -> easy, kwh -> kiawah (Home Depot's)
+    counts = {"pro": 500, "pry": 1, "bar": 40, "sun": 300, "syn": 1, "cast": 200, "cyst": 1}
+    counts |= {"oil": 400, "olly": 1, "easy": 216, "ess": 1, "asm": 2, "kiawah": 3, "meter": 9}
+    corrector = SpellCorrector(counts, SpellingParams(typos=False))
+    assert corrector.correct(typed).text == typed
+    assert corrector.correct(typed).changes == ()
+
+
+def test_y_as_typed_and_words_starting_with_a_vowel() -> None:
+    corrector = SpellCorrector({"heavy": 9, "vinyl": 5, "vanity": 7, "aluminum": 4, "abase": 3})
+    assert corrector.correct("hvy vnyl").text == "heavy vinyl"  # a typed y must be there
+    assert corrector.correct("vnt").text == "vanity"  # and may have been dropped
+    assert corrector.expand("almnm") == "aluminum"  # 4+ letters, no catalog word
+    assert corrector.expand("abs") is None  # 3 letters: an acronym as likely
+    assert corrector.correct("kwh").text == "kwh"  # nothing has its skeleton here
+    with_kiawah = SpellCorrector({"kiawah": 3})
+    assert with_kiawah.correct("kwh").text == "kiawah"  # not after a number: expanded
+    assert with_kiawah.correct("12 kwh").text == "12 kwh"
+    assert with_kiawah.correct("m18 kwh").text == "m18 kiawah"  # a model number, no unit
+    assert with_kiawah.correct("12 x kwh").text == "12 x kiawah"
 
 
 def test_expansions_are_only_for_words_without_a_vowel(speller: SpellCorrector) -> None:

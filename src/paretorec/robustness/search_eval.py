@@ -8,9 +8,10 @@ count as irrelevant), kept per query for paired intervals.
 
 Defences: `stuffing` builds the BM25 index with a `StuffingGuard` and encodes a flagged
 item's text without the words it repeats; `fuzzy` corrects each query's spelling over the
-catalog's own words before both retrievers see it (`paretorec.retrieve.spelling`), and
+catalog's own words before BM25 sees it (`paretorec.retrieve.spelling`), and
 `abbreviations` expands its words that are consonant skeletons of catalog words (the same
-corrector: either or both).
+corrector: either or both). The dense side encodes the query as typed, as the served
+`HybridRetriever` and `evaluate_search` do (they correct the lexical side only).
 Query vectors are kept by text across calls, so a sweep encodes each distinct query once.
 """
 
@@ -135,9 +136,8 @@ class SearchEvaluator:
 
         def runs(ids: list[str]) -> tuple[dict[str, Candidates], dict[str, Candidates]]:
             queries = [texts[q] for q in ids]
-            if fix is not None:
-                queries = fix(queries)
-            lex = {q: lexical.search(t, k=DEPTH) for q, t in zip(ids, queries, strict=True)}
+            corrected = fix(queries) if fix is not None else queries  # for BM25 only
+            lex = {q: lexical.search(t, k=DEPTH) for q, t in zip(ids, corrected, strict=True)}
             found = dense.search_many(self._encode_queries(queries), k=DEPTH)
             return lex, dict(zip(ids, found, strict=True))
 
