@@ -7,6 +7,7 @@ back. Masks for a `Filters` are cached until the table changes.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -81,6 +82,9 @@ class ItemTable:
         self.price = np.zeros(0, dtype=np.float64)
         self.stock = np.zeros(0, dtype=np.float64)
         self._masks: dict[Filters, NDArray[np.bool_]] = {}
+        # `mask` runs under the service's read lock, so requests fill the cache at once:
+        # its eviction and insert take this lock (reads stay lock-free: a dict get is atomic)
+        self._masks_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -179,9 +183,10 @@ class ItemTable:
             if key.in_stock:
                 mask &= self.stock > 0
         mask.flags.writeable = False
-        if len(self._masks) >= _CACHE_SIZE:
-            self._masks.pop(next(iter(self._masks)))
-        self._masks[key] = mask
+        with self._masks_lock:  # two requests evicting at once would pop one key twice
+            while len(self._masks) >= _CACHE_SIZE:
+                self._masks.pop(next(iter(self._masks)))
+            self._masks[key] = mask
         return mask
 
     # ------------------------------------------------------------ files
