@@ -112,19 +112,56 @@ def test_changes_read_as_an_item_side_built_afresh() -> None:
     assert got["i1"][feature_names(RUNS).index("coverage")] == 0.0
 
 
+def _state(side: ItemSide) -> tuple[object, ...]:
+    """Everything the features read, copied."""
+    assert side.brands is not None and side.descriptions is not None
+    assert side.categories is not None
+    return (
+        list(side.items),
+        side.vectors.copy(),
+        list(side.brands),
+        list(side.descriptions),
+        side.categories.copy(),
+        dict(side.idf),
+        side.default_idf,
+    )
+
+
+def _same_state(a: tuple[object, ...], b: tuple[object, ...]) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        if isinstance(x, np.ndarray):
+            assert isinstance(y, np.ndarray) and x.shape == y.shape and np.array_equal(x, y)
+        else:
+            assert x == y
+
+
 def test_a_change_it_cannot_take_leaves_it_as_it_was() -> None:
     side = ItemSide.build(catalog(ITEMS), vectors(4, 0))
-    idf, items = dict(side.idf), list(side.items)
+    before = _state(side)
     new = catalog([("i9", "Shop vacuum 5 gallon", "Ridgid", None, "Tools>Vacuums")])
     with pytest.raises(ValueError, match="new ones following the last item"):
         side.update([6], new, vectors(1, 1))  # a gap after the last item
     with pytest.raises(ValueError, match="dimensions"):
         side.update([4], new, np.ones((1, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match="dimensions"):  # the position held already, too
+        side.update([1], new, np.ones((1, 3), dtype=np.float32))
     with pytest.raises(ValueError, match="1 positions and 1 vectors for 2 items"):
         side.update([4], catalog(ITEMS[:2]), vectors(1, 1))
-    with pytest.raises(ValueError, match="past the 4 items"):
+    with pytest.raises(ValueError, match="distinct"):
+        side.update([1, 1], catalog(ITEMS[:2]), vectors(2, 1))
+    # numpy would read -1 as the last row: i3's text, vector and counts overwritten
+    with pytest.raises(ValueError, match=r"a negative position \(-1\)"):
+        side.update([-1], new, vectors(1, 1))
+    with pytest.raises(ValueError, match="outside the 4 items"):
         side.remove([4])
-    assert side.idf == idf and side.items == items and len(side) == 4
+    with pytest.raises(ValueError, match="outside the 4 items"):
+        side.remove([-1])
+    _same_state(_state(side), before)
+    assert len(side) == 4
+    # and it still takes a change it can
+    side.update([3], new, vectors(1, 1))
+    assert "vacuum" in side.items[3].tokens and "trimmer" not in side.items[3].tokens
     bare = ItemSide(
         side.items,
         side.vectors,
@@ -136,3 +173,18 @@ def test_a_change_it_cannot_take_leaves_it_as_it_was() -> None:
     )
     with pytest.raises(ValueError, match="not built from a catalog"):
         bare.update([0], new, vectors(1, 1))
+
+
+def test_a_column_the_first_catalog_lacked_stays_absent() -> None:
+    # documented in `ItemSide.update`: the model was trained on the first catalog, so its
+    # brand, description and category features stay NaN though new rows carry them
+    titles = Catalog(pl.DataFrame({"item_id": ["i0", "i1"], "title": ["DeWalt drill", "Hose"]}))
+    side = ItemSide.build(titles, vectors(2, 0))
+    blower = ("i2", "Ryobi leaf blower", "Ryobi", "cordless blower", "Outdoor>Blowers")
+    side.update([2], catalog([blower]), vectors(1, 1))
+    assert side.brands is None and side.descriptions is None and side.categories is None
+    got = by_item(side, query_input("ryobi blower", {"i0": 0, "i1": 1, "i2": 2}, vectors(1, 9)[0]))
+    names = feature_names(RUNS)
+    for name in ("brand_match", "description_coverage", "category_agreement"):
+        assert math.isnan(got["i2"][names.index(name)])
+    assert got["i2"][names.index("coverage")] == 1.0

@@ -7,7 +7,8 @@ request. A candidate is named by its position in the retrievers' item table, whi
 row in the catalog the indexes were built from, then the position the table gives an item
 added later. `ItemSide.update` and `ItemSide.remove` take the catalog's changes item by item
 (the changed items' arrays and the idf's document counts), so the features read as on an
-item side built afresh from the current catalog.
+item side built afresh from the current catalog (save a brand, description or category
+column the first catalog lacked: it stays absent, see `update`).
 
 For a query with tokens Q (`tokenize_product_text`, the lexical index's tokenizer, so
 ``18 volt`` and ``18V`` meet) and an item with tokens T:
@@ -246,7 +247,10 @@ class ItemSide:
         items, in the item table's order); the idf follows the new document frequencies.
         The features then read as they would on an item side built afresh from the current
         catalog (category codes are only compared for equality, so new ones are numbered
-        past the old). Checked in full before anything changes (ValueError)."""
+        past the old), with one exception: a brand, description or category column the
+        catalog it was built from lacked stays absent (its features NaN, as the model was
+        trained on that catalog) even where the new rows carry it; a fresh build reads it.
+        Checked in full before anything changes (ValueError)."""
         changes = self._require_changes()
         where = np.asarray(positions, dtype=np.int64).reshape(-1)
         matrix = normalize_rows(vectors, dim=self.vectors.shape[1])
@@ -255,6 +259,8 @@ class ItemSide:
                 f"{where.size} positions and {matrix.shape[0]} vectors for {len(catalog)} items"
             )
         n = len(self.items)
+        if where.size and int(where.min()) < 0:  # numpy would read -1 as the last item
+            raise ValueError(f"a negative position ({int(where.min())})")
         fresh = np.sort(where[where >= n])
         if np.unique(where).size != where.size or not np.array_equal(
             fresh, np.arange(n, n + fresh.size)
@@ -304,7 +310,7 @@ class ItemSide:
         changes = self._require_changes()
         where = np.asarray(positions, dtype=np.int64).reshape(-1)
         if where.size and (int(where.min()) < 0 or int(where.max()) >= len(self.items)):
-            raise ValueError(f"a position past the {len(self.items)} items of the item side")
+            raise ValueError(f"a position outside the {len(self.items)} items of the item side")
         for p in np.unique(where).tolist():
             if changes.live[p]:
                 changes.forget(self.items[p].tokens)
@@ -329,8 +335,9 @@ class ItemSide:
 class _Changes:
     """What an item side built from a catalog keeps to take changes: the text fields, each
     token's document frequency over the live items, which positions are live (and how
-    many), the category codes by path, and the vectors' buffer (rows past the item side's spare, so appending
-    one item does not copy every vector)."""
+    many), the category codes by path, and the vectors' buffer (the item side's vectors
+    are its first rows and the rest are spare, so an appended item copies no vector until
+    the spare rows run out)."""
 
     fields: tuple[str, ...]
     df: Counter[str]
