@@ -8,12 +8,17 @@ import json
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from paretorec.retrieve.dense import DenseIndex
+from paretorec.retrieve.hybrid import HybridRetriever
+from paretorec.retrieve.lexical import LexicalIndex, item_texts
 from paretorec.retrieve.spelling import SpellCorrector, SpellingParams, skeleton
 from paretorec.retrieve.tokenize import tokenize_product_text
+from paretorec.types import Catalog
 
 TITLES = [
     "Charlotte Pipe 1/2 in. PVC 90 degree elbow",
@@ -307,3 +312,123 @@ def test_index_saves_the_expansion_and_no_abbreviations_turns_it_off(tmp_path: P
         speller = SpellCorrector.load(index / "spelling")
         assert speller.params.abbreviations is on
         assert speller.correct("crdls drl").text == ("cordless drill" if on else "crdls drl")
+
+
+# ------------------------------------------------------------------ catalog changes
+
+CHANGING = ["bathroom exhaust vent", "bathroom vent fan", "vanity mirror", "white vanity"]
+
+
+def _same_counts(corrector: SpellCorrector, texts: list[str]) -> None:
+    """The corrector's counts, vocabulary, skeletons and postings are those of a corrector
+    built afresh from `texts` (whose documents are numbered 0, 1, ... in the same order as
+    the keys `corrector` holds them under, sorted)."""
+    fresh = SpellCorrector.build(texts)
+    assert corrector._counts == fresh._counts
+    assert corrector._stems == fresh._stems
+    assert {k: sorted(v) for k, v in corrector._skeletons.items()} == {
+        k: sorted(v) for k, v in fresh._skeletons.items()
+    }
+    keys = sorted(corrector._documents_words)
+    assert {w: sorted(keys.index(d) for d in ds) for w, ds in corrector._postings.items()} == {
+        w: sorted(ds) for w, ds in fresh._postings.items()
+    }
+
+
+def test_an_updated_document_replaces_its_old_words() -> None:
+    corrector = SpellCorrector.build(CHANGING)
+    assert corrector.correct("bathroom vnt").text == "bathroom vent"  # 2 items to 0
+    for _ in range(3):  # the same item upserted three times counts once
+        corrector.add_texts(["white vanity bathroom"], documents=[3])
+    # vent shares 2 items with bathroom, vanity 1: counted once, vent still wins
+    assert corrector.correct("bathroom vnt").text == "bathroom vent"
+    _same_counts(corrector, [*CHANGING[:3], "white vanity bathroom"])
+    assert corrector._counts["vanity"] == 2 and corrector._counts["white"] == 1
+
+
+def test_removed_documents_leave_the_vocabulary() -> None:
+    corrector = SpellCorrector.build(CHANGING)
+    corrector.remove_documents([0, 1])
+    assert "vent" not in corrector and "exhaust" not in corrector
+    assert corrector.correct("bathroom vnt").text == "bathroom vanity"  # no vent left
+    assert corrector.correct("exhast").text == "exhast"  # nor its typo correction
+    _same_counts(corrector, CHANGING[2:])
+    corrector.remove_documents([0, 7])  # keys no longer (or never) held change nothing
+    _same_counts(corrector, CHANGING[2:])
+    corrector.add_texts(["bathroom vent cover"], documents=[0])
+    assert corrector.correct("bathroom vnt").text == "bathroom vent"
+    _same_counts(corrector, ["bathroom vent cover", *CHANGING[2:]])
+    with pytest.raises(ValueError, match="distinct"):
+        corrector.add_texts(["a", "b"], documents=[5, 5])
+    with pytest.raises(ValueError, match="2 texts but 1"):
+        corrector.add_texts(["a", "b"], documents=[5])
+
+
+def test_changes_after_save_and_load(tmp_path: Path) -> None:
+    corrector = SpellCorrector.build([*CHANGING, "vent vent vent hood"])
+    corrector.add_texts(["white vanity bathroom"], documents=[3])
+    corrector.save(tmp_path / "spelling")
+    loaded = SpellCorrector.load(tmp_path / "spelling")
+    assert loaded._counts == corrector._counts
+    for c in (loaded, corrector):  # a word's count in a document is saved too (vent x3)
+        c.remove_documents([4, 0])
+        assert c._counts["vent"] == 1
+        _same_counts(c, [CHANGING[1], CHANGING[2], "white vanity bathroom"])
+
+
+def _hybrid(catalog: Catalog) -> HybridRetriever:
+    vectors = np.eye(len(catalog), 8)[:, :8] + 0.01
+    lexical = LexicalIndex.build(catalog)
+    return HybridRetriever(
+        lexical,
+        DenseIndex.build(vectors, catalog),
+        speller=SpellCorrector.build(item_texts(catalog, lexical.fields)),
+    )
+
+
+def _catalog(rows: list[tuple[str, str]]) -> Catalog:
+    return Catalog(pl.DataFrame({"item_id": [i for i, _ in rows], "title": [t for _, t in rows]}))
+
+
+SHOP = [
+    ("vent1", "bathroom exhaust vent"),
+    ("vent2", "bathroom vent fan"),
+    ("mirror", "vanity mirror"),
+    ("vanity", "white vanity"),
+    ("cabinet", "white kitchen cabinet"),
+    ("drill", "cordless drill"),
+]
+
+
+def _lexical_run(hybrid: HybridRetriever, query: str) -> tuple[str, ...]:
+    return hybrid.search_components(query, np.full(8, 0.1))["lexical"].item_ids
+
+
+def test_the_served_path_expands_and_follows_catalog_changes(tmp_path: Path) -> None:
+    hybrid = _hybrid(_catalog(SHOP))
+    assert hybrid.lexical_query("wht cbnt") == "white cabinet"
+    # BM25's run (what search fuses) finds the white cabinet; without the speller, nothing
+    assert _lexical_run(hybrid, "wht cbnt")[0] == "cabinet"
+    assert (
+        HybridRetriever(hybrid.lexical, hybrid.dense)
+        .search_components("wht cbnt", np.full(8, 0.1))["lexical"]
+        .item_ids
+        == ()
+    )
+    for _ in range(3):
+        hybrid.update_items(_catalog([("vanity", "white vanity bathroom")]), np.ones((1, 8)))
+    assert hybrid.lexical_query("bathroom vnt") == "bathroom vent"
+    hybrid.remove_items(["vent1", "vent2"])
+    assert hybrid.speller is not None and "vent" not in hybrid.speller
+    assert hybrid.lexical_query("bathroom vnt") == "bathroom vanity"
+    hybrid.add_items(_catalog([("hood", "range hood vent")]), np.ones((1, 8)))
+    assert hybrid.lexical_query("range vnt") == "range vent"
+    hybrid.save(tmp_path / "index")
+    loaded = HybridRetriever.load(tmp_path / "index")
+    assert _lexical_run(loaded, "wht cbnt")[0] == "cabinet"
+    assert loaded.lexical_query("bathroom vnt") == "bathroom vanity"
+    loaded.remove_items(["hood"])
+    assert loaded.lexical_query("range vnt") == "range vanity"
+    current = [t for i, t in SHOP[2:] if i != "vanity"] + ["white vanity bathroom"]
+    assert loaded.speller is not None
+    assert loaded.speller._counts == SpellCorrector.build(current)._counts

@@ -8,8 +8,11 @@ indexes, so their item tables stay aligned and an item has one position in both.
 With a `speller` (`paretorec.retrieve.spelling.SpellCorrector`, built from the catalog's
 own words), the lexical side searches the corrected query (``cordles drill`` → ``cordless
 drill``; numbers and units are never changed); the dense side takes the vector it is given.
-New and changed items' words join the speller's vocabulary at once. The speller is saved
-with the indexes (``spelling/``); a folder saved without one loads without one.
+The speller counts each item's words under the item's position: an added item's words join
+its vocabulary at once, a changed item's replace its old ones and a removed item's leave it,
+so the counts and the word-by-item postings that choose among an abbreviation's expansions
+are those of the catalog as it now is. The speller is saved with the indexes
+(``spelling/``); a folder saved without one loads without one.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from paretorec.retrieve.fusion import (
     ReciprocalRankFusion,
     ScoreFusion,
 )
+from paretorec.retrieve.items import item_ids_of
 from paretorec.retrieve.lexical import LexicalIndex, item_texts
 from paretorec.retrieve.spelling import SpellCorrector
 from paretorec.retrieve.storage import read_meta, write_meta
@@ -120,19 +124,23 @@ class HybridRetriever:
         self.dense.add_items(catalog, vectors)
         self.lexical.add_items(catalog)
         if self.speller is not None:
-            self.speller.add_texts(texts)
+            positions = self.lexical.positions(item_ids_of(catalog))
+            self.speller.add_texts(texts, positions.tolist())
 
     def update_items(self, catalog: Catalog, vectors: ArrayLike) -> None:
         texts = item_texts(catalog, self.lexical.fields)
         self.dense.update_items(catalog, vectors)
         self.lexical.update_items(catalog)
-        if self.speller is not None:
-            self.speller.add_texts(texts)
+        if self.speller is not None:  # replaces the items' documents, at their positions
+            positions = self.lexical.positions(item_ids_of(catalog))
+            self.speller.add_texts(texts, positions.tolist())
 
     def remove_items(self, item_ids: Iterable[str]) -> None:
         ids = list(item_ids)
         self.dense.remove_items(ids)
         self.lexical.remove_items(ids)
+        if self.speller is not None:
+            self.speller.remove_documents(self.lexical.positions(ids).tolist())
 
     def compact(self) -> None:
         self.lexical.compact()
