@@ -355,6 +355,7 @@ def test_served_search_rebuilds_the_runs_the_model_was_trained_on(tmp_path: Path
         "fusion": {"kind": "ScoreFusion", "weight": 0.9, "normalization": "minmax"},
         "spelling": True,
         "encoder": "test-hashing-16",
+        "abbreviations": True,
     }
     # the index folder's own fusion is another one: the model's must be used
     index = HybridRetriever(
@@ -370,6 +371,43 @@ def test_served_search_rebuilds_the_runs_the_model_was_trained_on(tmp_path: Path
         found = served.search(texts[query_id], vector, k=10)
         assert found.item_ids == trained.item_ids
         assert found.scores == pytest.approx(trained.scores)
+
+
+def test_served_search_expands_abbreviations_as_the_model_was_trained(tmp_path: Path) -> None:
+    from paretorec.retrieve.second_stage import FirstStageSettings, RerankedSearch
+    from paretorec.retrieve.spelling import SpellCorrector
+
+    shop, vectors, encoder, _, fitted = _trained_shop()
+    assert fitted.stage.first_stage is not None and fitted.stage.first_stage.abbreviations
+    served = RerankedSearch(fitted.search, fitted.stage, fitted.side, encoder=encoder.name)
+    assert served._lexical_query("grn tbl") == "green table"
+    # a model saved before the expansion existed records none: served without it, as trained
+    settings = fitted.stage.first_stage.to_dict()
+    del settings["abbreviations"]
+    old = FirstStageSettings.from_dict(settings)
+    assert not old.abbreviations
+    stage = SecondStage(fitted.stage.booster, fitted.stage.config, fitted.stage.labels, old)
+    stage.save(tmp_path / "old" / "second_stage")
+    loaded = RerankedSearch.load(
+        tmp_path / "old", fitted.search, shop, vectors, encoder=encoder.name
+    )
+    assert loaded._lexical_query("grn tbl") == "grn tbl"
+    assert fitted.search.lexical_query("grn tbl") == "green table"  # the index's own default
+    found = loaded.search("grn tbl", encoder.encode_queries(["grn tbl"])[0], k=5)
+    assert found.item_ids  # the dense run still finds items for it
+    # trained with the expansion over a speller saved before it (no postings): refused
+    assert fitted.search.speller is not None
+    fitted.search.speller.save(tmp_path / "spelling")
+    (tmp_path / "spelling" / "posting_offsets.npy").unlink()
+    bare_speller = SpellCorrector.load(tmp_path / "spelling")
+    assert not bare_speller.has_documents()
+    from paretorec.retrieve import HybridRetriever
+
+    bare = HybridRetriever(fitted.search.lexical, fitted.search.dense, speller=bare_speller)
+    with pytest.raises(ValueError, match=r"abbreviation expansion.*saved before"):
+        RerankedSearch(bare, fitted.stage, fitted.side, encoder=encoder.name)
+    with pytest.raises(ValueError, match="unreadable abbreviations"):
+        FirstStageSettings.from_dict({**settings, "abbreviations": "yes"})
 
 
 def test_served_search_refuses_another_encoder_or_a_missing_speller(tmp_path: Path) -> None:

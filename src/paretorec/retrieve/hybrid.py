@@ -76,13 +76,16 @@ class HybridRetriever:
             self.lexical, self.dense, fusion=fusion, depth=self.depth, speller=self.speller
         )
 
-    def lexical_query(self, query: str | bytes) -> str | bytes:
-        """The text the lexical index searches: the query, spell-corrected with a speller."""
+    def lexical_query(
+        self, query: str | bytes, *, abbreviations: bool | None = None
+    ) -> str | bytes:
+        """The text the lexical index searches: the query, spell-corrected with a speller
+        (`abbreviations`: expand skeletons or not, default as the speller's parameters)."""
         if self.speller is None:
             return query
         if isinstance(query, bytes):
             query = query.decode("utf-8", errors="replace")
-        return self.speller.correct(query).text
+        return self.speller.correct(query, abbreviations=abbreviations).text
 
     # ------------------------------------------------------------ searching
 

@@ -19,13 +19,16 @@ exponential NDCG, so the ranker optimises the metric it is judged on.
 Saved to a folder (conventionally `SECOND_STAGE_FOLDER` inside the search index folder):
 ``model.txt`` (LightGBM's own text format), ``meta.json`` (the feature layout) and
 ``settings.json`` (the config, the grade labels and the first stage it was trained on:
-the fusion with its weight, whether BM25 searched spell-corrected queries, the encoder's
-name, a content fingerprint for a local model folder). Loading checks the layout against
+the fusion with its weight, whether BM25 searched spell-corrected queries and whether their
+abbreviations were expanded, the encoder's name, a content fingerprint for a local model
+folder). Loading checks the layout against
 this code's. `RerankedSearch` serves it over a loaded hybrid index (`paretorec search` uses
-it when the index folder holds one): it rebuilds the runs with the saved fusion and
-spelling, whatever the index folder's own fusion, and refuses an encoder other than the
-saved one or an index without the speller the model was trained with, since the features
-would no longer be the ones it learned from. `fit_second_stage` is what `eval search` runs.
+it when the index folder holds one): it rebuilds the runs with the saved fusion, spelling
+and abbreviation expansion, whatever the index folder's own fusion and its speller's
+setting, and refuses an encoder other than the saved one or an index without the speller
+the model was trained with (or without the postings its expansion reads), since the
+features would no longer be the ones it learned from. A model saved before the expansion
+existed records none and is served without it, as it was trained. `fit_second_stage` is what `eval search` runs.
 """
 
 from __future__ import annotations
@@ -216,17 +219,21 @@ class FirstStageSettings:
     `fusion`: the hybrid run's fusion (type, weight, normalization or k_rrf); `spelling`:
     whether BM25 searched spell-corrected queries; `encoder`: the encoder's name (for a
     local model folder it carries a fingerprint of the folder's content), which made both
-    the query and the item vectors."""
+    the query and the item vectors; `abbreviations`: whether the corrector also expanded
+    consonant skeletons (``cbnt`` → ``cabinet``; False in a model saved before it existed,
+    which was trained without it)."""
 
     fusion: Fusion
     spelling: bool
     encoder: str
+    abbreviations: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return {
             "fusion": _fusion_settings(self.fusion),
             "spelling": self.spelling,
             "encoder": self.encoder,
+            "abbreviations": self.abbreviations,
         }
 
     @classmethod
@@ -234,7 +241,10 @@ class FirstStageSettings:
         fusion = raw["fusion"]
         if not isinstance(fusion, Mapping):
             raise ValueError(f"unreadable fusion {fusion!r} in the second stage's settings")
-        return cls(_fusion_from(fusion), bool(raw["spelling"]), str(raw["encoder"]))
+        abbreviations = raw.get("abbreviations", False)
+        if not isinstance(abbreviations, bool):
+            raise ValueError(f"unreadable abbreviations {abbreviations!r} in the settings")
+        return cls(_fusion_from(fusion), bool(raw["spelling"]), str(raw["encoder"]), abbreviations)
 
 
 class SecondStage:
@@ -631,7 +641,9 @@ def fit_second_stage(
         inputs(train_ids), inputs(valid_ids), graded, side, config=config
     )
     # what made the run features, so a later search rebuilds them the same way
-    first = FirstStageSettings(fusion, search.speller is not None, encoder.name)
+    speller = search.speller
+    expanded = speller is not None and speller.params.abbreviations
+    first = FirstStageSettings(fusion, speller is not None, encoder.name, expanded)
     stage = SecondStage(stage.booster, stage.config, stage.labels, first)
     return FittedSecondStage(stage, report, side, search, fusion, source, more, tuple(valid_ids))
 
@@ -675,6 +687,14 @@ class RerankedSearch:
                 "the second stage was trained on spell-corrected BM25 queries (spelling on), "
                 "the index has no spell corrector (spelling off): rebuild the index with "
                 "--spelling or retrain with --no-spelling"
+            )
+        # the expansion is switched per query to what the model was trained with; only a
+        # speller saved before it existed (no item postings to choose by) cannot do it
+        speller = retriever.speller
+        if first.abbreviations and speller is not None and not speller.has_documents():
+            raise ValueError(
+                "the second stage was trained with abbreviation expansion, the index's spell "
+                "corrector was saved before it existed: rebuild the index"
             )
         if len(side) != len(retriever.lexical.item_ids):
             raise ValueError(
@@ -725,7 +745,12 @@ class RerankedSearch:
             dense=self.retriever.dense,
             fusion=self.first_stage.fusion,
             depth=self.stage.config.depth if depth is None else depth,
-            lexical_query=self.retriever.lexical_query if self.first_stage.spelling else None,
+            lexical_query=self._lexical_query if self.first_stage.spelling else None,
             filters=filters,
         )
         return self.stage.rerank(found[""], self.side, k=k)
+
+    def _lexical_query(self, query: str | bytes) -> str | bytes:
+        """BM25's query as the model was trained on it: expanded or not, whatever the
+        index's speller does by default."""
+        return self.retriever.lexical_query(query, abbreviations=self.first_stage.abbreviations)

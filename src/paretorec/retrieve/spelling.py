@@ -390,12 +390,14 @@ class SpellCorrector:
         # most items shared with the query's other words, then most frequent, then a-z
         return min(found, key=lambda w: (-together(w), -self._counts[w], w))
 
-    def correct_word(self, word: str, context: Iterable[str] = (), *, expand: bool = True) -> str:
+    def correct_word(
+        self, word: str, context: Iterable[str] = (), *, expand: bool | None = None
+    ) -> str:
         """The catalog word `word` stands for: itself unless the rules above correct or
-        expand it (`context`: the query's other words, see `expand`; `expand` False: typo
-        correction only, for a unit's place)."""
+        expand it (`context`: the query's other words, see `expand`; `expand`: whether to
+        try the expansion, default `params.abbreviations`)."""
         p = self.params
-        if p.abbreviations and expand:
+        if p.abbreviations if expand is None else expand:
             expanded = self.expand(word, context)
             if expanded is not None:
                 return expanded
@@ -412,10 +414,17 @@ class SpellCorrector:
         found = self._symspell.lookup(word, Verbosity.CLOSEST, max_edit_distance=reach)
         return str(found[0].term) if found else word
 
-    def correct(self, query: str) -> Correction:
+    def has_documents(self) -> bool:
+        """Whether the corrector holds documents (the postings that choose among an
+        abbreviation's expansions): not one saved before abbreviations existed."""
+        return bool(self._documents_words)
+
+    def correct(self, query: str, *, abbreviations: bool | None = None) -> Correction:
         """The query with its misspelt and abbreviated words replaced, units canonical;
         ``changes`` lists the replaced words. Empty or punctuation-only queries come back
-        unchanged."""
+        unchanged. `abbreviations`: expand or not, whatever `params.abbreviations` says
+        (what a model trained on this corrector's output with it on or off needs)."""
+        expanding = self.params.abbreviations if abbreviations is None else abbreviations
         if not isinstance(query, str):
             raise ValueError(f"query must be str, got {type(query).__name__}")
         text = normalize_units(_clean(query))
@@ -439,7 +448,8 @@ class SpellCorrector:
             unit_place = number_end >= 0 and not text[number_end : chunk.start()].strip()
             for n, run in enumerate(_LETTERS_RE.finditer(chunk.group())):
                 word = run.group()
-                fixed = self.correct_word(word, context, expand=not (unit_place and n == 0))
+                expand = expanding and not (unit_place and n == 0)
+                fixed = self.correct_word(word, context, expand=expand)
                 if fixed != word:
                     start = chunk.start() + run.start()
                     pieces += [text[last:start], fixed]
