@@ -23,7 +23,14 @@ Measured:
    k and its fall in rank; mean over requests and objectives, with a 95% paired bootstrap
    interval of NEW - OLD over requests.
 
-    .venv/bin/python benchmarks/bench_explain.py [--quick]
+Seeds (issue #21): seed s trains the policy (and its shop's logs and predictor) with seed
+s and draws the fresh sessions with EVAL_SEED + s; the shops' worlds stay the same. Each
+seed's figures as before, then mean +- sd across seeds. Each seed's result is kept in
+benchmarks/.work/explain/ (one shop at a time), so a seed already run is re-read, not
+rerun; a changed VERSION reruns it. Seeds can run as separate processes (`--seeds 1`),
+then `--seeds 0 1 2` re-reads them all and writes the report.
+
+    .venv/bin/python benchmarks/bench_explain.py [--quick] [--seeds 0 1 2]
 
 Writes benchmarks/results/explain.md and explain.json.
 """
@@ -33,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -47,9 +55,12 @@ from paretorec.policy.recipe import train_in_simulator
 from paretorec.preference import simplex_grid
 
 RESULTS = Path(__file__).resolve().parent / "results"
+WORK = Path(__file__).resolve().parent / ".work" / "explain"
 K = 10
-SEED = 0
+DEMO_WORLD_SEED = 0
 EVAL_SEED = 4242
+# Bump when the measurement or the training recipe here changes: cached seeds rerun.
+VERSION = 2
 
 
 def shops(quick: bool) -> dict[str, tuple[SimulatorSpec, list[str], Any]]:
@@ -57,7 +68,9 @@ def shops(quick: bool) -> dict[str, tuple[SimulatorSpec, list[str], Any]]:
     size = DemoModelSize()
     out: dict[str, tuple[SimulatorSpec, list[str], Any]] = {
         "demo shop": (
-            SimulatorSpec(n_items=size.policy_items, n_users=size.policy_users, world_seed=SEED),
+            SimulatorSpec(
+                n_items=size.policy_items, n_users=size.policy_users, world_seed=DEMO_WORLD_SEED
+            ),
             ["clicks", "revenue", "diversity"],
             None,
         )
@@ -104,11 +117,13 @@ def ranks(scores: np.ndarray) -> np.ndarray:
     return out
 
 
-def measure(policy: PreferencePolicy, task: SimulatorTask, n_sessions: int) -> dict[str, Any]:
+def measure(
+    policy: PreferencePolicy, task: SimulatorTask, n_sessions: int, eval_seed: int
+) -> dict[str, Any]:
     m = policy.config.n_objectives
     grid = np.array([w for w in simplex_grid(m, 4) if (w > 0).all()])
-    env = task.env(n_sessions, seed=EVAL_SEED)
-    obs = env.reset(seed=EVAL_SEED)
+    env = task.env(n_sessions, seed=eval_seed)
+    obs = env.reset(seed=eval_seed)
     named_old, named_new = [], []
     rho_old: list[float] = []
     rho_new: list[float] = []
@@ -151,84 +166,198 @@ def measure(policy: PreferencePolicy, task: SimulatorTask, n_sessions: int) -> d
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="demo shop only, fewer sessions")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    start = time.perf_counter()
+def seed_path(seed: int, quick: bool) -> Path:
+    return WORK / f"{'quick-' if quick else ''}seed{seed}.json"
+
+
+def load_seed(seed: int, quick: bool) -> dict[str, Any]:
+    """The kept result of `seed` (shops done so far), or an empty one if absent or
+    written by another VERSION."""
+    path = seed_path(seed, quick)
+    if path.exists():
+        kept: dict[str, Any] = json.loads(path.read_text())
+        if kept.get("version") == VERSION:
+            return kept
+    return {"version": VERSION, "seed": seed, "eval_seed": EVAL_SEED + seed, "shops": {}}
+
+
+def run_seed(seed: int, quick: bool) -> dict[str, Any]:
+    """Train and measure every shop not yet kept for `seed`; saved after each shop."""
+    kept = load_seed(seed, quick)
     size = DemoModelSize()
-    results: dict[str, Any] = {}
-    for name, (spec, objectives, world) in shops(args.quick).items():
+    for name, (spec, objectives, world) in shops(quick).items():
+        if name in kept["shops"]:
+            print(f"seed {seed}, {name}: re-read from {seed_path(seed, quick)}", flush=True)
+            continue
         t0 = time.perf_counter()
         run = train_in_simulator(
             spec,
             objectives,
             algorithm=Algorithm.PPO,
-            sessions=size.policy_sessions // (4 if args.quick else 1),
+            sessions=size.policy_sessions // (4 if quick else 1),
             log_sessions=size.policy_log_sessions,
-            seed=SEED,
+            seed=seed,
             world=world,
         )
-        results[name] = {
+        train_s = time.perf_counter() - t0
+        measured = measure(run.policy, run.task, 100 if quick else 500, EVAL_SEED + seed)
+        kept["shops"][name] = {
             "objectives": objectives,
-            "train_s": time.perf_counter() - t0,
-            **measure(run.policy, run.task, 100 if args.quick else 500),
+            "train_s": train_s,
+            "wall_s": time.perf_counter() - t0,
+            "commit": commit(),
+            **measured,
         }
-        print(name, results[name], flush=True)
-    wall = time.perf_counter() - start
+        print(f"seed {seed}, {name}:", kept["shops"][name], flush=True)
+        WORK.mkdir(parents=True, exist_ok=True)
+        seed_path(seed, quick).write_text(json.dumps(kept, indent=1))
+    return kept
+
+
+def commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        )
+        return out.stdout.strip()
+    except OSError:
+        return ""
+
+
+def summary(per_seed: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Per shop: mean and sd (n - 1) across seeds, and in how many seeds NEW - OLD's
+    interval lies above 0 and below 0."""
+    out: dict[str, Any] = {}
+    names = next(iter(per_seed.values()))["shops"].keys()
+    for name in names:
+        runs = [r["shops"][name] for r in per_seed.values()]
+        row: dict[str, Any] = {"objectives": runs[0]["objectives"], "seeds": len(runs)}
+        for key in (
+            "named_share_old",
+            "named_share_new",
+            "deletion_spearman_old",
+            "deletion_spearman_new",
+            "difference",
+        ):
+            values = np.array([r[key] for r in runs])
+            row[key] = {
+                "mean": float(values.mean()),
+                "sd": float(values.std(ddof=1)) if len(values) > 1 else float("nan"),
+            }
+        row["ci_above_0"] = sum(r["difference_ci"][0] > 0 for r in runs)
+        row["ci_below_0"] = sum(r["difference_ci"][1] < 0 for r in runs)
+        out[name] = row
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="demo shop only, fewer sessions")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    per_seed = {seed: run_seed(seed, args.quick) for seed in args.seeds}
+    means = summary(per_seed)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "explain.json").write_text(json.dumps({"shops": results, "wall_s": wall}, indent=1))
-    (RESULTS / "explain.md").write_text(markdown(results, wall))
+    (RESULTS / "explain.json").write_text(
+        json.dumps({"seeds": {str(s): r for s, r in per_seed.items()}, "summary": means}, indent=1)
+    )
+    (RESULTS / "explain.md").write_text(markdown(per_seed, means, args))
     print((RESULTS / "explain.md").read_text())
 
 
-def markdown(results: dict[str, Any], wall: float) -> str:
+def markdown(
+    per_seed: dict[int, dict[str, Any]], means: dict[str, Any], args: argparse.Namespace
+) -> str:
+    seeds = sorted(per_seed)
+    walls = [sum(r["wall_s"] for r in per_seed[s]["shops"].values()) for s in seeds]
+    command = "benchmarks/bench_explain.py" + (" --quick" if args.quick else "")
+    command += " --seeds " + " ".join(map(str, seeds))
     lines = [
         "## Explanations: are the per-objective parts faithful?",
         "",
-        f"`benchmarks/bench_explain.py`, {platform.machine()}, torch threads 1, wall {wall:.0f} s. "
+        f"`{command}`, {platform.machine()}, torch threads 1, {len(seeds)} seed(s) "
+        f"({', '.join(map(str, seeds))}), wall per seed "
+        f"{', '.join(f'{w:.0f}' for w in walls)} s (run under nice on a loaded machine: "
+        "walls are not timings). "
         "Each shop's policy trained as the product trains it (PPO in the simulated shop); "
         f"greedy top {K} on fresh sessions for every weight vector of the simplex grid of step "
-        "1/4 with all weights positive. OLD: each objective's linked terms only, the learned "
+        "1/4 with all weights positive. Seed s trains the policy with seed s and draws the "
+        f"fresh sessions with seed {EVAL_SEED} + s; the shops stay the same. "
+        "OLD: each objective's linked terms only, the learned "
         "remainder shown as 'interaction' (before #19). NEW: linked terms plus the objective's "
         "own head part w_k r_k. Deletion test: drop objective k (w_k = 0, others renormalized), "
         "re-rank every candidate; Spearman correlation per request between each listed item's "
         "part for k and its fall in rank (1: the explanation orders the items exactly as "
         "dropping the objective moves them). 95% bootstrap interval over (request, objective) "
-        "cases, paired.",
+        "cases, paired, within each seed; mean ± sd (n − 1) across seeds.",
         "",
-        "| shop | objectives | named share OLD | named share NEW | deletion ρ OLD | "
-        "deletion ρ NEW | NEW − OLD [95%] | cases |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "Across seeds:",
+        "",
+        "| shop | objectives | seeds | named share OLD | named share NEW | deletion ρ OLD | "
+        "deletion ρ NEW | NEW − OLD | interval excludes 0 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for name, r in results.items():
-        lo, hi = r["difference_ci"]
-        lines.append(
-            f"| {name} | {', '.join(r['objectives'])} | {r['named_share_old']:.3f} | "
-            f"{r['named_share_new']:.3f} | {r['deletion_spearman_old']:.3f} | "
-            f"{r['deletion_spearman_new']:.3f} | {r['difference']:+.3f} [{lo:+.3f}, {hi:+.3f}] | "
-            f"{r['cases']:,} |"
+
+    def ms(v: dict[str, float]) -> str:
+        return f"{v['mean']:.3f} ± {v['sd']:.3f}"
+
+    for name, r in means.items():
+        n = r["seeds"]
+        excludes = (
+            f"above 0 in {r['ci_above_0']}/{n}"
+            if r["ci_above_0"]
+            else f"below 0 in {r['ci_below_0']}/{n}"
+            if r["ci_below_0"]
+            else f"in 0/{n}"
         )
-    lines += ["", "Reading (generated from this run's numbers):", ""]
-    for name, r in results.items():
-        lo, hi = r["difference_ci"]
+        if r["ci_above_0"] and r["ci_below_0"]:
+            excludes += f", below 0 in {r['ci_below_0']}/{n}"
+        lines.append(
+            f"| {name} | {', '.join(r['objectives'])} | {n} | {ms(r['named_share_old'])} | "
+            f"{ms(r['named_share_new'])} | {ms(r['deletion_spearman_old'])} | "
+            f"{ms(r['deletion_spearman_new'])} | {r['difference']['mean']:+.3f} ± "
+            f"{r['difference']['sd']:.3f} | {excludes} |"
+        )
+    lines += [
+        "",
+        "Per seed:",
+        "",
+        "| shop | seed | named share OLD | named share NEW | deletion ρ OLD | "
+        "deletion ρ NEW | NEW − OLD [95%] | cases |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in means:
+        for seed in seeds:
+            r = per_seed[seed]["shops"][name]
+            lo, hi = r["difference_ci"]
+            lines.append(
+                f"| {name} | {seed} | {r['named_share_old']:.3f} | "
+                f"{r['named_share_new']:.3f} | {r['deletion_spearman_old']:.3f} | "
+                f"{r['deletion_spearman_new']:.3f} | {r['difference']:+.3f} "
+                f"[{lo:+.3f}, {hi:+.3f}] | {r['cases']:,} |"
+            )
+    lines += ["", "Reading (generated from these runs' numbers):", ""]
+    for name, r in means.items():
+        n = r["seeds"]
+        new = r["deletion_spearman_new"]["mean"]
         verdict = (
-            "predict the deletion better"
-            if lo > 0
-            else "predict it worse"
-            if hi < 0
-            else "are not distinguishable from the old ones at predicting it"
+            f"predict the deletion better in every seed ({n}/{n} intervals above 0)"
+            if r["ci_above_0"] == n
+            else f"predict it worse in every seed ({n}/{n} intervals below 0)"
+            if r["ci_below_0"] == n
+            else f"do not predict it better in every seed (intervals above 0 in "
+            f"{r['ci_above_0']}/{n}, below 0 in {r['ci_below_0']}/{n})"
         )
         lines.append(
-            f"- {name}: the old explanation left {1 - r['named_share_old']:.0%} of the parts' "
-            f"magnitude to 'interaction'; the new one names every part by construction. "
-            f"Dropping an objective: the new parts {verdict} (Spearman "
-            f"{r['deletion_spearman_new']:.3f} vs {r['deletion_spearman_old']:.3f})"
+            f"- {name}: the old explanation left {1 - r['named_share_old']['mean']:.0%} of the "
+            f"parts' magnitude to 'interaction' (mean over seeds); the new one names every part "
+            f"by construction. Dropping an objective: the new parts {verdict} (Spearman "
+            f"{ms(r['deletion_spearman_new'])} vs {ms(r['deletion_spearman_old'])})"
             + (
                 "; but weakly: below 0.2, the parts do not tell which items dropping the "
                 "objective would move."
-                if r["deletion_spearman_new"] < 0.2
+                if new < 0.2
                 else "."
             )
         )
