@@ -28,7 +28,8 @@ s and draws the fresh sessions with EVAL_SEED + s; the shops' worlds stay the sa
 seed's figures as before, then mean +- sd across seeds. Each seed's result is kept in
 benchmarks/.work/explain/ (one shop at a time), so a seed already run is re-read, not
 rerun; a changed VERSION reruns it. Seeds can run as separate processes (`--seeds 1`),
-then `--seeds 0 1 2` re-reads them all and writes the report.
+or one shop of a seed (`--seeds 2 --shop home`), then `--seeds 0 1 2` re-reads them all
+and writes the report.
 
     .venv/bin/python benchmarks/bench_explain.py [--quick] [--seeds 0 1 2]
 
@@ -181,11 +182,14 @@ def load_seed(seed: int, quick: bool) -> dict[str, Any]:
     return {"version": VERSION, "seed": seed, "eval_seed": EVAL_SEED + seed, "shops": {}}
 
 
-def run_seed(seed: int, quick: bool) -> dict[str, Any]:
-    """Train and measure every shop not yet kept for `seed`; saved after each shop."""
+def run_seed(seed: int, quick: bool, only: str | None = None) -> dict[str, Any]:
+    """Train and measure every shop (whose name contains `only`, if given) not yet kept
+    for `seed`; saved after each shop."""
     kept = load_seed(seed, quick)
     size = DemoModelSize()
     for name, (spec, objectives, world) in shops(quick).items():
+        if only is not None and only.lower() not in name.lower():
+            continue
         if name in kept["shops"]:
             print(f"seed {seed}, {name}: re-read from {seed_path(seed, quick)}", flush=True)
             continue
@@ -209,6 +213,8 @@ def run_seed(seed: int, quick: bool) -> dict[str, Any]:
             **measured,
         }
         print(f"seed {seed}, {name}:", kept["shops"][name], flush=True)
+        # another process may have kept another shop of this seed meanwhile: merge
+        kept["shops"] = {**load_seed(seed, quick)["shops"], **kept["shops"]}
         WORK.mkdir(parents=True, exist_ok=True)
         seed_path(seed, quick).write_text(json.dumps(kept, indent=1))
     return kept
@@ -254,9 +260,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="demo shop only, fewer sessions")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--shop", help="run only the shops whose name contains this (e.g. demo, home); no report"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
-    per_seed = {seed: run_seed(seed, args.quick) for seed in args.seeds}
+    per_seed = {seed: run_seed(seed, args.quick, args.shop) for seed in args.seeds}
+    if args.shop is not None:
+        return  # a part of a seed: `--seeds ...` without --shop writes the report
     means = summary(per_seed)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "explain.json").write_text(
