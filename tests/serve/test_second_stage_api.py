@@ -6,6 +6,7 @@ it, and a model it cannot serve refused at load or switched off with its reason.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +132,28 @@ def _served_ids(pipeline: ServingPipeline, text: str, **extra: object) -> list[s
     return [item.item_id for item in found.items]
 
 
+def _assert_side_is_rebuilt(pipeline: ServingPipeline, second: ServedSecondStage) -> None:
+    """The served item side, at the live items' positions, equals one built afresh from the
+    store's current catalog, as benchmarks/bench_second_stage_changes.py checks: tokens,
+    vectors, idf, brands, descriptions and categories (the same grouping: the codes of
+    paths added later differ)."""
+    side = second.search.side
+    live = [i for i in second.retriever.lexical.item_ids if i in pipeline.store]
+    fresh = ItemSide.build(pipeline.store.catalog(live), pipeline.store.vectors(live))
+    at = second.retriever.lexical.positions(live).tolist()
+    assert [side.items[p] for p in at] == fresh.items
+    assert np.allclose(side.vectors[at], fresh.vectors, atol=1e-6)
+    assert dict(side.idf) == pytest.approx(dict(fresh.idf))
+    assert side.default_idf == pytest.approx(fresh.default_idf)
+    for mine, theirs in ((side.brands, fresh.brands), (side.descriptions, fresh.descriptions)):
+        assert (mine is None) == (theirs is None)  # the shop has brands, no descriptions
+        assert mine is None or [mine[p] for p in at] == theirs
+    assert side.categories is not None and fresh.categories is not None
+    pairs = set(zip(side.categories[at].tolist(), fresh.categories.tolist(), strict=True))
+    assert len(pairs) == len(set(side.categories[at].tolist())) == len(set(fresh.categories))
+    assert np.array_equal(side.categories[at] < 0, fresh.categories < 0)
+
+
 def test_a_filtered_request_is_re_ranked_and_every_item_passes(
     ranked_models: Path, make_client: AppFactory
 ) -> None:
@@ -188,6 +211,7 @@ def test_an_upserted_item_is_found_and_re_ranked_by_its_new_text(ranked_models: 
     assert side.idf["cordless"] < ItemSide.build(shop_catalog(), np.eye(12, 64)).idf["cordless"]
     outdoor = _served_ids(pipeline, "blower", k=10, filters=Filters(category="outdoor"))
     assert "x1" in outdoor[:2] and sorted(outdoor) == ["g1", "g2", "g3", "x1"]
+    _assert_side_is_rebuilt(pipeline, second)
 
 
 def test_a_removed_item_never_comes_back(ranked_models: Path, make_client: AppFactory) -> None:
@@ -196,6 +220,8 @@ def test_a_removed_item_never_comes_back(ranked_models: Path, make_client: AppFa
     assert "d2" in _ids(client.post("/search", json={"query": "drill", "k": 12}))
     assert client.delete("/items/d2", headers=AUTH).status_code == 200
     assert second.active and second.changed == 1
+    # out of the idf's counts (re-adding it below would hide a removal that did nothing)
+    _assert_side_is_rebuilt(pipeline, second)
     for text in ("drill", "hammer drill corded 7 amp", "makita", "cordless tool"):
         served = _ids(client.post("/search", json={"query": text, "k": 12}))
         assert "d2" not in served and served == _model_order(second, text)[:12]
@@ -206,6 +232,7 @@ def test_a_removed_item_never_comes_back(ranked_models: Path, make_client: AppFa
     # added back, it is found again (its old position, its new text)
     again = {"item_id": "d2", "title": "Hammer drill corded 8 amp", "price": 95.0}
     assert client.put("/items", json={"items": [again]}, headers=AUTH).status_code == 200
+    _assert_side_is_rebuilt(pipeline, second)  # its old row rewritten: no brand, new title
     served = _ids(client.post("/search", json={"query": "hammer drill 8 amp", "k": 12}))
     assert "d2" in served and served == _model_order(second, "hammer drill 8 amp")[:12]
     health = json.dumps(client.get("/healthz").json())
@@ -233,6 +260,55 @@ def test_a_change_the_item_side_cannot_take_switches_it_off_with_the_reason(
     assert _served_ids(pipeline, "cordless", k=3) == list(fused.item_ids)
     pipeline.remove_item("d2")  # stays off: the item side no longer follows the catalog
     assert "could not take the upserted items" in second.describe()
+
+
+def test_an_item_side_refusal_changes_nothing_and_reaches_healthz(
+    ranked_models: Path, make_client: AppFactory
+) -> None:
+    pipeline, second = _served(ranked_models)
+    side = second.search.side
+    before = (list(side.items), side.vectors.copy(), dict(side.idf), side.default_idf)
+    assert side.brands is not None and side.categories is not None
+    brands, categories = list(side.brands), side.categories.copy()
+    # vectors of another dimension than the index's (the store refuses these before any
+    # change, so here straight to the second stage), for two items the index holds
+    rows = shop_catalog().frame.head(2).with_columns(pl.lit("Cordless blower").alias("title"))
+    ids = [str(i) for i in rows["item_id"]]
+    second.items_upserted(ids, Catalog(rows), np.ones((2, 3), dtype=np.float32))
+    assert not second.active and second.changed == 0
+    assert (list(side.items), dict(side.idf), side.default_idf) == (
+        before[0],
+        before[2],
+        before[3],
+    )
+    assert side.vectors.shape == before[1].shape and np.array_equal(side.vectors, before[1])
+    assert side.brands == brands and np.array_equal(side.categories, categories)
+    said = second.describe()
+    assert said.startswith("second stage off: the item side could not take the upserted ")
+    assert "dimension" in said and said.endswith("; search serves the fused order")
+    assert said in json.dumps(make_client(pipeline=pipeline).get("/healthz").json())
+
+
+def test_a_depth_below_the_candidates_asked_for_is_warned_at_load(
+    ranked_models: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="paretorec.serve.second_stage"):
+        options = LoadOptions(encoder=HashingEncoder(), second_stage_depth=3)
+        second = load_pipeline(ModelRegistry(ranked_models), options).second_stage
+    assert second is not None
+    said = "depth of 3 a run is below the 100 candidates a request can ask for"
+    assert said in caplog.text and said in second.describe()
+    # the service's default depth (100) covers `k` up to 100 and the 50 candidates
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="paretorec.serve.second_stage"):
+        second = load_pipeline(
+            ModelRegistry(ranked_models), LoadOptions(encoder=HashingEncoder())
+        ).second_stage
+    assert second is not None and second.shortfall() is None and caplog.text == ""
+    # a deeper candidate pool than any `k` raises the bar
+    deep = LoadOptions(encoder=HashingEncoder(), depth=150)
+    second = load_pipeline(ModelRegistry(ranked_models), deep).second_stage
+    assert second is not None and "below the 150 candidates" in second.describe()
 
 
 def test_an_index_without_a_second_stage_serves_the_fused_order(

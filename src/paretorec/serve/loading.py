@@ -22,6 +22,7 @@ from paretorec.serve.explorer import read_default_weights
 from paretorec.serve.index_version import IndexBundle, read_index
 from paretorec.serve.pipeline import DEFAULT_DEPTH, ServingPipeline
 from paretorec.serve.registry import Manifest, ModelKind, ModelRegistry, RegistryError
+from paretorec.serve.schemas import MAX_K
 from paretorec.serve.second_stage import (
     DEFAULT_SECOND_STAGE_DEPTH,
     ServedSecondStage,
@@ -84,6 +85,7 @@ def _index(
         bundle.vectors,
         encoder=bundle.encoder.item_vectors_by,
         depth=options.second_stage_depth,
+        asked=max(MAX_K, options.depth),  # a request's candidates: max(its k, the depth)
     )
     encoder = options.encoder or open_encoder(
         bundle.encoder, folder, num_threads=options.encoder_threads

@@ -29,13 +29,14 @@ A request with filters is re-ranked too: the filters go inside each run (BM25 an
 take the best `depth` items that pass, as the fused path's runs do), so the union holds
 only passing items, and at least as many as the fused path's list wherever the served depth
 is at least the candidates asked for (the default 100 is: `k` is at most 100, the
-candidates 50); the run features (ranks, gaps, agreement with the top hits) are
+candidates 50; a lower depth is served, with a warning logged at load and said in
+`/healthz`); the run features (ranks, gaps, agreement with the top hits) are
 then among the passing items, as on a shop of those items only. Re-ranking the unfiltered
 union and dropping the items that fail would keep the unfiltered features but leave short
 lists: on Home Depot with a synthetic price filter
 (benchmarks/bench_served_second_stage_filters.py, valid queries) it returns 16.6 of 50
 items on average where 10% of the catalog passes and 3.9 where 2% does, its Recall@50
-0.10 and 0.13 below the fused order's (its NDCG@10 within 0.006 of filtering inside the
+0.100 and 0.125 below the fused order's (its NDCG@10 within 0.006 of filtering inside the
 runs where 50% and 10% pass, 0.057 below where 2% do). Filtering inside the runs fills every list and
 beats the fused order on the test queries by NDCG@10 +0.029 [+0.019, +0.039], +0.027
 [+0.014, +0.041] and +0.032 [+0.003, +0.060] where 50%, 10% and 2% pass.
@@ -44,21 +45,26 @@ The catalog's changes reach the model's item side as they reach the indexes
 (`ServingPipeline.upsert_items`, `remove_item`): an upserted item's arrays (tokens, units,
 brand, description, category, vector) are rebuilt from its new text at its index position,
 a new item's appended, and the idf's document counts follow the live items, so the features
-read as on an item side built afresh from the current catalog; a removed item is never in
-a run, so never in the union. Incremental, because a rebuild is too slow under the write
+read as on an item side built afresh from the current catalog (save a brand, description
+or category column the index was built without: it stays absent, its features NaN as the
+model was trained, though upserted items carry it; a fresh build would read it); a removed
+item is never in a run, so never in the union. Incremental, because a rebuild is too slow under the write
 lock: on Home Depot (benchmarks/bench_second_stage_changes.py, 54,667 items) rebuilding
-the item side takes 6.7 s, where an upsert's item-side update takes 0.4 ms for one new or
-updated item and 2.4 / 3.1 ms for 100 new / updated ones (of 1.7-7.8 ms for the whole
-change), a removal 0.01 ms, and the vectors' buffer, which keeps an eighth of the catalog
-spare, costs a 19 ms copy each time that eighth fills (medians; the shared 2-core
-machine, one thread); the updated item side equals the rebuilt one there, array for
-array. A change the item side cannot take switches the second stage off until the next
+the item side takes 7.3 s, where an upsert's item-side update takes 0.5 ms for one new or
+updated item and 6.9 / 7.9 ms for 100 new / updated ones (of 5.1-22.3 ms for the whole
+change), a removal 0.02 ms, and the vectors' buffer, which keeps an eighth of the catalog
+spare, costs a 21 ms copy each time that eighth fills (medians; the shared 2-core
+machine, busy with other jobs, one thread); the updated item side equals the rebuilt one
+there, array for array (asserted: Home Depot's catalog has titles only, so its arrays are
+the item tokens, vectors and idf; brands, descriptions, categories and popularity are
+absent on both sides). A change the item side cannot take switches the second stage off until the next
 index version, with the reason in `/healthz`; search then serves the fused order, as an
 index without a second stage does.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -74,6 +80,8 @@ from paretorec.types import Catalog
 __all__ = ["DEFAULT_SECOND_STAGE_DEPTH", "ServedSecondStage", "load_second_stage"]
 
 DEFAULT_SECOND_STAGE_DEPTH: int | None = 100  # None: the depth the ranker was trained at
+
+_log = logging.getLogger(__name__)
 
 
 def _check_depth(depth: int) -> int:
@@ -104,9 +112,12 @@ class ServedSecondStage:
         search: RerankedSearch,
         *,
         depth: int | None = DEFAULT_SECOND_STAGE_DEPTH,
+        asked: int | None = None,
     ) -> None:
         self.search = search
         self.depth = _check_depth(search.stage.config.depth if depth is None else depth)
+        # the most candidates a request asks for (None: not known); see `shortfall`
+        self.asked = asked
         self.off_reason: str | None = None  # set: the service serves the fused order
         self.changed = 0  # items upserted or removed since the version loaded
 
@@ -176,6 +187,20 @@ class ServedSecondStage:
         """The items' positions in the index's item table (the item side's rows)."""
         return self.retriever.lexical.positions(item_ids)
 
+    def shortfall(self) -> str | None:
+        """Why lists can come back shorter than the fused order's, or None. The union holds
+        each run's best `depth` passing items, so at least `depth` of them (where that many
+        pass), where the fused path returns every candidate asked for: with `depth` below
+        the `asked` candidates, a request for more than `depth` items can get fewer, and
+        the ranker and policy can see fewer candidates than they ask for."""
+        if self.asked is None or self.depth >= self.asked:
+            return None
+        return (
+            f"its depth of {self.depth} a run is below the {self.asked} candidates a request "
+            f"can ask for: past {self.depth} items, lists can be shorter than the fused "
+            "order's"
+        )
+
     def off(self, reason: str) -> None:
         """Serve the fused order from now on (until the next index version), saying why."""
         if self.off_reason is None:
@@ -185,7 +210,9 @@ class ServedSecondStage:
         if self.off_reason is not None:
             return f"second stage off: {self.off_reason}; search serves the fused order"
         changed = f"; item side updated for {self.changed} changed items" if self.changed else ""
-        return f"re-ranked by its second stage (top {self.depth} of each run){changed}"
+        short = self.shortfall()
+        warned = "" if short is None else f" ({short})"
+        return f"re-ranked by its second stage (top {self.depth} of each run){warned}{changed}"
 
 
 def _filters(filters: Filters | None) -> Filters | None:
@@ -200,6 +227,7 @@ def load_second_stage(
     *,
     encoder: str,
     depth: int | None = DEFAULT_SECOND_STAGE_DEPTH,
+    asked: int | None = None,
 ) -> ServedSecondStage | None:
     """The second stage saved in `index_folder`/``second_stage`` over the index loaded from
     that folder, or None when the version has none; `encoder` names the encoder that made
@@ -207,7 +235,9 @@ def load_second_stage(
     fusion and spelling the model was trained on (recorded in its settings). A model this
     code cannot serve (another feature layout, runs the hybrid index does not have, another
     catalog, another encoder, a speller the index lacks, no recorded first stage) is a
-    ValueError that names the folder."""
+    ValueError that names the folder. `asked` is the most candidates a request asks for: a
+    depth below it is served but logged as a warning (and said in `describe`), as lists
+    past `depth` items can then be shorter than the fused order's."""
     folder = index_folder / SECOND_STAGE_FOLDER
     if not folder.exists():
         return None
@@ -217,4 +247,8 @@ def load_second_stage(
         search = RerankedSearch.load(index_folder, retriever, catalog, vectors, encoder=encoder)
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{folder}: cannot serve this second stage: {error}") from error
-    return ServedSecondStage(search, depth=depth)
+    served = ServedSecondStage(search, depth=depth, asked=asked)
+    short = served.shortfall()
+    if short is not None:
+        _log.warning("%s: the second stage's %s", folder, short)
+    return served
