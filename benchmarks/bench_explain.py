@@ -358,7 +358,14 @@ def markdown(
             else f"predict it worse in every seed ({n}/{n} intervals below 0)"
             if r["ci_below_0"] == n
             else f"do not predict it better in every seed (intervals above 0 in "
-            f"{r['ci_above_0']}/{n}, below 0 in {r['ci_below_0']}/{n})"
+            f"{r['ci_above_0']}/{n}, below 0 in {r['ci_below_0']}/{n}"
+            + (
+                "; each interval is over one trained policy's requests, so it does not cover "
+                "the training seed: which explanation predicts better depends on it"
+                if r["ci_above_0"] and r["ci_below_0"]
+                else ""
+            )
+            + ")"
         )
         lines.append(
             f"- {name}: the old explanation left {1 - r['named_share_old']['mean']:.0%} of the "
