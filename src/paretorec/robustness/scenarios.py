@@ -117,7 +117,7 @@ class Defence(StrEnum):
     #: typo-robust first stage (retrieve/fuzzy.py) fused into the hybrid (typos)
     FUZZY = "fuzzy"
     #: query words read as consonant skeletons of catalog words (``cbnt`` → ``cabinet``,
-    #: retrieve/spelling.py) before both retrievers see the query (abbreviations)
+    #: retrieve/spelling.py) before BM25 sees the query (abbreviations)
     ABBREVIATIONS = "abbreviations"
     #: per-user and per-item caps on counts and training contributions (spam, bots)
     ACTOR_CAPS = "actor-caps"
