@@ -588,7 +588,7 @@ def _curves(report: dict[str, Any]) -> list[str]:
         "",
     ]
     for name, log in training.items():
-        why = "stopped early" if log["stopped_early"] else f"ran to the cap of {log['max_epochs']}"
+        why = _why(log)
         curve = " ".join(f"{v:.4f}" for v in log["values"])
         rates = " ".join(f"{v:.2g}" for v in log["learning_rates"])
         seconds = " ".join(f"{v:.0f}" for v in log["seconds"])
@@ -598,12 +598,27 @@ def _curves(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _why(log: dict[str, Any]) -> str:
+    """Why a neural generator's training ended: early stopping, its cap, or the wall clock."""
+    if "cut" in log:
+        cut = log["cut"]
+        return (
+            f"cut by the wall clock under the cap of {cut['cap']} ({cut['why']}), the best epoch's "
+            f"weights kept: what `--epochs {log['epochs_run']}` gives"
+        )
+    return "stopped early" if log["stopped_early"] else f"ran to the cap of {log['max_epochs']}"
+
+
 def _ours_converged(report: dict[str, Any]) -> str:
     training = report.get("training")
     if not training:
         return ", as are our neural generators"
     if all(log["stopped_early"] for log in training.values()):
         return "; our neural generators stopped early on valid (their curves above)"
+    if any("cut" in log for log in training.values()):
+        return (
+            ", as are our neural generators, cut by the wall clock in this run (their curves above)"
+        )
     return ", as are those of our neural generators that ran to their cap (their curves above)"
 
 
@@ -616,7 +631,7 @@ def _neural_note(report: dict[str, Any]) -> list[str]:
         ]
     said = []
     for name, log in training.items():
-        why = "stopped early" if log["stopped_early"] else f"ran to its cap of {log['max_epochs']}"
+        why = ("was " if "cut" in log else "") + _why(log)
         said.append(
             f"{name} ran {log['epochs_run']} epoch(s) and {why}, best epoch {log['best_epoch'] + 1} by valid {log['metric']}@{log['k']}"
         )
@@ -1085,6 +1100,13 @@ def render_learned(report: dict[str, Any]) -> list[str]:
 # ------------------------------------------------------------------ the run
 
 
+def _cut(saved: Path) -> dict[str, Any]:
+    """A reused model's note that its training was cut short (cut.json beside it: the
+    cap it was running under and why it had not stopped yet)."""
+    note = saved / "cut.json"
+    return {"cut": json.loads(note.read_text())} if note.exists() else {}
+
+
 def run_ours(
     args: argparse.Namespace,
     dataset: Any,
@@ -1254,7 +1276,7 @@ def run_ours(
             s.value: getattr(m, "validation_curve", None) for s, m in fitted.items()
         },
         "training": {
-            s.value: m.training_log.as_dict()
+            s.value: m.training_log.as_dict() | _cut(MODELS / s.value)
             for s, m in fitted.items()
             if getattr(m, "training_log", None) is not None
         },
