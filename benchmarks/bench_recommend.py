@@ -851,6 +851,7 @@ def run_learned_merge(
     per_user: PerUser,
     threads: int,
     reuse: bool = False,
+    keep: bool = True,
 ) -> dict[str, Any]:
     """The learned merge as `eval recommend --merge auto` (the default) trains and picks it:
     `fit_learned_merge` over the product's recommender (its default generators, the
@@ -876,8 +877,9 @@ def run_learned_merge(
             "check_users": choice.check_users,
             "fit_seconds": time.perf_counter() - start,
         }
-        learned.save(saved)
-        (saved / "choice.json").write_text(json.dumps(check, indent=1) + "\n")
+        if keep:  # for --reuse-models (not a --quick run's)
+            learned.save(saved)
+            (saved / "choice.json").write_text(json.dumps(check, indent=1) + "\n")
     log(
         f"  {check['fit_seconds']:.0f} s; check ndcg@10 learned {check['learned']:.4f} vs "
         f"default quotas {check['quotas']:.4f} on {check['check_users']} users"
@@ -1268,6 +1270,7 @@ def run_ours(
             per_user,
             args.threads,
             reuse=args.reuse_models,
+            keep=not args.quick,
         )
         results[LEARNED]["fit_seconds"] += sum(fit_times.values())
     extra = {
