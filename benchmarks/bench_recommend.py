@@ -173,7 +173,7 @@ RECBOLE_RUNNER = textwrap.dedent(
 
     out, data_path = Path(sys.argv[1]), sys.argv[2]
     epochs, budget, threads, k = int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), 50
-    stopping_step = int(sys.argv[6]) if len(sys.argv) > 6 else 3
+    stopping_step = int(sys.argv[6]) if len(sys.argv) > 6 else 10
     started = time.perf_counter()
     torch.set_num_threads(threads)
     # RecBole's documented defaults for SASRec (batch 2048, inner size 256, dropout 0.5,
@@ -309,7 +309,7 @@ def write_recbole_atomic(folder: Path, sequences: list[NDArray[np.int64]]) -> No
 
 
 def start_recbole(
-    folder: Path, epochs: int, budget: float, threads: int, stopping_step: int = 3
+    folder: Path, epochs: int, budget: float, threads: int, stopping_step: int = 10
 ) -> subprocess.Popen[bytes] | str:
     if not PEER_PYTHON.exists():
         return f"{PEER_PYTHON} not found: create /tmp/peer-recbole as shared/PEERS.md says"
