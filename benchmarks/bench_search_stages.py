@@ -41,6 +41,7 @@ import json
 import platform
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,7 @@ from paretorec.retrieve.second_stage import (
 from paretorec.retrieve.second_stage_features import ItemSide, QueryInput
 from paretorec.retrieve.spelling import SpellCorrector
 from paretorec.retrieve.tuning import per_query_scores, tune_fusion_weight
-from paretorec.types import Judgments
+from paretorec.types import Dataset, Judgments
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work" / "search"
@@ -110,6 +111,82 @@ def graded(frame: pl.DataFrame) -> dict[str, dict[str, float]]:
     for query_id, item_id, grade in frame.select("query_id", "item_id", "grade").iter_rows():
         out.setdefault(query_id, {})[item_id] = float(grade)
     return out
+
+
+@dataclass
+class HomeDepotSearch:
+    """Home Depot split 80/10/10 by query (seed 0), its BM25 (with the catalog's spell
+    corrector, as `build_search` builds it), exact dense index over the cached zero-shot
+    item vectors, the second stage's item side and each query's cached vector: what the
+    search-stage benchmarks share."""
+
+    dataset: Dataset
+    texts: dict[str, str]
+    splits: dict[str, list[str]]
+    judged: dict[str, dict[str, float]]
+    judgments: dict[str, Judgments]
+    encoder: SentenceTransformerEncoder
+    lexical: LexicalIndex
+    speller: SpellCorrector
+    dense: DenseIndex
+    side: ItemSide
+    query_vector: dict[str, np.ndarray]
+
+    def lexical_query(self, text: str | bytes) -> str:
+        as_text = text.decode("utf-8", errors="replace") if isinstance(text, bytes) else text
+        return self.speller.correct(as_text).text
+
+    def inputs(
+        self, split: str, depth: int, fusion: Fusion, *, char: CharNgramIndex | None = None
+    ) -> dict[str, QueryInput]:
+        """Each `split` query's runs at `depth` (+ char n-grams' as a further run)."""
+        ids = self.splits[split]
+        more = {} if char is None else {"char": lambda t: char.search(t, k=depth)}
+        return first_stage_inputs(
+            {q: self.texts[q] for q in ids},
+            np.stack([self.query_vector[q] for q in ids]),
+            lexical=self.lexical,
+            dense=self.dense,
+            fusion=fusion,
+            depth=depth,
+            more=more,
+            lexical_query=self.lexical_query,
+        )
+
+
+def home_depot_search(limit: int = 0) -> HomeDepotSearch:
+    """The shared set-up; `limit` > 0 keeps that many queries a split (smoke runs)."""
+    dataset = load_builtin(BuiltinDataset.HOMEDEPOT)
+    assert dataset.judgments is not None and dataset.queries is not None
+    frame = split_judgments(dataset.judgments, seed=0).frame
+    texts = dict(dataset.queries.frame.select("query_id", "text").iter_rows())
+    splits: dict[str, list[str]] = {}
+    for split in ("train", "valid", "test"):
+        ids = sorted(frame.filter(pl.col("split") == split)["query_id"].unique().to_list())
+        splits[split] = ids[:limit] if limit else ids
+    log(", ".join(f"{s} {len(v):,}" for s, v in splits.items()) + " queries")
+    judgments = {
+        s: Judgments(frame.filter(pl.col("query_id").is_in(ids))) for s, ids in splits.items()
+    }
+    encoder = SentenceTransformerEncoder()
+    log("item vectors (cache) and indexes")
+    vectors = encode_items_cached(encoder, item_text(dataset.items), WORK / "cache")
+    lexical = LexicalIndex.build(dataset.items)
+    every = [q for ids in splits.values() for q in ids]
+    return HomeDepotSearch(
+        dataset,
+        texts,
+        splits,
+        graded(frame),
+        judgments,
+        encoder,
+        lexical,
+        # the corrector the default pipeline builds (`build_search`): the catalog's own words
+        SpellCorrector.build(item_texts(dataset.items, lexical.fields)),
+        DenseIndex.build(vectors, dataset.items, method="exact"),
+        ItemSide.build(dataset.items, vectors),
+        dict(zip(every, query_vectors(encoder, [texts[q] for q in every]), strict=True)),
+    )
 
 
 def union_recall(
@@ -222,53 +299,11 @@ def main() -> None:
     torch.set_num_threads(2)
     started = time.perf_counter()
 
-    dataset = load_builtin(BuiltinDataset.HOMEDEPOT)
-    assert dataset.judgments is not None and dataset.queries is not None
-    frame = split_judgments(dataset.judgments, seed=0).frame
-    all_texts = dict(dataset.queries.frame.select("query_id", "text").iter_rows())
-    splits: dict[str, list[str]] = {}
-    for split in ("train", "valid", "test"):
-        ids = sorted(frame.filter(pl.col("split") == split)["query_id"].unique().to_list())
-        splits[split] = ids[: args.limit] if args.limit else ids
-    log(", ".join(f"{s} {len(v):,}" for s, v in splits.items()) + " queries")
-    judged = graded(frame)
-    judgments = {
-        s: Judgments(frame.filter(pl.col("query_id").is_in(ids))) for s, ids in splits.items()
-    }
-
-    encoder = SentenceTransformerEncoder()
-    log("item vectors (cache) and indexes")
-    vectors = encode_items_cached(encoder, item_text(dataset.items), WORK / "cache")
-    lexical = LexicalIndex.build(dataset.items)
-    # The corrector the default pipeline builds (`build_search`): the catalog's own words.
-    speller = SpellCorrector.build(item_texts(dataset.items, lexical.fields))
-
-    def lexical_query(text: str | bytes) -> str:
-        as_text = text.decode("utf-8", errors="replace") if isinstance(text, bytes) else text
-        return speller.correct(as_text).text
-
-    dense = DenseIndex.build(vectors, dataset.items, method="exact")
-    side = ItemSide.build(dataset.items, vectors)
-    every = [q for ids in splits.values() for q in ids]
-    qvec = dict(zip(every, query_vectors(encoder, [all_texts[q] for q in every]), strict=True))
-
+    hd = home_depot_search(args.limit)
+    dataset, splits, judged, judgments = hd.dataset, hd.splits, hd.judged, hd.judgments
+    all_texts, encoder, lexical, dense, side = hd.texts, hd.encoder, hd.lexical, hd.dense, hd.side
+    speller, inputs = hd.speller, hd.inputs
     char = CharNgramIndex.build(dataset.items) if args.char else None
-
-    def inputs(
-        split: str, depth: int, fusion: Fusion, *, char: CharNgramIndex | None = None
-    ) -> dict[str, QueryInput]:
-        ids = splits[split]
-        more = {} if char is None else {"char": lambda t: char.search(t, k=depth)}
-        return first_stage_inputs(
-            {q: all_texts[q] for q in ids},
-            np.stack([qvec[q] for q in ids]),
-            lexical=lexical,
-            dense=dense,
-            fusion=fusion,
-            depth=depth,
-            more=more,
-            lexical_query=lexical_query,
-        )
 
     log("today's hybrid: score fusion of the top 100 of each, weight tuned on train")
     base = {s: inputs(s, DEPTH, ScoreFusion()) for s in splits}
