@@ -7,7 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paretorec.data.splits import assign_splits, split_events, split_judgments
+from paretorec.data.splits import (
+    assign_splits,
+    split_events,
+    split_judgments,
+    split_unless_given,
+)
 from paretorec.types import Catalog, Dataset, Events, Judgments
 
 
@@ -99,6 +104,20 @@ def test_judgments_split_by_query_is_seeded_and_never_splits_a_query() -> None:
     }
     assert split_judgments(Judgments(frame), seed=1).frame.equals(first)
     assert not split_judgments(Judgments(frame), seed=2).frame.equals(first)
+
+
+def test_a_split_every_row_has_is_kept_else_queries_are_split() -> None:
+    own = Judgments(
+        pl.DataFrame(
+            {"query_id": ["a", "b"], "item_id": ["1", "2"], "grade": [1.0, 2.0]}
+        ).with_columns(split=pl.Series(["test", "train"]))
+    )
+    kept, given = split_unless_given(own, seed=3)
+    assert given and kept.frame.equals(own.frame)
+    partial = Judgments(own.frame.with_columns(split=pl.Series(["test", None])))
+    redone, given = split_unless_given(partial, seed=3)
+    assert not given
+    assert redone.frame.equals(split_judgments(partial, seed=3).frame)
 
 
 def test_bad_fractions_are_rejected() -> None:

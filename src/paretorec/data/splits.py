@@ -58,6 +58,15 @@ DEFAULT_CARVED_VALID_SHARE = 0.1
 MIN_TRAIN_QUERIES_LEFT = 2  # in-batch negatives need two queries in a batch
 
 
+def split_unless_given(judgments: Judgments, *, seed: int = 0) -> tuple[Judgments, bool]:
+    """The judgments with their own `split` when every row has one (and True), else split
+    by query with `seed` as `split_judgments` splits (and False)."""
+    frame = judgments.frame
+    if "split" in frame.columns and frame["split"].null_count() == 0:
+        return judgments, True
+    return split_judgments(judgments, seed=seed), False
+
+
 def carve_valid_queries(
     judgments: Judgments,
     *,

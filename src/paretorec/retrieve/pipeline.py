@@ -18,7 +18,11 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from paretorec.data.splits import DEFAULT_CARVED_VALID_SHARE, carve_valid_queries, split_judgments
+from paretorec.data.splits import (
+    DEFAULT_CARVED_VALID_SHARE,
+    carve_valid_queries,
+    split_unless_given,
+)
 from paretorec.encode import TextEncoder, encode_items_cached, item_text
 from paretorec.encode.finetune import (
     FinetuneConfig,
@@ -146,11 +150,7 @@ def evaluate_search(
             "a second stage trained with --char-ngrams reads the char n-gram run, which "
             "`search` and the service do not serve: save one trained without --char-ngrams"
         )
-    given = (
-        "split" in dataset.judgments.frame.columns
-        and dataset.judgments.frame["split"].null_count() == 0
-    )
-    judgments = dataset.judgments if given else split_judgments(dataset.judgments, seed=seed)
+    judgments, given = split_unless_given(dataset.judgments, seed=seed)
     frame = judgments.frame
     texts = dict(dataset.queries.frame.select("query_id", "text").iter_rows())
     train_ids = sorted(
@@ -356,11 +356,7 @@ def finetune_encoder(
 
     if dataset.judgments is None or dataset.queries is None:
         raise ValueError("fine-tuning needs the queries and judgments tables")
-    given = (
-        "split" in dataset.judgments.frame.columns
-        and dataset.judgments.frame["split"].null_count() == 0
-    )
-    judgments = dataset.judgments if given else split_judgments(dataset.judgments, seed=seed)
+    judgments, given = split_unless_given(dataset.judgments, seed=seed)
     valid_source, carved_share = ("from the data" if given else "split by query, seeded"), None
     if judgments.frame.filter(pl.col("split") == Split.VALID.value).is_empty():
         judgments, _ = carve_valid_queries(judgments, share=valid_share, seed=seed)
@@ -479,11 +475,7 @@ def train_reranker(
     if dataset.judgments is None or dataset.queries is None:
         raise ValueError("training a cross-encoder needs the queries and judgments tables")
     config = config or CrossEncoderConfig(seed=seed)
-    given = (
-        "split" in dataset.judgments.frame.columns
-        and dataset.judgments.frame["split"].null_count() == 0
-    )
-    judgments = dataset.judgments if given else split_judgments(dataset.judgments, seed=seed)
+    judgments, given = split_unless_given(dataset.judgments, seed=seed)
     source = "from the data" if given else "split by query, seeded"
     if judgments.frame.filter(pl.col("split") == Split.VALID.value).is_empty():
         judgments, _ = carve_valid_queries(judgments, share=0.1, seed=seed, min_train_left=1)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import polars as pl
 
-from paretorec.data.splits import split_judgments
+from paretorec.data.splits import split_unless_given
 from paretorec.encode import TextEncoder, encode_items_cached, item_text
 from paretorec.retrieve.candidates import Candidates
 from paretorec.retrieve.dense import DenseIndex
@@ -53,10 +53,7 @@ def split_queries(dataset: Dataset, seed: int) -> tuple[list[str], list[str], Ju
     """Train and test query ids (sorted) and their judgments, as `evaluate_search` splits."""
     if dataset.judgments is None or dataset.queries is None:
         raise ValueError("measuring search needs the queries and judgments tables")
-    frame = dataset.judgments.frame
-    given = "split" in frame.columns and frame["split"].null_count() == 0
-    if not given:
-        frame = split_judgments(dataset.judgments, seed=seed).frame
+    frame = split_unless_given(dataset.judgments, seed=seed)[0].frame
     parts = []
     for split in (Split.TRAIN, Split.TEST):
         mine = frame.filter(pl.col("split") == split.value)

@@ -23,7 +23,7 @@ import optuna
 import polars as pl
 from numpy.typing import NDArray
 
-from paretorec.data.splits import split_judgments
+from paretorec.data.splits import split_unless_given
 from paretorec.retrieve.bm25 import Bm25Params
 from paretorec.retrieve.candidates import Candidates
 from paretorec.retrieve.dense import DenseIndex
@@ -80,11 +80,9 @@ class SearchTuning:
             raise ValueError("tuning search needs the queries and judgments tables")
         if len(self.item_vectors) != len(data.items):
             raise ValueError(f"{len(self.item_vectors)} item vectors for {len(data.items)} items")
-        frame = data.judgments.frame
-        given = "split" in frame.columns and frame["split"].null_count() == 0
-        frame = (
-            frame if given else split_judgments(data.judgments, seed=self.seed).frame
-        ).with_columns(pl.col("split").str.to_lowercase())
+        frame = split_unless_given(data.judgments, seed=self.seed)[0].frame.with_columns(
+            pl.col("split").str.to_lowercase()
+        )
         texts = dict(data.queries.frame.select("query_id", "text").iter_rows())
         parts = {}
         for part in (Split.VALID, Split.TEST):
