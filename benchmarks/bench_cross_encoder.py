@@ -39,6 +39,7 @@ from paretorec.encode import item_text
 from paretorec.evaluate.paired import paired_bootstrap
 from paretorec.retrieve import Candidates, ScoreFusion
 from paretorec.retrieve.cross_encoder import (
+    BlendChoice,
     CrossEncoder,
     CrossEncoderBlend,
     CrossEncoderConfig,
@@ -59,6 +60,7 @@ WORK = HERE / ".work" / "search"
 CE_WORK = HERE / ".work" / "cross_encoder"
 RESULTS = HERE / "results"
 LTR_DEPTH = 300
+WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 SCORED_DEPTH = 50  # logits for each query's top 50: the deepest blend tried
 METRICS = ("ndcg@10", "recall@100")
 LTR = "hybrid + LTR (eval search default)"
@@ -105,7 +107,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--steps", type=int, default=CrossEncoderConfig().max_steps)
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=[f"{CrossEncoderConfig().max_steps}:{CrossEncoderConfig().learning_rate}"],
+        help="cross-encoders to train, STEPS:LEARNING_RATE each; valid picks one",
+    )
     parser.add_argument("--negatives", type=int, default=CrossEncoderConfig().negatives_per_query)
     parser.add_argument("--latency-queries", type=int, default=200)
     parser.add_argument("--retrain", action="store_true", help="ignore a cached cross-encoder")
@@ -159,32 +166,64 @@ def main() -> None:
     pairs = graded_pairs(
         train_judged, fused_train, texts, items, negatives_per_query=args.negatives, seed=0
     )
-    ce_config = CrossEncoderConfig(max_steps=args.steps, negatives_per_query=args.negatives)
-    key = hashlib.sha256(
-        json.dumps([asdict(ce_config), len(pairs), splits["train"][:50]]).encode()
-    ).hexdigest()[:12]
-    folder = CE_WORK / f"model-{key}"
-    meta_file = folder / "paretorec-cross-encoder.json"
-    if args.retrain or not meta_file.exists():
-        log(f"cross-encoder: {len(pairs):,} pairs, {args.steps} steps of {ce_config.batch_size}")
-        run = train_cross_encoder(
-            pairs, folder, config=ce_config, on_progress=counter(args.steps, "steps")
-        )
-        training = run.to_dict()
-    else:
-        training = json.loads(meta_file.read_text())
-        log(f"cross-encoder: cached {folder}")
-    model = CrossEncoder.load(folder)
-    torch.set_num_threads(2)
-
-    log("valid: second stage, cross-encoder logits, blend choice")
+    log("valid: second stage")
     valid_lists = reranked("valid", stage)
-    valid_logits = logits_for(model, valid_lists, texts, items, SCORED_DEPTH)
 
     def valid_ndcg(runs: Mapping[str, Candidates]) -> float:
         return evaluate_runs(runs, judgments["valid"], metric="ndcg@10")
 
-    choice = choose_blend(valid_lists, valid_logits, valid_ndcg)
+    # Each variant (steps:learning rate) is trained on train and judged on valid; the one
+    # whose chosen blend scores best there is the one tested.
+    tried_variants: list[dict[str, object]] = []
+    best: tuple[float, CrossEncoder, BlendChoice, dict[str, object], CrossEncoderConfig] | None
+    best = None
+    for variant in args.variants:
+        steps_text, rate_text = variant.split(":")
+        ce_config = CrossEncoderConfig(
+            max_steps=int(steps_text),
+            learning_rate=float(rate_text),
+            negatives_per_query=args.negatives,
+        )
+        key = hashlib.sha256(
+            json.dumps([asdict(ce_config), len(pairs), splits["train"][:50]]).encode()
+        ).hexdigest()[:12]
+        folder = CE_WORK / f"model-{key}"
+        meta_file = folder / "paretorec-cross-encoder.json"
+        if args.retrain or not meta_file.exists():
+            log(f"cross-encoder {variant}: {len(pairs):,} pairs, batches of {ce_config.batch_size}")
+            run = train_cross_encoder(
+                pairs, folder, config=ce_config, on_progress=counter(ce_config.max_steps, "steps")
+            )
+            training = run.to_dict()
+        else:
+            training = json.loads(meta_file.read_text())
+            log(f"cross-encoder {variant}: cached {folder}")
+        model = CrossEncoder.load(folder)
+        torch.set_num_threads(2)
+        logits_file = folder / f"valid-logits-{len(valid_lists)}.npz"
+        if logits_file.exists():
+            stored = np.load(logits_file)
+            valid_logits = {q: stored[q] for q in valid_lists}
+        else:
+            valid_logits = logits_for(model, valid_lists, texts, items, SCORED_DEPTH)
+            np.savez(logits_file, **valid_logits)
+        choice = choose_blend(valid_lists, valid_logits, valid_ndcg, weights=WEIGHTS)
+        alone_valid = max(r["valid_ndcg@10"] for r in choice.tried if r["weight"] == 1.0)
+        tried_variants.append(
+            {
+                "variant (steps:lr)": variant,
+                "loss": f"{float(str(training['first_loss'])):.3f} → {float(str(training['last_loss'])):.3f}",
+                "training min": float(str(training["seconds"])) / 60,
+                "valid ndcg@10, best blend": choice.valid_ndcg,
+                "blend (depth, weight)": f"{choice.blend.depth}, {choice.blend.weight}",
+                "valid ndcg@10, cross-encoder alone (best depth)": alone_valid,
+            }
+        )
+        log(str(tried_variants[-1]))
+        if best is None or choice.valid_ndcg > best[0] + 1e-12:
+            best = (choice.valid_ndcg, model, choice, training, ce_config)
+    assert best is not None
+    _, model, choice, training, ce_config = best
     blend = choice.blend
     log(
         f"chosen on valid: {blend} valid NDCG@10 {choice.valid_ndcg:.4f} vs {choice.list_alone:.4f}"
@@ -251,14 +290,18 @@ def main() -> None:
         "## Search: a cross-encoder over the second stage's top items (Home Depot)",
         "",
         f"Machine: 2 CPUs shared with other jobs (timings are upper-side), Python {platform.python_version()}, torch {torch.__version__}, 2 threads. "
-        f"Command: `python benchmarks/bench_cross_encoder.py --steps {args.steps} --negatives {args.negatives}` ({minutes:.1f} min; training {float(training['seconds']) / 60:.1f} min).",
+        f"Command: `python benchmarks/bench_cross_encoder.py --variants {' '.join(args.variants)} --negatives {args.negatives}` ({minutes:.1f} min; training {float(training['seconds']) / 60:.1f} min).",
         "",
         f"{len(dataset.items):,} products, queries split 80/10/10 by query (seed 0, as the search sections): {len(splits['train']):,} train, {len(splits['valid']):,} valid, {len(splits['test']):,} test; full catalog, unjudged products irrelevant. "
         f"*{LTR}*: spell-corrected BM25 and zero-shot MiniLM, score fusion (lexical weight {fusion.weight}, tuned on train), LightGBM lambdarank over each run's top {LTR_DEPTH} (best round {report.best_round} on valid), as bench_search_stages. "
         f"*Cross-encoder*: all-MiniLM-L6-v2's transformer with a fresh one-logit head, trained {training['steps']} steps of {ce_config.batch_size} pairs (BCE; lr {ce_config.learning_rate}, warm-up then linear decay) on {training['n_pairs']:,} train pairs: every judged (query, product) at grade / 3 and up to {args.negatives} unjudged products of the query's fused top {negative_depth} at 0. Loss {float(training['first_loss']):.3f} → {float(training['last_loss']):.3f}. "
-        f"On the {len(valid_lists):,} valid queries the re-ordered depth (10, 20, 30, 50) and the blend weight on the standardised cross-encoder logit (the rest on the standardised second-stage score; 0 to 1) were chosen by NDCG@10: depth {blend.depth}, weight {blend.weight} (valid NDCG@10 {choice.valid_ndcg:.4f} against {choice.list_alone:.4f} for the second stage alone; best by depth: "
+        f"On the {len(valid_lists):,} valid queries the re-ordered depth (10, 20, 30, 50) and the blend weight on the standardised cross-encoder logit (the rest on the standardised second-stage score; 0 to 1 by 0.1) were chosen by NDCG@10: depth {blend.depth}, weight {blend.weight} (valid NDCG@10 {choice.valid_ndcg:.4f} against {choice.list_alone:.4f} for the second stage alone; best by depth: "
         + ", ".join(f"{d}: {v:.4f}" for d, v in best_by_depth.items())
         + "). Test once with that choice; *alone* is the cross-encoder's order of the same top items (weight 1), reported, not chosen.",
+        "",
+        "Cross-encoders trained (each on the train pairs above; valid NDCG@10 of its best blend and of its order alone; the best blend's variant is the one tested):",
+        "",
+        *markdown(tried_variants),
         "",
         f"Test queries ({n_paired:,} with a relevant judged product); Δ against the second stage with its 95% paired bootstrap interval ({N_BOOTSTRAP:,} resamples, seed 0):",
         "",
@@ -281,6 +324,7 @@ def main() -> None:
                 "valid_ndcg@10": choice.valid_ndcg,
                 "valid_ndcg@10_second_stage": choice.list_alone,
                 "tried": choice.tried,
+                "variants": tried_variants,
                 "training": training,
                 "second_stage": {**report.to_dict(), "seconds": ltr_seconds},
                 "latency_ms": {"median": float(p50), "p99": float(p99), "queries": len(sample)},
