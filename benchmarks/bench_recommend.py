@@ -126,7 +126,7 @@ def comparisons(per_user: PerUser) -> list[dict[str, Any]]:
             pairs.append(("merge", best))
         pairs += [("merge", n) for n in ("two-tower", "sequential") if n in per_user]
     if LEARNED in per_user:
-        pairs += [(LEARNED, n) for n in ("merge",) if n in per_user]
+        pairs += [(LEARNED, n) for n in ("merge", "two-tower", "sequential") if n in per_user]
         if peers:
             best = max(peers, key=lambda n: float(per_user[n]["ndcg@10"].mean()))
             pairs.append((LEARNED, best))
@@ -592,8 +592,9 @@ def _curves(report: dict[str, Any]) -> list[str]:
         curve = " ".join(f"{v:.4f}" for v in log["values"])
         rates = " ".join(f"{v:.2g}" for v in log["learning_rates"])
         seconds = " ".join(f"{v:.0f}" for v in log["seconds"])
+        note = f" {log['cut']['note']}" if "note" in log.get("cut", {}) else ""
         lines.append(
-            f"- {name}: {log['epochs_run']} epoch(s), {why}, best epoch {log['best_epoch'] + 1}; valid {log['metric']}@{log['k']} by epoch: {curve} (learning rate at each epoch's start: {rates}; seconds per epoch: {seconds})"
+            f"- {name}: {log['epochs_run']} epoch(s), {why}, best epoch {log['best_epoch'] + 1}; valid {log['metric']}@{log['k']} by epoch: {curve} (learning rate at each epoch's start: {rates}; seconds per epoch: {seconds}).{note}"
         )
     return lines
 
@@ -773,6 +774,16 @@ def render(report: dict[str, Any], out: Path = RESULTS / "recommend.md") -> None
     if bar and best_ours:
         lines.append(
             f"- The bar is the best peer by test NDCG@10: {bar} ({finished[bar]:.4f}); our best is {best_ours} ({ours[best_ours]:.4f})."
+        )
+        if BASELINE in ours and ours[BASELINE] > finished[bar]:
+            lines.append(
+                f"- Co-visitation ({ours[BASELINE]:.4f}), the counting baseline every row is paired with, beats every peer here; {best_ours} reaches {ours[best_ours] / ours[BASELINE]:.2f}x its NDCG@10 ({ours[best_ours] / finished[bar]:.2f}x {bar}'s)."
+            )
+    learned_cold = results.get(LEARNED, {}).get("slices", {}).get("cold", {})
+    tower_cold = learned_cold.get("two-tower", {}).get("ndcg@10")
+    if tower_cold is not None and learned_cold[LEARNED]["ndcg@10"] < tower_cold:
+        lines.append(
+            f"- On the cold slice the learned merge (NDCG@10 {learned_cold[LEARNED]['ndcg@10']:.4f}, Recall@50 {learned_cold[LEARNED]['recall@50']:.4f}) is below the two-tower alone ({tower_cold:.4f}, {learned_cold['two-tower']['recall@50']:.4f}): a loss on the {report['cold_test_users']:,} cold users, which the merge's gain on the warm ones outweighs."
         )
     if recbole.get("reused_from"):
         lines.append(
@@ -1060,7 +1071,7 @@ def render_learned(report: dict[str, Any]) -> list[str]:
         lines += [
             "### Learned merge (#18)",
             "",
-            f"What `eval recommend` ranks with by default (`--merge auto`): `fit_learned_merge` (`paretorec.retrieve.recommend.evaluation`) trains a LightGBM lambdarank over the union of each source's top {K} (sources: {', '.join(row.get('sources', []))}; co-visitation at the product's default popularity penalty {row.get('covisitation_penalty')}, the neural generators as early-stopped above; `text`: the session's {K} text neighbours), features: each source's score and rank, how many sources list the item, its recent popularity and recency (in steps), the history length, the text cosine to the last history item; trained on the valid item (second-to-last) of {row['train_users']:,} seeded users (their train histories, the generators fitted on train: no test item seen), {row['merge_fit_seconds']:.0f} s, and checked on the valid items of {row['check_users']:,} further users: NDCG@10 {row['check_ndcg@10']['learned']:.4f} against the default quotas' {row['check_ndcg@10']['quotas']:.4f}, so the default keeps {'the learned merge' if row['default'] == 'learned' else 'the quotas'}. Ranking the {report['test_users']:,} test users took {row['eval_seconds']:.0f} s.",
+            f"What `eval recommend` ranks with by default (`--merge auto`): `fit_learned_merge` (`paretorec.retrieve.recommend.evaluation`) trains a LightGBM lambdarank over the union of each source's top {K} (sources: {', '.join(row.get('sources', []))}; co-visitation at the product's default popularity penalty {row.get('covisitation_penalty')}, the neural generators as trained above; `text`: the session's {K} text neighbours), features: each source's score and rank, how many sources list the item, its recent popularity and recency (in steps), the history length, the text cosine to the last history item; trained on the valid item (second-to-last) of {row['train_users']:,} seeded users (their train histories, the generators fitted on train: no test item seen), {row['merge_fit_seconds']:.0f} s, and checked on the valid items of {row['check_users']:,} further users: NDCG@10 {row['check_ndcg@10']['learned']:.4f} against the default quotas' {row['check_ndcg@10']['quotas']:.4f}, so the default keeps {'the learned merge' if row['default'] == 'learned' else 'the quotas'}. Ranking the {report['test_users']:,} test users took {row['eval_seconds']:.0f} s.",
             "",
             f"Slices of the test users: all ({users['all']:,}); cold: the test item is one of the held-out items, no train interaction ({users['cold']:,}); long-tail: the test item has 1 to {TAIL_MAX} train interactions ({users['tail']:,}).",
             "",
