@@ -993,9 +993,9 @@ def run_unseen_shops(args: argparse.Namespace) -> dict[str, Any]:
             "fit_seconds": fit_seconds,
             "epochs_cap": cap,
             "training": {
-                s.value: g.training_log.as_dict()
+                s.value: trained.as_dict()
                 for s, g in recommender.generators.items()
-                if getattr(g, "training_log", None) is not None
+                if (trained := getattr(g, "training_log", None)) is not None
             },
             "results": {model: metrics_of(top, held.relevance) for model, top in lists.items()},
             "paired": _paired_slices(
