@@ -78,3 +78,16 @@ def test_concurrent_requests_fill_the_cache_without_errors(table: ItemTable) -> 
         worker.join()
     assert errors == []
     assert len(table._masks) <= _CACHE_SIZE
+
+
+def test_the_table_pickles_without_its_lock_and_filters_as_before(table: ItemTable) -> None:
+    # Ray ships indexes (inside a recommender) to its workers by pickling them
+    import pickle
+
+    cheap = Filters(max_price=2.0)
+    table.mask(cheap)
+    copy = pickle.loads(pickle.dumps(table))
+    assert copy.ids == table.ids
+    assert np.flatnonzero(copy.mask(cheap)).tolist() == [0, 1, 2]
+    with copy._masks_lock:  # a working lock of its own
+        pass

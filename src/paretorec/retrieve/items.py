@@ -86,6 +86,18 @@ class ItemTable:
         # its eviction and insert take this lock (reads stay lock-free: a dict get is atomic)
         self._masks_lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, object]:
+        # a lock cannot be pickled (Ray ships indexes to its workers): send the table
+        # without it or the cached masks, and give the copy fresh ones
+        state = dict(self.__dict__)
+        del state["_masks_lock"]
+        state["_masks"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._masks_lock = threading.Lock()
+
     def __len__(self) -> int:
         return len(self.ids)
 
