@@ -85,6 +85,12 @@ def reading(rows: list[dict[str, object]], training: Mapping[str, object], media
     """What the table says, from this run's numbers."""
     base, blended, alone = (float(str(r["ndcg@10"])) for r in rows)
     verdict = "reached" if blended >= 0.45 else "not reached"
+    interval = str(rows[1]["Δ ndcg@10 vs LTR [95% CI]"])
+    meaning = (
+        "a signal the second stage's features lack"
+        if "(sig.)" in interval and blended > base
+        else "no gain the test queries can tell from zero"
+    )
     config = training["config"]
     assert isinstance(config, Mapping)
     seen = float(str(training["steps"])) * float(str(config["batch_size"]))
@@ -95,9 +101,8 @@ def reading(rows: list[dict[str, object]], training: Mapping[str, object], media
         f"({alone:.4f} against {base:.4f}); it trained as far as the CPU budget allowed, "
         f"{epochs:.2f} of an epoch over its pairs (loss "
         f"{float(str(training['first_loss'])):.3f} → {float(str(training['last_loss'])):.3f}), "
-        "yet mixed in at a small weight it adds "
-        f"{blended - base:+.4f} NDCG@10 ({rows[1]['Δ ndcg@10 vs LTR [95% CI]']}): it knows "
-        f"something the features do not. The goal (0.45) is {verdict}. At {median:.0f} ms a "
+        f"and mixed in at the weight valid chose it adds {blended - base:+.4f} NDCG@10 "
+        f"({interval}): {meaning}. The goal (0.45) is {verdict}. At {median:.0f} ms a "
         "query on the shared 2 cores it is not served: `eval search --cross-encoder` judges "
         "it, the service keeps the second stage's order."
     )
