@@ -20,8 +20,8 @@ ms median / 70 ms p99 and its scoring at 23 / 52 ms per query on the shared 2-co
 machine; the cost falls about in proportion to the union's size. The service's default,
 `DEFAULT_SECOND_STAGE_DEPTH` = 100, was chosen on Home Depot's valid queries through this
 service path (a model built by `serve build-index --second-stage`, 823 valid queries,
-paired bootstrap): NDCG@10 0.4321 at 100, 0.4340 at 300, 0.4353 at 500 a run (100 minus
-500: -0.0032 [-0.0075, +0.0005]), Recall@50 0.683 / 0.686 / 0.681, none below the best
+paired bootstrap): NDCG@10 0.4328 at 100, 0.4348 at 300, 0.4352 at 500 a run (100 minus
+500: -0.0024 [-0.0056, +0.0008]), Recall@50 0.685 / 0.684 / 0.686, none below the best
 significantly, against 0.3971 / 0.652 for the fused order; so the smallest depth, at about
 a third of the cost.
 
