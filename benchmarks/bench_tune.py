@@ -41,6 +41,7 @@ paired-bootstrap intervals over queries. Both merge their section into tune.md/j
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -288,11 +289,29 @@ def _study_summary(study: optuna.Study, tune_s: float) -> dict[str, Any]:
     }
 
 
+def _test_per_seed(
+    tuning: Any, trial: FrozenTrial, name: str, seeds: tuple[int, ...]
+) -> dict[str, Any]:
+    """A trial's configuration refitted and tested once per seed, with its valid figures."""
+    per_seed = []
+    for seed in seeds:
+        staged = dataclasses.replace(tuning, seed=seed)
+        t0 = time.perf_counter()
+        figures = staged.test(staged.fit(trial.params))
+        per_seed.append({"seed": seed, **figures, "seconds": time.perf_counter() - t0})
+        log(f"{name} (trial {trial.number}) seed {seed} on test: {figures}")
+    return {
+        "trial": trial.number,
+        "params": trial.params,
+        "valid": dict(zip(tuning.objectives, trial.values, strict=True)),
+        "test_per_seed": per_seed,
+    }
+
+
 RANKER_SEEDS = (0, 1, 2)
 
 
 def run_ranker(trials: int, sessions: int, epochs: int, timeout: float | None) -> dict[str, Any]:
-    import dataclasses
 
     from paretorec.rank import build_ranker_features, simulate_with_truth
     from paretorec.simulate import WorldConfig
@@ -320,19 +339,7 @@ def run_ranker(trials: int, sessions: int, epochs: int, timeout: float | None) -
         if name == "knee" and trial.number == configurations["default"].number:
             measured[name] = measured["default"]
             continue
-        per_seed = []
-        for seed in RANKER_SEEDS:
-            staged = dataclasses.replace(tuning, seed=seed)
-            t0 = time.perf_counter()
-            figures = staged.test(staged.fit(trial.params))
-            per_seed.append({"seed": seed, **figures, "seconds": time.perf_counter() - t0})
-            log(f"{name} (trial {trial.number}) seed {seed} on test: {figures}")
-        measured[name] = {
-            "trial": trial.number,
-            "params": trial.params,
-            "valid": dict(zip(tuning.objectives, trial.values, strict=True)),
-            "test_per_seed": per_seed,
-        }
+        measured[name] = _test_per_seed(tuning, trial, name, RANKER_SEEDS)
     split = features.split
     return {
         "data": {"items": items, "users": users, "sessions": sessions},
@@ -580,7 +587,6 @@ POLICY_SEEDS = (0, 1, 2)
 
 
 def run_policy(trials: int, sessions: int, timeout: float | None) -> dict[str, Any]:
-    import dataclasses
 
     from paretorec.policy import SimulatorSpec
     from paretorec.policy.rewards import parse_objectives
@@ -608,19 +614,7 @@ def run_policy(trials: int, sessions: int, timeout: float | None) -> dict[str, A
             measured[name] = measured[seen[trial.number]]
             continue
         seen[trial.number] = name
-        per_seed = []
-        for seed in POLICY_SEEDS:
-            staged = dataclasses.replace(tuning, seed=seed)
-            t0 = time.perf_counter()
-            figures = staged.test(staged.fit(trial.params))
-            per_seed.append({"seed": seed, **figures, "seconds": time.perf_counter() - t0})
-            log(f"{name} (trial {trial.number}) seed {seed} on test: {figures}")
-        measured[name] = {
-            "trial": trial.number,
-            "params": trial.params,
-            "valid": dict(zip(tuning.objectives, trial.values, strict=True)),
-            "test_per_seed": per_seed,
-        }
+        measured[name] = _test_per_seed(tuning, trial, name, POLICY_SEEDS)
     durations = [t.duration.total_seconds() for t in study.trials if t.duration is not None]
     states = [t.state.name.lower() for t in study.trials]
     return {
