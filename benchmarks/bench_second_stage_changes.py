@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from bench_served_second_stage_filters import markdown_table
 from paretorec.retrieve.second_stage_features import ItemSide
 from paretorec.serve import ModelRegistry
 from paretorec.serve.loading import LoadOptions, load_pipeline
@@ -190,7 +191,7 @@ def main() -> None:
         f"current catalog ({len(live):,} live items) takes {rebuild:.2f} s "
         f"(median of 3: {', '.join(f'{b:.2f}' for b in builds)} s).",
         "",
-        *_markdown(rows),
+        *markdown_table(rows, digits=2),
         "",
         "After every change above, the updated item side equals the rebuilt one (asserted): the "
         "same item tokens and vectors for each live item, the same idf for each of "
@@ -253,19 +254,6 @@ def _compare(side: ItemSide, fresh: ItemSide, at: list[int]) -> dict[str, str]:
         assert np.allclose(side.popularity[at], fresh.popularity), "popularity"
         how["popularity"] = "the same"
     return how
-
-
-def _markdown(rows: list[dict[str, object]]) -> list[str]:
-    columns = list(dict.fromkeys(c for r in rows for c in r))
-
-    def cell(value: object) -> str:
-        return f"{value:.2f}" if isinstance(value, float) else str(value)
-
-    return [
-        "| " + " | ".join(columns) + " |",
-        "|---|" + "---:|" * (len(columns) - 1),
-        *("| " + " | ".join(cell(r.get(c, "")) for c in columns) + " |" for r in rows),
-    ]
 
 
 if __name__ == "__main__":

@@ -181,11 +181,11 @@ def main() -> None:
         "",
         "Valid queries:",
         "",
-        *_markdown(valid_rows),
+        *markdown_table(valid_rows),
         "",
         "Test queries, once (the served method against fused):",
         "",
-        *_markdown(test_rows),
+        *markdown_table(test_rows),
         "",
     ]
     RESULTS.mkdir(exist_ok=True)
@@ -196,11 +196,12 @@ def main() -> None:
     print("\n".join(lines))
 
 
-def _markdown(rows: list[dict[str, object]]) -> list[str]:
+def markdown_table(rows: list[dict[str, object]], *, digits: int = 4) -> list[str]:
+    """A markdown table of `rows` (every key any row has is a column; floats to `digits`)."""
     columns = list(dict.fromkeys(c for r in rows for c in r))
 
     def cell(value: object) -> str:
-        return f"{value:.4f}" if isinstance(value, float) else str(value)
+        return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
     return [
         "| " + " | ".join(columns) + " |",
