@@ -31,6 +31,15 @@ if TYPE_CHECKING:
     from paretorec.retrieve.second_stage import RerankedSearch
 
 
+JudgedData = Annotated[
+    Path, typer.Option("--data", help="Dataset folder with queries and judgments.")
+]
+StartingModel = Annotated[
+    Path | None,
+    typer.Option(help="Model to start from (default: the bundled all-MiniLM-L6-v2)."),
+]
+
+
 @app.command("index")
 @fails_cleanly
 def index(
@@ -230,9 +239,7 @@ class _Searcher:
 @evaluate_app.command("search")
 @fails_cleanly
 def evaluate_search_command(
-    data: Annotated[
-        Path, typer.Option("--data", help="Dataset folder with queries and judgments.")
-    ],
+    data: JudgedData,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the metrics as JSON here.")
     ] = None,
@@ -339,14 +346,9 @@ def evaluate_search_command(
 @train_app.command("encoder")
 @fails_cleanly
 def train_encoder(
-    data: Annotated[
-        Path, typer.Option("--data", help="Dataset folder with queries and judgments.")
-    ],
+    data: JudgedData,
     out: Annotated[Path, typer.Option(help="Folder for the fine-tuned model (safetensors).")],
-    model: Annotated[
-        Path | None,
-        typer.Option(help="Model to start from (default: the bundled all-MiniLM-L6-v2)."),
-    ] = None,
+    model: StartingModel = None,
     steps: Annotated[int, typer.Option(min=1, help="Training steps (batches).")] = 600,
     batch_size: Annotated[
         int,
@@ -450,14 +452,9 @@ def train_encoder(
 @train_app.command("cross-encoder")
 @fails_cleanly
 def train_cross_encoder_command(
-    data: Annotated[
-        Path, typer.Option("--data", help="Dataset folder with queries and judgments.")
-    ],
+    data: JudgedData,
     out: Annotated[Path, typer.Option(help="Folder for the trained cross-encoder.")],
-    model: Annotated[
-        Path | None,
-        typer.Option(help="Model to start from (default: the bundled all-MiniLM-L6-v2)."),
-    ] = None,
+    model: StartingModel = None,
     steps: Annotated[int, typer.Option(min=1, help="Training steps (batches).")] = 1500,
     batch_size: Annotated[int, typer.Option(min=1, help="Pairs per batch.")] = 32,
     negatives: Annotated[
