@@ -269,13 +269,20 @@ def main() -> None:
         default=None,
         help="train the hard-negative fine-tuning on a seeded sample of this many pairs",
     )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0, 1, 2],
+        help="training seeds of each fine-tuning (--finetune); the query split stays seed 0",
+    )
     args = parser.parse_args()
     if args.render:
         stored = json.loads((args.out / "encoder_finetune.json").read_text())
         (args.out / "encoder_finetune.md").write_text(finetune_markdown(stored))
         return
     if args.finetune:
-        finetune_main(args.steps, args.batch_size, args.pairs_sample, args.out)
+        finetune_main(args.steps, args.batch_size, args.pairs_sample, args.out, args.seeds)
         return
     if args.quick:
         args.titles, args.queries = 1_000, 100
@@ -419,7 +426,9 @@ class Variant:
     config: FinetuneConfig
 
 
-def variants(steps: int, batch_size: int) -> list[Variant]:
+def variants(steps: int, batch_size: int, seed: int = SEED) -> list[Variant]:
+    """The two fine-tunings, trained with `seed` (batch order, dropout, negatives drawn);
+    the query split stays seed 0 whatever the training seed."""
     return [
         Variant(
             "in-batch (today)",
@@ -427,7 +436,7 @@ def variants(steps: int, batch_size: int) -> list[Variant]:
             FinetuneConfig(
                 batch_size=32,
                 max_steps=TODAY_STEPS,
-                seed=SEED,
+                seed=seed,
                 grade_weighting=GradeWeighting.NONE,
                 mask_known_positives=False,
                 hard_negatives=(),
@@ -439,7 +448,7 @@ def variants(steps: int, batch_size: int) -> list[Variant]:
             FinetuneConfig(
                 batch_size=batch_size,
                 max_steps=steps,
-                seed=SEED,
+                seed=seed,
                 grade_weighting=GradeWeighting.GAIN,
                 mask_known_positives=True,
                 hard_negatives=(NegativeSource.BM25, NegativeSource.DENSE),
@@ -458,6 +467,8 @@ def reused_today(variant: Variant) -> tuple[Path, dict[str, Any]] | None:
         return None
     info = json.loads(stored.read_text()).get("finetune", {})
     config = variant.config
+    if "seed" not in info and config.seed != 0:  # an unrecorded seed is taken to be 0
+        return None
     if (info.get("steps"), info.get("batch_size")) != (config.max_steps, config.batch_size):
         return None
     wanted = {"min_grade": variant.min_grade, "seed": config.seed, "split_seed": SEED}
@@ -498,7 +509,11 @@ def trained(
     if not variant.config.mines_negatives and (found := reused_today(variant)) is not None:
         log(f"{variant.name}: reusing bench_search.py's model ({REUSED_TODAY})")
         return found
-    folder = FINETUNE_WORK / re.sub(r"[^a-z0-9]+", "-", variant.name.lower()).strip("-")
+    name = re.sub(r"[^a-z0-9]+", "-", variant.name.lower()).strip("-")
+    # seed 0 keeps the folder name of the runs before seeds were added, so it is reused
+    folder = FINETUNE_WORK / (
+        name if variant.config.seed == 0 else f"{name}-seed{variant.config.seed}"
+    )
     settings = {
         "min_grade": variant.min_grade,
         "config": variant.config.to_dict(),
@@ -601,7 +616,33 @@ def mean_of(values: dict[str, float]) -> float:
     return float(np.mean(list(values.values())))
 
 
-def finetune_main(steps: int, batch_size: int, sample: int | None, out: Path) -> None:
+def mean_sd(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for one value)."""
+    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+# per model, per training seed (as a string, as JSON keeps it): measure()'s output
+Measured = dict[str, dict[str, dict[str, Any]]]
+
+
+def run_of(results: Measured, model: str, seed: str) -> dict[str, Any]:
+    """The model's measurement with this training seed; zero-shot is not trained, so its
+    one measurement stands for every seed."""
+    by_seed = results[model]
+    return by_seed[seed] if seed in by_seed else next(iter(by_seed.values()))
+
+
+def seed_averaged(
+    results: Measured, model: str, split: str, method: str, metric: str
+) -> dict[str, float]:
+    """Each query's score averaged over the model's training seeds."""
+    runs = [r["scores"][split][method][metric] for r in results[model].values()]
+    return {q: float(np.mean([run[q] for run in runs])) for q in runs[0]}
+
+
+def finetune_main(
+    steps: int, batch_size: int, sample: int | None, out: Path, seeds: list[int]
+) -> None:
     # one thread: on a machine shared with other jobs two threads mostly wait on each other
     torch.set_num_threads(1)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -622,35 +663,47 @@ def finetune_main(steps: int, batch_size: int, sample: int | None, out: Path) ->
     }
     texts = dict(zip(dataset.items.item_ids.to_list(), item_text(dataset.items), strict=True))
     zero_shot = SentenceTransformerEncoder(batch_size=BATCH)
-    results = {"zero-shot": measure(zero_shot, ZERO_SHOT_CACHE, dataset, lexical_runs, splits)}
-    records: dict[str, Any] = {}
-    for variant in variants(steps, batch_size):
-        folder, record = trained(variant, dataset, texts, zero_shot, sample)
-        records[variant.name] = record
-        tuned = SentenceTransformerEncoder(folder, batch_size=BATCH)
-        results[variant.name] = measure(
-            tuned, FINETUNE_WORK / "cache", dataset, lexical_runs, splits
-        )
+    results: Measured = {
+        "zero-shot": {str(SEED): measure(zero_shot, ZERO_SHOT_CACHE, dataset, lexical_runs, splits)}
+    }
+    records: dict[str, dict[str, Any]] = {}
+    for seed in seeds:
+        for variant in variants(steps, batch_size, seed):
+            log(f"{variant.name}, seed {seed}")
+            folder, record = trained(variant, dataset, texts, zero_shot, sample)
+            records.setdefault(variant.name, {})[str(seed)] = record
+            tuned = SentenceTransformerEncoder(folder, batch_size=BATCH)
+            results.setdefault(variant.name, {})[str(seed)] = measure(
+                tuned, FINETUNE_WORK / "cache", dataset, lexical_runs, splits
+            )
     bm25 = {
         name: {m: per_query_scores(lexical_runs[name], s.judgments, metric=m) for m in FT_METRICS}
         for name, s in splits.items()
     }
     fine = [v.name for v in variants(steps, batch_size)]
-    chosen = max(fine, key=lambda n: mean_of(results[n]["scores"]["valid"]["hybrid"]["ndcg@10"]))
+    chosen = max(
+        fine, key=lambda n: mean_of(seed_averaged(results, n, "valid", "hybrid", "ndcg@10"))
+    )
 
     def compare(a: str, b: str, method: str, metric: str) -> dict[str, Any]:
-        mine = results[a]["scores"]["test"][method][metric]
-        theirs = results[b]["scores"]["test"][method][metric]
+        mine = seed_averaged(results, a, "test", method, metric)
+        theirs = seed_averaged(results, b, "test", method, metric)
         assert list(mine) == list(theirs)
         found = paired_bootstrap(
             list(mine.values()), list(theirs.values()), n_bootstrap=N_BOOTSTRAP, seed=SEED
         )
+        per_seed = [
+            mean_of(run_of(results, a, s)["scores"]["test"][method][metric])
+            - mean_of(run_of(results, b, s)["scores"]["test"][method][metric])
+            for s in map(str, seeds)
+        ]
         return {
             "a": a,
             "b": b,
             "method": method,
             "metric": metric,
             **found.as_dict(),
+            "per_seed_difference": per_seed,
             "text": found.interval_text(),
         }
 
@@ -661,21 +714,27 @@ def finetune_main(steps: int, batch_size: int, sample: int | None, out: Path) ->
         for method in ("dense", "hybrid")
         for metric in FT_METRICS
     ]
-    rows = [
-        {
-            "model": name,
-            "method": method,
-            "valid ndcg@10": mean_of(r["scores"]["valid"][method]["ndcg@10"]),
-            "test ndcg@10": mean_of(r["scores"]["test"][method]["ndcg@10"]),
-            "test recall@100": mean_of(r["scores"]["test"][method]["recall@100"]),
-            "lexical weight": r["lexical_weight"] if method == "hybrid" else None,
-        }
-        for name, r in results.items()
-        for method in ("dense", "hybrid")
-    ]
+    rows = []
+    for name, by_seed in results.items():
+        for method in ("dense", "hybrid"):
+            row: dict[str, Any] = {"model": name, "method": method, "seeds": len(by_seed)}
+            for split, metric in (
+                ("valid", "ndcg@10"),
+                ("test", "ndcg@10"),
+                ("test", "recall@100"),
+            ):
+                values = [mean_of(r["scores"][split][method][metric]) for r in by_seed.values()]
+                row[f"{split} {metric}"], row[f"{split} {metric} sd"] = mean_sd(values)
+            row["lexical weight"] = (
+                [r["lexical_weight"] for r in by_seed.values()] if method == "hybrid" else None
+            )
+            rows.append(row)
     report: dict[str, Any] = {
         "command": f"python benchmarks/bench_encoder.py --finetune --steps {steps} --batch-size {batch_size}"
-        + ("" if sample is None else f" --pairs-sample {sample}"),
+        + ("" if sample is None else f" --pairs-sample {sample}")
+        + " --seeds "
+        + " ".join(map(str, seeds)),
+        "seeds": seeds,
         "machine": {
             "cpus": os.cpu_count(),
             "torch": torch.__version__,
@@ -712,8 +771,16 @@ def interval(c: dict[str, Any]) -> str:
     )
 
 
+def with_sd(mean: float, sd: float, seeds: int) -> str:
+    return f"{mean:.4f}" if seeds == 1 else f"{mean:.4f} ± {sd:.4f}"
+
+
 def finetune_markdown(report: dict[str, Any]) -> str:
     q, m = report["queries"], report["machine"]
+    seeds = report["seeds"]
+    today = report["finetuning"]["in-batch (today)"]
+    hard = report["finetuning"]["hard negatives, graded"]
+    first_today, first_hard = today[str(seeds[0])], hard[str(seeds[0])]
     lines = [
         "## Fine-tuning the text encoder on Home Depot: in-batch vs hard negatives",
         "",
@@ -727,13 +794,17 @@ def finetune_markdown(report: dict[str, Any]) -> str:
         f"the choice between fine-tunings), {q['test']:,} test (every figure below but the valid "
         "column). Full catalog (54,667 products), top 100; unjudged products count as irrelevant. "
         "Both fine-tunings start from the bundled all-MiniLM-L6-v2, batches of 32 rows, "
-        "sentence-transformers' MultipleNegativesRankingLoss (steps in the cost table below):",
+        "sentence-transformers' MultipleNegativesRankingLoss (steps in the cost table below), "
+        f"each trained once per seed ({', '.join(map(str, seeds))}: batch order, dropout and the "
+        "hard negatives drawn; the query split stays the same). Fine-tuned rows are mean ± sd "
+        "over the seeds, each seed with its own fusion weight chosen on valid:",
         "",
         "- *in-batch (today)*: (query, product) pairs graded ≥ 2.5, the batch's other products as "
         "negatives, every pair weighted 1 (what `train encoder` did before)"
         + (
-            f"; {today['reused']}, reused here to spare the shared CPU, with that run's time."
-            if "reused" in (today := report["finetuning"]["in-batch (today)"])
+            f"; seed {seeds[0]}: {first_today['reused']}, reused here to spare the shared CPU, "
+            "with that run's time."
+            if "reused" in first_today
             else "."
         ),
         "- *hard negatives, graded*: pairs graded ≥ 2.0 weighted by their gain 2^grade - 1; each "
@@ -742,68 +813,85 @@ def finetune_markdown(report: dict[str, Any]) -> str:
         "(never one judged ≥ 2.0, nor one with the same title); a batch product the train "
         "judgments pair with a row's query is masked out of that row's softmax"
         + (
-            f". Trained on a seeded sample of {hard['pairs']:,} of the {hard['pairs_available']:,} "
-            "such pairs (negatives mined for those only), for fewer steps than today's: the "
-            "machine's CPU, shared with other jobs, left time for no more. The comparison is "
-            "therefore not at equal training budget; it favours today's fine-tuning."
-            if (hard := report["finetuning"]["hard negatives, graded"]).get("pairs_available", 0)
-            > hard["pairs"]
+            f". Trained on a seeded sample of {first_hard['pairs']:,} of the "
+            f"{first_hard['pairs_available']:,} such pairs (negatives mined for those only), for "
+            "fewer steps than today's: the machine's CPU, shared with other jobs, left time for "
+            "no more. The comparison is therefore not at equal training budget; it favours "
+            "today's fine-tuning."
+            if first_hard.get("pairs_available", 0) > first_hard["pairs"]
             else "."
         ),
         "",
-        "| model | method | valid NDCG@10 | test NDCG@10 | test Recall@100 | lexical weight |",
-        "|---|---|---:|---:|---:|---:|",
+        "| model | method | seeds | valid NDCG@10 | test NDCG@10 | test Recall@100 | lexical weight |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     b = report["bm25"]["test"]
     lines.append(
-        f"| — | BM25 | {report['bm25']['valid']['ndcg@10']:.4f} | {b['ndcg@10']:.4f} | {b['recall@100']:.4f} | |"
+        f"| — | BM25 | | {report['bm25']['valid']['ndcg@10']:.4f} | {b['ndcg@10']:.4f} | {b['recall@100']:.4f} | |"
     )
     for r in report["rows"]:
-        weight = "" if r["lexical weight"] is None else f"{r['lexical weight']:.2f}"
+        weight = (
+            ""
+            if r["lexical weight"] is None
+            else ", ".join(f"{w:.2f}" for w in r["lexical weight"])
+        )
+        cells = [
+            with_sd(r[key], r[f"{key} sd"], r["seeds"])
+            for key in ("valid ndcg@10", "test ndcg@10", "test recall@100")
+        ]
         lines.append(
-            f"| {r['model']} | {r['method']} | {r['valid ndcg@10']:.4f} | {r['test ndcg@10']:.4f} | "
-            f"{r['test recall@100']:.4f} | {weight} |"
+            f"| {r['model']} | {r['method']} | {r['seeds']} | {' | '.join(cells)} | {weight} |"
         )
     lines += [
         "",
-        f"Chosen on the valid queries (hybrid NDCG@10): **{report['chosen_on_valid']}**.",
+        f"Chosen on the valid queries (hybrid NDCG@10, mean over the seeds): "
+        f"**{report['chosen_on_valid']}**.",
         "",
-        f"Differences on the test queries (a minus b, 95% paired bootstrap interval over the "
-        f"queries, {N_BOOTSTRAP:,} resamples; *sig.* when it excludes 0):",
+        "Differences on the test queries (a minus b; each query's score averaged over the "
+        "seeds, then a 95% paired bootstrap interval over the queries, "
+        f"{N_BOOTSTRAP:,} resamples; *sig.* when it excludes 0; *a ahead*: in how many seeds "
+        "a's test mean is above b's, each seed against the same seed):",
         "",
-        "| a | b | method | Δ NDCG@10 | Δ Recall@100 |",
-        "|---|---|---|---:|---:|",
+        "| a | b | method | Δ NDCG@10 | a ahead | Δ Recall@100 | a ahead |",
+        "|---|---|---|---:|---:|---:|---:|",
     ]
     by_key = {(c["a"], c["b"], c["method"], c["metric"]): c for c in report["comparisons"]}
     for a, b_, method, _ in [k for k in by_key if k[3] == "ndcg@10"]:
-        cells = [interval(by_key[(a, b_, method, metric)]) for metric in FT_METRICS]
-        lines.append(f"| {a} | {b_} | {method} | {cells[0]} | {cells[1]} |")
+        cells = []
+        for metric in FT_METRICS:
+            c = by_key[(a, b_, method, metric)]
+            ahead = sum(d > 0 for d in c["per_seed_difference"])
+            cells += [interval(c), f"{ahead}/{len(c['per_seed_difference'])}"]
+        lines.append(f"| {a} | {b_} | {method} | {' | '.join(cells)} |")
     lines += ["", "Fine-tuning cost (CPU, the shared machine):", ""]
     lines += [
-        "| model | pairs | steps | rows seen | rows with a hard negative | loss, first → last tenth | minutes | mining (s) |",
-        "|---|---:|---:|---:|---:|---|---:|---:|",
+        "| model | seed | pairs | steps | rows seen | rows with a hard negative | loss, first → last tenth | minutes | mining (s) |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
-    for name, rec in report["finetuning"].items():
-        run, mining = rec["run"], rec.get("mining")
-        mining_s = "" if mining is None else f"{mining['seconds']:.0f}"
-        rows_seen = "" if run["rows"] is None else f"{run['rows']:,}"
-        losses = (
-            "(not recorded)"
-            if run["loss_first_tenth"] is None
-            else f"{run['loss_first_tenth']:.3f} → {run['loss_last_tenth']:.3f}"
-        )
-        lines.append(
-            f"| {name} | {rec['pairs']:,} | {run['steps']} | {rows_seen} | "
-            f"{run['rows_with_negatives']:,} | {losses} | {run['seconds'] / 60:.1f} | {mining_s} |"
-        )
-    for name, rec in report["finetuning"].items():
-        if "mining" in rec:
-            mined = rec["mining"]
-            lines += [
-                "",
-                f"Hard negatives of *{name}*: {mined['negatives_by_source']} by source; "
-                f"{mined['pairs_without_negative']:,} of {mined['pairs']:,} pairs found none.",
-            ]
+    for name, by_seed in report["finetuning"].items():
+        for seed, rec in by_seed.items():
+            run, mining = rec["run"], rec.get("mining")
+            mining_s = "" if mining is None else f"{mining['seconds']:.0f}"
+            rows_seen = "" if run["rows"] is None else f"{run['rows']:,}"
+            losses = (
+                "(not recorded)"
+                if run["loss_first_tenth"] is None
+                else f"{run['loss_first_tenth']:.3f} → {run['loss_last_tenth']:.3f}"
+            )
+            lines.append(
+                f"| {name} | {seed} | {rec['pairs']:,} | {run['steps']} | {rows_seen} | "
+                f"{run['rows_with_negatives']:,} | {losses} | {run['seconds'] / 60:.1f} | {mining_s} |"
+            )
+    for name, by_seed in report["finetuning"].items():
+        for seed, rec in by_seed.items():
+            if "mining" in rec:
+                mined = rec["mining"]
+                lines += [
+                    "",
+                    f"Hard negatives of *{name}*, seed {seed}: {mined['negatives_by_source']} by "
+                    f"source; {mined['pairs_without_negative']:,} of {mined['pairs']:,} pairs "
+                    "found none.",
+                ]
     return "\n".join(lines) + "\n"
 
 
