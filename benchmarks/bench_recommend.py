@@ -680,7 +680,8 @@ def render(report: dict[str, Any], out: Path = RESULTS / "recommend.md") -> None
         f"Our models ran on {report.get('threads', 'the default number of')} torch thread(s)"
     )
     if peers:
-        threads_note += f"; the peers on {peers.get('threads', 'the default number of')} thread(s), RecBole on {peers.get('recbole_threads', 1)}."
+        recbole_threads = results.get("RecBole SASRec", {}).get("threads", 1)
+        threads_note += f"; ALS and BPR on {peers.get('threads', 'the default number of')} thread(s), RecBole on {recbole_threads}."
     elif results.get("RecBole SASRec", {}).get("reused_from"):
         threads_note += f", as did ALS and BPR; RecBole's rows are reused from an earlier run on {results['RecBole SASRec'].get('threads', 1)} thread(s) (see below)."
     else:
@@ -694,6 +695,10 @@ def render(report: dict[str, Any], out: Path = RESULTS / "recommend.md") -> None
     if peers:
         lines.append(
             f"The peers (implicit ALS, BPR, RecBole SASRec) were rerun alone, without our models: `python benchmarks/{peers['command']}`; wall {peers['wall_seconds'] / 60:.1f} min; their rows replace the first run's and their times are from that run."
+        )
+    if recbole_run := report.get("recbole_run"):
+        lines.append(
+            f"RecBole SASRec was then run on its own and collected: `python benchmarks/{recbole_run['command']}` (the run started by hand with this script's runner, its folder named there); its rows replace the peers run's."
         )
     lines += [
         "",
@@ -1307,7 +1312,7 @@ def merge_ours(
     stored = json.loads((RESULTS / "recommend.json").read_text())
     peer = ("implicit ", "RecBole ")
     kept = {n: r for n, r in stored["results"].items() if n.startswith(peer)}
-    for key in ("peers_run", "recbole_log", "recbole_threads", "unseen_shops"):
+    for key in ("peers_run", "recbole_run", "recbole_log", "recbole_threads", "unseen_shops"):
         if key in stored:
             report.setdefault(key, stored[key])
     report["results"] = {**results, **kept}
@@ -1329,9 +1334,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small epochs, for a smoke run")
     parser.add_argument(
         "--only",
-        choices=("all", "ours", "peers", "unseen", "convergence"),
+        choices=("all", "ours", "peers", "recbole", "unseen", "convergence"),
         default="all",
         help="peers: run only ALS, BPR and RecBole and merge them into the stored recommend.json; "
+        "recbole: only RecBole (or collect --recbole-from), the stored ALS and BPR rows kept; "
         "ours: only our generators and merges, the stored peers' rows kept",
     )
     parser.add_argument("--recbole-epochs", type=int, default=2)
@@ -1436,7 +1442,8 @@ def main() -> None:
         )
         return
 
-    peers_only = args.only == "peers"
+    peers_only = args.only in ("peers", "recbole")
+    rerun = ("RecBole ",) if args.only == "recbole" else ("implicit ", "RecBole ")
     recbole_dir = WORK / "recbole"
     if args.only != "ours":  # (an ours-only run leaves a peer run's files alone)
         write_recbole_atomic(
@@ -1521,7 +1528,7 @@ def main() -> None:
     refit_matrix = as_matrix(tuple(s[~held[s]] for s in before_test), n_items)
     before_matrix = as_matrix(tuple(before_test), n_items)
     peers_started = time.perf_counter()
-    for name, grid in IMPLICIT_GRID.items():
+    for name, grid in ({} if args.only == "recbole" else IMPLICIT_GRID).items():
         log(f"peer {name}: {len(grid)} settings on valid")
         searched = []
         for params in grid[:1] if args.quick else grid:
@@ -1588,10 +1595,10 @@ def main() -> None:
         report = json.loads((RESULTS / "recommend.json").read_text())
         report.pop("recbole_log", None)
         stored = report["results"]
-        for name in [n for n in stored if n.startswith(("implicit ", "RecBole "))]:
+        for name in [n for n in stored if n.startswith(rerun)]:
             del stored[name]
         stored.update(results)
-        report["peers_run"] = {
+        report["recbole_run" if args.only == "recbole" else "peers_run"] = {
             "command": command,
             "machine": machine,
             "wall_seconds": time.perf_counter() - peers_started,
@@ -1599,7 +1606,7 @@ def main() -> None:
             "recbole_threads": args.recbole_threads,
         }
         stored_per_user = load_per_user()
-        for name in [n for n in stored_per_user if n.startswith(("implicit ", "RecBole "))]:
+        for name in [n for n in stored_per_user if n.startswith(rerun)]:
             del stored_per_user[name]
         per_user = {**stored_per_user, **per_user}
     else:
