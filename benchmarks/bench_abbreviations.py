@@ -24,10 +24,12 @@ over the test queries, for every query set. Also counted: the catalog's own word
 ratio reads as abbreviations (which the synthetic query sets cannot penalise).
 
     nice -n 5 .venv/bin/python benchmarks/bench_abbreviations.py
+    .venv/bin/python benchmarks/bench_abbreviations.py --render   # the .md from the .json
 """
 
 from __future__ import annotations
 
+import argparse
 import bisect
 import json
 import time
@@ -53,6 +55,7 @@ RESULTS = HERE / "results"
 NAME = "abbreviations"
 METRICS = ("ndcg@10", "recall@100")
 RATIOS = (10, 30, 100)
+BASE = "typos only (no expansion)"  # the corrector without the expansion
 TOLERANCE = 0.001  # NDCG@10 differences below this on 823 valid queries are noise here
 N_BOOTSTRAP = 2000
 QuerySet = tuple[str, Callable[[Dataset], Dataset]]
@@ -174,7 +177,7 @@ def main() -> None:
 
     measure_valid(settings)
 
-    base = "typos only (no expansion)"
+    base = BASE
     clean_floor = valid[base]["clean"]["ndcg@10"]
     eligible = [
         r
@@ -280,7 +283,8 @@ def markdown(
         f" differs) measured once on the {meta['n_test']} test queries. The abbreviated query"
         " sets are synthetic: the scenario drops a word's vowels after its first letter, exactly"
         " what the expansion reverses, so they show the most it can do, not what real users'"
-        " abbreviations get (`robustness_search.md` has a sample of Home Depot's own). {meta['minutes']:.0f} min on a 2-core machine"
+        " abbreviations get (`robustness_search.md` has a sample of Home Depot's own)."
+        f" {meta['minutes']:.0f} min on a 2-core machine"
         " shared with other jobs.",
         "",
         f"Valid NDCG@10 (the rule: among the ratios whose clean NDCG@10 is within {TOLERANCE}"
@@ -318,16 +322,38 @@ def markdown(
         "",
         "Test, each setting minus the other, paired 95% bootstrap interval:",
         "",
-        "| setting | against | queries | metric | setting's | other | setting − other [95% CI] |",
-        "|---|---|---|---|---:|---:|---:|",
+        "| setting | against | queries | metric | setting's | other | setting − other [95% CI] |"
+        " sig. at 95% |",
+        "|---|---|---|---|---:|---:|---:|---|",
     ]
     for c in comparisons:
         lines.append(
             f"| {c['setting']} | {c['against']} | {c['queries']} | {c['metric']} |"
-            f" {c['chosen']:.4f} | {c['other']:.4f} | {c['text']} |"
+            f" {c['chosen']:.4f} | {c['other']:.4f} | {c['text']} | {sig(c)} |"
         )
+    lines += ["", "*sig. at 95%*: the paired 95% interval excludes 0."]
     return "\n".join(lines) + "\n"
 
 
+def sig(c: Mapping[str, object]) -> str:
+    """`yes` when the stored 95% interval [lower, upper] excludes 0."""
+    lower, upper = c["lower"], c["upper"]
+    assert isinstance(lower, float | int) and isinstance(upper, float | int)
+    return "yes" if lower > 0 or upper < 0 else "no"
+
+
+def render() -> None:
+    """Rewrite the .md from the stored .json, computing nothing."""
+    stored = json.loads((RESULTS / f"{NAME}.json").read_text())
+    (RESULTS / f"{NAME}.md").write_text(
+        markdown(stored["meta"], stored["valid"], stored["test"], BASE)
+    )
+
+
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--render", action="store_true", help="the .md from the .json")
+    if parser.parse_args().render:
+        render()
+    else:
+        main()
