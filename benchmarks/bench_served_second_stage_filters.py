@@ -24,6 +24,7 @@ takes (`paretorec serve build-index --data homedepot --second-stage --no-onnx`),
 the service's default depth (100 a run). No timings: the CPU is shared.
 
     .venv/bin/python benchmarks/bench_served_second_stage_filters.py --models DIR [--shares 0.5 0.1 0.02]
+    .venv/bin/python benchmarks/bench_served_second_stage_filters.py --render   # .md from .json
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
 import json
+import re
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -44,7 +47,7 @@ import torch
 from paretorec.data.datasets import BuiltinDataset, load_builtin
 from paretorec.data.splits import split_judgments
 from paretorec.encode import SentenceTransformerEncoder
-from paretorec.evaluate.paired import paired_bootstrap
+from paretorec.evaluate.paired import PairedComparison, paired_bootstrap
 from paretorec.retrieve import Filters
 from paretorec.retrieve.candidates import Candidates
 from paretorec.retrieve.tuning import per_query_scores
@@ -59,6 +62,7 @@ K = 50
 SERVED = "filter inside the runs (served)"
 AFTER = "filter after re-ranking"
 FUSED = "fused, filters inside the runs"
+SIG = "sig. at 95%"
 # per method: each metric's per-query values; and each query's list length
 Scored = tuple[dict[str, dict[str, dict[str, float]]], dict[str, list[int]]]
 
@@ -82,20 +86,69 @@ def as_run(ids: list[str]) -> Candidates:
     return Candidates(tuple(ids), np.arange(len(ids)), np.linspace(1.0, 0.0, len(ids)), {})
 
 
-def compare(a: dict[str, float], b: dict[str, float]) -> str:
+def compare(a: dict[str, float], b: dict[str, float]) -> PairedComparison:
     keys = list(a)
-    return paired_bootstrap([a[k] for k in keys], [b[k] for k in keys], seed=0).interval_text()
+    return paired_bootstrap([a[k] for k in keys], [b[k] for k in keys], seed=0)
+
+
+def sig_column(interval_column: str) -> str:
+    """`Δ ndcg@10 vs fused [95% CI]` -> `ndcg@10 sig. at 95%`."""
+    return f"{interval_column.split()[1]} {SIG}"
+
+
+def interval_significance(text: object) -> str:
+    """`yes` when a stored interval text `d [lower, upper]` excludes 0, `no` when it holds 0,
+    empty for a cell with no interval (a baseline), `?` when the bound nearest 0 prints as
+    0.0000 on the side that would exclude it (the text alone cannot tell)."""
+    found = re.fullmatch(r"[+-]\d+\.\d+ \[([+-]\d+\.\d+), ([+-]\d+\.\d+)\]", str(text).strip())
+    if found is None:
+        return ""
+    lower, upper = found.groups()
+    if float(lower) > 0 or float(upper) < 0:
+        return "yes"
+    if (float(lower) == 0 and lower[0] == "+") or (float(upper) == 0 and upper[0] == "-"):
+        return "?"
+    return "no"
+
+
+def with_significance(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Each row with a `METRIC sig. at 95%` cell after every `... [95% CI]` cell: the one the
+    run stored (from the interval's unrounded bounds), else read from the interval text."""
+    out = []
+    for stored in rows:
+        row: dict[str, object] = {}
+        for column, value in stored.items():
+            if column.endswith(SIG):
+                continue  # placed after its interval below
+            row[column] = value
+            if column.endswith("[95% CI]"):
+                name = sig_column(column)
+                row[name] = stored.get(name, interval_significance(value))
+        out.append(row)
+    return out
+
+
+SIG_NOTE = (
+    f"*{SIG}*: the paired 95% interval excludes 0 (`?`: a bound prints as 0.0000 and the"
+    " stored result keeps only the printed interval)."
+)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--models", type=Path, required=True)
+    parser.add_argument("--models", type=Path)
     parser.add_argument("--shares", type=float, nargs="+", default=[0.5, 0.1, 0.02])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=None, help="queries per split (a smoke run)")
+    parser.add_argument("--render", action="store_true", help="only the .md from the .json")
     args = parser.parse_args()
+    if args.render:
+        render()
+        return
+    if args.models is None:
+        parser.error("--models is required (except with --render)")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(1)
     started = time.perf_counter()
@@ -149,9 +202,13 @@ def main() -> None:
             row["queries"] = len(scores[n]["ndcg@10"])
             for m in METRICS:
                 row[m] = float(np.mean(list(scores[n][m].values())))
-                row[f"Δ {m} vs fused [95% CI]"] = (
-                    "(baseline)" if n == FUSED else compare(scores[n][m], scores[FUSED][m])
-                )
+                column = f"Δ {m} vs fused [95% CI]"
+                if n == FUSED:
+                    row[column] = "(baseline)"
+                    continue
+                found = compare(scores[n][m], scores[FUSED][m])
+                row[column] = found.interval_text()
+                row[sig_column(column)] = "yes" if found.significant else "no"
             row[f"mean list length (of {K})"] = float(np.mean(lengths[n]))
             row[f"share of lists under {K}"] = float(np.mean([x < K for x in lengths[n]]))
             rows.append(row)
@@ -164,36 +221,57 @@ def main() -> None:
     test_rows: list[dict[str, object]] = []
     for share in args.shares:
         test_rows.extend(rows_of(share, evaluate("test", share, (SERVED, FUSED)), (SERVED, FUSED)))
-    minutes = (time.perf_counter() - started) / 60
-    shares = " ".join(f"{s:g}" for s in args.shares)
+    result = {
+        "valid": valid_rows,
+        "test": test_rows,
+        "minutes": (time.perf_counter() - started) / 60,
+        "shares": args.shares,
+        "seed": args.seed,
+        "depth": second.depth,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    text = markdown(result)
+    (RESULTS / "served_second_stage_filters.md").write_text(text)
+    (RESULTS / "served_second_stage_filters.json").write_text(json.dumps(result, indent=2))
+    print(text)
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """served_second_stage_filters.md from the stored result."""
+    shares = " ".join(f"{s:g}" for s in result["shares"])
     lines = [
-        "## The served second stage on filtered requests (Home Depot)",
+        "## The served second stage on filtered requests (Home Depot, a synthetic uniform price"
+        " as the filter)",
         "",
         f"Command: `python benchmarks/bench_served_second_stage_filters.py --models DIR --shares {shares}` "
-        f"({minutes:.1f} min), DIR as for the section above (the model trained at 300 a run, served at "
-        f"{second.depth}). Each item has a synthetic price (uniform in [0, 100), seed {args.seed}, "
-        "independent of relevance); a request keeps the items priced at or under 100 x share. "
+        f"({result['minutes']:.1f} min), DIR as for the section above (the model trained at 300 a run, served at "
+        f"{result['depth']}). Home Depot has no prices: each item has a synthetic price (uniform in [0, 100), "
+        f"seed {result['seed']}, independent of relevance); a request keeps the items priced at or under 100 x share. "
         "Queries judged on their relevant items that pass, left out where none does; each method's best "
         f"{K}, unjudged items irrelevant. `filter inside the runs` is what `/search` serves: BM25 and dense "
         "take their best items that pass, the model orders the union; `filter after re-ranking` orders the "
         "unfiltered union and drops the items that fail; `fused` is the index's fused order with the "
         "filters inside the runs (what a filtered request got before).",
         "",
-        "Valid queries:",
+        "Valid queries, price filter on the synthetic uniform price:",
         "",
-        *markdown_table(valid_rows),
+        *markdown_table(with_significance(result["valid"])),
         "",
-        "Test queries, once (the served method against fused):",
+        "Test queries, once (the served method against fused), price filter on the synthetic"
+        " uniform price:",
         "",
-        *markdown_table(test_rows),
+        *markdown_table(with_significance(result["test"])),
+        "",
+        SIG_NOTE,
         "",
     ]
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "served_second_stage_filters.md").write_text("\n".join(lines))
-    (RESULTS / "served_second_stage_filters.json").write_text(
-        json.dumps({"valid": valid_rows, "test": test_rows, "minutes": minutes}, indent=2)
-    )
-    print("\n".join(lines))
+    return "\n".join(lines)
+
+
+def render() -> None:
+    """Rewrite the .md from the stored .json, computing nothing."""
+    result = json.loads((RESULTS / "served_second_stage_filters.json").read_text())
+    (RESULTS / "served_second_stage_filters.md").write_text(markdown(result))
 
 
 def markdown_table(rows: list[dict[str, object]], *, digits: int = 4) -> list[str]:
