@@ -16,6 +16,7 @@ then scored once at that depth. Unjudged items count as irrelevant. No timings: 
 is shared (bench_search_stages.py reports each stage's latency).
 
     .venv/bin/python benchmarks/bench_served_second_stage.py --models DIR [--depths 100 300 500]
+    .venv/bin/python benchmarks/bench_served_second_stage.py --render   # the .md from the .json
 """
 
 from __future__ import annotations
@@ -28,11 +29,18 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
 import torch
 
+from bench_served_second_stage_filters import (
+    SIG_NOTE,
+    markdown_table,
+    sig_column,
+    with_significance,
+)
 from paretorec.data.datasets import BuiltinDataset, load_builtin
 from paretorec.data.splits import split_judgments
 from paretorec.encode import SentenceTransformerEncoder
@@ -73,9 +81,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--models", type=Path, required=True)
+    parser.add_argument("--models", type=Path)
     parser.add_argument("--depths", type=int, nargs="+", default=[100, 300, 500])
+    parser.add_argument("--render", action="store_true", help="only the .md from the .json")
     args = parser.parse_args()
+    if args.render:
+        render()
+        return
+    if args.models is None:
+        parser.error("--models is required (except with --render)")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(1)
     started = time.perf_counter()
@@ -112,7 +126,10 @@ def main() -> None:
             row[m] = mean
             interval, significant = compare(values, per_depth[best][m])
             below |= significant and mean < float(np.mean(list(per_depth[best][m].values())))
-            row[f"Δ {m} vs {best} [95% CI]"] = "(best)" if depth == best else interval
+            column = f"Δ {m} vs {best} [95% CI]"
+            row[column] = "(best)" if depth == best else interval
+            if depth != best:
+                row[sig_column(column)] = "yes" if significant else "no"
         if chosen is None and not below:
             chosen = depth
         valid_rows.append(row)
@@ -135,55 +152,61 @@ def main() -> None:
         line: dict[str, object] = {"served": name}
         for m in METRICS:
             line[m] = float(np.mean(list(method[m].values())))
-            line[f"Δ {m} vs fused [95% CI]"] = (
-                "(baseline)" if method is fused else compare(method[m], fused[m])[0]
-            )
+            column = f"Δ {m} vs fused [95% CI]"
+            if method is fused:
+                line[column] = "(baseline)"
+                continue
+            interval, significant = compare(method[m], fused[m])
+            line[column] = interval
+            line[sig_column(column)] = "yes" if significant else "no"
         test_rows.append(line)
-    minutes = (time.perf_counter() - started) / 60
-    n_valid, n_test = len(per_depth[best]["ndcg@10"]), len(ours["ndcg@10"])
+    result = {
+        "valid": valid_rows,
+        "chosen_depth": chosen,
+        "test": test_rows,
+        "minutes": (time.perf_counter() - started) / 60,
+        "depths": args.depths,
+        "best": best,
+        "n_valid": len(per_depth[best]["ndcg@10"]),
+        "n_test": len(ours["ndcg@10"]),
+    }
+    RESULTS.mkdir(exist_ok=True)
+    text = markdown(result)
+    (RESULTS / "served_second_stage.md").write_text(text)
+    (RESULTS / "served_second_stage.json").write_text(json.dumps(result, indent=2))
+    print(text)
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """served_second_stage.md from the stored result."""
     lines = [
         "## The learned second stage as the service serves it (Home Depot)",
         "",
-        f"Command: `python benchmarks/bench_served_second_stage.py --models DIR --depths {' '.join(map(str, args.depths))}` "
-        f"({minutes:.1f} min), DIR from `paretorec serve build-index --data homedepot --second-stage --no-onnx` "
+        f"Command: `python benchmarks/bench_served_second_stage.py --models DIR --depths {' '.join(map(str, result['depths']))}` "
+        f"({result['minutes']:.1f} min), DIR from `paretorec serve build-index --data homedepot --second-stage --no-onnx` "
         "(the model trained at 300 a run on the train queries, early-stopped on valid). Every query through "
         "`ServingPipeline.search` (no ranker or policy), full catalog, unjudged items irrelevant; the fused "
         "order is the served index's own (spell-corrected BM25 and dense, score fusion at 0.7).",
         "",
-        f"Valid queries ({n_valid} with a relevant item), the depth per run chosen as the smallest not "
-        f"significantly below the best ({best}) on either metric (95% paired bootstrap):",
+        f"Valid queries ({result['n_valid']} with a relevant item), the depth per run chosen as the smallest not "
+        f"significantly below the best ({result['best']}) on either metric (95% paired bootstrap):",
         "",
-        *_markdown(valid_rows),
+        *markdown_table(with_significance(result["valid"])),
         "",
-        f"Test queries ({n_test}), once, at the chosen depth {chosen}:",
+        f"Test queries ({result['n_test']}), once, at the chosen depth {result['chosen_depth']}:",
         "",
-        *_markdown(test_rows),
+        *markdown_table(with_significance(result["test"])),
+        "",
+        SIG_NOTE,
         "",
     ]
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "served_second_stage.md").write_text("\n".join(lines))
-    (RESULTS / "served_second_stage.json").write_text(
-        json.dumps(
-            {"valid": valid_rows, "chosen_depth": chosen, "test": test_rows, "minutes": minutes},
-            indent=2,
-        )
-    )
-    print("\n".join(lines))
+    return "\n".join(lines)
 
 
-def _markdown(rows: list[dict[str, object]]) -> list[str]:
-    columns = list(dict.fromkeys(c for r in rows for c in r))
-
-    def cell(value: object) -> str:
-        return (
-            f"{value:.4f}" if isinstance(value, float) else str(value if value is not None else "")
-        )
-
-    return [
-        "| " + " | ".join(columns) + " |",
-        "|---|" + "---:|" * (len(columns) - 1),
-        *("| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows),
-    ]
+def render() -> None:
+    """Rewrite the .md from the stored .json, computing nothing."""
+    result = json.loads((RESULTS / "served_second_stage.json").read_text())
+    (RESULTS / "served_second_stage.md").write_text(markdown(result))
 
 
 if __name__ == "__main__":
