@@ -173,6 +173,11 @@ def run(trials: int, valid_users: int, timeout: float | None) -> dict[str, Any]:
     }
 
 
+def _sig(p: dict[str, Any]) -> str:
+    """`yes` when the stored 95% interval [lower, upper] excludes 0."""
+    return "yes" if p["lower"] > 0 or p["upper"] < 0 else "no"
+
+
 def render(r: dict[str, Any]) -> str:
     conf = r["configurations"]
     ndcg, cov = r["objectives"]
@@ -199,17 +204,18 @@ def render(r: dict[str, Any]) -> str:
         f"Measured once on test, all {r['n_test_users']:,} users with a test item:",
         "",
         f"| configuration | trial | valid {ndcg} | valid {cov} | test NDCG@10 | test coverage@10 "
-        "| NDCG@10 − default [95% paired bootstrap over users] |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| NDCG@10 − default [95% paired bootstrap over users] | sig. at 95% |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for name, c in conf.items():
-        diff = "—"
+        diff, sig = "—", ""
         if name in r["paired_vs_default"]:
             p = r["paired_vs_default"][name]
             diff = f"{p['difference']:+.4f} [{p['lower']:+.4f}, {p['upper']:+.4f}]"
+            sig = _sig(p)
         lines.append(
             f"| {name} | {c['trial']} | {c['valid'][ndcg]:.4f} | {c['valid'][cov]:.4f} "
-            f"| {c['test'][tndcg]:.4f} | {c['test'][tcov]:.4f} | {diff} |"
+            f"| {c['test'][tndcg]:.4f} | {c['test'][tcov]:.4f} | {diff} | {sig} |"
         )
     knee, best = r["paired_vs_default"]["knee"], r["paired_vs_default"]["best valid NDCG"]
 
@@ -219,6 +225,8 @@ def render(r: dict[str, Any]) -> str:
         return "above the default" if p["difference"] > 0 else "below the default"
 
     lines += [
+        "",
+        "*sig. at 95%*: the paired interval excludes 0.",
         "",
         f"- The knee (what `paretorec tune` registers) is {verdict(knee)} in test NDCG@10; "
         f"the best-valid-NDCG trial is {verdict(best)}.",
@@ -539,21 +547,25 @@ def render_search(r: dict[str, Any]) -> str:
         "(differences to the default: 95% paired bootstrap over queries):",
         "",
         f"| configuration | trial | valid {ndcg} | valid {recall} | test {ndcg} | test {recall} "
-        f"| {ndcg} − default | {recall} − default |",
-        "|---|---:|---:|---:|---:|---:|---|---|",
+        f"| {ndcg} − default | {ndcg} sig. at 95% | {recall} − default | {recall} sig. at 95% |",
+        "|---|---:|---:|---:|---:|---:|---|---|---|---|",
     ]
     for name, c in conf.items():
-        cells = ["—", "—"]
+        cells = ["—", "", "—", ""]
         if name in r["paired_vs_default"]:
             cells = [
-                f"{p['difference']:+.4f} [{p['lower']:+.4f}, {p['upper']:+.4f}]"
+                cell
                 for p in (r["paired_vs_default"][name][m] for m in (ndcg, recall))
+                for cell in (
+                    f"{p['difference']:+.4f} [{p['lower']:+.4f}, {p['upper']:+.4f}]",
+                    _sig(p),
+                )
             ]
         lines.append(
             f"| {name} | {c['trial']} | {c['valid'][ndcg]:.4f} | {c['valid'][recall]:.4f} "
-            f"| {c['test'][ndcg]:.4f} | {c['test'][recall]:.4f} | {cells[0]} | {cells[1]} |"
+            f"| {c['test'][ndcg]:.4f} | {c['test'][recall]:.4f} | " + " | ".join(cells) + " |"
         )
-    lines.append("")
+    lines += ["", "*sig. at 95%*: the paired interval excludes 0.", ""]
     if conf["knee"]["trial"] == conf["best valid NDCG"]["trial"] == conf["default"]["trial"]:
         lines.append(
             f"- No trial beat the default on valid within {r['trials']} trials: the knee and "
