@@ -20,6 +20,7 @@ reported on the test half, with a paired bootstrap interval over test queries of
 NDCG@10 change (per query, averaged over the weightings).
 
     .venv/bin/python benchmarks/bench_floor.py [--requests 600]
+    .venv/bin/python benchmarks/bench_floor.py --render   # floor.md from floor.json
 """
 
 from __future__ import annotations
@@ -102,7 +103,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=600)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--render", action="store_true", help="only floor.md from floor.json")
     args = parser.parse_args()
+    if args.render:
+        (RESULTS / "floor.md").write_text(
+            markdown(json.loads((RESULTS / "floor.json").read_text()))
+        )
+        return
     from paretorec.data.datasets import BuiltinDataset, load_builtin
     from paretorec.evaluate.paired import paired_bootstrap
     from paretorec.moo import resolve_objectives
@@ -156,7 +163,7 @@ def main() -> None:
 def markdown(r: dict[str, Any]) -> str:
     base = r["no_floor"]
     lines = [
-        "## Relevance floor (Home Depot)",
+        "## Relevance floor (Home Depot; the revenue signal on simulated prices)",
         "",
         f"{r['requests']} judged Home Depot queries (BM25 top 100 each, {r['test_requests']} "
         "in the test half), ordered by six weightings of the NDCG (BM25 relevance), "
@@ -173,10 +180,10 @@ def markdown(r: dict[str, Any]) -> str:
         *(f"- **filled-in data**: {note}" for note in r["notes"]),
         "",
         "| floor | inverted | non-relevant above relevant | NDCG@10 | change (95% CI) "
-        "| revenue signal (simulated prices) |",
-        "|---|---|---|---|---|---|",
+        "| sig. at 95% | revenue signal (simulated prices) |",
+        "|---|---|---|---|---|---|---|",
         f"| none | {base['inverted_share']:.3f} | {base['non_relevant_above_share']:.3f} | "
-        f"{base['ndcg@10']:.4f} | - | {base['revenue']:.4f} |",
+        f"{base['ndcg@10']:.4f} | - |  | {base['revenue']:.4f} |",
     ]
     for row in r["floors"]:
         lo, hi = row["ndcg_change_ci"]
@@ -184,11 +191,14 @@ def markdown(r: dict[str, Any]) -> str:
         lines.append(
             f"| {row['floor']:.1f}{mark} | {row['inverted_share']:.3f} | "
             f"{row['non_relevant_above_share']:.3f} | {row['ndcg@10']:.4f} | "
-            f"{row['ndcg_change']:+.4f} ({lo:+.4f}, {hi:+.4f}) | {row['revenue']:.4f} |"
+            f"{row['ndcg_change']:+.4f} ({lo:+.4f}, {hi:+.4f}) | "
+            f"{'yes' if lo > 0 or hi < 0 else 'no'} | {row['revenue']:.4f} |"
         )
     names = ["/".join(f"{x:.2g}" for x in w) for w in r["weightings"]]
     chosen = next(row for row in r["floors"] if row["chosen"])
     lines += [
+        "",
+        "*sig. at 95%*: the paired 95% interval of the NDCG@10 change excludes 0.",
         "",
         "Inverted lists by weighting (NDCG/revenue/diversity), without the floor and with "
         f"the chosen floor {chosen['floor']:.1f}: "
