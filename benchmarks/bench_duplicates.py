@@ -11,10 +11,12 @@ second listing of a relevant product still earns gain there), with paired bootst
 intervals for the differences (collapsed - plain).
 
     .venv/bin/python benchmarks/bench_duplicates.py
+    .venv/bin/python benchmarks/bench_duplicates.py --render   # the .md from the .json
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -102,41 +104,71 @@ def main() -> None:
         "paired": {name: c.as_dict() for name, c in compared.items()},
         "wall_s": time.perf_counter() - wall,
         "command": "python benchmarks/bench_duplicates.py",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
     }
     (RESULTS / "duplicates.json").write_text(json.dumps(result, indent=2))
+    text = markdown(result)
+    (RESULTS / "duplicates.md").write_text(text)
+    print(text)
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """duplicates.md from the stored result."""
+    from paretorec.evaluate.paired import PairedComparison
+
     mean = result["mean"]
+    compared = {
+        name: PairedComparison(**{k: v for k, v in found.items() if k != "significant"})
+        for name, found in result["paired"].items()
+    }
+
+    def sig(name: str) -> str:
+        return "yes" if compared[name].significant else "no"
+
+    # runs stored before the machine was recorded were made on this one
+    machine = result.get("machine") or {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+    }
     lines = [
         "## Near-duplicate listings in search lists (Home Depot)",
         "",
-        f"Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}. Command: "
-        f"`{result['command']}` ({result['wall_s']:.0f} s). BM25 over {items.height:,} Home "
-        f"Depot products, of which {listed_twice:,} share their normalized brand and title with "
-        f"another; all {n:,} judged queries; plain = the top {K}, collapsed = the top {K} of the "
+        f"Machine: {machine['cpus']} CPUs, Python {machine['python']}. Command: "
+        f"`{result['command']}` ({result['wall_s']:.0f} s). BM25 over {result['items']:,} Home "
+        f"Depot products, of which {result['items_sharing_a_key']:,} share their normalized brand"
+        f" and title with another; all {result['queries']:,} judged queries; plain = the top {K}, collapsed = the top {K} of the "
         f"top {FETCH} after `paretorec.retrieve.duplicates` (the default in `paretorec search`, "
         "`/search` and `/recommend`). Differences are collapsed - plain with 95% paired "
         "bootstrap intervals over queries.",
         "",
-        "| per list | plain | collapsed | difference [95% CI] |",
-        "|---|---:|---:|---:|",
+        "| per list | plain | collapsed | difference [95% CI] | sig. at 95% |",
+        "|---|---:|---:|---:|---|",
         f"| lists with a product twice | {result['lists_with_a_duplicate']:.1%} | "
-        f"{result['collapsed_lists_with_a_duplicate']:.1%} | |",
+        f"{result['collapsed_lists_with_a_duplicate']:.1%} | | |",
         f"| duplicate listings | {mean['plain_duplicates']:.3f} | "
-        f"{mean['collapsed_duplicates']:.3f} | |",
+        f"{mean['collapsed_duplicates']:.3f} | | |",
         f"| distinct products | {mean['plain_distinct']:.3f} | {mean['collapsed_distinct']:.3f} "
-        f"| {compared['distinct'].interval_text(3)} |",
+        f"| {compared['distinct'].interval_text(3)} | {sig('distinct')} |",
         f"| distinct relevant products (grade >= {RELEVANT}) | "
         f"{mean['plain_relevant_products']:.4f} | {mean['collapsed_relevant_products']:.4f} | "
-        f"{compared['relevant_products'].interval_text(4)} |",
+        f"{compared['relevant_products'].interval_text(4)} | {sig('relevant_products')} |",
         f"| NDCG@{K} (each listing judged) | {mean['plain_ndcg']:.4f} | "
-        f"{mean['collapsed_ndcg']:.4f} | {compared['ndcg'].interval_text(4)} |",
+        f"{mean['collapsed_ndcg']:.4f} | {compared['ndcg'].interval_text(4)} | {sig('ndcg')} |",
+        "",
+        "*sig. at 95%*: the paired 95% interval excludes 0.",
         "",
         "The judgments grade listings, not products, so NDCG still pays for the second "
         "listing of a relevant product; distinct relevant products is what a shopper sees.",
         "",
     ]
-    (RESULTS / "duplicates.md").write_text("\n".join(lines))
-    print("\n".join(lines))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--render", action="store_true", help="only the .md from the .json")
+    if parser.parse_args().render:
+        stored = json.loads((RESULTS / "duplicates.json").read_text())
+        (RESULTS / "duplicates.md").write_text(markdown(stored))
+    else:
+        main()
