@@ -26,6 +26,7 @@ on disk under .work/ by a digest of the data it measured, the defences and, for 
 measurement, `DEFENDED_VERSION` (a rerun resumes; `--fresh` empties it).
 
     nice -n 5 .venv/bin/python benchmarks/bench_robustness_search.py [--scenarios typos,abbreviations,stuffing]
+    .venv/bin/python benchmarks/bench_robustness_search.py --render-json   # the .md from the .json
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ import re
 import shutil
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,7 +49,7 @@ import torch
 from paretorec.data.datasets import BuiltinDataset, load_builtin
 from paretorec.data.splits import split_judgments
 from paretorec.encode import SentenceTransformerEncoder, item_text
-from paretorec.evaluate.paired import paired_bootstrap
+from paretorec.evaluate.paired import PairedComparison, paired_bootstrap
 from paretorec.retrieve.spelling import SpellCorrector, SpellingParams
 from paretorec.robustness import Defence, Defences, Evaluator, Measurement, parse_scenarios
 from paretorec.robustness.report import (
@@ -57,6 +60,7 @@ from paretorec.robustness.report import (
 )
 from paretorec.robustness.search_eval import SearchEvaluator
 from paretorec.types import Dataset
+from significance import SIG, SIG_NOTE, interval_significance, yes_no
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work" / "robustness_search"
@@ -214,14 +218,14 @@ def goal_rows(report: RobustnessReport) -> list[dict[str, object]]:
 
                 def paired(
                     strength: float, name: str = scenario.name, metric: str = objective
-                ) -> str:
+                ) -> PairedComparison:
                     a = report.measurements[(name, guarded.label, strength)]
                     b = report.measurements[(name, none.label, strength)]
-                    found = paired_bootstrap(
+                    return paired_bootstrap(
                         a.values[metric], b.values[metric], n_bootstrap=N_BOOTSTRAP, seed=0
                     )
-                    return found.interval_text()
 
+                stressed, clean = paired(at), paired(0.0)
                 clean_change = fixed[0] / plain[0] - 1
                 if kept_plain > 0.90:
                     verdict = "n/a: undefended lost < 10%"
@@ -237,8 +241,10 @@ def goal_rows(report: RobustnessReport) -> list[dict[str, object]]:
                         "middle": at == report.middle(scenario.name),
                         "undefended kept": kept_plain,
                         "defended kept": kept_fixed,
-                        "defended - undefended [95% CI]": paired(at),
-                        "clean: defended - undefended [95% CI]": paired(0.0),
+                        "defended - undefended [95% CI]": stressed.interval_text(),
+                        SIG: yes_no(stressed.significant),
+                        "clean: defended - undefended [95% CI]": clean.interval_text(),
+                        f"clean: {SIG}": yes_no(clean.significant),
                         "clean change": clean_change,
                         "goal": verdict,
                     }
@@ -274,6 +280,7 @@ def expansion_rows(
                     "with expansion": a.mean(objective),
                     "without": b.mean(objective),
                     "with - without [95% CI]": found.interval_text(),
+                    SIG: yes_no(found.significant),
                 }
             )
     return rows
@@ -393,18 +400,24 @@ def markdown(
         " change = defended clean / undefended clean - 1.",
         "",
         "| scenario | objective | strength | undefended kept | defended kept | defended − undefended"
-        " [95% CI] | clean: defended − undefended [95% CI] | clean change | goal |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        f" [95% CI] | {SIG} | clean: defended − undefended [95% CI] | clean: {SIG} | clean change"
+        " | goal |",
+        "|---|---|---:|---:|---:|---:|---|---:|---|---:|---|",
     ]
     for g in goals:
         mark = "*" if g["middle"] else ""
+        stressed, clean = (
+            g["defended - undefended [95% CI]"],
+            g["clean: defended - undefended [95% CI]"],
+        )
         lines.append(
             f"| {g['scenario']} | {g['objective']} | {g['strength']:g}{mark} |"
             f" {g['undefended kept']:.1%} | {g['defended kept']:.1%} |"
-            f" {g['defended - undefended [95% CI]']} |"
-            f" {g['clean: defended - undefended [95% CI]']} | {g['clean change']:+.1%} |"
-            f" {g['goal']} |"
+            f" {stressed} | {g.get(SIG, interval_significance(stressed))} |"
+            f" {clean} | {g.get(f'clean: {SIG}', interval_significance(clean))} |"
+            f" {g['clean change']:+.1%} | {g['goal']} |"
         )
+    lines += ["", SIG_NOTE]
     if expansion:
         lines += [
             "",
@@ -414,14 +427,15 @@ def markdown(
             " queries:",
             "",
             "| queries | strength | objective | with expansion | without | with − without"
-            " [95% CI] |",
-            "|---|---:|---|---:|---:|---:|",
+            f" [95% CI] | {SIG} |",
+            "|---|---:|---|---:|---:|---:|---|",
         ]
         for e in expansion:
+            interval = e["with - without [95% CI]"]
             lines.append(
                 f"| {e['queries']} | {e['strength']:g} | {e['objective']} |"
                 f" {e['with expansion']:.4f} | {e['without']:.4f} |"
-                f" {e['with - without [95% CI]']} |"
+                f" {interval} | {e.get(SIG, interval_significance(interval))} |"
             )
     lines += real_abbreviation_lines(real)
     for scenario in report.scenarios:
@@ -438,6 +452,54 @@ def markdown(
     return "\n".join(lines) + "\n"
 
 
+def report_from_json(data: dict[str, Any]) -> RobustnessReport:
+    """The stored report's curves as a `RobustnessReport` for `markdown`: each measurement
+    a single unit holding the stored mean (what the tables show), no per-query values."""
+    labels = {d.label: d for d in (Defences.none(), DEFENDED)}
+    scenarios = tuple(
+        replace(
+            known,
+            description=stored["description"],
+            strengths=tuple(stored["strengths"]),
+        )
+        for stored, known in zip(
+            data["scenarios"],
+            parse_scenarios(",".join(s["name"] for s in data["scenarios"])),
+            strict=True,
+        )
+    )
+    values: dict[tuple[str, str, float], dict[str, float]] = {}
+    for row in data["curves"]:
+        key = (row["scenario"], row["defences"], float(row["strength"]))
+        values.setdefault(key, {})[row["objective"]] = row["value"]
+    return RobustnessReport(
+        dataset=data["dataset"],
+        scenarios=scenarios,
+        strengths={s.name: s.strengths for s in scenarios},
+        defence_sets=tuple(labels[label] for label in data["defence_sets"]),
+        measurements={
+            key: Measurement(("mean",), {o: np.array([v]) for o, v in found.items()})
+            for key, found in values.items()
+        },
+        loss=data["loss"],
+        seed=data["seed"],
+        notes=list(data["notes"]),
+    )
+
+
+def render_json() -> None:
+    """Rewrite the .md from the stored .json only: nothing loaded, measured or resampled."""
+    data = json.loads((RESULTS / f"{NAME}.json").read_text())
+    text = markdown(
+        report_from_json(data),
+        data["goals"],
+        data["meta"],
+        data["expansion"],
+        data["real_abbreviations"],
+    )
+    (RESULTS / f"{NAME}.md").write_text(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -451,7 +513,15 @@ def main() -> None:
         help="rewrite the .md and .json from the stored measurements only (none computed; "
         "the stored run's time and counts kept; figures left as they are)",
     )
+    parser.add_argument(
+        "--render-json",
+        action="store_true",
+        help="rewrite the .md from the stored .json only (no data loaded, nothing resampled)",
+    )
     args = parser.parse_args()
+    if args.render_json:
+        render_json()
+        return
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(args.threads)
     started = time.perf_counter()

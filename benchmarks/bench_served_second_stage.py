@@ -35,12 +35,7 @@ import numpy as np
 import polars as pl
 import torch
 
-from bench_served_second_stage_filters import (
-    SIG_NOTE,
-    markdown_table,
-    sig_column,
-    with_significance,
-)
+from bench_served_second_stage_filters import markdown_table, sig_column, with_significance
 from paretorec.data.datasets import BuiltinDataset, load_builtin
 from paretorec.data.splits import split_judgments
 from paretorec.encode import SentenceTransformerEncoder
@@ -51,6 +46,7 @@ from paretorec.serve import ModelRegistry
 from paretorec.serve.loading import LoadOptions, load_pipeline
 from paretorec.serve.pipeline import SearchQuery, ServingPipeline
 from paretorec.types import Judgments
+from significance import SIG_NOTE, yes_no
 
 RESULTS = Path(__file__).resolve().parent / "results"
 METRICS = ("ndcg@10", "recall@50")
@@ -129,7 +125,7 @@ def main() -> None:
             column = f"Δ {m} vs {best} [95% CI]"
             row[column] = "(best)" if depth == best else interval
             if depth != best:
-                row[sig_column(column)] = "yes" if significant else "no"
+                row[sig_column(column)] = yes_no(significant)
         if chosen is None and not below:
             chosen = depth
         valid_rows.append(row)
@@ -158,7 +154,7 @@ def main() -> None:
                 continue
             interval, significant = compare(method[m], fused[m])
             line[column] = interval
-            line[sig_column(column)] = "yes" if significant else "no"
+            line[sig_column(column)] = yes_no(significant)
         test_rows.append(line)
     result = {
         "valid": valid_rows,

@@ -35,7 +35,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
 import json
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -55,6 +54,7 @@ from paretorec.serve import ModelRegistry
 from paretorec.serve.loading import LoadOptions, load_pipeline
 from paretorec.serve.second_stage import ServedSecondStage
 from paretorec.types import Judgments
+from significance import SIG, SIG_NOTE, interval_significance, yes_no
 
 RESULTS = Path(__file__).resolve().parent / "results"
 METRICS = ("ndcg@10", "recall@50")
@@ -62,7 +62,6 @@ K = 50
 SERVED = "filter inside the runs (served)"
 AFTER = "filter after re-ranking"
 FUSED = "fused, filters inside the runs"
-SIG = "sig. at 95%"
 # per method: each metric's per-query values; and each query's list length
 Scored = tuple[dict[str, dict[str, dict[str, float]]], dict[str, list[int]]]
 
@@ -96,21 +95,6 @@ def sig_column(interval_column: str) -> str:
     return f"{interval_column.split()[1]} {SIG}"
 
 
-def interval_significance(text: object) -> str:
-    """`yes` when a stored interval text `d [lower, upper]` excludes 0, `no` when it holds 0,
-    empty for a cell with no interval (a baseline), `?` when the bound nearest 0 prints as
-    0.0000 on the side that would exclude it (the text alone cannot tell)."""
-    found = re.fullmatch(r"[+-]\d+\.\d+ \[([+-]\d+\.\d+), ([+-]\d+\.\d+)\]", str(text).strip())
-    if found is None:
-        return ""
-    lower, upper = found.groups()
-    if float(lower) > 0 or float(upper) < 0:
-        return "yes"
-    if (float(lower) == 0 and lower[0] == "+") or (float(upper) == 0 and upper[0] == "-"):
-        return "?"
-    return "no"
-
-
 def with_significance(rows: list[dict[str, object]]) -> list[dict[str, object]]:
     """Each row with a `METRIC sig. at 95%` cell after every `... [95% CI]` cell: the one the
     run stored (from the interval's unrounded bounds), else read from the interval text."""
@@ -126,12 +110,6 @@ def with_significance(rows: list[dict[str, object]]) -> list[dict[str, object]]:
                 row[name] = stored.get(name, interval_significance(value))
         out.append(row)
     return out
-
-
-SIG_NOTE = (
-    f"*{SIG}*: the paired 95% interval excludes 0 (`?`: a bound prints as 0.0000 and the"
-    " stored result keeps only the printed interval)."
-)
 
 
 def main() -> None:
@@ -208,7 +186,7 @@ def main() -> None:
                     continue
                 found = compare(scores[n][m], scores[FUSED][m])
                 row[column] = found.interval_text()
-                row[sig_column(column)] = "yes" if found.significant else "no"
+                row[sig_column(column)] = yes_no(found.significant)
             row[f"mean list length (of {K})"] = float(np.mean(lengths[n]))
             row[f"share of lists under {K}"] = float(np.mean([x < K for x in lengths[n]]))
             rows.append(row)
