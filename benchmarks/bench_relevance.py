@@ -604,12 +604,14 @@ def markdown(r: dict[str, Any]) -> str:
         "(pairs are the same query, or the same search session of that seed's world) and "
         "pooled over all (seed, unit) pairs:",
         "",
-        "| where | seed | off-topic in top 3 | NDCG@10 | units |",
-        "|---|---|---:|---:|---:|",
+        "| where | seed | off-topic in top 3 | sig. at 95% | NDCG@10 | sig. at 95% | units |",
+        "|---|---|---:|---|---:|---|---:|",
     ]
 
     def cell(x: dict[str, Any]) -> str:
-        return f"{x['mean']:+.3f} [{x['ci95'][0]:+.3f}, {x['ci95'][1]:+.3f}]"
+        lower, upper = x["ci95"]
+        sig = "yes" if lower > 0 or upper < 0 else "no"
+        return f"{x['mean']:+.3f} [{lower:+.3f}, {upper:+.3f}] | {sig}"
 
     for where, title in (("demo_shop", "demo shop (queries)"), ("simulator_search", "simulator (search sessions)")):  # fmt: skip
         p = paired[where]
@@ -617,6 +619,7 @@ def markdown(r: dict[str, Any]) -> str:
             off = p["off_topic"]["pooled"] if s == "pooled" else p["off_topic"]["per_seed"][s]
             nd = p["ndcg"]["pooled"] if s == "pooled" else p["ndcg"]["per_seed"][s]
             lines.append(f"| {title} | {s} | {cell(off)} | {cell(nd)} | {off['units']:,} |")
+    lines += ["", "*sig. at 95%*: the paired 95% interval to its left excludes 0."]
     lines += ["", *reading(r, seeds)]
     first_seed = seeds[0]
     lines += ["", f'The issue\'s query, "{EXAMPLE}", top 5 (seed {first_seed}):', ""]
