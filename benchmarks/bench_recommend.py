@@ -658,6 +658,24 @@ def _implicit_note(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def peer_ndcg(results: dict[str, Any]) -> dict[str, float]:
+    """Test NDCG@10 of each finished peer (RecBole by its top 50 scored here)."""
+    return {
+        name: row["ndcg@10"] if "test" not in row else row.get("ours", row["test"])["ndcg@10"]
+        for name, row in results.items()
+        if name.startswith(("implicit ", "RecBole ")) and "error" not in row
+    }
+
+
+def best_peer(results: dict[str, Any]) -> tuple[str, float] | None:
+    """The peer with the highest test NDCG@10, and that figure (None before any ran)."""
+    finished = peer_ndcg(results)
+    if not finished:
+        return None
+    name = max(finished, key=lambda n: finished[n])
+    return name, finished[name]
+
+
 def render(report: dict[str, Any], out: Path = RESULTS / "recommend.md") -> None:
     """benchmarks/results/recommend.md from the figures of a run."""
     results = report["results"]
@@ -766,11 +784,7 @@ def render(report: dict[str, Any], out: Path = RESULTS / "recommend.md") -> None
             *(f"    {n}" for n in report["recbole_log"]),
             "",
         ]
-    finished = {
-        name: row["ndcg@10"] if "test" not in row else row.get("ours", row["test"])["ndcg@10"]
-        for name, row in results.items()
-        if name.startswith(("implicit ", "RecBole ")) and "error" not in row
-    }
+    finished = peer_ndcg(results)
     ours = {n: results[n]["ndcg@10"] for n in ORDER[:6] if n in results}
     bar = max(finished, key=lambda n: finished[n]) if finished else None
     best_ours = max(ours, key=lambda n: ours[n]) if ours else None

@@ -54,6 +54,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from bench_recommend import best_peer
 from paretorec.data.datasets import BuiltinDataset, load_builtin
 from paretorec.data.locations import cache_dir
 from paretorec.encode import SentenceTransformerEncoder, encode_items_cached, item_text
@@ -180,6 +181,11 @@ def _sig(p: dict[str, Any]) -> str:
 
 def render(r: dict[str, Any]) -> str:
     conf = r["configurations"]
+    # the bar as the Recommendation section stands now (its peers may be rerun)
+    found = best_peer(json.loads((RESULTS / "recommend.json").read_text())["results"])
+    if found is None:
+        raise SystemExit("recommend.json holds no finished peer: run bench_recommend.py first")
+    peer, bar = found
     ndcg, cov = r["objectives"]
     tndcg, tcov = "ndcg@10", "coverage@10"
     lines = [
@@ -231,9 +237,9 @@ def render(r: dict[str, Any]) -> str:
         f"- The knee (what `paretorec tune` registers) is {verdict(knee)} in test NDCG@10; "
         f"the best-valid-NDCG trial is {verdict(best)}.",
         f"- Parameters of the best-valid-NDCG trial: `{conf['best valid NDCG']['params']}`.",
-        "- The issue's goal (NDCG@10 ≥ 1.2 × the best peer, RecBole SASRec at 0.0523 in "
-        '"Recommendation", so ≥ 0.0628) is '
-        f"{'met' if conf['best valid NDCG']['test'][tndcg] >= 0.0628 else 'not met'} "
+        f"- The issue's goal (NDCG@10 ≥ 1.2 × the best peer, {peer} at {bar:.4f} in "
+        f'"Recommendation", so ≥ {1.2 * bar:.4f}) is '
+        f"{'met' if conf['best valid NDCG']['test'][tndcg] >= 1.2 * bar else 'not met'} "
         "by this co-visitation-family search (that section's split also holds 5% of the "
         "items out of training, so the figures are close but not the same protocol); tuning "
         "the neural generators needs a larger budget than this shared machine gives.",
