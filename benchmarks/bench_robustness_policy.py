@@ -18,7 +18,7 @@ stressed training feedback, twice:
 
 Measured: the trained policy's weighted reward sum_k w_k y_k with the simulator's exact
 expected feedback (never the stressed one) on 2,000 held-out sessions (seed 12345), mean
-over a grid of 4 weight vectors; mean +- sd over the seeds, and "keeps" = stressed over
+over a grid of 4 weight vectors; mean ± sd over the seeds, and "keeps" = stressed over
 clean of the same variant (seed by seed, then averaged).
 
     .venv/bin/python benchmarks/bench_robustness_policy.py [--seeds 3] [--steps 60]
@@ -155,7 +155,7 @@ def render(found: dict[str, Any]) -> str:
         "(never the stressed one) on 2,000 held-out sessions: the weighted reward "
         "sum_k w_k y_k, mean over the weights "
         + ", ".join("(" + ", ".join(f"{x:.2f}" for x in w) + ")" for w in config["weights"])
-        + f". Mean +- sd over seeds {config['seeds']}. Defended: per-actor caps on the "
+        + f". Mean ± sd over seeds {config['seeds']}. Defended: per-actor caps on the "
         f"loop's updates (an account weighs at most {config['actor_cap']} context a step) "
         f"and winsorized rewards (each feedback objective clipped at {config['reward_clip']:g}x "
         "its running mean); both values fixed when the script was written, not tuned (no "
@@ -170,9 +170,9 @@ def render(found: dict[str, Any]) -> str:
     clean = found["clean"]
     diff = clean["defended minus undefended"]
     lines.append(
-        f"| clean | {clean['undefended']['mean']:.3f} +- {clean['undefended']['sd']:.3f} "
-        f"| {clean['defended']['mean']:.3f} +- {clean['defended']['sd']:.3f} "
-        f"| {diff['mean']:+.3f} +- {diff['sd']:.3f} |"
+        f"| clean | {clean['undefended']['mean']:.3f} ± {clean['undefended']['sd']:.3f} "
+        f"| {clean['defended']['mean']:.3f} ± {clean['defended']['sd']:.3f} "
+        f"| {diff['mean']:+.3f} ± {diff['sd']:.3f} |"
     )
     lines.append("")
     for name, scenario in found["scenarios"].items():
@@ -185,10 +185,10 @@ def render(found: dict[str, Any]) -> str:
         for row in scenario["rows"]:
             u, d = row["undefended"], row["defended"]
             lines.append(
-                f"| {row['strength']:g} | {u['reward']['mean']:.3f} +- {u['reward']['sd']:.3f} "
-                f"| {u['keeps']['mean']:.1%} +- {u['keeps']['sd']:.1%} "
-                f"| {d['reward']['mean']:.3f} +- {d['reward']['sd']:.3f} "
-                f"| {d['keeps']['mean']:.1%} +- {d['keeps']['sd']:.1%} |"
+                f"| {row['strength']:g} | {u['reward']['mean']:.3f} ± {u['reward']['sd']:.3f} "
+                f"| {u['keeps']['mean']:.1%} ± {u['keeps']['sd']:.1%} "
+                f"| {d['reward']['mean']:.3f} ± {d['reward']['sd']:.3f} "
+                f"| {d['keeps']['mean']:.1%} ± {d['keeps']['sd']:.1%} |"
             )
         lines.append("")
     lines += goal_lines(found)
@@ -199,16 +199,20 @@ def goal_lines(found: dict[str, Any]) -> list[str]:
     """The issue's goal at each middle strength, as measured."""
     clean = found["clean"]
     loss = 1 - clean["defended"]["mean"] / clean["undefended"]["mean"]
+    diff = clean["defended minus undefended"]
     out = [
         "Goal (at the middle strength the defended keeps >= 95% of its clean reward where the "
-        "undefended loses >= 10%, at <= 2% loss on clean):",
+        "undefended loses >= 10%, at <= 2% loss on clean), judged on the means over the "
+        f"{len(found['config']['seeds'])} seeds (mean ± sd):",
         "",
         f"- clean: the defended loses {loss:.1%} against the undefended "
-        f"({'met' if loss <= 0.02 else 'not met'}).",
+        f"({'met' if loss <= 0.02 else 'not met'}; the ratio of the means; defended minus "
+        f"undefended {diff['mean']:+.3f} ± {diff['sd']:.3f}, paired per seed).",
     ]
     for name, scenario in found["scenarios"].items():
         row = next(r for r in scenario["rows"] if r["strength"] == scenario["middle"])
-        u, d = row["undefended"]["keeps"]["mean"], row["defended"]["keeps"]["mean"]
+        uk, dk = row["undefended"]["keeps"], row["defended"]["keeps"]
+        u, d = uk["mean"], dk["mean"]
         met = d >= 0.95 and u <= 0.90
         why = (
             ""
@@ -220,8 +224,8 @@ def goal_lines(found: dict[str, Any]) -> list[str]:
             )
         )
         out.append(
-            f"- {name} at {scenario['middle']:g}: undefended keeps {u:.1%}, defended "
-            f"{d:.1%}: {'met' if met else 'not met'}{why}."
+            f"- {name} at {scenario['middle']:g}: undefended keeps {u:.1%} ± {uk['sd']:.1%}, "
+            f"defended {d:.1%} ± {dk['sd']:.1%}: {'met' if met else 'not met'}{why}."
         )
     return out
 
