@@ -19,7 +19,8 @@ on equal footing.
      in total as the conditioned policy), and 5x and 10x that;
    - each family with PPO and with REINFORCE (REINFORCE's per-w budgets 1x and 5x; on 4
      objectives PPO only, at 1x and 5x, to fit the time), the family's algorithm chosen
-     on validation;
+     on validation; --complete adds the rest (per-w REINFORCE at 10x on 3 objectives,
+     per-w PPO at 10x and REINFORCE, conditioned and per-w at 1x/5x/10x, on 4), see below;
    - greedy by the weighted sum of the standardized predictions, and MMR / DPP on top of
      it (leaf and brand one-hot embeddings, no collisions; MMR's trade-off
      1 - lambda w_diversity with lambda chosen on validation).
@@ -35,6 +36,22 @@ on equal footing.
 
     .venv/bin/python benchmarks/bench_policy.py [--quick] [--seeds N] [--workers W]
     .venv/bin/python benchmarks/bench_policy.py --render   # policy.md from policy.json
+    .venv/bin/python benchmarks/bench_policy.py --seeds 5 --complete
+
+--complete trains only what the default plans leave out, keeping every finished job: one
+supplementary job per (objective set, seed), e.g.
+`4objectives-seed0-steps120-eval2000-supplement-conditioned_reinforce-ppo10-reinforce1_5_10.json`
+beside `4objectives-seed0-steps120-eval2000-ppo-ppo1_5-reinforce1_5.json`, which is read,
+not recomputed (the finished jobs' names, and so the default command, are unchanged). Each
+policy trains from its own seed, so a supplement holds what its main job would have held
+had it included those methods; the summary merges a seed's two jobs before choosing,
+comparing and writing the verdict, and the header's "Run: / Not run:" lists follow. Cost,
+an estimate from the stored training seconds of the 5-seed run (shared, loaded machine):
+about 1,500 s of training per seed (per-w PPO 10x on 4 objectives about 600 s, from its 5x
+runs' 281 s mean, 440 s in the slowest seeds; REINFORCE on 4 objectives about 550 s, from
+its rate on 3 objectives; per-w REINFORCE 10x on 3 objectives about 320 s), about 2 h for
+5 seeds in one process, plus tracing the new fronts; policy.md prints the estimate from
+policy.json.
 
 Writes benchmarks/results/policy.md, policy.json and policy_front.png (--render rewrites
 policy.md alone from the stored policy.json, running nothing).
@@ -48,6 +65,7 @@ import multiprocessing
 import os
 import platform
 import time
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -118,6 +136,64 @@ class Plan:
     n_eval: int
     algorithms: tuple[Algorithm, ...]
     factors: dict[Algorithm, tuple[int, ...]]
+    # a supplement (--complete): only these learned methods, no baselines; () = everything
+    methods: tuple[str, ...] = ()
+
+
+def learned_names(
+    algorithms: tuple[Algorithm, ...], factors: Mapping[Algorithm, tuple[int, ...]]
+) -> list[str]:
+    """The learned methods a plan trains, in the order run_job measures them."""
+    return [
+        name
+        for a in algorithms
+        for name in (
+            f"{CONDITIONED}, {a.value}",
+            *(f"per-w {f}x, {a.value}" for f in factors[a]),
+        )
+    ]
+
+
+def supplement_of(plan: Plan, budgets: tuple[int, ...]) -> Plan | None:
+    """The plan of the learned methods (both algorithms, conditioned and per-w at
+    `budgets`) that `plan` does not train, for the same objective set and seed: a job of
+    its own, so the finished job of `plan` is kept as it is. None when nothing is missing.
+    Every policy is trained from its own seed, so a supplement's methods are the ones
+    `plan` would have trained had it included them."""
+    if plan.methods:
+        raise ValueError("a supplement is of a main plan, not of another supplement")
+    full = {a: budgets for a in ALGORITHMS}
+    have = set(learned_names(plan.algorithms, plan.factors))
+    missing = tuple(n for n in learned_names(ALGORITHMS, full) if n not in have)
+    if not missing:
+        return None
+    return Plan(plan.objectives, plan.seed, plan.steps, plan.n_eval, ALGORITHMS, full, missing)
+
+
+def merge_jobs(main: dict[str, Any], supplement: dict[str, Any] | None) -> dict[str, Any]:
+    """One seed's methods: its main job's and its supplement's, the learned methods
+    ordered by algorithm (conditioned, then per-w by budget) and the baselines after them,
+    as one plan with every method would have measured them. The main job as it is when
+    there is no supplement."""
+    if not supplement:
+        return main
+    both = set(main) & set(supplement)
+    if both:
+        raise ValueError(f"a supplement re-measures its main job's methods: {sorted(both)}")
+    merged = {**main, **supplement}
+
+    def learned(m: dict[str, Any]) -> bool:
+        family: str = m["family"]
+        return family == CONDITIONED or family.startswith("per-w")
+
+    def order(name: str) -> tuple[int, int]:
+        m = merged[name]
+        algorithm = [a.value for a in ALGORITHMS].index(m["algorithm"])
+        budget = 0 if m["family"] == CONDITIONED else int(m["family"].split()[1].rstrip("x"))
+        return algorithm, budget
+
+    first = sorted((n for n, m in merged.items() if learned(m)), key=order)
+    return {name: merged[name] for name in first + [n for n in main if not learned(main[n])]}
 
 
 def updates_per_step(run: OnPolicyConfig) -> int:
@@ -205,13 +281,21 @@ def task_of(objectives: str) -> SimulatorTask:
 
 
 def job_path(plan: Plan) -> Path:
+    head = f"{plan.objectives.replace(' ', '')}-seed{plan.seed}-steps{plan.steps}-eval{plan.n_eval}"
+    if plan.methods:  # e.g. ...-supplement-conditioned_reinforce-ppo10-reinforce1_5_10.json
+        parts = [
+            f"{CONDITIONED}_{a.value}"
+            for a in plan.algorithms
+            if f"{CONDITIONED}, {a.value}" in plan.methods
+        ]
+        for a in plan.algorithms:
+            budgets = [f for f in plan.factors[a] if f"per-w {f}x, {a.value}" in plan.methods]
+            if budgets:
+                parts.append(f"{a.value}{'_'.join(map(str, budgets))}")
+        return JOBS / f"{head}-supplement-{'-'.join(parts)}.json"
     factors = "-".join(f"{a.value}{'_'.join(map(str, f))}" for a, f in plan.factors.items())
     algorithms = "_".join(a.value for a in plan.algorithms)
-    name = (
-        f"{plan.objectives.replace(' ', '')}-seed{plan.seed}-steps{plan.steps}-eval{plan.n_eval}"
-        f"-{algorithms}-{factors}.json"
-    )
-    return JOBS / name
+    return JOBS / f"{head}-{algorithms}-{factors}.json"
 
 
 def run_job(plan: Plan) -> dict[str, Any]:
@@ -247,6 +331,9 @@ def run_job(plan: Plan) -> dict[str, Any]:
         policy = PreferencePolicy(cfg)
         return policy, train_on_policy(policy, task, run)
 
+    def wanted(name: str) -> bool:
+        return not plan.methods or name in plan.methods
+
     for algorithm in plan.algorithms:
         run = OnPolicyConfig(
             algorithm=algorithm,
@@ -255,22 +342,25 @@ def run_job(plan: Plan) -> dict[str, Any]:
             seed=train_seed,
             checkpoint_every=0,
         )
-        policy, res = train(run)
-        t95, s95 = time_to_95(res.history)
-        measure(
-            f"{CONDITIONED}, {algorithm.value}",
-            policy_rank_fn(policy, k),
-            {
-                "family": CONDITIONED,
-                "algorithm": algorithm.value,
-                "lists_shown": plan.steps * BATCH,
-                "updates": plan.steps * updates_per_step(run),
-                "train_s": res.seconds,
-                "time_to_95_s": t95,
-                "steps_to_95": s95,
-            },
-        )
+        if wanted(f"{CONDITIONED}, {algorithm.value}"):
+            policy, res = train(run)
+            t95, s95 = time_to_95(res.history)
+            measure(
+                f"{CONDITIONED}, {algorithm.value}",
+                policy_rank_fn(policy, k),
+                {
+                    "family": CONDITIONED,
+                    "algorithm": algorithm.value,
+                    "lists_shown": plan.steps * BATCH,
+                    "updates": plan.steps * updates_per_step(run),
+                    "train_s": res.seconds,
+                    "time_to_95_s": t95,
+                    "steps_to_95": s95,
+                },
+            )
         for factor in plan.factors[algorithm]:
+            if not wanted(f"per-w {factor}x, {algorithm.value}"):
+                continue
             per_w_steps = max(1, factor * plan.steps // len(grid))
             policies, seconds, updates = [], 0.0, 0
             for i, w in enumerate(grid):
@@ -307,14 +397,15 @@ def run_job(plan: Plan) -> dict[str, Any]:
                     "train_s": seconds,
                 },
             )
-    measure("scalarized greedy", greedy_fn(k), {"family": "scalarized greedy"})
-    for scale in MMR_SCALES:
-        measure(
-            f"scalarized + MMR, lambda {scale}",
-            rerank_fn(task, "mmr", scale),
-            {"family": "scalarized + MMR", "algorithm": f"lambda {scale}"},
-        )
-    measure("scalarized + DPP", rerank_fn(task, "dpp"), {"family": "scalarized + DPP"})
+    if not plan.methods:  # a supplement leaves the baselines to its main job
+        measure("scalarized greedy", greedy_fn(k), {"family": "scalarized greedy"})
+        for scale in MMR_SCALES:
+            measure(
+                f"scalarized + MMR, lambda {scale}",
+                rerank_fn(task, "mmr", scale),
+                {"family": "scalarized + MMR", "algorithm": f"lambda {scale}"},
+            )
+        measure("scalarized + DPP", rerank_fn(task, "dpp"), {"family": "scalarized + DPP"})
     path.with_suffix(".tmp").write_text(json.dumps(out))
     path.with_suffix(".tmp").replace(path)
     path.with_suffix(".running").unlink(missing_ok=True)
@@ -412,7 +503,7 @@ def summarize(objectives: str, jobs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def simulator_part(
-    quick: bool, n_seeds: int, workers: int, report_only: bool = False
+    quick: bool, n_seeds: int, workers: int, report_only: bool = False, complete: bool = False
 ) -> dict[str, Any]:
     steps = 30 if quick else 120
     n_eval = 300 if quick else 2000
@@ -427,12 +518,15 @@ def simulator_part(
             if quick:
                 factors = {Algorithm.PPO: (1, 5), Algorithm.REINFORCE: (1,)}
             plans.append(Plan(objectives, s, steps, n_eval, algorithms, factors))
+    if complete:  # the missing methods, each (set, seed) in a supplementary job of its own
+        budgets = (1, 5) if quick else BUDGETS
+        plans += [sup for p in list(plans) if (sup := supplement_of(p, budgets)) is not None]
     if report_only:  # summarize the finished jobs only (the seeds whose both sets finished)
         done = {p.seed for p in plans if job_path(p).is_file()}
-        complete = [
+        finished = [
             s for s in range(n_seeds) if all(job_path(p).is_file() for p in plans if p.seed == s)
         ]
-        plans = [p for p in plans if p.seed in complete]
+        plans = [p for p in plans if p.seed in finished]
         if not plans:
             raise SystemExit(f"no seed has finished both objective sets (finished jobs: {done})")
     seeds = sorted({p.seed for p in plans})
@@ -446,10 +540,16 @@ def simulator_part(
     else:
         results = [run_job(plan) for plan in plans]
     wall = time.perf_counter() - start
+    mains = {
+        (p.objectives, p.seed): r for p, r in zip(plans, results, strict=True) if not p.methods
+    }
+    supplements = {
+        (p.objectives, p.seed): r for p, r in zip(plans, results, strict=True) if p.methods
+    }
     sets = {
         objectives: summarize(
             objectives,
-            [r for p, r in zip(plans, results, strict=True) if p.objectives == objectives],
+            [merge_jobs(mains[objectives, s], supplements.get((objectives, s))) for s in seeds],
         )
         for objectives in OBJECTIVE_SETS
     }
@@ -463,6 +563,7 @@ def simulator_part(
         "workers": workers,
         "wall_s": wall,
         "predictor": "RankerPredictor",
+        **({"complete": True} if complete else {}),
         "sets": sets,
     }
 
@@ -547,7 +648,8 @@ def write_markdown(sim: dict[str, Any], obd: dict[str, Any], wall: float) -> str
     lines = [
         "## Policy: preference-conditioned RL vs per-w policies and scalarized re-ranking",
         "",
-        f"`benchmarks/bench_policy.py --seeds {n}`, {platform.machine()}, torch threads 1 per "
+        f"`benchmarks/bench_policy.py --seeds {n}{' --complete' * bool(sim.get('complete'))}`, "
+        f"{platform.machine()}, torch threads 1 per "
         f"process, {sim['workers']} processes, wall {wall:.0f} s (a run resumes from the jobs "
         "an earlier run of the same command finished, kept in benchmarks/.work/policy; each job "
         "is seeded, so a resumed job is the job). Training seconds were measured on a shared, "
@@ -558,7 +660,7 @@ def write_markdown(sim: dict[str, Any], obd: dict[str, Any], wall: float) -> str
         f"Budget B = {sim['steps']} steps x {sim['batch']} lists shown for the conditioned policy. "
         "Per-w policies use the same algorithm and defaults, one per grid point, "
         "B / g lists each at 1x (the same lists shown and optimizer updates in total), and "
-        "5x or 10x that where run. " + ran_text(sim) + " "
+        "5x or 10x that where run. " + ran_text(sim) + completion_text(sim) + " "
         "PPO makes 12 optimizer updates a step (3 epochs x 4 minibatches), REINFORCE 1. "
         f"Each front: greedy lists for every grid w, exact expected objectives, mean over "
         f"{sim['eval_sessions']} fresh sessions; validation and test sessions are disjoint "
@@ -705,6 +807,62 @@ def ran_text(sim: dict[str, Any]) -> str:
             "them): " + "; ".join(missing) + "."
         )
     return text
+
+
+def _rate(methods: list[dict[str, Any]], algorithm: str) -> float | None:
+    """Training seconds per list shown of `algorithm`'s learned runs among `methods`."""
+    runs = [m for m in methods if m.get("algorithm") == algorithm and "train_s" in m]
+    lists = sum(m["lists_shown"] for m in runs)
+    return sum(m["train_s"] for m in runs) / lists if lists else None
+
+
+def completion_text(sim: dict[str, Any]) -> str:
+    """How to train the learned methods this run lacks (both algorithms, conditioned and
+    per-w at every budget) without recomputing its finished jobs, and an estimate of the
+    training seconds, from this run's seconds per list shown ("" when nothing lacks)."""
+    full = {a: BUDGETS for a in ALGORITHMS}
+    lists, n = sim["steps"] * sim["batch"], sim["n_seeds"]
+    per_seed, borrowed, unknown = 0.0, [], False
+    for label, summary in sim["sets"].items():
+        for name in learned_names(ALGORITHMS, full):
+            if name in summary["methods"]:
+                continue
+            algorithm = name.split(", ")[-1]
+            rate = _rate(list(summary["methods"].values()), algorithm)
+            if rate is None:  # no run of it on this set: its rate on the other sets
+                others = [
+                    m
+                    for o, other in sim["sets"].items()
+                    if o != label
+                    for m in other["methods"].values()
+                ]
+                rate = _rate(others, algorithm)
+                if f"{algorithm.upper()} on {label}" not in borrowed:
+                    borrowed.append(f"{algorithm.upper()} on {label}")
+            if rate is None:
+                unknown = True
+                continue
+            family = name.split(", ")[0]  # "conditioned" or "per-w 10x"
+            budget = 1 if family == CONDITIONED else int(family.split()[1].rstrip("x"))
+            per_seed += rate * budget * lists
+    if per_seed == 0.0 and not unknown:
+        return ""
+    text = (
+        " To train only these later, keeping every finished job: `benchmarks/bench_policy.py "
+        f"--seeds {n} --complete` (one supplementary job per objective set and seed beside the "
+        "finished ones; each seed's methods are merged before anything is chosen or compared, "
+        "so the lists above and the verdict then cover them)."
+    )
+    if unknown:
+        return text
+    note = f", and for {', '.join(borrowed)} its rate on the other set" if borrowed else ""
+    return text + (
+        f" Its cost, estimated from this run's training seconds per list shown of the same "
+        f"algorithm on the same objective set{note}: about {per_seed:,.0f} s of training per "
+        f"seed, {n * per_seed:,.0f} s for the {n} seeds in one process, about half that with "
+        "the default 2 workers on free cores (an estimate: the seconds were measured on a "
+        "loaded machine and varied between seeds; tracing the new fronts comes on top)."
+    )
 
 
 def tuning_text(sim: dict[str, Any]) -> str:
@@ -909,6 +1067,13 @@ def main() -> None:
         "where both objective sets finished) without training more",
     )
     parser.add_argument(
+        "--complete",
+        action="store_true",
+        help="also train the learned methods the default plans leave out (both algorithms, "
+        "conditioned and per-w at 1x, 5x, 10x on both objective sets), each (objective set, "
+        "seed) in a supplementary job beside its finished one, which is kept and reused",
+    )
+    parser.add_argument(
         "--render",
         action="store_true",
         help="rewrite policy.md from the stored policy.json, training and measuring nothing",
@@ -928,7 +1093,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     obd = obd_part(args.quick)
     print("obd done", flush=True)
-    sim = simulator_part(args.quick, args.seeds, args.workers, args.report_only)
+    sim = simulator_part(args.quick, args.seeds, args.workers, args.report_only, args.complete)
     wall = time.perf_counter() - start
     (RESULTS / "policy.json").write_text(
         json.dumps({"simulator": sim, "obd": obd, "wall_s": wall}, indent=1, default=float)
