@@ -859,8 +859,8 @@ def completion_text(sim: dict[str, Any]) -> str:
     return text + (
         f" Its cost, estimated from this run's training seconds per list shown of the same "
         f"algorithm on the same objective set{note}: about {per_seed:,.0f} s of training per "
-        f"seed, {n * per_seed:,.0f} s for the {n} seeds in one process, about half that with "
-        "the default 2 workers on free cores (an estimate: the seconds were measured on a "
+        f"seed, {n * per_seed:,.0f} s for the {n} seed{'s' * (n != 1)} in one process, about "
+        "half that with the default 2 workers on free cores (an estimate: the seconds were measured on a "
         "loaded machine and varied between seeds; tracing the new fronts comes on top)."
     )
 
