@@ -3,26 +3,17 @@ paired interval, `?` exactly where the printed bounds cannot tell."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from paretorec.evaluate.paired import paired_bootstrap
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "significance.py"
+from tests.bench_scripts import load_bench_script
 
 
 @pytest.fixture(scope="module")
 def sig() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_significance_under_test", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("significance", "bench_significance_under_test")
 
 
 @pytest.mark.parametrize(

@@ -3,26 +3,19 @@ only when that run's recorded settings are today's: steps, batch, minimum grade,
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_encoder.py"
+from tests.bench_scripts import load_bench_script
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_encoder_under_test", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("bench_encoder", "bench_encoder_under_test")
 
 
 def _stored(tmp_path: Path, bench: ModuleType, monkeypatch: pytest.MonkeyPatch, **info: Any) -> Any:
