@@ -808,6 +808,11 @@ def render(report: dict[str, Any], out: Path = RESULTS / "recommend.md") -> None
         lines.append(
             f"- RecBole's SASRec was not rerun in this run: its rows are reused from an earlier run (`python benchmarks/{recbole['reused_from']}`, {recbole.get('threads', 1)} torch thread(s), times from that run), on the same split (the same seeded hold-out and leave-last-out). That run kept no per-user lists, so its rows have no interval; a rerun on the same thread count as ours, trained to its own early stop, is left (see below)."
         )
+    if str(recbole.get("stopped", "")).startswith("its own early stopping"):
+        patience = recbole.get("config", {}).get("stopping_step", 3) + 1
+        lines.append(
+            f"- RecBole's SASRec trained until its own early stopping ended it ({patience} epochs without a better valid NDCG@10; ours stop after 3), not by a time budget, so its thread count ({recbole.get('threads', 1)}, ours {report.get('threads')}) changes its time only, not its figures."
+        )
     if "error" in recbole:
         lines.append(
             f"- RecBole's SASRec did not finish ({recbole['error']}), so it has no test figures; how far it got is above."
