@@ -18,10 +18,12 @@ import argparse
 import json
 import platform
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 
 from paretorec.data.datasets import BuiltinDataset, fetch_obd, load_builtin
@@ -89,6 +91,7 @@ def run(
     epochs: int,
     truth: Mapping[str, object] | None,
     full: bool,
+    seed: int = 0,
 ) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for v in variants(features.tasks, full=full):
@@ -97,7 +100,7 @@ def run(
             epochs=epochs,
             batch_size=1024,
             tasks=None if v.task is None else (v.task,),
-            seed=0,
+            seed=seed,
         )
         started = time.perf_counter()
         ranker = train_ranker(
@@ -111,6 +114,7 @@ def run(
             rows.append(
                 {
                     "data": name,
+                    "seed": seed,
                     "model": v.name,
                     "task": task,
                     "seconds": seconds,
@@ -119,30 +123,73 @@ def run(
                     **m.as_dict(),
                 }
             )
-        log(f"  {name} {v.name}{'' if v.task is None else ' ' + v.task}: {seconds:.1f} s, "
+        log(f"  {name} seed {seed} {v.name}{'' if v.task is None else ' ' + v.task}: {seconds:.1f} s, "
             + ", ".join(f"{t} auc {m.auc:.3f} ll {m.logloss:.4f} ece {m.ece:.4f}" for t, m in metrics.tasks.items()))  # fmt: skip
     return rows
 
 
-def table(rows: list[dict[str, object]], data: str, truth: bool) -> list[str]:
-    head = "| model | task | AUC | log loss | ECE |" + (" true ECE | true MAE |" if truth else "")
-    head += " train (s) | epochs |"
-    lines = [head, "|---|---|---:|---:|---:|" + ("---:|---:|" if truth else "") + "---:|---:|"]
+def mean_sd(values: Sequence[float], digits: int = 4) -> str:
+    """`mean` for one value, `mean ± sd` (sample sd) for several."""
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}"
+
+
+def by_model_task(
+    rows: list[dict[str, Any]], data: str
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The dataset's rows grouped by (model, task), one row per training seed."""
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
-        if r["data"] != data:
-            continue
-        cells = [
-            str(r["model"]),
-            str(r["task"]),
-            f"{r['auc']:.4f}",
-            f"{r['logloss']:.4f}",
-            f"{r['ece']:.4f}",
+        if r["data"] == data:
+            grouped.setdefault((str(r["model"]), str(r["task"])), []).append(r)
+    return grouped
+
+
+def table(rows: list[dict[str, Any]], data: str, truth: bool) -> list[str]:
+    head = "| model | task | seeds | AUC | log loss | ECE |" + (
+        " true ECE | true MAE |" if truth else ""
+    )
+    head += " train (s) | epochs |"
+    lines = [head, "|---|---|---:|---:|---:|---:|" + ("---:|---:|" if truth else "") + "---:|---:|"]
+    for (model, task), group in by_model_task(rows, data).items():
+        keys = ["auc", "logloss", "ece"] + (["true_ece", "true_mae"] if truth else [])
+        cells = [model, task, str(len(group))]
+        cells += [mean_sd([float(r[k]) for r in group]) for k in keys]
+        cells += [
+            mean_sd([float(r["seconds"]) for r in group], 1),
+            " ".join(str(r["best_epoch"]) for r in group),
         ]
-        if truth:
-            cells += [f"{r['true_ece']:.4f}", f"{r['true_mae']:.4f}"]
-        cells += [f"{r['seconds']:.1f}", str(r["best_epoch"])]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def against_single_task(rows: list[dict[str, Any]], data: str) -> list[str]:
+    """Each multi-task model's AUC minus the single-task model's, task by task, paired by
+    training seed: mean ± sd over the seeds and in how many seeds it is ahead."""
+    grouped = by_model_task(rows, data)
+    single = {
+        task: {r["seed"]: r["auc"] for r in g}
+        for (m, task), g in grouped.items()
+        if m == "single-task"
+    }
+    lines = [
+        "| model | task | Δ AUC vs single-task (mean ± sd) | ahead in seeds |",
+        "|---|---|---:|---:|",
+    ]
+    for (model, task), group in grouped.items():
+        if model == "single-task" or task not in single:
+            continue
+        diffs = [
+            float(r["auc"]) - float(single[task][r["seed"]])
+            for r in group
+            if r["seed"] in single[task]
+        ]
+        if len(diffs) < 2:
+            continue
+        ahead = sum(d > 0 for d in diffs)
+        lines.append(f"| {model} | {task} | {mean_sd(diffs)} | {ahead}/{len(diffs)} |")
+    return lines if len(lines) > 2 else []
 
 
 def main() -> None:
@@ -155,17 +202,54 @@ def main() -> None:
     parser.add_argument(
         "--datasets", nargs="+", default=list(DATASETS), choices=DATASETS, help="Which logs to run."
     )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="training seeds (the data stay the same); rows are mean ± sd over them",
+    )
+    parser.add_argument(
+        "--keep-stored",
+        action="store_true",
+        help="keep the stored rows of the (dataset, seed) pairs this run does not train "
+        "(add seeds to a finished run)",
+    )
+    parser.add_argument("--render", action="store_true", help="ranker.md from ranker.json")
     args = parser.parse_args()
+    stored = _stored()
+    if args.render:
+        _write(stored["rows"], stored["sizes"], stored["commands"], stored.get("minutes", {}))
+        return
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
     encoder = SentenceTransformerEncoder()
     embeddings = cache_dir() / "embeddings"
-    rows: list[dict[str, object]] = []
-    sizes: dict[str, str] = {}
+    command = (
+        f"python benchmarks/bench_ranker.py --sessions {args.sessions} --epochs {args.epochs} "
+        f"--threads {args.threads} --datasets {' '.join(args.datasets)} --seeds "
+        + " ".join(map(str, args.seeds))
+        + (" --keep-stored" if args.keep_stored else "")
+    )
+    rerun = {(d, seed) for d in args.datasets for seed in args.seeds}
+    rows: list[dict[str, Any]] = (
+        [r for r in stored["rows"] if (r["data"], r["seed"]) not in rerun]
+        if args.keep_stored
+        else []
+    )
+    sizes: dict[str, str] = dict(stored["sizes"]) if args.keep_stored else {}
+    commands: list[str] = [*stored["commands"], command] if args.keep_stored else [command]
+    minutes: dict[str, float] = dict(stored.get("minutes", {})) if args.keep_stored else {}
 
-    def write() -> None:
-        minutes = (time.perf_counter() - started) / 60
-        _write(rows, sizes, args, minutes)
+    def done(
+        name: str, features: RankerFeatures, truth: Mapping[str, object] | None, **kw: Any
+    ) -> None:
+        sizes[name] = _describe(features)
+        log(f"{name}: {sizes[name]}")
+        for seed in args.seeds:
+            rows.extend(run(name, features, truth=truth, seed=seed, **kw))
+            minutes[command] = (time.perf_counter() - started) / 60
+            _write(rows, sizes, commands, minutes)
 
     if "simulator" in args.datasets:
         log(f"simulating {args.sessions:,} sessions")
@@ -173,10 +257,7 @@ def main() -> None:
             args.items, args.users, args.sessions, seed=0, config=WorldConfig.lively()
         )
         sim = build_ranker_features(logs.dataset, encoder=encoder, cache_dir=embeddings)
-        sizes["simulator"] = _describe(sim)
-        log(f"  features: {sizes['simulator']}")
-        rows += run("simulator", sim, epochs=args.epochs, truth=truth_for(sim, logs), full=True)
-        write()
+        done("simulator", sim, truth_for(sim, logs), epochs=args.epochs, full=True)
     if "taobao" in args.datasets:
         taobao = build_ranker_features(
             load_builtin(BuiltinDataset.TAOBAO),
@@ -184,10 +265,7 @@ def main() -> None:
             cache_dir=embeddings,
             test_fraction=0.3,
         )
-        sizes["taobao"] = _describe(taobao)
-        log(f"taobao: {sizes['taobao']}")
-        rows += run("taobao", taobao, epochs=args.epochs * 2, truth=None, full=False)
-        write()
+        done("taobao", taobao, None, epochs=args.epochs * 2, full=False)
     if "obd" in args.datasets:
         obd = build_ranker_features(
             load_builtin(BuiltinDataset.OBD_RANDOM_ALL, cache=fetch_obd(REPO_CACHE).parent),
@@ -195,33 +273,49 @@ def main() -> None:
             cache_dir=embeddings,
             test_fraction=0.3,
         )
-        sizes["obd"] = _describe(obd)
-        log(f"obd: {sizes['obd']}")
-        rows += run("obd", obd, epochs=args.epochs * 2, truth=None, full=False)
-        write()
+        done("obd", obd, None, epochs=args.epochs * 2, full=False)
     log(f"wrote {RESULTS / 'ranker.md'} ({(time.perf_counter() - started) / 60:.1f} min)")
 
 
+def _stored() -> dict[str, Any]:
+    """ranker.json: rows (one per dataset, seed, model, task), the datasets' sizes, the
+    commands that produced them and their minutes."""
+    path = RESULTS / "ranker.json"
+    if not path.is_file():
+        return {"rows": [], "sizes": {}, "commands": [], "minutes": {}}
+    stored: dict[str, Any] = json.loads(path.read_text())
+    return stored
+
+
 def _write(
-    rows: list[dict[str, object]], sizes: dict[str, str], args: argparse.Namespace, minutes: float
+    rows: list[dict[str, Any]],
+    sizes: dict[str, str],
+    commands: list[str],
+    minutes: dict[str, float],
 ) -> None:
     """Write what has run so far (so a run cut short keeps its finished sections)."""
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "ranker.json").write_text(json.dumps(rows, indent=2))
+    (RESULTS / "ranker.json").write_text(
+        json.dumps(
+            {"rows": rows, "sizes": sizes, "commands": commands, "minutes": minutes}, indent=2
+        )
+    )
+    runs = "; ".join(
+        f"`{c}`" + (f" ({minutes[c]:.1f} min)" if c in minutes else "") for c in commands
+    )
     md = [
         "## Multi-task ranker",
         "",
         f"Machine: 2 CPUs (shared with other jobs), Python {platform.python_version()}, torch "
-        f"{torch.__version__} ({args.threads} threads). Command: `python benchmarks/bench_ranker.py "
-        f"--sessions {args.sessions} --epochs {args.epochs} --datasets {' '.join(args.datasets)}` "
-        f"({minutes:.1f} min).",
+        f"{torch.__version__}. Commands: {runs}.",
         "",
         "Each multi-task model against a single-task Shared-Bottom model per objective "
         "(`single-task`), same features, optimizer (Adam 2e-3, batch 1024) and epoch budget, "
         "early-stopped on valid; figures on the test split (latest sessions / pairs by time). "
         "ECE over 15 equal-mass bins. `true ECE` / `true MAE`: predictions against the "
         "simulator's exact probabilities of each impression. Train time is per model "
-        "(single-task: per task).",
+        "(single-task: per task). With several training seeds (the data stay the same) a "
+        "figure is mean ± sd over them, and *epochs* lists each seed's best epoch.",
     ]
     for name in DATASETS:
         if name in sizes:
@@ -231,6 +325,14 @@ def _write(
                 "",
                 *table(rows, name, name == "simulator"),
             ]
+            paired = against_single_task(rows, name)
+            if paired:
+                md += [
+                    "",
+                    "Each multi-task model minus the single-task model, paired by seed:",
+                    "",
+                    *paired,
+                ]
     (RESULTS / "ranker.md").write_text("\n".join(md) + "\n")
 
 
