@@ -128,11 +128,11 @@ def run(
     return rows
 
 
-def mean_sd(values: Sequence[float], digits: int = 4) -> str:
-    """`mean` for one value, `mean ± sd` (sample sd) for several."""
+def mean_sd(values: Sequence[float], digits: int = 4, sign: str = "") -> str:
+    """`mean` for one value, `mean ± sd` (sample sd) for several; sign "+" prints it."""
     if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}"
+        return f"{values[0]:{sign}.{digits}f}"
+    return f"{np.mean(values):{sign}.{digits}f} ± {np.std(values, ddof=1):.{digits}f}"
 
 
 def by_model_task(
@@ -188,7 +188,7 @@ def against_single_task(rows: list[dict[str, Any]], data: str) -> list[str]:
         if len(diffs) < 2:
             continue
         ahead = sum(d > 0 for d in diffs)
-        lines.append(f"| {model} | {task} | {mean_sd(diffs)} | {ahead}/{len(diffs)} |")
+        lines.append(f"| {model} | {task} | {mean_sd(diffs, sign='+')} | {ahead}/{len(diffs)} |")
     return lines if len(lines) > 2 else []
 
 
@@ -315,7 +315,9 @@ def _write(
         "ECE over 15 equal-mass bins. `true ECE` / `true MAE`: predictions against the "
         "simulator's exact probabilities of each impression. Train time is per model "
         "(single-task: per task). With several training seeds (the data stay the same) a "
-        "figure is mean ± sd over them, and *epochs* lists each seed's best epoch.",
+        "figure is mean ± sd over them, and *epochs* lists each seed's best epoch; seeds "
+        "added by a later command ran on a machine loaded differently, so the train time's "
+        "sd mixes machine load with the seeds.",
     ]
     for name in DATASETS:
         if name in sizes:
