@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing
 import os
 import platform
@@ -851,7 +852,9 @@ def completion_text(sim: dict[str, Any]) -> str:
         " To train only these later, keeping every finished job: `benchmarks/bench_policy.py "
         f"--seeds {n} --complete` (one supplementary job per objective set and seed beside the "
         "finished ones; each seed's methods are merged before anything is chosen or compared, "
-        "so the lists above and the verdict then cover them)."
+        "so the lists above and the verdict then cover them). The hypervolume reference "
+        "is the worst value over every method and seed, so the added methods move it: every "
+        "hypervolume and difference above is recomputed then, not only the new rows."
     )
     if unknown:
         return text
@@ -923,11 +926,13 @@ def _shares(cond: dict[str, Any], per_w: dict[str, Any]) -> str:
 
 
 def _outcome(d: dict[str, float]) -> str:
+    if math.isnan(d["lower"]):  # one seed: no interval to test against
+        return "has no interval (one seed)"
     if d["lower"] > 0:
         return "wins"
     if d["upper"] < 0:
         return "loses"
-    return "ties"  # the interval includes 0 (or, with one seed, there is none)
+    return "ties"  # the interval includes 0
 
 
 def verdict(sim: dict[str, Any]) -> str:
@@ -936,7 +941,12 @@ def verdict(sim: dict[str, Any]) -> str:
     and at what share of their compute."""
     n = sim["n_seeds"]
     sentences: list[str] = []
-    tally: dict[str, list[str]] = {"wins": [], "ties": [], "loses": []}
+    tally: dict[str, list[str]] = {
+        "wins": [],
+        "ties": [],
+        "loses": [],
+        "has no interval (one seed)": [],
+    }
     for label, summary in sim["sets"].items():
         methods = summary["methods"]
         by_algorithm: dict[str, list[str]] = {}

@@ -231,6 +231,12 @@ def main() -> None:
         + " ".join(map(str, args.seeds))
         + (" --keep-stored" if args.keep_stored else "")
     )
+    same_data = f"--sessions {args.sessions} --epochs {args.epochs} "
+    if args.keep_stored and any(same_data not in c for c in stored["commands"]):
+        raise SystemExit(
+            f"--keep-stored pools seeds of one setting: the stored runs ({stored['commands']}) "
+            f"were not all made with {same_data.strip()}"
+        )
     rerun = {(d, seed) for d in args.datasets for seed in args.seeds}
     rows: list[dict[str, Any]] = (
         [r for r in stored["rows"] if (r["data"], r["seed"]) not in rerun]

@@ -712,11 +712,17 @@ def render(report: dict[str, Any], out: Path = RESULTS / "recommend.md") -> None
     ]
     if peers:
         lines.append(
-            f"The peers (implicit ALS, BPR, RecBole SASRec) were rerun alone, without our models: `python benchmarks/{peers['command']}`; wall {peers['wall_seconds'] / 60:.1f} min; their rows replace the first run's and their times are from that run."
+            f"The peers (implicit ALS, BPR{'' if '--recbole-epochs 0' in peers['command'] else ', RecBole SASRec'}) were rerun alone, without our models: `python benchmarks/{peers['command']}`; wall {peers['wall_seconds'] / 60:.1f} min; their rows replace the first run's and their times are from that run."
         )
     if recbole_run := report.get("recbole_run"):
         lines.append(
-            f"RecBole SASRec was then run on its own and collected: `python benchmarks/{recbole_run['command']}` (the run started by hand with this script's runner, its folder named there); its rows replace the peers run's."
+            f"RecBole SASRec was then run on its own: `python benchmarks/{recbole_run['command']}`"
+            + (
+                " (collecting the run started by hand with this script's runner in the folder named there)"
+                if "--recbole-from" in recbole_run["command"]
+                else ""
+            )
+            + "; its rows replace the peers run's."
         )
     lines += [
         "",
