@@ -34,7 +34,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench_search_stages import DEPTH, N_BOOTSTRAP, counter, home_depot_search, log, markdown
+from bench_search_stages import (
+    DEPTH,
+    N_BOOTSTRAP,
+    counter,
+    home_depot_search,
+    latency_sample,
+    log,
+    markdown,
+)
 from paretorec.encode import item_text
 from paretorec.evaluate.paired import paired_bootstrap
 from paretorec.retrieve import Candidates, ScoreFusion
@@ -270,13 +278,7 @@ def main() -> None:
         rows.append(row)
     log(str(rows))
 
-    rng = np.random.default_rng(0)
-    sample = [
-        splits["test"][i]
-        for i in rng.choice(
-            len(splits["test"]), min(args.latency_queries, len(splits["test"])), replace=False
-        )
-    ]
+    sample = latency_sample(splits["test"], args.latency_queries)
     timings = []
     for q in sample:
         shown = [items[i] for i in test_lists[q].item_ids[: blend.depth]]

@@ -81,6 +81,7 @@ from paretorec.retrieve import Candidates, DenseIndex, LexicalIndex, ScoreFusion
 from paretorec.retrieve.hard_negatives import mine_hard_negatives
 from paretorec.retrieve.tuning import per_query_scores
 from paretorec.types import Dataset, Judgments
+from spread import mean_sd, mean_sd_cell
 
 RESULTS = Path(__file__).resolve().parent / "results"
 THREADS = 2
@@ -616,11 +617,6 @@ def mean_of(values: dict[str, float]) -> float:
     return float(np.mean(list(values.values())))
 
 
-def mean_sd(values: list[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for one value)."""
-    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-
-
 # per model, per training seed (as a string, as JSON keeps it): measure()'s output
 Measured = dict[str, dict[str, dict[str, Any]]]
 
@@ -771,10 +767,6 @@ def interval(c: dict[str, Any]) -> str:
     )
 
 
-def with_sd(mean: float, sd: float, seeds: int) -> str:
-    return f"{mean:.4f}" if seeds == 1 else f"{mean:.4f} ± {sd:.4f}"
-
-
 def finetune_markdown(report: dict[str, Any]) -> str:
     q, m = report["queries"], report["machine"]
     seeds = report["seeds"]
@@ -836,7 +828,7 @@ def finetune_markdown(report: dict[str, Any]) -> str:
             else ", ".join(f"{w:.2f}" for w in r["lexical weight"])
         )
         cells = [
-            with_sd(r[key], r[f"{key} sd"], r["seeds"])
+            mean_sd_cell(r[key], r[f"{key} sd"], r["seeds"])
             for key in ("valid ndcg@10", "test ndcg@10", "test recall@100")
         ]
         lines.append(

@@ -18,12 +18,11 @@ import argparse
 import json
 import platform
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from paretorec.data.datasets import BuiltinDataset, fetch_obd, load_builtin
@@ -42,6 +41,7 @@ from paretorec.rank import (
     truth_for,
 )
 from paretorec.simulate import WorldConfig
+from spread import mean_sd_text
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -128,13 +128,6 @@ def run(
     return rows
 
 
-def mean_sd(values: Sequence[float], digits: int = 4, sign: str = "") -> str:
-    """`mean` for one value, `mean ± sd` (sample sd) for several; sign "+" prints it."""
-    if len(values) == 1:
-        return f"{values[0]:{sign}.{digits}f}"
-    return f"{np.mean(values):{sign}.{digits}f} ± {np.std(values, ddof=1):.{digits}f}"
-
-
 def by_model_task(
     rows: list[dict[str, Any]], data: str
 ) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -155,9 +148,9 @@ def table(rows: list[dict[str, Any]], data: str, truth: bool) -> list[str]:
     for (model, task), group in by_model_task(rows, data).items():
         keys = ["auc", "logloss", "ece"] + (["true_ece", "true_mae"] if truth else [])
         cells = [model, task, str(len(group))]
-        cells += [mean_sd([float(r[k]) for r in group]) for k in keys]
+        cells += [mean_sd_text([float(r[k]) for r in group]) for k in keys]
         cells += [
-            mean_sd([float(r["seconds"]) for r in group], 1),
+            mean_sd_text([float(r["seconds"]) for r in group], 1),
             " ".join(str(r["best_epoch"]) for r in group),
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -188,7 +181,9 @@ def against_single_task(rows: list[dict[str, Any]], data: str) -> list[str]:
         if len(diffs) < 2:
             continue
         ahead = sum(d > 0 for d in diffs)
-        lines.append(f"| {model} | {task} | {mean_sd(diffs, sign='+')} | {ahead}/{len(diffs)} |")
+        lines.append(
+            f"| {model} | {task} | {mean_sd_text(diffs, sign='+')} | {ahead}/{len(diffs)} |"
+        )
     return lines if len(lines) > 2 else []
 
 

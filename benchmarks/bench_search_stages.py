@@ -66,6 +66,8 @@ from paretorec.retrieve.second_stage_features import ItemSide, QueryInput
 from paretorec.retrieve.spelling import SpellCorrector
 from paretorec.retrieve.tuning import per_query_scores, tune_fusion_weight
 from paretorec.types import Dataset, Judgments
+from significance import SIG, yes_no
+from spread import mean_sd_text
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work" / "search"
@@ -209,6 +211,12 @@ def rerank_all(
     return {q: stage.rerank(query, side, k=DEPTH) for q, query in inputs.items()}
 
 
+def latency_sample(queries: Sequence[str], n: int) -> list[str]:
+    """A fixed (seed 0) sample of at most `n` of the queries, timed one at a time."""
+    rng = np.random.default_rng(0)
+    return [queries[i] for i in rng.choice(len(queries), min(n, len(queries)), replace=False)]
+
+
 @dataclass
 class SeedRun:
     """The main LTR trained with one seed, and its test run once reranked."""
@@ -247,14 +255,12 @@ def seed_rows(
                 "test NDCG@10": float(np.mean(list(mine.values()))),
                 "test Recall@100": float(np.mean(list(scores["recall@100"].values()))),
                 "Δ NDCG@10 [95% CI]": diff.interval_text(),
-                "sig. at 95%": "yes" if diff.significant else "no",
+                SIG: yes_no(diff.significant),
             }
         )
-    summary = {}
-    for m in METRICS:
-        means = [float(np.mean(list(v.values()))) for v in per_seed[m]]
-        sd = float(np.std(means, ddof=1)) if len(means) > 1 else 0.0
-        summary[m] = f"{np.mean(means):.4f} ± {sd:.4f}"
+    summary = {
+        m: mean_sd_text([float(np.mean(list(v.values()))) for v in per_seed[m]]) for m in METRICS
+    }
     queries = list(baseline["ndcg@10"])
     averaged = [float(np.mean([v[q] for v in per_seed["ndcg@10"]])) for q in queries]
     pooled = paired_bootstrap(
@@ -498,13 +504,7 @@ def main() -> None:
     n_paired = len(per_query[BASELINE]["ndcg@10"])
     log(str(rows))
 
-    rng = np.random.default_rng(0)
-    sample = [
-        splits["test"][i]
-        for i in rng.choice(
-            len(splits["test"]), min(args.latency_queries, len(splits["test"])), replace=False
-        )
-    ]
+    sample = latency_sample(splits["test"], args.latency_queries)
     log(f"latency over {len(sample)} test queries")
     speed = latency(
         sample, all_texts, encoder, lexical, dense, fusion, stage, side, depth, char, speller
