@@ -119,3 +119,27 @@ def test_bad_options_fail_in_one_line(
     data = shop(tmp_path / "shop", TRAIN)
     code, output = train(data, tmp_path / "tuned", tmp_path / "cache", *option)
     assert code == 1 and message in output
+
+
+def test_defaults_to_hard_negatives_with_gain_weights(tmp_path: Path) -> None:
+    """The default is the configuration that won over 3 seeds (encoder_finetune.md): pairs
+    graded >= 2.0, BM25 and dense hard negatives, gain weights, known positives masked."""
+    data = shop(tmp_path / "shop", TRAIN)
+    train(data, tmp_path / "tuned", tmp_path / "cache")
+    training = json.loads((tmp_path / "tuned" / "paretorec-finetune.json").read_text())["training"]
+    config = training["config"]
+    assert training["min_grade"] == 2.0
+    assert config["hard_negatives"] == ["bm25", "dense"]
+    assert config["grade_weighting"] == "gain" and config["mask_known_positives"] is True
+    assert training["hard_negatives"]["pairs"] == len(TRAIN) - 1
+
+
+def test_none_trains_the_plain_in_batch_fine_tuning(tmp_path: Path) -> None:
+    data = shop(tmp_path / "shop", TRAIN)
+    plain = ["--hard-negatives", "none", "--grade-weighting", "none", "--min-grade", "2.5"]
+    train(data, tmp_path / "tuned", tmp_path / "cache", *plain)
+    training = json.loads((tmp_path / "tuned" / "paretorec-finetune.json").read_text())["training"]
+    assert training["min_grade"] == 2.5 and "hard_negatives" not in training
+    assert training["config"]["hard_negatives"] == []
+    assert training["config"]["grade_weighting"] == "none"
+    assert training["config"]["mask_known_positives"] is False
