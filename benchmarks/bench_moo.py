@@ -25,12 +25,17 @@ fused relevance, and the ε-constraint search (max revenue s.t. NDCG ≥ 97% of 
 Reported on the held-out half: the hypervolume of each method's points (reference: 0 in
 every objective), its front size, and the revenue, NDCG and diversity of the point
 chosen on the tuning half (the most revenue with NDCG ≥ 97% of the best NDCG any method
-reached there). A last table times fast greedy DPP (incremental Cholesky) against the
-naive log-det greedy on the same inputs (`--no-speed` keeps the stored rows).
+reached there). Each method's held-out HV is compared with the weighted-sum grid's (and
+NSGA-II's at the large budget with the grid of about as many points) by a paired
+bootstrap over the held-out requests (`paired_hv_bootstrap`): the same resamples of
+the requests for every method, each point's mean objective vector and the HV recomputed
+on each, the 2.5/97.5 percentiles of the HV difference. A last table times fast greedy
+DPP (incremental Cholesky) against the naive log-det greedy on the same inputs
+(`--no-speed` keeps the stored rows).
 
 Writes benchmarks/results/moo.md, moo.json, and front plots in benchmarks/results/moo/.
 
-    .venv/bin/python benchmarks/bench_moo.py [--quick] [--no-speed]
+    .venv/bin/python benchmarks/bench_moo.py [--quick] [--no-speed] [--resamples B]
 """
 
 from __future__ import annotations
@@ -41,8 +46,9 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +60,7 @@ from numpy.typing import NDArray
 
 from paretorec.data.datasets import BuiltinDataset, load_builtin
 from paretorec.moo import (
+    Direction,
     NoFeasiblePointError,
     RankingProblem,
     TradeoffResult,
@@ -63,6 +70,7 @@ from paretorec.moo import (
     resolve_objectives,
 )
 from paretorec.moo.diversify import mmr_rerank
+from paretorec.moo.hypervolume import hypervolume
 from paretorec.moo.pipeline import MethodSettings, ParetoMethod, run_method
 from paretorec.moo.problem import ListEvaluator, RankingRequest
 from paretorec.moo.scalarize import Scalarization, scalarize
@@ -70,6 +78,7 @@ from paretorec.moo.simulated import problem_from_simulator
 from paretorec.moo.sources import SourceConfig, problem_from_dataset
 from paretorec.moo.tradeoff import make_result
 from paretorec.simulate import WorldConfig, generate_world
+from significance import SIG, yes_no
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OBJECTIVES = "ndcg,revenue,diversity"
@@ -77,6 +86,10 @@ NDCG_FRACTION = 0.97
 CHEBYSHEV_RHO = 1e-3  # scalarization_grid's default augmentation
 NSGA2_POP = 20
 GRID_AT = (30, 100, 400, 1000)  # budgets at which the weighted-sum grid is the reference
+BASELINE = ParetoMethod.WEIGHTED_SUM.value  # the method every other one is compared with
+N_RESAMPLES = 1000  # paired bootstrap resamples of the held-out requests
+ALPHA = 0.05
+DELTA = "Δ HV held out vs weighted-sum [95% CI]"
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
@@ -190,12 +203,15 @@ def _chebyshev(w: FloatArray) -> Callable[[RankingRequest], FloatArray]:
     return score
 
 
-def reevaluate(result: TradeoffResult, problem: RankingProblem) -> FloatArray:
+def reevaluate(result: TradeoffResult, problem: RankingProblem) -> tuple[FloatArray, FloatArray]:
     """The objective vector each of `result`'s weightings reaches on `problem`, applied
-    unchanged (weights, PE-LTR's scorer, the re-rankers' strength)."""
+    unchanged (weights, PE-LTR's scorer, the re-rankers' strength): the means (n, m), as
+    `problem.evaluate` gives them, and the per-request values (n, n_requests, m) they
+    average (kept for the bootstrap over the requests)."""
     m = problem.n_objectives
     method = ParetoMethod(result.method)
     out = np.empty((result.n_evaluations, m))
+    per_request = np.empty((result.n_evaluations, len(problem.requests), m))
     item_level = [j for j, s in enumerate(problem.set_level) if not s]
     for i, params in enumerate(result.parameters):
         w = params[:m]
@@ -212,8 +228,10 @@ def reevaluate(result: TradeoffResult, problem: RankingProblem) -> FloatArray:
                 rankings.append(rerank(rel, r.embeddings, problem.k, **{key: strength}))
         else:  # weighted sum, ε-constraint, NSGA-II, PE-LTR: a linear score of the signals
             rankings = problem.rank_by(_linear(w))
-        out[i] = problem.evaluate(rankings)
-    return out
+        # what problem.evaluate does, keeping the rows it averages
+        per_request[i] = np.asarray(problem.evaluator(rankings), dtype=np.float64)
+        out[i] = per_request[i].mean(axis=0)
+    return out, per_request
 
 
 def on(result: TradeoffResult, values: FloatArray) -> TradeoffResult:
@@ -242,6 +260,126 @@ def first(result: TradeoffResult, b: int) -> TradeoffResult:
     )
 
 
+# ------------------------------------------------------------------ paired bootstrap
+
+
+@dataclass(frozen=True)
+class HvDifference:
+    """HV(method) - HV(baseline) on the held-out requests, with its paired percentile
+    bootstrap interval."""
+
+    difference: float  # on all the held-out requests: the tables' HV difference
+    lower: float
+    upper: float
+    hv: float
+    hv_baseline: float
+    n_requests: int
+    n_resamples: int
+    alpha: float
+
+    @property
+    def significant(self) -> bool:
+        """Whether the (1 - alpha) interval excludes 0."""
+        return self.lower > 0 or self.upper < 0
+
+    def interval_text(self, digits: int = 4) -> str:
+        return f"{self.difference:+.{digits}f} [{self.lower:+.{digits}f}, {self.upper:+.{digits}f}]"
+
+    def as_dict(self) -> dict[str, float | int | bool]:
+        return {
+            "difference": self.difference,
+            "lower": self.lower,
+            "upper": self.upper,
+            "hv": self.hv,
+            "hv_baseline": self.hv_baseline,
+            "n_requests": self.n_requests,
+            "n_resamples": self.n_resamples,
+            "alpha": self.alpha,
+            "significant": self.significant,
+        }
+
+
+def draw_resamples(n_requests: int, n_resamples: int, seed: int) -> IntArray:
+    """(n_resamples, n_requests) request indices drawn with replacement, seeded."""
+    if n_requests < 2 or n_resamples < 1:
+        raise ValueError(f"need >= 2 requests and >= 1 resample, got {n_requests}, {n_resamples}")
+    out: IntArray = np.random.default_rng(seed).integers(
+        0, n_requests, size=(n_resamples, n_requests), dtype=np.int64
+    )
+    return out
+
+
+def resampled_hv(
+    per_request: FloatArray,
+    resamples: IntArray,
+    reference: FloatArray,
+    directions: Sequence[Direction],
+) -> FloatArray:
+    """The HV (as `make_result` computes it) of the points whose objective vectors are the
+    means of `per_request` (n_points, n_requests, m) over each row of request indices in
+    `resamples` (n_resamples, n_requests): one HV per resample. The identity row
+    `arange(n_requests)` gives back the HV of the plain means."""
+    out = np.empty(resamples.shape[0])
+    for b, rows in enumerate(resamples):
+        means = per_request[:, rows, :].mean(axis=1)
+        out[b] = hypervolume(means, reference, directions).value
+    return out
+
+
+def paired_hv_bootstrap(
+    per_request: Mapping[str, FloatArray],
+    baseline: str,
+    reference: FloatArray,
+    directions: Sequence[Direction],
+    *,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = 0,
+    alpha: float = ALPHA,
+) -> dict[str, HvDifference]:
+    """Each method's HV minus `baseline`'s on the same requests, with a paired bootstrap
+    interval over the requests.
+
+    `per_request` maps each method to its points' per-request objective values
+    (n_points, n_requests, m), the same requests in the same order for every method. One
+    set of `n_resamples` resamples of the requests (drawn with `seed`) serves every
+    method, so each replicate is the difference of two HVs on the same requests; the
+    interval is the (alpha/2, 1 - alpha/2) percentile of the replicates, and the point
+    estimate the difference on all the requests. Every method but `baseline` is returned.
+    """
+    if baseline not in per_request:
+        raise ValueError(f"baseline {baseline!r} is not among {sorted(per_request)}")
+    shapes = {v.shape[1:] for v in per_request.values()}
+    if len(shapes) != 1:
+        raise ValueError(f"methods differ in (n_requests, m): {sorted(shapes)}")
+    n = next(iter(per_request.values())).shape[1]
+    resamples = draw_resamples(n, n_resamples, seed)
+    identity = np.arange(n, dtype=np.int64)[None, :]
+
+    def hv(values: FloatArray, rows: IntArray) -> FloatArray:
+        return resampled_hv(values, rows, reference, directions)
+
+    base_full = float(hv(per_request[baseline], identity)[0])
+    base = hv(per_request[baseline], resamples)
+    out = {}
+    for name, values in per_request.items():
+        if name == baseline:
+            continue
+        full = float(hv(values, identity)[0])
+        replicates = hv(values, resamples) - base
+        lower, upper = np.percentile(replicates, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+        out[name] = HvDifference(
+            difference=full - base_full,
+            lower=float(lower),
+            upper=float(upper),
+            hv=full,
+            hv_baseline=base_full,
+            n_requests=n,
+            n_resamples=n_resamples,
+            alpha=alpha,
+        )
+    return out
+
+
 # ------------------------------------------------------------------ the runs
 
 METHODS = (
@@ -260,6 +398,7 @@ class Run:
     name: str
     tune: TradeoffResult
     test: TradeoffResult
+    test_requests: FloatArray  # (n_points, n_test_requests, m): what test.values average
     seconds: float
 
 
@@ -293,11 +432,12 @@ def run_problem(
         result = run_method(tune, method, settings=settings)
         seconds = time.perf_counter() - start
         if check:  # re-evaluation on the tuning half must give back the method's own values
-            again = reevaluate(result, tune)
+            again, _ = reevaluate(result, tune)
             if not np.allclose(again, result.values, atol=1e-9):
                 raise AssertionError(f"{name}: re-evaluation differs from the method's values")
-        held = on(result, reevaluate(result, test))
-        runs.append(Run(name, result, held, seconds))
+        values, per_request = reevaluate(result, test)
+        held = on(result, values)
+        runs.append(Run(name, result, held, per_request, seconds))
         log(
             f"  {name}: {result.n_evaluations} evaluations, HV tune {result.hypervolume.value:.4f}, "
             f"test {held.hypervolume.value:.4f}, {seconds:.1f} s"
@@ -329,18 +469,61 @@ def convergence(runs: list[Run], checkpoints: Sequence[int]) -> list[dict[str, A
 
 def grid_at(
     tune: RankingProblem, test: RankingProblem, budgets: Sequence[int]
-) -> dict[int, dict[str, float]]:
-    """The weighted-sum grid's HV at each budget, on both halves (the reference line)."""
+) -> tuple[dict[int, dict[str, float]], dict[int, FloatArray]]:
+    """The weighted-sum grid's HV at each budget, on both halves (the reference line), and
+    its points' per-request held-out values at each budget."""
     out = {}
+    per_request = {}
     for b in budgets:
         result = run_method(tune, ParetoMethod.WEIGHTED_SUM, settings=MethodSettings(budget=b))
-        held = on(result, reevaluate(result, test))
+        values, per_request[b] = reevaluate(result, test)
+        held = on(result, values)
         out[b] = {
             "grid_points": result.n_evaluations,
             "hv_tune": result.hypervolume.value,
             "hv_test": held.hypervolume.value,
         }
-    return out
+    return out, per_request
+
+
+def compare(
+    runs: list[Run],
+    grid_requests: Mapping[int, FloatArray],
+    grid_hv: Mapping[int, float],
+    nsga2_budget: int,
+    n_resamples: int,
+    seed: int,
+) -> tuple[dict[str, HvDifference], HvDifference | None]:
+    """Each method against the weighted-sum grid, and the long NSGA-II run against the grid
+    at its budget (None without one), paired over the same resamples of the held-out
+    requests; checks that the bootstrap's HV on all the requests is the tables' HV."""
+    reference, directions = runs[0].test.reference, runs[0].test.directions
+    against = paired_hv_bootstrap(
+        {r.name: r.test_requests for r in runs},
+        BASELINE,
+        reference,
+        directions,
+        n_resamples=n_resamples,
+        seed=seed,
+    )
+    for run in runs:
+        if run.name != BASELINE and against[run.name].hv != run.test.hypervolume.value:
+            raise AssertionError(f"{run.name}: the bootstrap's HV is not the table's")
+    long = next(r for r in runs if r.name.startswith("nsga2 ("))
+    if nsga2_budget not in grid_requests:
+        return against, None
+    grid = "weighted-sum grid"
+    long_vs_grid = paired_hv_bootstrap(
+        {long.name: long.test_requests, grid: grid_requests[nsga2_budget]},
+        grid,
+        reference,
+        directions,
+        n_resamples=n_resamples,
+        seed=seed,
+    )[long.name]
+    if long_vs_grid.hv_baseline != grid_hv[nsga2_budget]:
+        raise AssertionError("the bootstrap's grid HV is not the convergence table's")
+    return against, long_vs_grid
 
 
 def chosen(result: TradeoffResult, best_ndcg: float) -> int | None:
@@ -355,7 +538,7 @@ def chosen(result: TradeoffResult, best_ndcg: float) -> int | None:
     return int(hits[0])
 
 
-def summarize(runs: list[Run]) -> list[dict[str, Any]]:
+def summarize(runs: list[Run], against: Mapping[str, HvDifference]) -> list[dict[str, Any]]:
     best_tune = max(float(r.tune.values[:, 0].max()) for r in runs)
     best_test = max(float(r.test.values[:, 0].max()) for r in runs)
     rows = []
@@ -377,6 +560,7 @@ def summarize(runs: list[Run]) -> list[dict[str, Any]]:
             else float(run.test.values[i, 0]) / best_test,
             "chosen_diversity_test": None if i is None else float(run.test.values[i, 2]),
             "seconds": run.seconds,
+            "hv_test_vs_baseline": against[run.name].as_dict() if run.name in against else None,
         }
         rows.append(row)
     return rows
@@ -486,6 +670,31 @@ def fmt(value: float | None, digits: int = 4) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def interval_cells(diff: Mapping[str, Any] | None) -> tuple[str, str]:
+    """The "Δ HV [95% CI]" and "sig. at 95%" cells of a stored `HvDifference.as_dict()`
+    (None: the baseline itself)."""
+    if diff is None:
+        return "(baseline)", ""
+    text = f"{diff['difference']:+.4f} [{diff['lower']:+.4f}, {diff['upper']:+.4f}]"
+    return text, yes_no(bool(diff["significant"]))
+
+
+def bootstrap_note(report: dict[str, Any]) -> str:
+    boot = report.get("bootstrap")
+    if boot is None:
+        return ""
+    return (
+        f" *{DELTA}*: the method's held-out HV minus the weighted-sum grid's, with the "
+        f"{100 * boot['alpha'] / 2:g}/{100 * (1 - boot['alpha'] / 2):g} percentiles of that "
+        f"difference over a paired bootstrap of the held-out requests (B = {boot['n_resamples']} "
+        f"resamples drawn with replacement, seed {boot['seed']}; the same resamples for every "
+        "method of a problem; on each, every point's mean objective vector and the HV are "
+        f"recomputed); *{SIG}*: the interval excludes 0. The weightings stay those tuned on "
+        "the first half, so the interval covers which requests were held out, not the split "
+        "or the tuning's own randomness."
+    )
+
+
 def markdown(report: dict[str, Any]) -> str:
     lines = [
         "## Multi-objective ranking out of sample: scalarizations, PE-LTR, NSGA-II, MMR and DPP (revenue synthetic on the real data)",
@@ -515,7 +724,8 @@ def markdown(report: dict[str, Any]) -> str:
         "search sessions are those kept from one batch. **Revenue on Home Depot and Amazon "
         "Games is synthetic**: neither dataset has prices, so the simulator's catalog adapter "
         "fills them in, and the relevance signal stands for the click probability; on the "
-        "simulator every objective is simulated (exact expected values of a synthetic shop).",
+        "simulator every objective is simulated (exact expected values of a synthetic shop)."
+        + bootstrap_note(report),
         "",
     ]
     for problem in report["problems"]:
@@ -527,14 +737,20 @@ def markdown(report: dict[str, Any]) -> str:
             problem["note"]
             + f"; {problem['n_tune']} requests to tune on, {problem['n_test']} held out.",
             "",
-            f"| method | evaluations | HV tune | HV held out | front held out | front 2-D held out "
-            f"| best NDCG held out | chosen: {revenue} on tune | {revenue} held out | NDCG held out "
-            "| NDCG / best | diversity held out | seconds |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            f"| method | evaluations | HV tune | HV held out | {DELTA} | {SIG} | front held out "
+            f"| front 2-D held out | best NDCG held out | chosen: {revenue} on tune "
+            f"| {revenue} held out | NDCG held out | NDCG / best | diversity held out | seconds |",
+            "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for r in problem["rows"]:
+            delta, sig = (
+                interval_cells(r["hv_test_vs_baseline"])
+                if "hv_test_vs_baseline" in r
+                else ("—", "")
+            )
             lines.append(
                 f"| {r['method']} | {r['evaluations']} | {r['hv_tune']:.4f} | {r['hv_test']:.4f} | "
+                f"{delta} | {sig} | "
                 f"{r['front_test']} | {r['front_2d_test']} | {r['best_ndcg_test']:.4f} | "
                 f"{fmt(r['chosen_revenue_tune'])} | {fmt(r['chosen_revenue_test'])} | "
                 f"{fmt(r['chosen_ndcg_test'])} | {fmt(r['chosen_ndcg_share_test'], 3)} | "
@@ -607,6 +823,13 @@ def reading(report: dict[str, Any]) -> list[str]:
                 f"; the weighted-sum grid of {grid['grid_points']} points reaches "
                 f"{grid['hv_test']:.4f} at that budget"
             )
+        diff = problem.get("nsga2_vs_grid")
+        if grid and diff:
+            text, sig = interval_cells(diff)
+            line += (
+                f" (NSGA-II minus the grid, held out, paired over the requests: {text}; "
+                f"{SIG}: {sig})"
+            )
         out.append(line + ".")
     return out
 
@@ -617,6 +840,10 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=30)
     parser.add_argument("--nsga2-budget", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--resamples", type=int, default=N_RESAMPLES, help="paired bootstrap resamples (B)"
+    )
+    parser.add_argument("--bootstrap-seed", type=int, default=0)
     parser.add_argument(
         "--no-speed",
         dest="speed",
@@ -636,30 +863,46 @@ def main() -> None:
         "nsga2_budget": nsga2_budget,
         "seed": args.seed,
         "n_requests": 80 if args.quick else 400,
+        "bootstrap": {"n_resamples": args.resamples, "seed": args.bootstrap_seed, "alpha": ALPHA},
         "problems": [],
     }
+    # a smoke run leaves the stored plots alone
+    scratch = tempfile.TemporaryDirectory() if args.quick else None
+    figures = Path(scratch.name) if scratch is not None else RESULTS / "moo"
     for name, problem, note in problems(args.quick):
         tune, test = split_problem(problem, args.seed)
         log(f"{name}: {len(tune.requests)} to tune, {len(test.requests)} held out")
         runs = run_problem(tune, test, args.budget, nsga2_budget, args.seed, check=args.quick)
-        plot(name, runs, RESULTS / "moo")
+        plot(name, runs, figures)
+        grid, grid_requests = grid_at(tune, test, [c for c in checkpoints if c in GRID_AT])
+        start = time.perf_counter()
+        against, long_vs_grid = compare(
+            runs,
+            grid_requests,
+            {b: v["hv_test"] for b, v in grid.items()},
+            nsga2_budget,
+            args.resamples,
+            args.bootstrap_seed,
+        )
+        log(f"  paired bootstrap, B = {args.resamples}: {time.perf_counter() - start:.1f} s")
+        for method, diff in [*against.items(), ("nsga2 vs grid", long_vs_grid)]:
+            if diff is not None:
+                log(f"    {method}: {diff.interval_text()} ({SIG}: {yes_no(diff.significant)})")
         report["problems"].append(
             {
                 "name": name,
                 "note": note,
                 "n_tune": len(tune.requests),
                 "n_test": len(test.requests),
-                "rows": summarize(runs),
+                "rows": summarize(runs, against),
                 "convergence": convergence(runs, checkpoints),
-                "grid_at": {
-                    str(b): v
-                    for b, v in grid_at(
-                        tune, test, [c for c in checkpoints if c in GRID_AT]
-                    ).items()
-                },
+                "grid_at": {str(b): v for b, v in grid.items()},
+                "nsga2_vs_grid": None if long_vs_grid is None else long_vs_grid.as_dict(),
             }
         )
-    plot_convergence(report, RESULTS / "moo")
+    plot_convergence(report, figures)
+    if scratch is not None:
+        scratch.cleanup()
     stored = RESULTS / "moo.json"
     if args.speed or not stored.exists():
         log("DPP speed:")
