@@ -219,7 +219,7 @@ def main() -> None:
             valid_logits = {q: stored[q] for q in valid_lists}
         else:
             valid_logits = logits_for(model, valid_lists, texts, items, SCORED_DEPTH)
-            np.savez(logits_file, **valid_logits)
+            np.savez(logits_file, **valid_logits)  # type: ignore[arg-type]
         choice = choose_blend(valid_lists, valid_logits, valid_ndcg, weights=WEIGHTS)
         alone_valid = max(r["valid_ndcg@10"] for r in choice.tried if r["weight"] == 1.0)
         tried_variants.append(
@@ -297,11 +297,11 @@ def main() -> None:
         "## Search: a cross-encoder over the second stage's top items (Home Depot)",
         "",
         f"Machine: 2 CPUs shared with other jobs (timings are upper-side), Python {platform.python_version()}, torch {torch.__version__}, 2 threads. "
-        f"Command: `python benchmarks/bench_cross_encoder.py --variants {' '.join(args.variants)} --negatives {args.negatives}` ({minutes:.1f} min; training {float(training['seconds']) / 60:.1f} min).",
+        f"Command: `python benchmarks/bench_cross_encoder.py --variants {' '.join(args.variants)} --negatives {args.negatives}` ({minutes:.1f} min; training {float(str(training['seconds'])) / 60:.1f} min).",
         "",
         f"{len(dataset.items):,} products, queries split 80/10/10 by query (seed 0, as the search sections): {len(splits['train']):,} train, {len(splits['valid']):,} valid, {len(splits['test']):,} test; full catalog, unjudged products irrelevant. "
         f"*{LTR}*: spell-corrected BM25 and zero-shot MiniLM, score fusion (lexical weight {fusion.weight}, tuned on train), LightGBM lambdarank over each run's top {LTR_DEPTH} (best round {report.best_round} on valid), as bench_search_stages. "
-        f"*Cross-encoder*: all-MiniLM-L6-v2's transformer with a fresh one-logit head, trained {training['steps']} steps of {ce_config.batch_size} pairs (BCE; lr {ce_config.learning_rate}, warm-up then linear decay) on {training['n_pairs']:,} train pairs: every judged (query, product) at grade / 3 and up to {args.negatives} unjudged products of the query's fused top {negative_depth} at 0. Loss {float(training['first_loss']):.3f} → {float(training['last_loss']):.3f}. "
+        f"*Cross-encoder*: all-MiniLM-L6-v2's transformer with a fresh one-logit head, trained {training['steps']} steps of {ce_config.batch_size} pairs (BCE; lr {ce_config.learning_rate}, warm-up then linear decay) on {training['n_pairs']:,} train pairs: every judged (query, product) at grade / 3 and up to {args.negatives} unjudged products of the query's fused top {negative_depth} at 0. Loss {float(str(training['first_loss'])):.3f} → {float(str(training['last_loss'])):.3f}. "
         f"On the {len(valid_lists):,} valid queries the re-ordered depth (10, 20, 30, 50) and the blend weight on the standardised cross-encoder logit (the rest on the standardised second-stage score; 0 to 1 by 0.1) were chosen by NDCG@10: depth {blend.depth}, weight {blend.weight} (valid NDCG@10 {choice.valid_ndcg:.4f} against {choice.list_alone:.4f} for the second stage alone; best by depth: "
         + ", ".join(f"{d}: {v:.4f}" for d, v in best_by_depth.items())
         + "). Test once with that choice; *alone* is the cross-encoder's order of the same top items (weight 1), reported, not chosen.",
@@ -314,7 +314,7 @@ def main() -> None:
         "",
         *markdown(rows),
         "",
-        f"Cost: the cross-encoder over a query's top {blend.depth}, one query at a time on 2 threads over {len(sample)} test queries: median {p50:.1f} ms, p99 {p99:.1f} ms (on top of the second stage's; bench_search_stages has each earlier stage's latency). Training: {float(training['seconds']) / 60:.1f} min on 2 threads.",
+        f"Cost: the cross-encoder over a query's top {blend.depth}, one query at a time on 2 threads over {len(sample)} test queries: median {p50:.1f} ms, p99 {p99:.1f} ms (on top of the second stage's; bench_search_stages has each earlier stage's latency). Training: {float(str(training['seconds'])) / 60:.1f} min on 2 threads.",
         "",
         "Goal of issue #18: NDCG@10 ≥ 0.45 (and Recall@100 ≥ 0.88, which re-ordering the top items cannot move).",
         "",
