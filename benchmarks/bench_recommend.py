@@ -75,6 +75,7 @@ from paretorec.retrieve.recommend import (
 from paretorec.retrieve.recommend.evaluation import TAIL_MAX, fit_learned_merge
 from paretorec.retrieve.recommend.learned_merge import LearnedMerge, MergeConfig
 from recommend_convergence import convergence_only
+from recommend_seeds import collect_seeds, render_seeds, save_seed_run
 
 RESULTS = Path(__file__).resolve().parent / "results"
 WORK = Path(__file__).resolve().parent / ".work" / "recommend"
@@ -88,7 +89,8 @@ BASELINE = "covisitation"
 COMPARED = ("recall@10", "recall@50", "ndcg@10")
 N_BOOTSTRAP = 1000
 PER_USER = WORK / "per_user.npz"
-MODELS = WORK / "models"  # our fitted generators, for --reuse-models
+MODELS = WORK / "models"  # our fitted generators (seed 0), for --reuse-models
+SEEDS = WORK / "seeds"  # the --model-seed runs other than 0: figures and per-user lists
 LEARNED = "learned merge"
 UNSEEN = WORK / "unseen_shops.json"  # the unseen shops' figures, for --unseen-from-cache
 PerUser = dict[str, dict[str, NDArray[np.float64]]]
@@ -795,6 +797,7 @@ def render(report: dict[str, Any], out: Path = RESULTS / "recommend.md") -> None
     bar = max(finished, key=lambda n: finished[n]) if finished else None
     best_ours = max(ours, key=lambda n: ours[n]) if ours else None
     lines += render_learned(report)
+    lines += render_seeds(report.get("model_seeds"), LABELS)
     lines += ["Read with care:", ""]
     if bar and best_ours:
         lines.append(
@@ -893,13 +896,14 @@ def run_learned_merge(
     threads: int,
     reuse: bool = False,
     keep: bool = True,
+    seed: int = SEED,
 ) -> dict[str, Any]:
     """The learned merge as `eval recommend --merge auto` (the default) trains and picks it:
     `fit_learned_merge` over the product's recommender (its default generators, the
     neural ones early-stopped on valid), trained on the valid items of up to 20,000 seeded
     users and checked against the default quotas on a fifth of them it did not train on;
     measured on test with paired intervals per slice."""
-    saved = MODELS / "learned-merge"
+    saved = models_dir(seed) / "learned-merge"
     start = time.perf_counter()
     if reuse and (saved / "choice.json").exists():  # trained by an earlier run
         learned = LearnedMerge.load(saved)
@@ -907,7 +911,7 @@ def run_learned_merge(
     else:
         log("learned merge: fit_learned_merge as eval recommend runs it")
         choice = fit_learned_merge(
-            product, sequences, config=MergeConfig(seed=SEED, threads=threads), seed=SEED
+            product, sequences, config=MergeConfig(seed=seed, threads=threads), seed=seed
         )
         learned = choice.learned
         check = {
@@ -1143,11 +1147,81 @@ def render_learned(report: dict[str, Any]) -> list[str]:
 # ------------------------------------------------------------------ the run
 
 
+def models_dir(seed: int) -> Path:
+    """Where a training seed's fitted generators are kept (seed 0: MODELS, as before)."""
+    return MODELS if seed == SEED else WORK / f"models-seed-{seed}"
+
+
 def _cut(saved: Path) -> dict[str, Any]:
     """A reused model's note that its training was cut short (cut.json beside it: the
     cap it was running under and why it had not stopped yet)."""
     note = saved / "cut.json"
     return {"cut": json.loads(note.read_text())} if note.exists() else {}
+
+
+# the generators `eval recommend` fits by default (cli._recommend._generators), the neural
+# ones under an epoch cap with early stopping on the valid items of the seeded 5,000 users
+# `fit_on_train` draws (validation_set), as the product does
+GENERATORS: tuple[tuple[Callable[[argparse.Namespace], Any], bool], ...] = (
+    (lambda args: Popularity(), False),
+    (lambda args: CoVisitation(), False),
+    (lambda args: TwoTower(epochs=args.tower_epochs, seed=args.model_seed), True),
+    (
+        lambda args: Sequential(
+            epochs=args.sequential_epochs, batch_size=512, seed=args.model_seed
+        ),
+        True,
+    ),
+)
+
+
+def training_inputs(
+    dataset: Any, full: Any, train: list[NDArray[np.int64]]
+) -> tuple[NDArray[np.float32], float, SplitSequences, ValidationSet | None, Any]:
+    """The item vectors (cached) and the sequences, early-stopping set and training data
+    every generator is fitted on."""
+    from paretorec.retrieve.recommend import TrainingData
+
+    log("encoding item texts (cached)")
+    start = time.perf_counter()
+    vectors = encode_items_cached(
+        SentenceTransformerEncoder(), item_text(dataset.items), cache_dir() / "embeddings"
+    )
+    encode_seconds = time.perf_counter() - start
+    sequences = SplitSequences(
+        full.item_ids, full.user_ids, tuple(train), tuple(full.valid), tuple(full.test)
+    )
+    stopping = validation_set(sequences, users=VALID_USERS, seed=SEED)
+    return vectors, encode_seconds, sequences, stopping, TrainingData(vectors, tuple(train))
+
+
+def fit_generator(
+    args: argparse.Namespace, model: Any, neural: bool, data: Any, stopping: ValidationSet | None
+) -> tuple[Any, float]:
+    """One generator fitted on train (neural ones with early stopping on `stopping`) and
+    saved under MODELS, or loaded from there with --reuse-models; with its fit seconds."""
+    log(f"training {model.source}")
+    start = time.perf_counter()
+    saved = models_dir(args.model_seed) / model.source.value
+    if args.reuse_models and (saved / "config.json").exists():  # fitted by an earlier run
+        return type(model).load(saved), float((saved / "fit_seconds.json").read_text())
+    if neural:
+        source = model.source.value
+
+        def heard(epoch: int, value: float) -> None:
+            log(f"  {source} epoch {epoch + 1}: valid {value:.4f}")
+
+        model.fit(data, validation=stopping, on_epoch=heard)
+    else:
+        model.fit(data)
+    fit_seconds = time.perf_counter() - start
+    if not args.quick:
+        model.save(saved)
+        (saved / "fit_seconds.json").write_text(f"{fit_seconds}\n")
+        (saved / "cut.json").unlink(missing_ok=True)  # a note on an earlier, cut-short fit
+    training_log = getattr(model, "training_log", None)
+    log(f"  {fit_seconds:.0f} s; {training_log.summary() if training_log else ''}")
+    return model, fit_seconds
 
 
 def run_ours(
@@ -1166,58 +1240,13 @@ def run_ours(
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """Our generators and their merge: fitted on train, figures on test (per-user figures
     into `per_user`)."""
-    log("encoding item texts (cached)")
-    start = time.perf_counter()
-    vectors = encode_items_cached(
-        SentenceTransformerEncoder(), item_text(dataset.items), cache_dir() / "embeddings"
-    )
-    encode_seconds = time.perf_counter() - start
-
-    # the generators `eval recommend` fits by default (cli._recommend._generators), the
-    # neural ones under an epoch cap with early stopping on the valid items of the seeded
-    # 5,000 users `fit_on_train` draws (validation_set), as the product does
-    generators: list[tuple[Callable[[], Any], bool]] = [
-        (lambda: Popularity(), False),
-        (lambda: CoVisitation(), False),
-        (lambda: TwoTower(epochs=args.tower_epochs, seed=SEED), True),
-        (lambda: Sequential(epochs=args.sequential_epochs, batch_size=512, seed=SEED), True),
-    ]
+    vectors, encode_seconds, sequences, stopping, data = training_inputs(dataset, full, train)
     fit_times: dict[Source, float] = {}
     fitted: dict[Source, Any] = {}
-    from paretorec.retrieve.recommend import TrainingData
-
-    sequences = SplitSequences(
-        full.item_ids, full.user_ids, tuple(train), tuple(full.valid), tuple(full.test)
-    )
-    stopping = validation_set(sequences, users=VALID_USERS, seed=SEED)
-    data = TrainingData(vectors, tuple(train))
-    for build, neural in generators:
-        model = build()
-        log(f"training {model.source}")
-        start = time.perf_counter()
-        saved = MODELS / model.source.value
-        reused = args.reuse_models and (saved / "config.json").exists()
-        if reused:  # fitted by an earlier run
-            model = type(model).load(saved)
-            fit_seconds = float(json.loads((saved / "fit_seconds.json").read_text()))
-        elif neural:
-            source = model.source.value
-
-            def heard(epoch: int, value: float, source: str = source) -> None:
-                log(f"  {source} epoch {epoch + 1}: valid {value:.4f}")
-
-            model.fit(data, validation=stopping, on_epoch=heard)
-            fit_seconds = time.perf_counter() - start
-        else:
-            model.fit(data)
-            fit_seconds = time.perf_counter() - start
-        if not args.quick and not reused:
-            model.save(saved)
-            (saved / "fit_seconds.json").write_text(f"{fit_seconds}\n")
+    for build, neural in GENERATORS:
+        model, seconds = fit_generator(args, build(args), neural, data, stopping)
         fitted[model.source] = model
-        fit_times[model.source] = fit_seconds
-        training_log = getattr(model, "training_log", None)
-        log(f"  {fit_seconds:.0f} s; {training_log.summary() if training_log else ''}")
+        fit_times[model.source] = seconds
 
     # the product's recommender: its default co-visitation and quotas
     product = Recommender(full.item_ids, vectors, dict(fitted), quotas=DEFAULT_QUOTAS)
@@ -1312,6 +1341,7 @@ def run_ours(
             args.threads,
             reuse=args.reuse_models,
             keep=not args.quick,
+            seed=args.model_seed,
         )
         results[LEARNED]["fit_seconds"] += sum(fit_times.values())
     extra = {
@@ -1320,12 +1350,31 @@ def run_ours(
             s.value: getattr(m, "validation_curve", None) for s, m in fitted.items()
         },
         "training": {
-            s.value: m.training_log.as_dict() | _cut(MODELS / s.value)
+            s.value: m.training_log.as_dict() | _cut(models_dir(args.model_seed) / s.value)
             for s, m in fitted.items()
             if getattr(m, "training_log", None) is not None
         },
     }
     return results, extra
+
+
+def with_seeds(report: dict[str, Any], per_user: PerUser) -> None:
+    """The training seeds' section of `report` from the stored seed runs (none below 2)."""
+    peer = best_peer(report["results"])
+    found = collect_seeds(report, per_user, SEEDS, peer[0] if peer else None)
+    if found is None:
+        report.pop("model_seeds", None)
+    else:
+        report["model_seeds"] = found
+
+
+def seed_run(args: argparse.Namespace, run: dict[str, Any], per_user: PerUser) -> None:
+    """A --model-seed run other than 0: kept beside the stored run, whose seeds table it joins."""
+    save_seed_run(SEEDS, args.model_seed, run, per_user)
+    report = json.loads((RESULTS / "recommend.json").read_text())
+    with_seeds(report, load_per_user())
+    (RESULTS / "recommend.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    render(report)
 
 
 def merge_ours(
@@ -1348,6 +1397,8 @@ def merge_ours(
         }
         save_per_user(per_user)
     report["comparisons"] = comparisons(per_user)
+    if not quick:
+        with_seeds(report, per_user)
     out = WORK / "quick.json" if quick else RESULTS / "recommend.json"
     out.write_text(json.dumps(report, indent=2, default=str) + "\n")
     render(report, WORK / "quick.md" if quick else RESULTS / "recommend.md")
@@ -1415,7 +1466,28 @@ def main() -> None:
         action="store_true",
         help="load our generators fitted by an earlier run (.work/recommend/models) instead of fitting",
     )
+    parser.add_argument(
+        "--model-seed",
+        type=int,
+        default=SEED,
+        help="ours: the training seed of the neural generators and the learned merge (the "
+        "split and validation users stay fixed); a seed other than 0 is kept beside the "
+        "stored run (.work/recommend/seeds) and its figures join the seeds table",
+    )
+    parser.add_argument(
+        "--collect-seeds",
+        action="store_true",
+        help="only recollect the stored --model-seed runs into recommend.json and rewrite the md",
+    )
     args = parser.parse_args()
+    if args.model_seed != SEED and args.only != "ours":
+        parser.error("--model-seed goes with --only ours")
+    if args.collect_seeds:  # the stored seed runs into recommend.json's seeds table
+        report = json.loads((RESULTS / "recommend.json").read_text())
+        with_seeds(report, load_per_user())
+        (RESULTS / "recommend.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+        render(report)
+        return
     if args.render:
         report = json.loads((RESULTS / "recommend.json").read_text())
         if "comparisons" not in report and PER_USER.exists():
@@ -1426,7 +1498,7 @@ def main() -> None:
         render(report)
         return
     started = time.perf_counter()
-    torch.manual_seed(SEED)
+    torch.manual_seed(args.model_seed)
     torch.set_num_threads(args.threads)
     if args.only == "unseen":  # only the unseen shops, into the stored recommend.json
         shops = run_unseen_shops(args)
@@ -1463,7 +1535,16 @@ def main() -> None:
     log(f"{n_users} users, {n_items} items, {sum(s.size for s in train)} train interactions")
     if args.only == "convergence":  # our neural models before / after, seeds (#18, #21)
         convergence_only(
-            args, dataset, train, valid_items, test_items, before_test, started, metrics_of, log
+            args,
+            dataset,
+            train,
+            valid_items,
+            test_items,
+            before_test,
+            started,
+            metrics_of,
+            log,
+            per_user_of,
         )
         return
 
@@ -1540,7 +1621,10 @@ def main() -> None:
                 "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
                 "threads": args.threads,
             }
-            merge_ours(report, results, per_user, quick=args.quick)
+            if args.model_seed != SEED and not args.quick:
+                seed_run(args, {**report, "results": results}, per_user)
+            else:
+                merge_ours(report, results, per_user, quick=args.quick)
             return
         if not args.quick:  # kept at once: a failure among the peers loses nothing of ours
             save_per_user(per_user)

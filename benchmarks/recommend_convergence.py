@@ -47,11 +47,16 @@ from paretorec.data.locations import cache_dir
 from paretorec.encode import SentenceTransformerEncoder, encode_items_cached, item_text
 from paretorec.retrieve.recommend import Sequential, TrainingData, TwoTower, ValidationSet
 from paretorec.retrieve.recommend.base import Generator
+from recommend_seeds import seed_averaged
+from significance import SIG, yes_no
 
 VARIANTS = ("fixed epochs (before)", "early stopping (after)")
 MODELS = ("two-tower", "sequential")
 FIGURES = ("ndcg@10", "recall@10", "recall@50")
 CHUNK = 2000
+RECBOLE = "RecBole SASRec"
+PerUserOf = Callable[[NDArray[np.int64], sp.csr_array], dict[str, NDArray[np.float64]]]
+Lists = dict[str, NDArray[np.float64]]  # "model|variant|seed|metric" -> each test user's figure
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 WORK = HERE / ".work" / "recommend"
@@ -123,15 +128,17 @@ def run_convergence(
     valid_users: int,
     metrics_of: Callable[[NDArray[np.int64], sp.csr_array], dict[str, float]],
     log: Callable[[str], None],
-    save: Callable[[dict[str, Any]], None],
+    save: Callable[[dict[str, Any], Lists], None],
+    per_user_of: PerUserOf | None = None,
     sample_seed: int = 0,
     only_seed: int | None = None,
     recbole_from: Path | None = None,
     recbole_wait: float = 0.0,
     recbole_start: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    """Every (model, variant, seed): its epochs, curve and test figures; `save(report)`
-    after each run, so a run cut short keeps what finished. With `recbole_from`, RecBole's
+    """Every (model, variant, seed): its epochs, curve and test figures; `save(report,
+    lists)` after each run (with each test user's figures when `per_user_of` is given, for
+    the paired intervals), so a run cut short keeps what finished. With `recbole_from`, RecBole's
     SASRec on the same users instead (started there first, with `recbole_start` = (epoch
     cap, threads), when the folder holds no sample yet)."""
     n_users, n_items = len(train), vectors.shape[0]
@@ -166,11 +173,12 @@ def run_convergence(
             start_recbole_sample(
                 recbole_from, chosen, before_test, test_items, recbole_start, recbole_wait, log
             )
-        report["recbole"] = collect_recbole_sample(
-            recbole_from, chosen, relevance, metrics_of, log, recbole_wait
+        report["recbole"], recbole_lists = collect_recbole_sample(
+            recbole_from, chosen, relevance, metrics_of, log, recbole_wait, per_user_of
         )
-        save(report)
+        save(report, recbole_lists)
         return report
+    lists: Lists = {}
     for seed in range(seeds) if only_seed is None else (only_seed,):
         for model_name in MODELS:
             for variant in VARIANTS:
@@ -181,7 +189,11 @@ def run_convergence(
                 fit_seconds = time.perf_counter() - start
                 assert model.training_log is not None
                 start = time.perf_counter()
-                found = metrics_of(top_k(model, histories, vectors, 50), relevance)
+                top = top_k(model, histories, vectors, 50)
+                found = metrics_of(top, relevance)
+                if per_user_of is not None:
+                    for metric, values in per_user_of(top, relevance).items():
+                        lists[f"{model_name}|{variant}|{seed}|{metric}"] = values
                 run = {
                     "model": model_name,
                     "variant": variant,
@@ -195,7 +207,7 @@ def run_convergence(
                 log(f"  {model.training_log.summary()}; test {json.dumps(found)}")
                 report["runs"].append(run)
                 report["summary"] = summarize(report["runs"])
-                save(report)
+                save(report, lists)
     return report
 
 
@@ -236,14 +248,16 @@ def collect_recbole_sample(
     metrics_of: Callable[[NDArray[np.int64], sp.csr_array], dict[str, float]],
     log: Callable[[str], None],
     wait: float,
-) -> dict[str, Any]:
+    per_user_of: PerUserOf | None = None,
+) -> tuple[dict[str, Any], Lists]:
     """RecBole's SASRec run by hand on the sample's sequences (bench_recommend's runner, an
     atomic file of these users only, its process id in ``folder/pid``): waits up to `wait`
     seconds while it runs, then its own figures and its top 50 (history excluded) scored
-    here; a test user it did not rank counts as a miss."""
+    here (with each user's figures, when `per_user_of` is given); a test user it did not
+    rank counts as a miss."""
     written = np.load(folder / "users.npy")
     if not np.array_equal(written, chosen):
-        return {"error": f"{folder} holds other users than this sample"}
+        return {"error": f"{folder} holds other users than this sample"}, {}
     result = folder / "result.json"
     deadline = time.perf_counter() + wait
     while not result.exists() and time.perf_counter() < deadline and _alive(folder / "pid"):
@@ -253,7 +267,7 @@ def collect_recbole_sample(
         found: dict[str, Any] = {"error": "the RecBole run did not finish"}
         if (folder / "progress.json").exists():
             found.update(json.loads((folder / "progress.json").read_text()))
-        return found
+        return found, {}
     done: dict[str, Any] = json.loads(result.read_text())
     saved = np.load(folder / "top.npz")
     position = {int(u): i for i, u in enumerate(saved["users"])}
@@ -264,7 +278,16 @@ def collect_recbole_sample(
     ours = {name: value * share for name, value in found.items()}
     misses = int((~have).sum())
     log(f"RecBole on the sample: {json.dumps(ours)}")
-    return {**done, "ours": ours, "unranked_users": misses, "items_in_file": len(items) - 1}
+    lists: Lists = {}
+    if per_user_of is not None:
+        for metric, values in per_user_of(
+            saved["top"][rows[have]], relevance[np.flatnonzero(have)]
+        ).items():
+            every = np.zeros(chosen.size)  # an unranked user: a miss
+            every[have] = values
+            lists[f"{RECBOLE}|-|-|{metric}"] = every
+    found = {**done, "ours": ours, "unranked_users": misses, "items_in_file": len(items) - 1}
+    return found, lists
 
 
 def _alive(pid_file: Path) -> bool:
@@ -329,6 +352,31 @@ def _render_recbole(row: dict[str, Any] | None, report: dict[str, Any]) -> list[
     ]
 
 
+def _render_paired(rows: list[dict[str, Any]]) -> list[str]:
+    """After minus before (and minus RecBole) with seed-averaged paired intervals."""
+    if not rows:
+        return []
+    lines = [
+        "",
+        "Paired over the sample's test users: *early stopping (after)* minus the row named, each user's figure averaged over the seeds, 95% paired bootstrap interval over the users (1,000 resamples); *ahead*: seeds where after's mean is above; *sig. ahead*: seeds where that seed's own interval lies above 0.",
+        "",
+        f"| model | minus | metric | Δ [95% CI] | {SIG} | Δ by seed | ahead | sig. ahead |",
+        "|---|---|---|---:|---:|---|---:|---:|",
+    ]
+    for row in rows:
+        n = len(row["seeds"])
+        minus = (
+            "fixed epochs (before)"
+            if row["against"] == "before"
+            else f"{row['against']} (its top 50 scored here)"
+        )
+        by_seed = " ".join(f"{d:+.4f}" for d in row["per_seed"])
+        lines.append(
+            f"| {row['model']} | {minus} | {row['metric']} | {row['difference']:+.4f} [{row['lower']:+.4f}, {row['upper']:+.4f}] | {yes_no(bool(row['significant']))} | {by_seed} | {row['ahead']}/{n} | {row['significant_seeds']}/{n} |"
+        )
+    return lines
+
+
 def _render_scale(report: dict[str, Any]) -> list[str]:
     commands = "; ".join(f"`python benchmarks/{c}`" for c in report.get("commands", []))
     lines = [
@@ -351,6 +399,7 @@ def _render_scale(report: dict[str, Any]) -> list[str]:
             f"| {model} | {variant} | {row['ndcg@10']['n']} | {cell(row['ndcg@10'])} | {cell(row['recall@10'])} | {cell(row['recall@50'])} | {row['epochs_run']} | {row['best_epoch']} | {row['stopped_early']} | {row['fit_seconds']['mean']:.0f} |"
         )
     lines += _render_recbole(report.get("recbole"), report)
+    lines += _render_paired(report.get("paired", []))
     lines += ["", "Validation curves (valid metric by epoch, each run):", ""]
     for run in report["runs"]:
         t = run["training"]
@@ -373,6 +422,7 @@ def convergence_only(
     started: float,
     metrics_of: Callable[[NDArray[np.int64], sp.csr_array], dict[str, float]],
     log: Callable[[str], None],
+    per_user_of: PerUserOf | None = None,
 ) -> None:
     """`bench_recommend.py --only convergence`: results/recommend_convergence.{json,md},
     rewritten after each run."""
@@ -395,9 +445,14 @@ def convergence_only(
         seed_name = "recbole"
     mine = seeds_dir / f"u{args.convergence_users}-e{args.max_epochs}-seed-{seed_name}.json"
 
-    def save(report: dict[str, Any]) -> None:
-        """This process's runs, then every process's runs (seeds may run as parallel
-        processes, one --seed each), grouped by sample size and cap, into results/."""
+    def save(report: dict[str, Any], lists: Lists) -> None:
+        """This process's runs (and each test user's figures, beside them), then every
+        process's runs (seeds may run as parallel processes, one --seed each), grouped by
+        sample size and cap, into results/."""
+        if lists:
+            partial = mine.with_name(mine.stem + f".{os.getpid()}.partial.npz")
+            np.savez(partial, **lists)  # type: ignore[arg-type]
+            partial.replace(mine.with_suffix(".npz"))
         report = {
             **report,
             "command": command,
@@ -409,22 +464,32 @@ def convergence_only(
         for path in sorted(seeds_dir.glob("*.json")):
             found = json.loads(path.read_text())
             key = (found["users"], found["max_epochs"], found["validation_users"])
+            found["lists"] = path.with_suffix(".npz")
             groups.setdefault(key, []).append(found)
         scales = []
         for key in sorted(groups):
             files = groups[key]
+            for found in files:
+                found["lists"] = Path(found["lists"])
             runs = [run for found in files for run in found["runs"]]
             runs.sort(
                 key=lambda r: (r["seed"], MODELS.index(r["model"]), VARIANTS.index(r["variant"]))
             )
             scales.append(
                 {
-                    **{k: v for k, v in files[0].items() if k not in ("command", "wall_seconds")},
+                    **{
+                        k: v
+                        for k, v in files[0].items()
+                        if k not in ("command", "wall_seconds", "lists")
+                    },
                     "runs": runs,
                     "seeds": sorted({r["seed"] for r in runs}),
                     "summary": summarize(runs),
                     "commands": sorted({f["command"] for f in files if "command" in f}),
                     "recbole": next((f["recbole"] for f in files if "recbole" in f), None),
+                    "paired": paired_rows(
+                        [load_lists(f["lists"]) for f in files if f["lists"].exists()]
+                    ),
                 }
             )
         atomic_write(
@@ -446,11 +511,48 @@ def convergence_only(
         metrics_of=metrics_of,
         log=log,
         save=save,
+        per_user_of=per_user_of,
         only_seed=args.seed,
         recbole_from=None if args.recbole_from is None else Path(args.recbole_from),
         recbole_wait=args.recbole_budget or 0.0,
         recbole_start=(args.recbole_epochs, args.recbole_threads or args.threads),
     )
+
+
+def load_lists(path: Path) -> Lists:
+    with np.load(path) as saved:
+        return {key: saved[key] for key in saved.files}
+
+
+def paired_rows(files: list[Lists]) -> list[dict[str, Any]]:
+    """For each model, *after* minus *before* and *after* minus RecBole's SASRec (where its
+    figures are there): each test user's figure averaged over the seeds that ran both,
+    then a 95% paired bootstrap interval over the users; with each seed's difference."""
+    lists: Lists = {k: v for found in files for k, v in found.items()}
+    rows = []
+    for model in MODELS:
+        for metric in ("ndcg@10", "recall@10"):
+            by_variant = [
+                {
+                    int(k.split("|")[2]): v
+                    for k, v in lists.items()
+                    if k.startswith(f"{model}|{variant}|") and k.endswith(f"|{metric}")
+                }
+                for variant in VARIANTS
+            ]
+            both = sorted(set(by_variant[0]) & set(by_variant[1]))
+            if not both:
+                continue
+            after = [by_variant[1][s] for s in both]
+            against = {"before": [by_variant[0][s] for s in both]}
+            if (peer := lists.get(f"{RECBOLE}|-|-|{metric}")) is not None:
+                against[RECBOLE] = [peer] * len(both)
+            for name, base in against.items():
+                rows.append(
+                    {"model": model, "against": name, "metric": metric, "seeds": both}
+                    | seed_averaged(after, base)
+                )
+    return rows
 
 
 def atomic_write(path: Path, text: str) -> None:
