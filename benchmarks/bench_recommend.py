@@ -30,6 +30,10 @@ our models on the same users.
     .venv/bin/python benchmarks/bench_recommend.py --only peers --recbole-epochs 50 \\
         --recbole-budget 2400
     .venv/bin/python benchmarks/bench_recommend.py --render   # recommend.md from the json
+    # our models again with other training seeds (parallel processes are fine), then the
+    # seeds table (each seed run also collects the ones finished before it):
+    .venv/bin/python benchmarks/bench_recommend.py --only ours --threads 1 --model-seed 1
+    .venv/bin/python benchmarks/bench_recommend.py --collect-seeds
 """
 
 from __future__ import annotations
