@@ -22,3 +22,25 @@ def mean_sd_cell(mean: float, sd: float, n: int, digits: int = 4, sign: str = ""
 
 def mean_sd_text(values: Sequence[float], digits: int = 4, sign: str = "") -> str:
     return mean_sd_cell(*mean_sd(values), len(values), digits, sign)
+
+
+def t_interval(differences: Sequence[float], alpha: float = 0.05) -> tuple[float, float, float]:
+    """The mean of paired per-seed differences and its (1 - alpha) Student t interval over
+    the seeds: the interval that counts training-seed variance (a bootstrap over users or
+    queries within one seed does not). Needs at least 2 seeds."""
+    from scipy import stats
+
+    if len(differences) < 2:
+        raise ValueError("a t interval over seeds needs at least 2 seeds")
+    values = np.asarray(differences, dtype=np.float64)
+    mean = float(values.mean())
+    half = float(
+        stats.t.ppf(1 - alpha / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size)
+    )
+    return mean, mean - half, mean + half
+
+
+def t_interval_text(differences: Sequence[float], digits: int = 4) -> str:
+    """`+0.0123 [+0.0050, +0.0190]`: the mean difference over seeds and its 95% t interval."""
+    mean, lower, upper = t_interval(differences)
+    return f"{mean:+.{digits}f} [{lower:+.{digits}f}, {upper:+.{digits}f}]"
