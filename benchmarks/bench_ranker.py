@@ -41,7 +41,8 @@ from paretorec.rank import (
     truth_for,
 )
 from paretorec.simulate import WorldConfig
-from spread import mean_sd_text
+from significance import SIG, yes_no
+from spread import mean_sd_text, t_interval, t_interval_text
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -157,34 +158,85 @@ def table(rows: list[dict[str, Any]], data: str, truth: bool) -> list[str]:
     return lines
 
 
-def against_single_task(rows: list[dict[str, Any]], data: str) -> list[str]:
-    """Each multi-task model's AUC minus the single-task model's, task by task, paired by
-    training seed: mean ± sd over the seeds and in how many seeds it is ahead."""
+def paired_differences(rows: list[dict[str, Any]], data: str) -> dict[tuple[str, str], list[float]]:
+    """Each multi-task model's AUC minus the single-task model's, per (model, task), one
+    difference per training seed both ran (in the rows' seed order)."""
     grouped = by_model_task(rows, data)
     single = {
         task: {r["seed"]: r["auc"] for r in g}
         for (m, task), g in grouped.items()
         if m == "single-task"
     }
-    lines = [
-        "| model | task | Δ AUC vs single-task (mean ± sd) | ahead in seeds |",
-        "|---|---|---:|---:|",
-    ]
+    out: dict[tuple[str, str], list[float]] = {}
     for (model, task), group in grouped.items():
         if model == "single-task" or task not in single:
             continue
-        diffs = [
+        out[model, task] = [
             float(r["auc"]) - float(single[task][r["seed"]])
             for r in group
             if r["seed"] in single[task]
         ]
+    return out
+
+
+def against_single_task(rows: list[dict[str, Any]], data: str) -> list[str]:
+    """Each multi-task model's AUC minus the single-task model's, task by task, paired by
+    training seed: mean ± sd over the seeds, the mean's 95% Student t interval over the
+    seeds (the variance that counts here: the data stay the same), whether it excludes 0,
+    and in how many seeds the model is ahead."""
+    lines = [
+        "| model | task | Δ AUC vs single-task (mean ± sd) | Δ AUC, 95% t interval over seeds "
+        f"| {SIG} | ahead in seeds |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for (model, task), diffs in paired_differences(rows, data).items():
         if len(diffs) < 2:
             continue
         ahead = sum(d > 0 for d in diffs)
+        _, lower, upper = t_interval(diffs)
         lines.append(
-            f"| {model} | {task} | {mean_sd_text(diffs, sign='+')} | {ahead}/{len(diffs)} |"
+            f"| {model} | {task} | {mean_sd_text(diffs, sign='+')} | {t_interval_text(diffs)} "
+            f"| {yes_no(lower > 0 or upper < 0)} | {ahead}/{len(diffs)} |"
         )
     return lines if len(lines) > 2 else []
+
+
+def paired_verdict(rows: list[dict[str, Any]], data: str) -> str:
+    """One sentence from the intervals: which differences are significant at 95% (above or
+    below the single-task model) and that the others' intervals hold 0."""
+    above: list[str] = []
+    below: list[str] = []
+    rest = 0
+    seeds = 0
+    for (model, task), diffs in paired_differences(rows, data).items():
+        if len(diffs) < 2:
+            continue
+        seeds = max(seeds, len(diffs))
+        _, lower, upper = t_interval(diffs)
+        if lower > 0:
+            above.append(f"{model} on {task}")
+        elif upper < 0:
+            below.append(f"{model} on {task}")
+        else:
+            rest += 1
+    if not above and not below:
+        return (
+            f"Over the {seeds} seeds no multi-task model differs significantly from the "
+            "single-task model at 95%: every interval holds 0."
+        )
+    parts = [
+        f"significantly {side} the single-task model at 95%: " + ", ".join(found)
+        for side, found in (("above", above), ("below", below))
+        if found
+    ]
+    tail = (
+        ""
+        if not rest
+        else "; the other difference's interval holds 0 (no difference shown)"
+        if rest == 1
+        else f"; the other {rest} differences' intervals hold 0 (no difference shown)"
+    )
+    return f"Over the {seeds} seeds, " + "; ".join(parts) + tail + "."
 
 
 def main() -> None:
@@ -214,7 +266,12 @@ def main() -> None:
     args = parser.parse_args()
     stored = _stored()
     if args.render:
-        _write(stored["rows"], stored["sizes"], stored["commands"], stored.get("minutes", {}))
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "ranker.md").write_text(
+            _markdown(
+                stored["rows"], stored["sizes"], stored["commands"], stored.get("minutes", {})
+            )
+        )
         return
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
@@ -301,6 +358,16 @@ def _write(
             {"rows": rows, "sizes": sizes, "commands": commands, "minutes": minutes}, indent=2
         )
     )
+    (RESULTS / "ranker.md").write_text(_markdown(rows, sizes, commands, minutes))
+
+
+def _markdown(
+    rows: list[dict[str, Any]],
+    sizes: dict[str, str],
+    commands: list[str],
+    minutes: dict[str, float],
+) -> str:
+    """ranker.md from the rows (one per dataset, seed, model, task)."""
     runs = "; ".join(
         f"`{c}`" + (f" ({minutes[c]:.1f} min)" if c in minutes else "") for c in commands
     )
@@ -330,13 +397,19 @@ def _write(
             ]
             paired = against_single_task(rows, name)
             if paired:
+                synthetic = " (synthetic log)" if name == "simulator" else ""
                 md += [
                     "",
-                    "Each multi-task model minus the single-task model, paired by seed:",
+                    f"Each multi-task model minus the single-task model{synthetic}, paired by "
+                    "training seed: the mean difference's 95% Student t interval over the seeds "
+                    f"counts the training-seed variance (the data stay the same); *{SIG}*: the "
+                    "interval excludes 0.",
                     "",
                     *paired,
+                    "",
+                    paired_verdict(rows, name),
                 ]
-    (RESULTS / "ranker.md").write_text("\n".join(md) + "\n")
+    return "\n".join(md) + "\n"
 
 
 def _describe(features: RankerFeatures) -> str:
