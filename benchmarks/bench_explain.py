@@ -25,13 +25,16 @@ Measured:
 
 Seeds (issue #21): seed s trains the policy (and its shop's logs and predictor) with seed
 s and draws the fresh sessions with EVAL_SEED + s; the shops' worlds stay the same. Each
-seed's figures as before, then mean +- sd across seeds. Each seed's result is kept in
+seed's figures as before, then mean +- sd across seeds and NEW - OLD's 95% Student t
+interval over the seeds (the interval that counts training-seed variance; the bootstrap
+intervals are within one seed). Each seed's result is kept in
 benchmarks/.work/explain/ (one shop at a time), so a seed already run is re-read, not
 rerun; a changed VERSION reruns it. Seeds can run as separate processes (`--seeds 1`),
 or one shop of a seed (`--seeds 2 --shop home`), then `--seeds 0 1 2` re-reads them all
 and writes the report.
 
     .venv/bin/python benchmarks/bench_explain.py [--quick] [--seeds 0 1 2]
+    .venv/bin/python benchmarks/bench_explain.py --render   # explain.md from explain.json
 
 Writes benchmarks/results/explain.md and explain.json.
 """
@@ -54,6 +57,8 @@ from paretorec.demo_models import DemoModelSize
 from paretorec.policy import Algorithm, PreferencePolicy, SimulatorSpec, SimulatorTask
 from paretorec.policy.recipe import train_in_simulator
 from paretorec.preference import simplex_grid
+from significance import SIG, yes_no
+from spread import t_interval, t_interval_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
 WORK = Path(__file__).resolve().parent / ".work" / "explain"
@@ -263,7 +268,19 @@ def main() -> None:
     parser.add_argument(
         "--shop", help="run only the shops whose name contains this (e.g. demo, home); no report"
     )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="rewrite explain.md from explain.json, running nothing (with --quick if it was a "
+        "quick run)",
+    )
     args = parser.parse_args()
+    if args.render:
+        saved = json.loads((RESULTS / "explain.json").read_text())
+        kept = {int(s): r for s, r in saved["seeds"].items()}
+        (RESULTS / "explain.md").write_text(markdown(kept, saved["summary"], args))
+        print((RESULTS / "explain.md").read_text())
+        return
     torch.set_num_threads(1)
     per_seed = {seed: run_seed(seed, args.quick, args.shop) for seed in args.seeds}
     if args.shop is not None:
@@ -277,6 +294,18 @@ def main() -> None:
     print((RESULTS / "explain.md").read_text())
 
 
+def shown(name: str) -> str:
+    """A shop's name as the tables print it: every shop here is simulated, and says so."""
+    return name if "simulated" in name else f"{name} (simulated)"
+
+
+def over_seeds(differences: list[float]) -> tuple[str, bool]:
+    """NEW - OLD's mean over the seeds with its 95% t interval (3 decimals), and whether
+    the interval excludes 0 (from its unrounded bounds)."""
+    _, lower, upper = t_interval(differences)
+    return t_interval_text(differences, digits=3), bool(lower > 0 or upper < 0)
+
+
 def markdown(
     per_seed: dict[int, dict[str, Any]], means: dict[str, Any], args: argparse.Namespace
 ) -> str:
@@ -285,7 +314,7 @@ def markdown(
     command = "benchmarks/bench_explain.py" + (" --quick" if args.quick else "")
     command += " --seeds " + " ".join(map(str, seeds))
     lines = [
-        "## Explanations: are the per-objective parts faithful?",
+        "## Explanations: are the per-objective parts faithful? (simulated shops)",
         "",
         f"`{command}`, {platform.machine()}, torch threads 1, {len(seeds)} seed(s) "
         f"({', '.join(map(str, seeds))}), wall per seed "
@@ -301,14 +330,27 @@ def markdown(
         "re-rank every candidate; Spearman correlation per request between each listed item's "
         "part for k and its fall in rank (1: the explanation orders the items exactly as "
         "dropping the objective moves them). 95% bootstrap interval over (request, objective) "
-        "cases, paired, within each seed; mean ± sd (n − 1) across seeds.",
+        "cases, paired, within each seed; mean ± sd (n − 1) across seeds. The within-seed "
+        "intervals hold the seed's trained policy fixed; NEW − OLD's 95% Student t interval "
+        "over the seeds' differences is the one that counts training-seed variance "
+        f"(*{SIG}*: it excludes 0).",
         "",
-        "Across seeds:",
+        "Across seeds (simulated shops):",
         "",
         "| shop | objectives | seeds | named share OLD | named share NEW | deletion ρ OLD | "
-        "deletion ρ NEW | NEW − OLD | interval excludes 0 |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "deletion ρ NEW | NEW − OLD | within-seed interval excludes 0 | NEW − OLD, 95% t "
+        f"interval over seeds | {SIG} |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---|",
     ]
+
+    def differences(name: str) -> list[float]:
+        return [float(per_seed[s]["shops"][name]["difference"]) for s in seeds]
+
+    def t_cells(name: str) -> str:
+        if len(seeds) < 2:
+            return "— | —"
+        text, significant = over_seeds(differences(name))
+        return f"{text} | {yes_no(significant)}"
 
     def ms(v: dict[str, float]) -> str:
         return f"{v['mean']:.3f} ± {v['sd']:.3f}"
@@ -325,17 +367,17 @@ def markdown(
         if r["ci_above_0"] and r["ci_below_0"]:
             excludes += f", below 0 in {r['ci_below_0']}/{n}"
         lines.append(
-            f"| {name} | {', '.join(r['objectives'])} | {n} | {ms(r['named_share_old'])} | "
+            f"| {shown(name)} | {', '.join(r['objectives'])} | {n} | {ms(r['named_share_old'])} | "
             f"{ms(r['named_share_new'])} | {ms(r['deletion_spearman_old'])} | "
             f"{ms(r['deletion_spearman_new'])} | {r['difference']['mean']:+.3f} ± "
-            f"{r['difference']['sd']:.3f} | {excludes} |"
+            f"{r['difference']['sd']:.3f} | {excludes} | {t_cells(name)} |"
         )
     lines += [
         "",
-        "Per seed:",
+        "Per seed (simulated shops):",
         "",
         "| shop | seed | named share OLD | named share NEW | deletion ρ OLD | "
-        "deletion ρ NEW | NEW − OLD [95%] | cases |",
+        "deletion ρ NEW | NEW − OLD [95% within the seed] | cases |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in means:
@@ -343,7 +385,7 @@ def markdown(
             r = per_seed[seed]["shops"][name]
             lo, hi = r["difference_ci"]
             lines.append(
-                f"| {name} | {seed} | {r['named_share_old']:.3f} | "
+                f"| {shown(name)} | {seed} | {r['named_share_old']:.3f} | "
                 f"{r['named_share_new']:.3f} | {r['deletion_spearman_old']:.3f} | "
                 f"{r['deletion_spearman_new']:.3f} | {r['difference']:+.3f} "
                 f"[{lo:+.3f}, {hi:+.3f}] | {r['cases']:,} |"
@@ -353,11 +395,11 @@ def markdown(
         n = r["seeds"]
         new = r["deletion_spearman_new"]["mean"]
         verdict = (
-            f"predict the deletion better in every seed ({n}/{n} intervals above 0)"
+            f"predict the deletion better in every seed ({n}/{n} within-seed intervals above 0)"
             if r["ci_above_0"] == n
-            else f"predict it worse in every seed ({n}/{n} intervals below 0)"
+            else f"predict it worse in every seed ({n}/{n} within-seed intervals below 0)"
             if r["ci_below_0"] == n
-            else f"do not predict it better in every seed (intervals above 0 in "
+            else f"do not predict it better in every seed (within-seed intervals above 0 in "
             f"{r['ci_above_0']}/{n}, below 0 in {r['ci_below_0']}/{n}"
             + (
                 "; each interval is over one trained policy's requests, so it does not cover "
@@ -367,11 +409,17 @@ def markdown(
             )
             + ")"
         )
+        over = ""
+        if len(seeds) > 1:
+            text, significant = over_seeds(differences(name))
+            over = f"; NEW − OLD over the {len(seeds)} seeds, 95% t interval: {text}, " + (
+                "significant at 95%" if significant else "which holds 0: not significant at 95%"
+            )
         lines.append(
-            f"- {name}: the old explanation left {1 - r['named_share_old']['mean']:.0%} of the "
+            f"- {shown(name)}: the old explanation left {1 - r['named_share_old']['mean']:.0%} of the "
             f"parts' magnitude to 'interaction' (mean over seeds); the new one names every part "
             f"by construction. Dropping an objective: the new parts {verdict} (Spearman "
-            f"{ms(r['deletion_spearman_new'])} vs {ms(r['deletion_spearman_old'])})"
+            f"{ms(r['deletion_spearman_new'])} vs {ms(r['deletion_spearman_old'])}){over}"
             + (
                 "; but weakly: below 0.2, the parts do not tell which items dropping the "
                 "objective would move."

@@ -17,6 +17,7 @@ really better than the promoted policy on the weighted objective, so the gate's
 decisions are scored against the truth. Several seeds (worlds), mean ± sd.
 
     .venv/bin/python benchmarks/bench_loop.py [--seeds 3] [--days 6] [--items 30]
+    .venv/bin/python benchmarks/bench_loop.py --render   # loop.md from loop.json, no run
 
 `--items N` other than 30 runs the same loop on an N-item shop (at most 2,000: the loop's
 policy ranks the whole catalog) and adds its summary to the "larger catalogs" table of
@@ -41,6 +42,8 @@ from paretorec.serve.registry import ModelKind, ModelRegistry
 from paretorec.simulate import UniformRandomPolicy, generate_world
 from paretorec.simulate.config import WorldConfig
 from paretorec.simulate.dataset import simulate_logs
+from significance import SIG, yes_no
+from spread import t_interval, t_interval_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ITEMS, USERS, SESSIONS, LIST = 30, 300, 2000, 3
@@ -118,10 +121,14 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=6)
     parser.add_argument("--items", type=int, default=ITEMS, help="Catalog size (at most 2,000).")
     parser.add_argument(
-        "--from-json", action="store_true", help="Rewrite loop.md from loop.json, running nothing."
+        "--render",
+        "--from-json",
+        action="store_true",
+        dest="render",
+        help="Rewrite loop.md from loop.json, running nothing.",
     )
     args = parser.parse_args()
-    if args.from_json:
+    if args.render:
         saved = json.loads((RESULTS / "loop.json").read_text())
         write_markdown(saved["settings"], saved["runs"], saved.get("catalogs", {}))
         return
@@ -166,6 +173,15 @@ def _summary(runs: list[dict[str, Any]], days: int) -> dict[str, Any]:
     }
 
 
+def over_seeds(differences: list[float]) -> tuple[str, str]:
+    """The paired per-seed differences' mean with its 95% t interval over the seeds, and
+    the "sig. at 95%" cell (from the unrounded bounds); "—" for both with one seed."""
+    if len(differences) < 2:
+        return "—", "—"
+    _, lower, upper = t_interval(differences)
+    return t_interval_text(differences), yes_no(lower > 0 or upper < 0)
+
+
 def _catalog_lines(catalogs: dict[str, Any]) -> list[str]:
     if not catalogs:
         return []
@@ -176,16 +192,18 @@ def _catalog_lines(catalogs: dict[str, Any]) -> list[str]:
         "The same loop and settings on larger simulated shops (`--items N`; every item a "
         "candidate, so at most 2,000 items), on the last day, weighted:",
         "",
-        "| items | seeds × days | frozen | loop | loop − frozen (paired) | promoted (really better) "
-        "| refused (really no better) | seconds |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| items | seeds × days | frozen | loop | loop − frozen (paired) | loop − frozen, 95% t "
+        f"interval over seeds | {SIG} | promoted (really better) | refused (really no better) "
+        "| seconds |",
+        "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
     for size, saved in sorted(catalogs.items(), key=lambda kv: int(kv[0])):
         s, runs = saved["settings"], saved["runs"]
         m = _summary(runs, s["days"])
+        interval, sig = over_seeds(m["gain"])
         lines.append(
             f"| {int(size):,} | {s['seeds']} × {s['days']} | {_mean_sd(m['frozen'])} | "
-            f"{_mean_sd(m['loop'])} | {_mean_sd(m['gain'])} | {m['promoted']} "
+            f"{_mean_sd(m['loop'])} | {_mean_sd(m['gain'])} | {interval} | {sig} | {m['promoted']} "
             f"({m['right_promotions']}) | {m['refused']} ({m['right_refusals']}) | "
             f"{s['seconds']:.0f} |"
         )
@@ -195,13 +213,22 @@ def _catalog_lines(catalogs: dict[str, Any]) -> list[str]:
 def write_markdown(
     settings: dict[str, Any], runs: list[dict[str, Any]], catalogs: dict[str, Any] | None = None
 ) -> None:
+    text = render(settings, runs, catalogs)
+    (RESULTS / "loop.md").write_text(text)
+    print(text)
+
+
+def render(
+    settings: dict[str, Any], runs: list[dict[str, Any]], catalogs: dict[str, Any] | None = None
+) -> str:
+    """loop.md's text from loop.json's settings, runs and larger catalogs."""
     seconds, n_seeds, n_days = settings["seconds"], settings["seeds"], settings["days"]
 
     def per_day(arm: str, day: int, objective: str) -> list[float]:
         return [float(r["days"][day - 1][arm][objective]) for r in runs]
 
     lines = [
-        "## The learning loop in a drifting shop",
+        "## The learning loop in a drifting simulated shop",
         "",
         f"`benchmarks/bench_loop.py`: a {ITEMS}-item simulated shop (lively calibration, every item a "
         f"candidate, lists of {LIST}), {SESSIONS:,} sessions a day. Day 0 is logged by uniformly random "
@@ -213,17 +240,22 @@ def write_markdown(
         "(off-policy training on the log since its promoted version, the SNIPS/DR gate on the latest 30%) "
         f"every day. Values are the simulator's exact expectations per list over {TRUTH_SESSIONS:,} fresh "
         f"sessions (revenue in mean prices; weighted = the gate's 0.5 clicks + 0.3 purchases + 0.2 revenue), "
-        f"mean ± sd over {n_seeds} seeds (worlds); {seconds:.0f} s in all on 2 shared cores.",
+        f"mean ± sd over {n_seeds} seeds (worlds); {seconds:.0f} s in all on 2 shared cores. "
+        "Loop − frozen is paired by seed (the same world and sessions), with its 95% Student t "
+        "interval over the seeds: the interval that counts the variance between seeds (world, "
+        f"logs and training); *{SIG}*: that interval excludes 0.",
         "",
-        "| day | objective | frozen | loop |",
-        "|---:|---|---:|---:|",
+        f"| day | objective | frozen | loop | loop − frozen, 95% t interval over seeds | {SIG} |",
+        "|---:|---|---:|---:|---:|---|",
     ]
     for day in range(1, n_days + 1):
         mark = " (drifted)" if day >= DRIFT_DAY else ""
         for objective in OBJECTIVES:
+            frozen, loop = per_day("frozen", day, objective), per_day("loop", day, objective)
+            interval, sig = over_seeds([b - a for a, b in zip(frozen, loop, strict=True)])
             lines.append(
-                f"| {day}{mark} | {objective} | {_mean_sd(per_day('frozen', day, objective))} | "
-                f"{_mean_sd(per_day('loop', day, objective))} |"
+                f"| {day}{mark} | {objective} | {_mean_sd(frozen)} | {_mean_sd(loop)} | "
+                f"{interval} | {sig} |"
             )
     promotions = ", ".join(
         f"day {day}: {sum(bool(r['days'][day - 1]['promoted']) for r in runs)}/{len(runs)}"
@@ -250,13 +282,15 @@ def write_markdown(
             per_day("loop", last, "weighted"), per_day("frozen", last, "weighted"), strict=True
         )
     ]
+    held = [b - a for a, b in zip(recovered["frozen"], recovered["loop"], strict=True)]
     lines += [
         "",
         f"Loop minus frozen on day {last}, weighted, paired by seed: {_mean_sd(gain)} "
-        f"(per seed: {', '.join(f'{g:+.4f}' for g in gain)}).",
+        f"(per seed: {', '.join(f'{g:+.4f}' for g in gain)}){_verdict(gain)}.",
         "",
         f"Share of the pre-drift reward (day {before}) held on day {last}: frozen "
-        f"{_mean_sd(recovered['frozen'])}, loop {_mean_sd(recovered['loop'])}.",
+        f"{_mean_sd(recovered['frozen'])}, loop {_mean_sd(recovered['loop'])}"
+        f"{_verdict(held)}.",
         "",
         f"The gate against the truth, over {len(decisions)} retrains: {len(promoted_rows)} promoted, of "
         f"which {right_promotions} were really better than the promoted policy; {len(rejected_rows)} "
@@ -264,8 +298,22 @@ def write_markdown(
         "the gate could tell on one day's held-back rounds).",
     ]
     lines += [*_catalog_lines(catalogs or {}), ""]
-    (RESULTS / "loop.md").write_text("\n".join(lines))
-    print("\n".join(lines))
+    return "\n".join(lines)
+
+
+def _verdict(differences: list[float]) -> str:
+    """The generated verdict on paired per-seed differences: in how many seeds the loop is
+    ahead, and whether the 95% t interval over the seeds excludes 0 (empty for one seed)."""
+    if len(differences) < 2:
+        return ""
+    n = len(differences)
+    _, lower, upper = t_interval(differences)
+    significant = lower > 0 or upper < 0
+    return (
+        f"; loop ahead in {sum(d > 0 for d in differences)}/{n} seeds; loop − frozen over the "
+        f"{n} seeds, 95% t interval: {t_interval_text(differences)}, "
+        + ("significant at 95%" if significant else "holds 0: not significant at 95%")
+    )
 
 
 if __name__ == "__main__":

@@ -24,11 +24,14 @@ and weighting), greedy top 10:
 
 Seeds: mean ± sd over seeds, and the demo shop per seed; the differences OURS - TODAY at
 the default weights with 95% paired bootstrap intervals within each seed (over queries on
-the demo shop, over search sessions in the simulator) and pooled over (seed, unit) pairs.
+the demo shop, over search sessions in the simulator), pooled over (seed, unit) pairs, and
+the 95% Student t interval of the per-seed mean differences over the seeds (the one that
+counts training-seed variance).
 How close the predicted relevance is to the truth (grade / MAX_GRADE): its correlation
 and mean absolute error in the simulator's searches and on the demo shop.
 
     .venv/bin/python benchmarks/bench_relevance.py [--seeds 0 1 2] [--quick]
+    .venv/bin/python benchmarks/bench_relevance.py --render   # relevance.md from its json
 
 Writes benchmarks/results/relevance.md and relevance.json.
 """
@@ -53,6 +56,8 @@ from paretorec.policy.recipe import SimulatorRun, train_in_simulator
 from paretorec.policy.rewards import list_ndcg, list_objective_values
 from paretorec.policy.simulator import list_facts
 from paretorec.simulate.sessions import MAX_GRADE
+from significance import SIG, yes_no
+from spread import t_interval, t_interval_text
 
 METRICS = ("ndcg_search", "off_topic_top3", "clicks", "revenue", "diversity")
 
@@ -398,6 +403,30 @@ def main() -> None:
     print((RESULTS / "relevance.md").read_text())
 
 
+def seed_differences(r: dict[str, Any], where: str, key: str, seeds: list[str]) -> list[float]:
+    """OURS - TODAY's mean over the units of each seed, one value per seed."""
+    per_seed = r["paired"][where][key]["per_seed"]
+    return [float(per_seed[s]["mean"]) for s in seeds]
+
+
+def over_seeds(differences: list[float]) -> tuple[str, bool]:
+    """The per-seed differences' mean with its 95% t interval over the seeds (3 decimals,
+    as the table's), and whether it excludes 0 (from the unrounded bounds)."""
+    _, lower, upper = t_interval(differences)
+    return t_interval_text(differences, digits=3), bool(lower > 0 or upper < 0)
+
+
+def over_seeds_verdict(differences: list[float]) -> str:
+    """The generated verdict on OURS − TODAY over the seeds: its 95% t interval and whether
+    it excludes 0, from the numbers (empty for one seed)."""
+    if len(differences) < 2:
+        return ""
+    text, significant = over_seeds(differences)
+    return f"OURS − TODAY over the {len(differences)} seeds, 95% t interval: {text}, " + (
+        "significant at 95%" if significant else "which holds 0: not significant at 95%"
+    )
+
+
 def reading(r: dict[str, Any], seeds: list[str]) -> list[str]:
     """What the tables say, generated from this run's numbers."""
     runs = r["runs"]
@@ -424,7 +453,12 @@ def reading(r: dict[str, Any], seeds: list[str]) -> list[str]:
     per_seed = [runs[s] for s in seeds]
     shop_today = [x["today"]["demo_shop"][d]["off_topic_top3"] for x in per_seed]
     shop_ours = [x["ours"]["demo_shop"][d]["off_topic_top3"] for x in per_seed]
-    holds = all(o < t for o, t in zip(shop_ours, shop_today, strict=True))
+    lower_in = sum(o < t for o, t in zip(shop_ours, shop_today, strict=True))
+    holds = lower_in == len(seeds)
+    shop_differences = seed_differences(r, "demo_shop", "off_topic", seeds)
+    shop_verdict = over_seeds_verdict(shop_differences)
+    repairs = len(seeds) < 2 or over_seeds(shop_differences)[1]
+    sim_verdict = over_seeds_verdict(seed_differences(r, "simulator_search", "off_topic", seeds))
     ours_ndcg = [x["ours"]["demo_shop"][d]["ndcg"] for x in per_seed]
     first = r["first_stage"]
     sim_check = [x["ours"].get("relevance_check_simulator") for x in per_seed]
@@ -453,9 +487,11 @@ def reading(r: dict[str, Any], seeds: list[str]) -> list[str]:
         f"{first['off_topic_top3']:.3f}, NDCG@10 {first['ndcg']:.3f}): TODAY's policy "
         f"{'pushed off-topic items up' if np.mean(shop_today) > first['off_topic_top3'] else 'kept it'} "
         f"(to {np.mean(shop_today):.3f} at the default weights; {min(shop_today):.3f} to "
-        f"{max(shop_today):.3f} across seeds) and the relevance objective repairs that (OURS "
-        f"{np.mean(shop_ours):.3f}), "
-        f"{'lower than TODAY on every seed' if holds else 'but not lower on every seed'}; OURS' "
+        f"{max(shop_today):.3f} across seeds) and the relevance objective "
+        f"{'repairs that' if repairs else 'lowers it'} (OURS {np.mean(shop_ours):.3f}), "
+        f"{'lower than TODAY on every seed' if holds else 'but not lower on every seed'}"
+        + (f" ({lower_in}/{len(seeds)}); {shop_verdict}" if shop_verdict else "")
+        + "; OURS' "
         f"NDCG@10 {np.mean(ours_ndcg):.3f} "
         f"{'does not exceed' if round(float(np.mean(ours_ndcg)), 3) <= round(first['ndcg'], 3) else 'exceeds'} retrieval's.",
         f"- Raising w_relevance raises the lists' true NDCG@10 in search sessions "
@@ -466,10 +502,24 @@ def reading(r: dict[str, Any], seeds: list[str]) -> list[str]:
         f"{max(at_sweep(v, 'clicks') for v in SWEEP):.3f}).",
         f"- At the default weights the off-topic share of the top 3 falls from "
         f"{mean('today', 'simulator', d, 'off_topic_top3'):.3f} to "
-        f"{mean('ours', 'simulator', d, 'off_topic_top3'):.3f} in the simulator's searches and "
-        f"from {mean('today', 'demo_shop', d, 'off_topic_top3'):.3f} to "
+        f"{mean('ours', 'simulator', d, 'off_topic_top3'):.3f} in the simulator's searches"
+        + (f" ({sim_verdict})" if sim_verdict else "")
+        + f" and from {mean('today', 'demo_shop', d, 'off_topic_top3'):.3f} to "
         f"{mean('ours', 'demo_shop', d, 'off_topic_top3'):.3f} on the demo shop"
-        f"{' (the pooled paired interval excludes 0)' if significant else ''}; OURS gets "
+        + (
+            f" ({shop_verdict}"
+            + (
+                "; the pooled paired interval excludes 0 but holds each seed's policies fixed"
+                if significant
+                else ""
+            )
+            + ")"
+            if shop_verdict
+            else " (the pooled paired interval excludes 0)"
+            if significant
+            else ""
+        )
+        + "; OURS gets "
         f"{mean('ours', 'simulator', d, 'clicks'):.3f} clicks per list (TODAY "
         f"{mean('today', 'simulator', d, 'clicks'):.3f}) and diversity "
         f"{mean('ours', 'simulator', d, 'diversity'):.3f} (TODAY "
@@ -496,7 +546,7 @@ def markdown(r: dict[str, Any]) -> str:
         return [runs[s][label][part][weighting][key] for s in seeds]
 
     lines = [
-        "## Relevance as an objective of the served policy",
+        "## Relevance as an objective of the served policy (simulated shops)",
         "",
         f"`benchmarks/bench_relevance.py`{' --quick' if r['quick'] else ''}, "
         f"{platform.machine()}, torch threads 1, wall {r['wall_s']:.0f} s, seeds "
@@ -551,7 +601,8 @@ def markdown(r: dict[str, Any]) -> str:
     first = r["first_stage"]
     lines += [
         "",
-        f"### On the demo shop through the service's path ({r['queries']} search queries)",
+        f"### On the demo shop (simulated) through the service's path ({r['queries']} search "
+        "queries)",
         "",
         "`make demo`'s 5,000-item catalog, its hybrid index (BM25 + MiniLM, fusion 0.7), "
         "each policy served by `ServedPolicy` on the request features (the first stage's "
@@ -584,7 +635,8 @@ def markdown(r: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "The demo shop per seed at the default weights (the policies differ by seed far more "
+        "The demo shop (simulated) per seed at the default weights (the policies differ by seed "
+        "far more "
         "than the queries move them, so the seeds are the spread to read):",
         "",
         "| seed | TODAY off-topic | OURS off-topic | TODAY NDCG@10 | OURS NDCG@10 |",
@@ -600,11 +652,14 @@ def markdown(r: dict[str, Any]) -> str:
     paired = r["paired"]
     lines += [
         "",
-        "OURS − TODAY at the default weights, 95% paired bootstrap intervals: within each seed "
-        "(pairs are the same query, or the same search session of that seed's world) and "
-        "pooled over all (seed, unit) pairs:",
+        "OURS − TODAY at the default weights, 95% paired intervals. Rows by seed: a bootstrap "
+        "within that seed (pairs are the same query, or the same search session of that seed's "
+        "world), over its units only; pooled: a bootstrap over all (seed, unit) pairs, which "
+        "holds each seed's trained policies fixed too; over seeds: the Student t interval of "
+        f"the {len(seeds)} per-seed mean differences, the one that counts training-seed "
+        "variance (read it for whether OURS beats TODAY):",
         "",
-        "| where | seed | off-topic in top 3 | sig. at 95% | NDCG@10 | sig. at 95% | units |",
+        f"| where | seed | off-topic in top 3 | {SIG} | NDCG@10 | {SIG} | units |",
         "|---|---|---:|---|---:|---|---:|",
     ]
 
@@ -619,6 +674,15 @@ def markdown(r: dict[str, Any]) -> str:
             off = p["off_topic"]["pooled"] if s == "pooled" else p["off_topic"]["per_seed"][s]
             nd = p["ndcg"]["pooled"] if s == "pooled" else p["ndcg"]["per_seed"][s]
             lines.append(f"| {title} | {s} | {cell(off)} | {cell(nd)} | {off['units']:,} |")
+        if len(seeds) > 1:
+            cells = [
+                over_seeds(seed_differences(r, where, k, seeds)) for k in ("off_topic", "ndcg")
+            ]
+            lines.append(
+                f"| {title} | over seeds (t) | "
+                + " | ".join(f"{text} | {yes_no(sig)}" for text, sig in cells)
+                + f" | {len(seeds)} seeds |"
+            )
     lines += ["", "*sig. at 95%*: the paired 95% interval to its left excludes 0."]
     lines += ["", *reading(r, seeds)]
     first_seed = seeds[0]
