@@ -52,6 +52,8 @@ from paretorec.moo.problem import RankingProblem, RankingRequest, resolve_object
 from paretorec.moo.simulated import problem_from_simulator
 from paretorec.preference import simplex_grid
 from paretorec.simulate import RankingEnv, WorldConfig, generate_world, world_from_catalog
+from significance import SIG, yes_no
+from spread import t_interval, t_interval_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OBJECTIVES = "clicks,revenue,diversity,fairness"
@@ -205,14 +207,25 @@ def main() -> None:
     parser.add_argument(
         "--catalog", choices=["icecat"], default=None, help="a real catalog; its brands as groups"
     )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="rewrite the markdown from the stored json (fairness_simulator, or with "
+        "--catalog fairness_<catalog>) without running",
+    )
     args = parser.parse_args()
+    name = "fairness_simulator" if args.catalog is None else f"fairness_{args.catalog}"
+    if args.render:
+        stored = json.loads((RESULTS / f"{name}.json").read_text())
+        (RESULTS / f"{name}.md").write_text("\n".join(markdown(stored, args.catalog)))
+        return
     grid = simplex_grid(WEIGHED, args.divisions)
     start = time.perf_counter()
     rows: list[dict[str, Any]] = []
     for seed in range(args.seeds):
         rows += run_seed(seed, args.items, args.sessions, grid, args.catalog)
         print(f"seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
-    names = [n for n in rows[0] if n.startswith(("expected", "embedding", "exposure_fair"))]
+    names = measured(rows)
     table = summarize(rows, names)
     mark_front(table)
     result = {
@@ -225,8 +238,75 @@ def main() -> None:
         "command": "python benchmarks/bench_fairness_simulator.py " + " ".join(sys.argv[1:]),
     }
     RESULTS.mkdir(exist_ok=True)
-    name = "fairness_simulator" if args.catalog is None else f"fairness_{args.catalog}"
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
+    lines = markdown(result, args.catalog)
+    (RESULTS / f"{name}.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+def measured(rows: list[dict[str, Any]]) -> list[str]:
+    """The objectives' names a row carries (clicks, revenue, diversity, list fairness)."""
+    return [n for n in rows[0] if n.startswith(("expected", "embedding", "exposure_fair"))]
+
+
+def seed_changes(rows: list[dict[str, Any]], run: str, name: str) -> list[float]:
+    """Per seed, `run`'s relative change (%) of `name` against off, averaged over the
+    weightings of that seed (a weighting where off is 0 is left out)."""
+    out = []
+    for seed in sorted({r["seed"] for r in rows}):
+        off = {
+            tuple(r["weights"]): r[name] for r in rows if r["seed"] == seed and r["run"] == "off"
+        }
+        changes = [
+            100 * (r[name] / off[tuple(r["weights"])] - 1)
+            for r in rows
+            if r["seed"] == seed and r["run"] == run and off.get(tuple(r["weights"]))
+        ]
+        if changes:
+            out.append(float(np.mean(changes)))
+    return out
+
+
+def weighting_changes(
+    rows: list[dict[str, Any]], run: str, name: str, weights: list[float]
+) -> list[float]:
+    """Per seed, `run`'s relative change (%) of `name` against off at one weighting."""
+    out = []
+    for seed in sorted({r["seed"] for r in rows}):
+        at = {r["run"]: r[name] for r in rows if r["seed"] == seed and r["weights"] == weights}
+        if at.get("off") and run in at:
+            out.append(100 * (at[run] / at["off"] - 1))
+    return out
+
+
+def interval_cells(changes: list[float]) -> tuple[str, str]:
+    """The 95% t interval over the seeds of per-seed changes (%) and its sig. at 95% cell;
+    empty with fewer than 2 seeds."""
+    if len(changes) < 2:
+        return "", ""
+    _, lower, upper = t_interval(changes)
+    return t_interval_text(changes, digits=1), yes_no(lower > 0 or upper < 0)
+
+
+def direction(changes: list[float]) -> str:
+    """What the interval says: higher / lower when it excludes 0, else no significant change."""
+    if len(changes) < 2:
+        return "one seed, no interval"
+    _, lower, upper = t_interval(changes)
+    if lower > 0:
+        return "higher"
+    if upper < 0:
+        return "lower"
+    return "no significant change"
+
+
+def markdown(result: dict[str, Any], catalog: str | None) -> list[str]:
+    """The section's lines from a run's stored result (rows, summary, seeds, items,
+    command, wall time)."""
+    rows: list[dict[str, Any]] = result["rows"]
+    table: list[dict[str, Any]] = result["summary"]
+    names = measured(rows)
+    weightings = len({tuple(s["weights"]) for s in table})
 
     def cell(pair: tuple[float, float], fmt: str = ".4f") -> str:
         mean, sd = pair
@@ -237,17 +317,17 @@ def main() -> None:
     short = {"expected_clicks": "clicks", "expected_revenue": "revenue",
              "embedding_diversity": "diversity", "exposure_fairness": "list fairness"}  # fmt: skip
     sessions = rows[0]["sessions"]
-    if args.catalog is None:
+    if catalog is None:
         title = "## Exposure fairness on and off in the simulator"
         shop = (
-            f"A simulated shop of {args.items:,} items with sellers of Zipf sizes (quality "
+            f"A simulated shop of {result['items']:,} items with sellers of Zipf sizes (quality "
             "rising with size), sellers as the groups"
         )
         who = "sellers"
     else:
-        title = f"## Exposure fairness on and off: {args.catalog}'s brands, simulated shoppers"
+        title = f"## Exposure fairness on and off: {catalog}'s brands, simulated shoppers"
         shop = (
-            f"{args.catalog}'s real catalog (its brands as the groups, unbranded items one "
+            f"{catalog}'s real catalog (its brands as the groups, unbranded items one "
             "group; categories, quality and sellers filled in by the simulator's adapter) "
             "with 2,000 simulated shoppers"
         )
@@ -260,8 +340,8 @@ def main() -> None:
         f"{sessions} search sessions with a relevant candidate per seed, 50 candidates, top "
         f"{K}; values are the simulator's exact expectations over each session's ideal "
         "(clicks, revenue), the embedding diversity and the within-list seller fairness of "
-        f"the lists, mean ± sd over {args.seeds} seeds (world and sessions). Over the stream "
-        f"of sessions: the disparate exposure ratio among the {TOP} {who} with the most "
+        f"the lists, mean ± sd over {result['seeds']} seeds (world and sessions). Over the "
+        f"stream of sessions: the disparate exposure ratio among the {TOP} {who} with the most "
         "merit (true click expectation; 1 is fair) and the exposure-merit total variation "
         "(0 is fair). Runs: off (weighted sum), exposure (the service's controller, strength "
         f"1), FA*IR ({who} outside the {BIG} largest protected, p = their catalog share, "
@@ -296,7 +376,7 @@ def main() -> None:
                     changes[n].append(100 * (s[n][0] / base[n][0] - 1))
         lines.append(
             f"- {run}: disparate exposure within {FAIR_BAND[0]}-{FAIR_BAND[1]} at {inside} of "
-            f"{len(grid)} weightings; change against off, mean over weightings: "
+            f"{weightings} weightings; change against off, mean over weightings: "
             + ", ".join(f"{short.get(n, n)} {np.mean(v):+.1f}%" for n, v in changes.items() if v)
             + "."
         )
@@ -306,7 +386,7 @@ def main() -> None:
         if s["run"] == "off"
     )
     lines.append(
-        f"- off: disparate exposure within the band at {off_in} of {len(grid)} weightings."
+        f"- off: disparate exposure within the band at {off_in} of {weightings} weightings."
     )
     on_front = {run: sum(s["front"] for s in table if s["run"] == run) for run in RUNS}
     lines.append(
@@ -316,8 +396,77 @@ def main() -> None:
         + "."
     )
     lines.append("")
-    (RESULTS / f"{name}.md").write_text("\n".join(lines))
-    print("\n".join(lines))
+    return lines + seed_intervals(rows, table, names, short, catalog)
+
+
+def seed_intervals(
+    rows: list[dict[str, Any]],
+    table: list[dict[str, Any]],
+    names: list[str],
+    short: dict[str, str],
+    catalog: str | None,
+) -> list[str]:
+    """The changes against off with the variance over seeds: each seed's relative change
+    (averaged over the weightings, then per weighting), its mean and 95% Student t interval
+    over the seeds, and whether that interval excludes 0."""
+    seeds = len({r["seed"] for r in rows})
+    if seeds < 2:
+        return []
+    weightings = len({tuple(s["weights"]) for s in table})
+    where = "simulated shop" if catalog is None else f"{catalog}'s brands, simulated shoppers"
+    lines = [
+        f"Change against off with its variance over the {seeds} seeds ({where}; the seeds "
+        "change the world and the sessions, and the weightings of one seed share them): per "
+        f"seed, the relative change averaged over the {weightings} weightings; its mean and "
+        f"95% Student t interval over the {seeds} per-seed values (%). The column *change of the "
+        "means* repeats the figure above (the change of the seed-mean values, averaged over "
+        f"the weightings); *{SIG}*: the t interval excludes 0.",
+        "",
+        f"| run | measure | change of the means (%) | per-seed change, 95% t interval (%) | {SIG} |",
+        "|---|---|---:|---:|---:|",
+    ]
+    verdicts = []
+    for run in RUNS[1:]:
+        said = []
+        for n in names:
+            of_means = [
+                100 * (s[n][0] / b[n][0] - 1)
+                for s in table
+                if s["run"] == run
+                for b in table
+                if b["run"] == "off" and b["weights"] == s["weights"] and b[n][0]
+            ]
+            per_seed = seed_changes(rows, run, n)
+            interval, sig = interval_cells(per_seed)
+            mean = f"{np.mean(of_means):+.1f}" if of_means else ""
+            lines.append(f"| {run} | {short.get(n, n)} | {mean} | {interval} | {sig} |")
+            said.append(f"{short.get(n, n)} {direction(per_seed)}")
+        verdicts.append(f"- {run} against off over the {seeds} seeds: " + ", ".join(said) + ".")
+    lines += ["", *verdicts, ""]
+    lines += [
+        f"Per weighting, clicks and revenue against off: each seed's relative change at that "
+        f"weighting, its mean and 95% t interval over the {seeds} seeds (%); *change of the "
+        "means*: the seed-mean values' change, as the table above gives them.",
+        "",
+        "| weights | run | clicks: change of the means | clicks: per-seed, 95% t interval "
+        f"| {SIG} | revenue: change of the means | revenue: per-seed, 95% t interval | {SIG} |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in table:
+        if s["run"] == "off":
+            continue
+        base = next(b for b in table if b["run"] == "off" and b["weights"] == s["weights"])
+        cells: list[str] = []
+        for n in ("expected_clicks", "expected_revenue"):
+            if n not in names:
+                cells += ["", "", ""]
+                continue
+            change = f"{100 * (s[n][0] / base[n][0] - 1):+.1f}" if base[n][0] else ""
+            cells += [change, *interval_cells(weighting_changes(rows, s["run"], n, s["weights"]))]
+        w = "/".join(f"{x:g}" for x in s["weights"])
+        lines.append(f"| {w} | {s['run']} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
 
 
 if __name__ == "__main__":
