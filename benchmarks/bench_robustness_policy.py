@@ -50,6 +50,8 @@ from paretorec.robustness.simulator import (
     TrafficDefence,
     TrafficStress,
 )
+from significance import SIG, yes_no
+from spread import t_interval, t_interval_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NAME = "robustness_policy"
@@ -139,6 +141,39 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def clean_values(found: dict[str, Any], variant: str) -> list[float] | None:
+    """The variant's per-seed clean rewards (a scenario's strength-0 row keeps them)."""
+    for scenario in found["scenarios"].values():
+        for row in scenario["rows"]:
+            if row["strength"] == 0.0:
+                return [float(v) for v in row[variant]["values"]]
+    return None
+
+
+def paired(defended: list[float], undefended: list[float]) -> list[float]:
+    return [d - u for d, u in zip(defended, undefended, strict=True)]
+
+
+def keeps_values(values: list[float], clean: list[float]) -> list[float]:
+    """Stressed over clean, per seed."""
+    return [v / c for v, c in zip(values, clean, strict=True)]
+
+
+def interval_cells(values: list[float], digits: int = 3) -> tuple[str, str]:
+    """The mean's 95% t interval over the seeds and its sig. at 95% cell (empty cells with
+    fewer than 2 seeds)."""
+    if len(values) < 2:
+        return "", ""
+    _, lower, upper = t_interval(values)
+    return t_interval_text(values, digits), yes_no(lower > 0 or upper < 0)
+
+
+def percent_interval(values: list[float]) -> str:
+    """`69.5% [52.6%, 86.4%]`: the mean of per-seed fractions and its 95% t interval."""
+    mean, lower, upper = t_interval(values)
+    return f"{mean:.1%} [{lower:.1%}, {upper:.1%}]"
+
+
 def render(found: dict[str, Any]) -> str:
     config = found["config"]
     lines = [
@@ -164,31 +199,55 @@ def render(found: dict[str, Any]) -> str:
         "Bernoulli draw per list: the share corrupted is r on average, not exactly). "
         "*Keeps*: stressed over clean of the same variant, per seed.",
         "",
-        "| | undefended | defended | defended minus undefended |",
-        "|---|---:|---:|---:|",
+        "",
+        "Defended minus undefended is paired by seed; its 95% Student t interval is over the "
+        f"{len(config['seeds'])} seeds (each seed trains both variants; the shop and the "
+        f"held-out sessions stay the same), *{SIG}*: the interval excludes 0. *Keeps, defended "
+        "minus undefended*: the per-seed difference of the two keeps, in percentage points.",
+        "",
+        f"| | undefended | defended | defended minus undefended | 95% t interval | {SIG} |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     clean = found["clean"]
     diff = clean["defended minus undefended"]
+    clean_u, clean_d = clean_values(found, "undefended"), clean_values(found, "defended")
+    interval, sig = interval_cells(paired(clean_d, clean_u)) if clean_u and clean_d else ("", "")
     lines.append(
         f"| clean | {clean['undefended']['mean']:.3f} ± {clean['undefended']['sd']:.3f} "
         f"| {clean['defended']['mean']:.3f} ± {clean['defended']['sd']:.3f} "
-        f"| {diff['mean']:+.3f} ± {diff['sd']:.3f} |"
+        f"| {diff['mean']:+.3f} ± {diff['sd']:.3f} | {interval} | {sig} |"
     )
     lines.append("")
     for name, scenario in found["scenarios"].items():
         lines += [
             f"**{name}** ({scenario['description']}); middle strength {scenario['middle']:g}:",
             "",
-            "| strength | undefended reward | keeps | defended reward | keeps |",
-            "|---:|---:|---:|---:|---:|",
+            "| strength | undefended reward | keeps | defended reward | keeps "
+            f"| reward, defended minus undefended: 95% t interval | {SIG} "
+            f"| keeps, defended minus undefended (points): 95% t interval | {SIG} |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for row in scenario["rows"]:
             u, d = row["undefended"], row["defended"]
+            reward = interval_cells(paired(d["values"], u["values"]))
+            keeps: tuple[str, str] = ("", "")
+            if row["strength"] != 0.0 and clean_u and clean_d:
+                keeps = interval_cells(
+                    [
+                        100 * x
+                        for x in paired(
+                            keeps_values(d["values"], clean_d),
+                            keeps_values(u["values"], clean_u),
+                        )
+                    ],
+                    digits=1,
+                )
             lines.append(
                 f"| {row['strength']:g} | {u['reward']['mean']:.3f} ± {u['reward']['sd']:.3f} "
                 f"| {u['keeps']['mean']:.1%} ± {u['keeps']['sd']:.1%} "
                 f"| {d['reward']['mean']:.3f} ± {d['reward']['sd']:.3f} "
-                f"| {d['keeps']['mean']:.1%} ± {d['keeps']['sd']:.1%} |"
+                f"| {d['keeps']['mean']:.1%} ± {d['keeps']['sd']:.1%} "
+                f"| {reward[0]} | {reward[1]} | {keeps[0]} | {keeps[1]} |"
             )
         lines.append("")
     lines += goal_lines(found)
@@ -196,19 +255,50 @@ def render(found: dict[str, Any]) -> str:
 
 
 def goal_lines(found: dict[str, Any]) -> list[str]:
-    """The issue's goal at each middle strength, as measured."""
+    """The issue's goal at each middle strength, as measured: on the means, then on the 95%
+    t intervals over the seeds (per-seed values, paired by seed where two variants meet)."""
     clean = found["clean"]
     loss = 1 - clean["defended"]["mean"] / clean["undefended"]["mean"]
     diff = clean["defended minus undefended"]
+    seeds = len(found["config"]["seeds"])
+    clean_u, clean_d = clean_values(found, "undefended"), clean_values(found, "defended")
+    intervals = clean_u is not None and clean_d is not None and seeds >= 2
     out = [
         "Goal (at the middle strength the defended keeps >= 95% of its clean reward where the "
         "undefended loses >= 10%, at <= 2% loss on clean), judged on the means over the "
-        f"{len(found['config']['seeds'])} seeds (mean ± sd):",
+        f"{seeds} seeds (mean ± sd)"
+        + (", then on the 95% t intervals over the seeds" if intervals else "")
+        + ":",
         "",
+    ]
+    clean_line = (
         f"- clean: the defended loses {loss:.1%} against the undefended "
         f"({'met' if loss <= 0.02 else 'not met'}; the ratio of the means; defended minus "
-        f"undefended {diff['mean']:+.3f} ± {diff['sd']:.3f}, paired per seed).",
-    ]
+        f"undefended {diff['mean']:+.3f} ± {diff['sd']:.3f}, paired per seed)."
+    )
+    if intervals:
+        assert clean_u is not None and clean_d is not None
+        differences = paired(clean_d, clean_u)
+        _, lower, upper = t_interval(differences)
+        verdict = (
+            "a significant cost"
+            if upper < 0
+            else "significantly ahead"
+            if lower > 0
+            else "no significant difference"
+        )
+        losses = [1 - d / u for d, u in zip(clean_d, clean_u, strict=True)]
+        _, _, loss_upper = t_interval(losses)
+        clean_line += (
+            f" Over the seeds: defended minus undefended {t_interval_text(differences, 3)} "
+            f"({verdict}); the loss per seed {percent_interval(losses)} "
+            + (
+                "(within 2% over the whole interval)."
+                if loss_upper <= 0.02
+                else "(the interval reaches past 2%: the goal is not shown on the intervals)."
+            )
+        )
+    out.append(clean_line)
     for name, scenario in found["scenarios"].items():
         row = next(r for r in scenario["rows"] if r["strength"] == scenario["middle"])
         uk, dk = row["undefended"]["keeps"], row["defended"]["keeps"]
@@ -223,10 +313,45 @@ def goal_lines(found: dict[str, Any]) -> list[str]:
                 else " (the defended keeps less than 95%)"
             )
         )
-        out.append(
+        line = (
             f"- {name} at {scenario['middle']:g}: undefended keeps {u:.1%} ± {uk['sd']:.1%}, "
             f"defended {d:.1%} ± {dk['sd']:.1%}: {'met' if met else 'not met'}{why}."
         )
+        if intervals:
+            assert clean_u is not None and clean_d is not None
+            keeps_u = keeps_values(row["undefended"]["values"], clean_u)
+            keeps_d = keeps_values(row["defended"]["values"], clean_d)
+            points = [100 * x for x in paired(keeps_d, keeps_u)]
+            _, lower, upper = t_interval(points)
+            ahead = (
+                "the defended significantly ahead"
+                if lower > 0
+                else "the defended significantly behind"
+                if upper < 0
+                else "no significant difference"
+            )
+            _, _, u_upper = t_interval(keeps_u)
+            _, d_lower, _ = t_interval(keeps_d)
+            on_intervals = (
+                "met on the intervals too"
+                if d_lower >= 0.95 and u_upper <= 0.90
+                else "not met on the intervals ("
+                + "; ".join(
+                    part
+                    for part, fails in (
+                        ("the defended's interval reaches below 95%", d_lower < 0.95),
+                        ("the undefended's interval reaches above 90%", u_upper > 0.90),
+                    )
+                    if fails
+                )
+                + ")"
+            )
+            line += (
+                f" Over the seeds: undefended keeps {percent_interval(keeps_u)}, defended "
+                f"{percent_interval(keeps_d)}; defended minus undefended "
+                f"{t_interval_text(points, 1)} points ({ahead}); {on_intervals}."
+            )
+        out.append(line)
     return out
 
 
