@@ -78,7 +78,7 @@ from paretorec.retrieve.recommend import (
 )
 from paretorec.retrieve.recommend.evaluation import TAIL_MAX, fit_learned_merge
 from paretorec.retrieve.recommend.learned_merge import LearnedMerge, MergeConfig
-from recommend_convergence import convergence_only
+from recommend_convergence import convergence_only, write_scales
 from recommend_seeds import collect_seeds, render_seeds, save_seed_run
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -1491,6 +1491,9 @@ def main() -> None:
         with_seeds(report, load_per_user())
         (RESULTS / "recommend.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
         render(report)
+        return
+    if args.render and args.only == "convergence":  # from the stored runs, running nothing
+        write_scales(WORK / "convergence")
         return
     if args.render:
         report = json.loads((RESULTS / "recommend.json").read_text())

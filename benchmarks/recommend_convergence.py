@@ -358,10 +358,10 @@ def _render_paired(rows: list[dict[str, Any]]) -> list[str]:
         return []
     lines = [
         "",
-        "Paired over the sample's test users: *early stopping (after)* minus the row named, each user's figure averaged over the seeds, 95% paired bootstrap interval over the users (1,000 resamples); *ahead*: seeds where after's mean is above; *sig. ahead*: seeds where that seed's own interval lies above 0.",
+        f"Paired over the sample's test users: *early stopping (after)* minus the row named, each user's figure averaged over the seeds, 95% paired bootstrap interval over the users (1,000 resamples), and the 95% Student t interval of the per-seed differences over the seeds (the one that counts training-seed variance); *{SIG}*: both exclude 0; *ahead*: seeds where after's mean is above; *sig. ahead*: seeds where that seed's own interval over the users lies above 0.",
         "",
-        f"| model | minus | metric | Δ [95% CI] | {SIG} | Δ by seed | ahead | sig. ahead |",
-        "|---|---|---|---:|---:|---|---:|---:|",
+        f"| model | minus | metric | Δ [95% CI over users] | 95% t over seeds | {SIG} | Δ by seed | ahead | sig. ahead |",
+        "|---|---|---|---:|---:|---:|---|---:|---:|",
     ]
     for row in rows:
         n = len(row["seeds"])
@@ -371,8 +371,10 @@ def _render_paired(rows: list[dict[str, Any]]) -> list[str]:
             else f"{row['against']} (its top 50 scored here)"
         )
         by_seed = " ".join(f"{d:+.4f}" for d in row["per_seed"])
+        _, low, high = row.get("t_over_seeds") or (0.0, 0.0, 0.0)
+        both = bool(row["significant"]) and (low > 0 or high < 0)
         lines.append(
-            f"| {row['model']} | {minus} | {row['metric']} | {row['difference']:+.4f} [{row['lower']:+.4f}, {row['upper']:+.4f}] | {yes_no(bool(row['significant']))} | {by_seed} | {row['ahead']}/{n} | {row['significant_seeds']}/{n} |"
+            f"| {row['model']} | {minus} | {row['metric']} | {row['difference']:+.4f} [{row['lower']:+.4f}, {row['upper']:+.4f}] | [{low:+.4f}, {high:+.4f}] | {yes_no(both)} | {by_seed} | {row['ahead']}/{n} | {row['significant_seeds']}/{n} |"
         )
     return lines
 
@@ -447,8 +449,7 @@ def convergence_only(
 
     def save(report: dict[str, Any], lists: Lists) -> None:
         """This process's runs (and each test user's figures, beside them), then every
-        process's runs (seeds may run as parallel processes, one --seed each), grouped by
-        sample size and cap, into results/."""
+        process's runs into results/ (write_scales)."""
         if lists:
             partial = mine.with_name(mine.stem + f".{os.getpid()}.partial.npz")
             np.savez(partial, **lists)  # type: ignore[arg-type]
@@ -460,43 +461,7 @@ def convergence_only(
             "wall_seconds": time.perf_counter() - started,
         }
         atomic_write(mine, json.dumps(report, indent=2, default=str) + "\n")
-        groups: dict[tuple[int, int, int], list[dict[str, Any]]] = {}
-        for path in sorted(seeds_dir.glob("*.json")):
-            found = json.loads(path.read_text())
-            key = (found["users"], found["max_epochs"], found["validation_users"])
-            found["lists"] = path.with_suffix(".npz")
-            groups.setdefault(key, []).append(found)
-        scales = []
-        for key in sorted(groups):
-            files = groups[key]
-            for found in files:
-                found["lists"] = Path(found["lists"])
-            runs = [run for found in files for run in found["runs"]]
-            runs.sort(
-                key=lambda r: (r["seed"], MODELS.index(r["model"]), VARIANTS.index(r["variant"]))
-            )
-            scales.append(
-                {
-                    **{
-                        k: v
-                        for k, v in files[0].items()
-                        if k not in ("command", "wall_seconds", "lists")
-                    },
-                    "runs": runs,
-                    "seeds": sorted({r["seed"] for r in runs}),
-                    "summary": summarize(runs),
-                    "commands": sorted({f["command"] for f in files if "command" in f}),
-                    "recbole": next((f["recbole"] for f in files if "recbole" in f), None),
-                    "paired": paired_rows(
-                        [load_lists(f["lists"]) for f in files if f["lists"].exists()]
-                    ),
-                }
-            )
-        atomic_write(
-            RESULTS / "recommend_convergence.json",
-            json.dumps({"scales": scales}, indent=2, default=str) + "\n",
-        )
-        render_convergence(scales, RESULTS / "recommend_convergence.md")
+        write_scales(seeds_dir)
 
     run_convergence(
         train=train,
@@ -517,6 +482,48 @@ def convergence_only(
         recbole_wait=args.recbole_budget or 0.0,
         recbole_start=(args.recbole_epochs, args.recbole_threads or args.threads),
     )
+
+
+def write_scales(seeds_dir: Path) -> None:
+    """Every process's runs in `seeds_dir` (seeds may run as parallel processes, one --seed
+    each), grouped by sample size and cap, with their paired intervals, into
+    results/recommend_convergence.{json,md} (also `bench_recommend.py --only convergence
+    --render`, which runs nothing)."""
+    groups: dict[tuple[int, int, int], list[dict[str, Any]]] = {}
+    for path in sorted(seeds_dir.glob("*.json")):
+        found = json.loads(path.read_text())
+        key = (found["users"], found["max_epochs"], found["validation_users"])
+        found["lists"] = path.with_suffix(".npz")
+        groups.setdefault(key, []).append(found)
+    scales = []
+    for key in sorted(groups):
+        files = groups[key]
+        for found in files:
+            found["lists"] = Path(found["lists"])
+        runs = [run for found in files for run in found["runs"]]
+        runs.sort(key=lambda r: (r["seed"], MODELS.index(r["model"]), VARIANTS.index(r["variant"])))
+        scales.append(
+            {
+                **{
+                    k: v
+                    for k, v in files[0].items()
+                    if k not in ("command", "wall_seconds", "lists")
+                },
+                "runs": runs,
+                "seeds": sorted({r["seed"] for r in runs}),
+                "summary": summarize(runs),
+                "commands": sorted({f["command"] for f in files if "command" in f}),
+                "recbole": next((f["recbole"] for f in files if "recbole" in f), None),
+                "paired": paired_rows(
+                    [load_lists(f["lists"]) for f in files if f["lists"].exists()]
+                ),
+            }
+        )
+    atomic_write(
+        RESULTS / "recommend_convergence.json",
+        json.dumps({"scales": scales}, indent=2, default=str) + "\n",
+    )
+    render_convergence(scales, RESULTS / "recommend_convergence.md")
 
 
 def load_lists(path: Path) -> Lists:

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from paretorec.evaluate.paired import paired_bootstrap
 from significance import SIG, yes_no
-from spread import mean_sd_text
+from spread import mean_sd_text, t_interval
 
 PerUser = dict[str, dict[str, NDArray[np.float64]]]
 
@@ -71,9 +71,12 @@ def seed_averaged(a: list[NDArray[np.float64]], b: list[NDArray[np.float64]]) ->
     averaged = paired_bootstrap(
         np.mean(a, axis=0), np.mean(b, axis=0), n_bootstrap=N_BOOTSTRAP, seed=0
     )
+    per_seed = [found.difference for found in each]
+    over_seeds = t_interval(per_seed) if len(per_seed) > 1 else None
     return {
         **averaged.as_dict(),
-        "per_seed": [found.difference for found in each],
+        "per_seed": per_seed,
+        "t_over_seeds": over_seeds,  # (mean, lower, upper): counts training-seed variance
         "ahead": sum(found.difference > 0 for found in each),
         "significant_seeds": sum(found.significant and found.difference > 0 for found in each),
     }
@@ -164,17 +167,19 @@ def render_seeds(found: dict[str, Any] | None, labels: dict[str, str]) -> list[s
         )
         + ".",
         "",
-        f"Pairs, a minus b: Δ averaged over the seeds per test user, with its 95% paired bootstrap interval over the users ({N_BOOTSTRAP:,} resamples); *ahead*: seeds where a's mean is above b's; *sig. ahead*: seeds where a's own interval lies above 0.",
+        f"Pairs, a minus b: Δ averaged over the seeds per test user, with its 95% paired bootstrap interval over the users ({N_BOOTSTRAP:,} resamples), and the 95% Student t interval of the per-seed differences over the seeds (the one that counts training-seed variance); *{SIG}*: both intervals exclude 0; *ahead*: seeds where a's mean is above b's; *sig. ahead*: seeds where a's own interval over the users lies above 0.",
         "",
-        f"| a | b | metric | Δ [95% CI] | {SIG} | Δ by seed | ahead | sig. ahead |",
-        "|---|---|---|---:|---:|---|---:|---:|",
+        f"| a | b | metric | Δ [95% CI over users] | 95% t over seeds | {SIG} | Δ by seed | ahead | sig. ahead |",
+        "|---|---|---|---:|---:|---:|---|---:|---:|",
     ]
     for c in found["comparisons"]:
         by_seed = " ".join(f"{d:+.4f}" for d in c["per_seed"])
+        _, low, high = c.get("t_over_seeds") or (0.0, 0.0, 0.0)
+        both = bool(c["significant"]) and (low > 0 or high < 0)
         lines.append(
             f"| {labels.get(c['a'], c['a'])} | {labels.get(c['b'], c['b'])} | {c['metric']} | "
             f"{c['difference']:+.4f} [{c['lower']:+.4f}, {c['upper']:+.4f}] | "
-            f"{yes_no(bool(c['significant']))} | {by_seed} | {c['ahead']}/{n} | "
+            f"[{low:+.4f}, {high:+.4f}] | {yes_no(both)} | {by_seed} | {c['ahead']}/{n} | "
             f"{c['significant_seeds']}/{n} |"
         )
     return [*lines, ""]

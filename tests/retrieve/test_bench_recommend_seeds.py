@@ -72,12 +72,21 @@ def test_collect_seed_runs_beside_the_stored_one(tmp_path: Path) -> None:
     assert vs_covis["per_seed"] == pytest.approx([0.125, 0.0])
     assert vs_covis["ahead"] == 1
     assert vs_covis["difference"] == pytest.approx(0.0625)
+    # t over the 2 seeds: mean 0.0625, sd 0.0884, t(0.975, 1 df) 12.7062 -> half 0.7941
+    assert vs_covis["t_over_seeds"] == pytest.approx((0.0625, -0.7316, 0.8566), abs=1e-4)
+    assert vs_peer["t_over_seeds"] == pytest.approx((0.375, 0.375, 0.375))
 
     text = "\n".join(seeds.render_seeds(found, {"learned merge": "learned merge (the default)"}))
     assert "### Training seeds (2 seeds: 0, 3)" in text
     assert "| learned merge (the default) | 2 | 0.6250 ± 0.0000 |" in text
     assert "`python benchmarks/bench_recommend.py --model-seed 3`" in text
     assert "seed 0: two-tower 7 (best 5, stopped)" in text  # stored 0-based
+    # sig. needs both intervals to exclude 0: the peer pair's t interval does, and its
+    # cell follows the interval over the 4 users
+    sig = "yes" if vs_peer["significant"] else "no"
+    assert f"| [+0.3750, +0.3750] | {sig} |" in text
+    assert "| merge | covisitation | ndcg@10 | +0.0625" in text
+    assert "| [-0.7316, +0.8566] | no |" in text
 
 
 def test_a_seed_run_without_the_peer_uses_the_stored_peer(tmp_path: Path) -> None:
