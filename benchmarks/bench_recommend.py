@@ -79,7 +79,7 @@ from paretorec.retrieve.recommend import (
 from paretorec.retrieve.recommend.evaluation import TAIL_MAX, fit_learned_merge
 from paretorec.retrieve.recommend.learned_merge import LearnedMerge, MergeConfig
 from recommend_convergence import convergence_only, write_scales
-from recommend_seeds import collect_seeds, render_seeds, save_seed_run
+from recommend_seeds import collect_seeds, load_lists, render_seeds, save_lists, save_seed_run
 
 RESULTS = Path(__file__).resolve().parent / "results"
 WORK = Path(__file__).resolve().parent / ".work" / "recommend"
@@ -148,21 +148,11 @@ def comparisons(per_user: PerUser) -> list[dict[str, Any]]:
 
 def save_per_user(per_user: PerUser) -> None:
     WORK.mkdir(parents=True, exist_ok=True)
-    flat = {
-        f"{model}|{metric}": v for model, values in per_user.items() for metric, v in values.items()
-    }
-    np.savez(PER_USER, **flat)  # type: ignore[arg-type]
+    save_lists(PER_USER, per_user)
 
 
 def load_per_user() -> PerUser:
-    if not PER_USER.exists():
-        return {}
-    out: PerUser = {}
-    with np.load(PER_USER) as saved:
-        for key in saved.files:
-            model, metric = key.split("|")
-            out.setdefault(model, {})[metric] = saved[key]
-    return out
+    return load_lists(PER_USER) if PER_USER.exists() else {}
 
 
 # ------------------------------------------------------------------ RecBole (peer)

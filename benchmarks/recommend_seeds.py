@@ -38,11 +38,16 @@ def save_seed_run(folder: Path, seed: int, run: dict[str, Any], per_user: PerUse
     folder.mkdir(parents=True, exist_ok=True)
     figures, lists = seed_files(folder, seed)
     figures.write_text(json.dumps(run, indent=2, default=str) + "\n")
+    save_lists(lists, per_user)
+
+
+def save_lists(path: Path, per_user: PerUser) -> None:
+    """Each model's per-user figures, one array per `model|metric`, in one .npz."""
     flat = {f"{m}|{metric}": v for m, values in per_user.items() for metric, v in values.items()}
-    np.savez(lists, **flat)  # type: ignore[arg-type]
+    np.savez(path, **flat)  # type: ignore[arg-type]
 
 
-def _load_lists(path: Path) -> PerUser:
+def load_lists(path: Path) -> PerUser:
     out: PerUser = {}
     with np.load(path) as saved:
         for key in saved.files:
@@ -95,7 +100,7 @@ def collect_seeds(
     for seed in seeds[1:]:
         figures, lists = seed_files(folder, seed)
         run = json.loads(figures.read_text())
-        runs[seed] = (run["results"], _load_lists(lists), run["training"], run["command"])
+        runs[seed] = (run["results"], load_lists(lists), run["training"], run["command"])
     rows = {
         name: {metric: [runs[s][0][name][metric] for s in seeds] for metric in METRICS}
         for name in SEEDED
