@@ -44,7 +44,7 @@ TRAIN = {
 TEST = {"q12": ("saw blade", "s1", "s2"), "q13": ("soft white bulb", "l1", "t1")}
 
 
-def shop(folder: Path, train: dict[str, tuple[str, str, str]]) -> Path:
+def shop(folder: Path, train: dict[str, tuple[str, str, str]], poor_grade: int = 1) -> Path:
     folder.mkdir()
     (folder / "items.csv").write_text(ITEMS)
     queries = {**train, **TEST}
@@ -53,7 +53,7 @@ def shop(folder: Path, train: dict[str, tuple[str, str, str]]) -> Path:
     judged = ["query_id,item_id,grade,split"]
     for split, group in (("train", train), ("test", TEST)):
         for q, (_, good, poor) in group.items():
-            judged += [f"{q},{good},3,{split}", f"{q},{poor},1,{split}"]
+            judged += [f"{q},{good},3,{split}", f"{q},{poor},{poor_grade},{split}"]
     (folder / "judgments.csv").write_text("\n".join(judged) + "\n")
     return folder
 
@@ -124,14 +124,33 @@ def test_bad_options_fail_in_one_line(
 def test_defaults_to_hard_negatives_with_gain_weights(tmp_path: Path) -> None:
     """The default is the configuration that won over 3 seeds (encoder_finetune.md): pairs
     graded >= 2.0, BM25 and dense hard negatives, gain weights, known positives masked."""
-    data = shop(tmp_path / "shop", TRAIN)
+    data = shop(tmp_path / "shop", TRAIN, poor_grade=2)  # each query: one item at 3, one at 2
     train(data, tmp_path / "tuned", tmp_path / "cache")
-    training = json.loads((tmp_path / "tuned" / "paretorec-finetune.json").read_text())["training"]
-    config = training["config"]
-    assert training["min_grade"] == 2.0
+    check = json.loads((tmp_path / "tuned" / "paretorec-finetune.json").read_text())
+    training, config = check["training"], check["training"]["config"]
+    # 10 train queries (one carved out to valid), both items graded >= 2.0 become pairs
+    assert check["n_pairs"] == 2 * (len(TRAIN) - 1)
+    assert training["min_grade"] == 2.0 and config["negative_max_grade"] == 2.0
     assert config["hard_negatives"] == ["bm25", "dense"]
     assert config["grade_weighting"] == "gain" and config["mask_known_positives"] is True
-    assert training["hard_negatives"]["pairs"] == len(TRAIN) - 1
+    assert training["hard_negatives"]["pairs"] == 2 * (len(TRAIN) - 1)
+
+
+def test_min_grade_is_the_one_threshold(tmp_path: Path) -> None:
+    data = shop(tmp_path / "shop", TRAIN, poor_grade=2)
+    train(data, tmp_path / "tuned", tmp_path / "cache", "--min-grade", "2.5")
+    check = json.loads((tmp_path / "tuned" / "paretorec-finetune.json").read_text())
+    assert check["n_pairs"] == len(TRAIN) - 1  # only the items graded 3
+    assert check["training"]["config"]["negative_max_grade"] == 2.5
+
+
+def test_too_few_pairs_name_the_grade_option(tmp_path: Path) -> None:
+    data = shop(tmp_path / "shop", TRAIN)
+    code, output = train(data, tmp_path / "tuned", tmp_path / "cache", "--min-grade", "4")
+    assert code == 1
+    assert "only 0 train judgment(s) graded at least 4.0" in " ".join(output.split())
+    assert "--min-grade" in output
+    assert not (tmp_path / "tuned" / "paretorec-finetune.json").exists()
 
 
 def test_none_trains_the_plain_in_batch_fine_tuning(tmp_path: Path) -> None:

@@ -357,8 +357,8 @@ def train_encoder(
     min_grade: Annotated[
         float,
         typer.Option(
-            help="Judgments graded at least this become training pairs (the default suits "
-            "Home Depot's 1-3 scale); below 2.0 a judged item may be a hard negative."
+            help="Judgments graded at least this become training pairs, and an item judged "
+            "below it may be a hard negative (the default suits Home Depot's 1-3 scale)."
         ),
     ] = 2.0,
     cache: EmbeddingCache = None,
@@ -426,6 +426,7 @@ def train_encoder(
         hard_negatives=tuple(NegativeSource(s) for s in sources),
         negatives_per_pair=negatives_per_pair,
         negative_depth=negative_depth,
+        negative_max_grade=min_grade,  # one threshold: a positive is never a negative
     )
     with progress_bar("fine-tuning (steps)", steps) as advance:
         outcome = finetune_encoder(

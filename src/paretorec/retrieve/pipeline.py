@@ -366,6 +366,11 @@ def finetune_encoder(
     )
     texts = dict(zip(dataset.items.item_ids.to_list(), item_text(dataset.items), strict=True))
     pairs = pairs_from_judgments(split_dataset, texts, min_grade=min_grade, split=Split.TRAIN.value)
+    if len(pairs) < 2:  # before the encoders load and the negatives are mined
+        raise ValueError(
+            f"only {len(pairs)} train judgment(s) graded at least {min_grade}: fine-tuning needs "
+            "at least 2 (is the data graded on another scale? pass --min-grade)"
+        )
     valid = judgments.frame.filter(pl.col("split") == Split.VALID.value)
     query_texts = dict(dataset.queries.frame.select("query_id", "text").iter_rows())
     valid_ids = sorted(valid["query_id"].unique().to_list())
