@@ -30,8 +30,8 @@ our models on the same users.
     .venv/bin/python benchmarks/bench_recommend.py --only peers --recbole-epochs 50 \\
         --recbole-budget 2400
     .venv/bin/python benchmarks/bench_recommend.py --render   # recommend.md from the json
-    # our models again with other training seeds (parallel processes are fine), then the
-    # seeds table (each seed run also collects the ones finished before it):
+    # our models again with other training seeds (parallel processes are fine, but they
+    # rewrite recommend.json in turn: collect once all have finished), then the seeds table:
     .venv/bin/python benchmarks/bench_recommend.py --only ours --threads 1 --model-seed 1
     .venv/bin/python benchmarks/bench_recommend.py --collect-seeds
 """
@@ -78,7 +78,7 @@ from paretorec.retrieve.recommend import (
 )
 from paretorec.retrieve.recommend.evaluation import TAIL_MAX, fit_learned_merge
 from paretorec.retrieve.recommend.learned_merge import LearnedMerge, MergeConfig
-from recommend_convergence import convergence_only, write_scales
+from recommend_convergence import convergence_only, render_convergence
 from recommend_seeds import collect_seeds, load_lists, render_seeds, save_lists, save_seed_run
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -1353,7 +1353,15 @@ def run_ours(
 
 
 def with_seeds(report: dict[str, Any], per_user: PerUser) -> None:
-    """The training seeds' section of `report` from the stored seed runs (none below 2)."""
+    """The training seeds' section of `report` from the stored seed runs (none below 2).
+    Without the stored lists (a fresh checkout: .work is not committed) the section is
+    kept as it is, with a warning, rather than dropped."""
+    if not SEEDS.is_dir() or not per_user:
+        if "model_seeds" in report:
+            log(
+                f"warning: no stored seed runs or per-user lists in {WORK}: seeds table kept as it was"
+            )
+        return
     peer = best_peer(report["results"])
     found = collect_seeds(report, per_user, SEEDS, peer[0] if peer else None)
     if found is None:
@@ -1482,8 +1490,9 @@ def main() -> None:
         (RESULTS / "recommend.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
         render(report)
         return
-    if args.render and args.only == "convergence":  # from the stored runs, running nothing
-        write_scales(WORK / "convergence")
+    if args.render and args.only == "convergence":  # recommend_convergence.md from its json
+        stored = json.loads((RESULTS / "recommend_convergence.json").read_text())
+        render_convergence(stored["scales"], RESULTS / "recommend_convergence.md")
         return
     if args.render:
         report = json.loads((RESULTS / "recommend.json").read_text())
@@ -1715,6 +1724,8 @@ def main() -> None:
         for name in [n for n in stored_per_user if n.startswith(rerun)]:
             del stored_per_user[name]
         per_user = {**stored_per_user, **per_user}
+        if not args.quick:  # the seeds' pairs against the (new) best peer
+            with_seeds(report, per_user)
     else:
         report = {
             "users": n_users,

@@ -457,7 +457,8 @@ def reading(r: dict[str, Any], seeds: list[str]) -> list[str]:
     holds = lower_in == len(seeds)
     shop_differences = seed_differences(r, "demo_shop", "off_topic", seeds)
     shop_verdict = over_seeds_verdict(shop_differences)
-    repairs = len(seeds) < 2 or over_seeds(shop_differences)[1]
+    # "repairs" only when OURS lowers the off-topic share significantly over the seeds
+    repairs = len(seeds) >= 2 and t_interval(shop_differences)[2] < 0
     sim_verdict = over_seeds_verdict(seed_differences(r, "simulator_search", "off_topic", seeds))
     ours_ndcg = [x["ours"]["demo_shop"][d]["ndcg"] for x in per_seed]
     first = r["first_stage"]

@@ -199,7 +199,6 @@ def render(found: dict[str, Any]) -> str:
         "Bernoulli draw per list: the share corrupted is r on average, not exactly). "
         "*Keeps*: stressed over clean of the same variant, per seed.",
         "",
-        "",
         "Defended minus undefended is paired by seed; its 95% Student t interval is over the "
         f"{len(config['seeds'])} seeds (each seed trains both variants; the shop and the "
         f"held-out sessions stay the same), *{SIG}*: the interval excludes 0. *Keeps, defended "

@@ -487,8 +487,8 @@ def convergence_only(
 def write_scales(seeds_dir: Path) -> None:
     """Every process's runs in `seeds_dir` (seeds may run as parallel processes, one --seed
     each), grouped by sample size and cap, with their paired intervals, into
-    results/recommend_convergence.{json,md} (also `bench_recommend.py --only convergence
-    --render`, which runs nothing)."""
+    results/recommend_convergence.{json,md} (`bench_recommend.py --only convergence
+    --render` rewrites the md from that json alone)."""
     groups: dict[tuple[int, int, int], list[dict[str, Any]]] = {}
     for path in sorted(seeds_dir.glob("*.json")):
         found = json.loads(path.read_text())

@@ -136,6 +136,15 @@ def collect_seeds(
     }
 
 
+def _stopped(epochs: dict[Any, dict[str, list[Any]]]) -> str:
+    """Whether every neural run stopped by itself, from the runs' own flags."""
+    runs = [e for by_model in epochs.values() for e in by_model.values()]
+    if all(e[2] for e in runs):
+        return "every run stopped by itself"
+    capped = sum(not e[2] for e in runs)
+    return f"{capped} of {len(runs)} runs reached the cap"
+
+
 def render_seeds(found: dict[str, Any] | None, labels: dict[str, str]) -> list[str]:
     """The seeds section of recommend.md (nothing when fewer than 2 seeds ran)."""
     if not found:
@@ -148,9 +157,8 @@ def render_seeds(found: dict[str, Any] | None, labels: dict[str, str]) -> list[s
         "The table above is seed 0. The neural generators and the learned merge were trained "
         "again with `--model-seed` (their initialisation and batches, the merge's training "
         "sample and trees; the split, the validation users, co-visitation and the peers are "
-        "the same), each to its own early stop under the same cap. Commands: "
-        + "; ".join(f"`python benchmarks/{c}`" for c in found["commands"])
-        + ".",
+        f"the same), under the same epoch cap with early stopping ({_stopped(found['epochs'])}). "
+        "Commands: " + "; ".join(f"`python benchmarks/{c}`" for c in found["commands"]) + ".",
         "",
         "| model | seeds | NDCG@10 | Recall@10 | Recall@50 | NDCG@10 by seed |",
         "|---|---:|---:|---:|---:|---|",
