@@ -21,6 +21,11 @@ The candidate union's recall (every relevant item the union holds, at any positi
 the ceiling no re-ranking of it can pass. Item vectors come from bench_search.py's
 embedding cache (all-MiniLM-L6-v2, zero-shot); query vectors are cached beside it.
 Latency: median and p99 ms per query of each stage, one query at a time, on 2 threads.
+Both LTR variants are retrained with each of `--seeds` (the first seed's models are the
+rows): the plain one against the equal-candidate fused baseline, the char n-gram variant
+against the plain LTR of the same seed (no fused baseline holds the char list), with the
+char-minus-plain differences paired by seed (Student t interval over the seeds) and over
+the queries with each query's score averaged over the seeds (paired bootstrap).
 
     .venv/bin/python benchmarks/bench_search_stages.py [--depth 300] [--union-depths 100 300 500]
         [--no-char] [--negatives 200] [--latency-queries 200]
@@ -67,7 +72,7 @@ from paretorec.retrieve.spelling import SpellCorrector
 from paretorec.retrieve.tuning import per_query_scores, tune_fusion_weight
 from paretorec.types import Dataset, Judgments
 from significance import SIG, yes_no
-from spread import mean_sd_text
+from spread import mean_sd_text, t_interval, t_interval_text
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work" / "search"
@@ -78,6 +83,11 @@ METRICS = ("ndcg@10", "recall@100")
 N_BOOTSTRAP = 2000
 BASELINE = "hybrid (today)"
 BASELINE_DEEP = "hybrid, top {depth} a run fused, cut at 100"
+PLAIN = "hybrid + LTR"
+CHAR = "hybrid + LTR, char n-grams in the union"
+METRIC_LABELS = {"ndcg@10": "NDCG@10", "recall@100": "Recall@100"}
+# seed -> metric -> query -> the query's test score
+ScoresBySeed = Mapping[int, Mapping[str, Mapping[str, float]]]
 
 
 def log(message: str) -> None:
@@ -270,6 +280,83 @@ def seed_rows(
     return rows, summary
 
 
+def seed_scores(
+    seed_runs: Mapping[int, SeedRun], test_judgments: Judgments
+) -> dict[int, dict[str, dict[str, float]]]:
+    """Each seed's per-query test scores, by metric."""
+    out: dict[int, dict[str, dict[str, float]]] = {}
+    for seed, found in seed_runs.items():
+        assert found.test_run is not None
+        out[seed] = {m: per_query_scores(found.test_run, test_judgments, metric=m) for m in METRICS}
+    return out
+
+
+def _paired(
+    mine: Mapping[str, float], theirs: Mapping[str, float]
+) -> tuple[list[float], list[float]]:
+    assert list(mine) == list(theirs), "the two runs must score the same queries in order"
+    return list(mine.values()), list(theirs.values())
+
+
+def versus_seed_rows(
+    reports: Mapping[int, TrainingReport], mine: ScoresBySeed, theirs: ScoresBySeed
+) -> tuple[list[dict[str, object]], dict[str, str]]:
+    """Per training seed: its valid NDCG@10, best round, test figures and Δ NDCG@10 and
+    Δ Recall@100 against `theirs` of the same seed (95% paired bootstrap over the
+    queries); and the mean ± sd of the test figures over the seeds."""
+    rows: list[dict[str, object]] = []
+    for seed, scores in mine.items():
+        report = reports[seed]
+        row: dict[str, object] = {
+            "seed": str(seed),
+            "valid NDCG@10 (union)": report.valid_ndcg_at_10,
+            "best round": str(report.best_round),
+        }
+        for m in METRICS:
+            row[f"test {METRIC_LABELS[m]}"] = float(np.mean(list(scores[m].values())))
+        for m in METRICS:
+            a, b = _paired(scores[m], theirs[seed][m])
+            diff = paired_bootstrap(a, b, n_bootstrap=N_BOOTSTRAP, seed=0)
+            row[f"Δ {METRIC_LABELS[m]} [95% CI]"] = diff.interval_text()
+            row[f"{SIG}, {METRIC_LABELS[m]}"] = yes_no(diff.significant)
+        rows.append(row)
+    summary = {
+        m: mean_sd_text([float(np.mean(list(s[m].values()))) for s in mine.values()])
+        for m in METRICS
+    }
+    return rows, summary
+
+
+def seed_differences(mine: ScoresBySeed, theirs: ScoresBySeed) -> list[dict[str, object]]:
+    """`mine` minus `theirs`, paired by training seed, one row a metric: each seed's
+    difference of the test means, their mean with its 95% Student t interval over the
+    seeds (needs 2 seeds or more) and whether it excludes 0, and each query's score
+    averaged over the seeds, mine minus theirs, with its 95% paired bootstrap interval
+    over the queries."""
+    seeds = list(mine)
+    assert sorted(seeds) == sorted(theirs), "both sides need the same seeds"
+    rows: list[dict[str, object]] = []
+    for m in METRICS:
+        row: dict[str, object] = {"metric": METRIC_LABELS[m]}
+        differences = []
+        for seed in seeds:
+            a, b = _paired(mine[seed][m], theirs[seed][m])
+            differences.append(float(np.mean(a)) - float(np.mean(b)))
+            row[f"seed {seed}"] = f"{differences[-1]:+.4f}"
+        _, lower, upper = t_interval(differences)
+        row["mean over seeds [95% t CI]"] = t_interval_text(differences)
+        row[SIG] = yes_no(lower > 0 or upper < 0)
+        queries = list(mine[seeds[0]][m])
+        averaged = [float(np.mean([mine[s][m][q] for s in seeds])) for q in queries]
+        baseline = [float(np.mean([theirs[s][m][q] for s in seeds])) for q in queries]
+        pooled = paired_bootstrap(averaged, baseline, n_bootstrap=N_BOOTSTRAP, seed=0)
+        row["each query averaged over the seeds [95% CI]"] = pooled.interval_text() + (
+            " (sig.)" if pooled.significant else ""
+        )
+        rows.append(row)
+    return rows
+
+
 def markdown(rows: Sequence[Mapping[str, object]]) -> list[str]:
     columns = list(rows[0])
     lines = ["| " + " | ".join(columns) + " |", "|---|" + "---:|" * (len(columns) - 1)]
@@ -418,7 +505,7 @@ def main() -> None:
     ceilings = {BASELINE: union_recall(base["test"], judged)}
     fits: dict[str, dict[str, object]] = {}
     stages: dict[str, SecondStage] = {}
-    seed_runs: dict[int, SeedRun] = {}  # the main LTR retrained per seed
+    seed_runs: dict[str, dict[int, SeedRun]] = {}  # each LTR variant retrained per seed
     for name, extra in variants.items():
         log(f"{name}: first-stage runs at depth {depth}")
         split_runs = {s: inputs(s, depth, fusion, char=extra) for s in ("train", "valid")}
@@ -439,19 +526,18 @@ def main() -> None:
             ),
         )
         seconds = time.perf_counter() - start
-        if extra is None:
-            seed_runs[args.seeds[0]] = SeedRun(stage, report)
-            for seed in args.seeds[1:]:
-                log(f"{name}: training seed {seed}")
-                seed_runs[seed] = SeedRun(
-                    *train_second_stage(
-                        split_runs["train"],
-                        split_runs["valid"],
-                        judged,
-                        side,
-                        config=replace(config, seed=seed),
-                    )
+        trained = seed_runs[name] = {args.seeds[0]: SeedRun(stage, report)}
+        for seed in args.seeds[1:]:
+            log(f"{name}: training seed {seed}")
+            trained[seed] = SeedRun(
+                *train_second_stage(
+                    split_runs["train"],
+                    split_runs["valid"],
+                    judged,
+                    side,
+                    config=replace(config, seed=seed),
                 )
+            )
         del split_runs
         fits[name] = {**report.to_dict(), "fit_seconds": seconds}
         stages[name] = stage
@@ -466,9 +552,12 @@ def main() -> None:
                 for q, i in test_inputs.items()
             }
             ceilings[deep_baseline] = union_recall(test_inputs, judged)
-            for seed_run in seed_runs.values():
-                seed_run.test_run = rerank_all(seed_run.stage, test_inputs, side)
-        methods[name] = rerank_all(stage, test_inputs, side)
+        for seed_run in trained.values():
+            seed_run.test_run = rerank_all(seed_run.stage, test_inputs, side)
+        # the first seed's model is the row (the same model, so the same run)
+        first_run = trained[args.seeds[0]].test_run
+        assert first_run is not None
+        methods[name] = first_run
         ceilings[name] = union_recall(test_inputs, judged)
     per_query = {
         m: {metric: per_query_scores(run, judgments["test"], metric=metric) for metric in METRICS}
@@ -495,13 +584,43 @@ def main() -> None:
         row["candidate union recall (ceiling)"] = ceilings[m]
         rows.append(row)
     seeds_table, seeds_summary = seed_rows(
-        dict(sorted(seed_runs.items())),
+        dict(sorted(seed_runs[PLAIN].items())),
         per_query[deep_baseline],
         judgments["test"],
     )
-    stage = stages["hybrid + LTR"]
-    report_main = fits["hybrid + LTR"]
+    # The char n-gram variant per seed, against the plain LTR of the same seed: no fused
+    # baseline holds the char n-gram list, so the plain LTR is its equal-footing reference.
+    char_table: list[dict[str, object]] = []
+    char_summary: dict[str, str] = {}
+    char_minus_plain: list[dict[str, object]] = []
+    if CHAR in seed_runs:
+        plain_scores = seed_scores(dict(sorted(seed_runs[PLAIN].items())), judgments["test"])
+        char_scores = seed_scores(dict(sorted(seed_runs[CHAR].items())), judgments["test"])
+        char_table, char_summary = versus_seed_rows(
+            {s: r.report for s, r in seed_runs[CHAR].items()}, char_scores, plain_scores
+        )
+        if len(char_scores) > 1:
+            char_minus_plain = seed_differences(char_scores, plain_scores)
+    stage = stages[PLAIN]
+    report_main = fits[PLAIN]
     n_paired = len(per_query[BASELINE]["ndcg@10"])
+    char_seed_lines: list[str] = []
+    if char_table:
+        char_seed_lines = [
+            f"*{CHAR}* retrained with the same seeds (its config with only the seed replaced), each against *{PLAIN}* of the same seed on the test queries (no fused baseline holds the char n-gram list, so the plain LTR is its equal-footing reference; 95% paired bootstrap interval over the queries):",
+            "",
+            *markdown(char_table),
+            "",
+            f"Over the {len(char_table)} seeds: NDCG@10 {char_summary['ndcg@10']}, Recall@100 {char_summary['recall@100']} (mean ± sd). The rows of the first table are seed {args.seeds[0]}'s model.",
+            "",
+        ]
+    if char_minus_plain:
+        char_seed_lines += [
+            f"*char n-grams in the union* minus *{PLAIN}*, paired by seed: each seed's difference of the test means; their mean with its 95% Student t interval over the {len(char_table)} seeds (the interval that counts the training seeds' variance), and whether it excludes 0; and each query's score averaged over the seeds, char minus plain, with its 95% paired bootstrap interval over the {n_paired:,} test queries ({N_BOOTSTRAP:,} resamples, seed 0):",
+            "",
+            *markdown(char_minus_plain),
+            "",
+        ]
     log(str(rows))
 
     sample = latency_sample(splits["test"], args.latency_queries)
@@ -551,8 +670,9 @@ def main() -> None:
         "",
         *markdown(seeds_table),
         "",
-        f"Over the {len(seed_runs)} seeds: NDCG@10 {seeds_summary['ndcg@10']}, Recall@100 {seeds_summary['recall@100']} (mean ± sd); each query's NDCG@10 averaged over the seeds, minus *{deep_baseline}*: {seeds_summary['averaged']}. The rows above are seed {args.seeds[0]}'s model.",
+        f"Over the {len(seed_runs[PLAIN])} seeds: NDCG@10 {seeds_summary['ndcg@10']}, Recall@100 {seeds_summary['recall@100']} (mean ± sd); each query's NDCG@10 averaged over the seeds, minus *{deep_baseline}*: {seeds_summary['averaged']}. The rows above are seed {args.seeds[0]}'s model.",
         "",
+        *char_seed_lines,
         "Goal of issue #18: NDCG@10 ≥ 0.45 and Recall@100 ≥ 0.88.",
         "",
         f"Latency per query, one query at a time over {len(sample)} test queries, 2 threads (median and p99; the machine was shared, so these are upper-side figures):",
@@ -576,6 +696,9 @@ def main() -> None:
                 "training": fits,
                 "seeds": seeds_table,
                 "seeds_summary": seeds_summary,
+                "char_seeds": char_table,
+                "char_seeds_summary": char_summary,
+                "char_minus_plain": char_minus_plain,
                 "latency": speed,
                 "n_test_paired": n_paired,
                 "minutes": minutes,
