@@ -33,9 +33,21 @@ on each, the 2.5/97.5 percentiles of the HV difference. A last table times fast 
 DPP (incremental Cholesky) against the naive log-det greedy on the same inputs
 (`--no-speed` keeps the stored rows).
 
+Over split seeds (`--seeds S [S ...]`, default `--seed` alone): the whole benchmark runs
+once per seed (the seed draws the split and NSGA-II's and PE-LTR's own seeds); the first
+seed's report is the main tables, and every seed's report goes to the per-seed store
+benchmarks/.work/moo/seed-N.json. Each problem then gets a section over the seeds: the
+held-out HV mean ± sd per method, its difference to the weighted-sum grid paired by seed
+with a 95% Student t interval over the seeds, and NSGA-II(1000) minus the grid of about as
+many points, likewise. Seeds run in separate processes pool: `--keep-stored` keeps
+moo.json's main report (its seed, which goes into the store when not there) and adds the
+run's seeds; `--render` rewrites moo.md (and moo.json's seeds) from moo.json and the store.
+
 Writes benchmarks/results/moo.md, moo.json, and front plots in benchmarks/results/moo/.
 
     .venv/bin/python benchmarks/bench_moo.py [--quick] [--no-speed] [--resamples B]
+    .venv/bin/python benchmarks/bench_moo.py --seeds 1 --keep-stored --no-speed  # and 2, ...
+    .venv/bin/python benchmarks/bench_moo.py --render
 """
 
 from __future__ import annotations
@@ -79,8 +91,10 @@ from paretorec.moo.sources import SourceConfig, problem_from_dataset
 from paretorec.moo.tradeoff import make_result
 from paretorec.simulate import WorldConfig, generate_world
 from significance import SIG, yes_no
+from spread import mean_sd_text, t_interval, t_interval_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
+SEED_STORE = Path(__file__).resolve().parent / ".work" / "moo"  # seed-N.json: one seed's report
 OBJECTIVES = "ndcg,revenue,diversity"
 NDCG_FRACTION = 0.97
 CHEBYSHEV_RHO = 1e-3  # scalarization_grid's default augmentation
@@ -725,7 +739,8 @@ def markdown(report: dict[str, Any]) -> str:
         "Games is synthetic**: neither dataset has prices, so the simulator's catalog adapter "
         "fills them in, and the relevance signal stands for the click probability; on the "
         "simulator every objective is simulated (exact expected values of a synthetic shop)."
-        + bootstrap_note(report),
+        + bootstrap_note(report)
+        + seeds_note(report),
         "",
     ]
     for problem in report["problems"]:
@@ -757,6 +772,7 @@ def markdown(report: dict[str, Any]) -> str:
                 f"{fmt(r['chosen_diversity_test'])} | {r['seconds']:.1f} |"
             )
         lines += ["", f"![{name}](moo/{name}.png)", ""]
+        lines += seeds_section(report.get("over_seeds", {}).get("runs", []), name)
     lines += [
         f"### NSGA-II's front against its budget (population {NSGA2_POP}; revenue synthetic on the real data)",
         "",
@@ -834,45 +850,210 @@ def reading(report: dict[str, Any]) -> list[str]:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    parser.add_argument("--budget", type=int, default=30)
-    parser.add_argument("--nsga2-budget", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--resamples", type=int, default=N_RESAMPLES, help="paired bootstrap resamples (B)"
+# ------------------------------------------------------------------ over split seeds
+
+SEED_CHANGES = (
+    "The seed draws the split of each problem's requests into the tuning and the held-out "
+    "half, NSGA-II's run (initial population and variation) and PE-LTR's training (its "
+    "mini-batches); the problems themselves (the simulated shop, the sampled queries and "
+    "users, their candidates) and the bootstrap's resamples stay the same, so the grids, "
+    "MMR, DPP and the ε-constraint search change with the split alone."
+)
+SETTING = ("budget", "nsga2_budget", "n_requests")  # what the pooled seeds must share
+
+
+def seed_summary(report: Mapping[str, Any]) -> dict[str, Any]:
+    """What the seeds section keeps of one seed's report: per problem, each method's
+    held-out HV, and the long NSGA-II run's and the weighted-sum grid's at its budget."""
+    problems = []
+    for problem in report["problems"]:
+        long = next((r for r in problem["rows"] if r["method"].startswith("nsga2 (")), None)
+        grid = problem["grid_at"].get(str(report["nsga2_budget"]))
+        problems.append(
+            {
+                "name": problem["name"],
+                "note": problem["note"],
+                "n_tune": problem["n_tune"],
+                "n_test": problem["n_test"],
+                "hv_test": {r["method"]: r["hv_test"] for r in problem["rows"]},
+                "nsga2_vs_grid": None
+                if long is None or grid is None
+                else {
+                    "method": long["method"],
+                    "hv_test": long["hv_test"],
+                    "grid_points": grid["grid_points"],
+                    "grid_hv_test": grid["hv_test"],
+                },
+            }
+        )
+    return {
+        "seed": report["seed"],
+        "command": report["command"],
+        "wall_s": report["wall_s"],
+        **{key: report[key] for key in SETTING},
+        "problems": problems,
+    }
+
+
+def store_seed(report: Mapping[str, Any], store: Path) -> Path:
+    """One seed's report into the per-seed store (`store`/seed-N.json)."""
+    store.mkdir(parents=True, exist_ok=True)
+    path = store / f"seed-{report['seed']}.json"
+    path.write_text(json.dumps({k: v for k, v in report.items() if k != "over_seeds"}, indent=2))
+    return path
+
+
+def check_setting(main: Mapping[str, Any], summaries: Sequence[Mapping[str, Any]]) -> None:
+    """Every pooled seed ran the main run's setting: sizes, budgets, problems, methods."""
+    want = seed_summary(main)
+
+    def shape(summary: Mapping[str, Any]) -> Any:
+        return (
+            [summary[key] for key in SETTING],
+            [
+                (p["name"], p["note"], p["n_tune"], p["n_test"], list(p["hv_test"]))
+                for p in summary["problems"]
+            ],
+        )
+
+    for summary in summaries:
+        if shape(summary) != shape(want):
+            raise ValueError(
+                f"seed {summary['seed']} ran another setting than the main run (seed "
+                f"{main['seed']}): {shape(summary)} != {shape(want)}; rerun it or remove "
+                f"{SEED_STORE / ('seed-' + str(summary['seed']) + '.json')}"
+            )
+
+
+def collect(main: Mapping[str, Any], store: Path) -> dict[str, Any]:
+    """`main` with "over_seeds": the summaries of every seed pooled with it, the main seed
+    first, the others in order: those moo.json already holds, replaced by those in the
+    store (a seed run since), and main's own. Main goes into the store when its seed is
+    not there (the stored run of moo.json is so reused as its seed)."""
+    summaries = {s["seed"]: s for s in main.get("over_seeds", {}).get("runs", [])}
+    if not (store / f"seed-{main['seed']}.json").exists():
+        store_seed(main, store)
+    for path in sorted(store.glob("seed-*.json")):
+        summary = seed_summary(json.loads(path.read_text()))
+        summaries[summary["seed"]] = summary
+    return pool(main, list(summaries.values()))
+
+
+def pool(main: Mapping[str, Any], summaries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """`main` with "over_seeds" from the seeds' `summaries` (main's own summary replaces
+    any of its seed), the main seed first, the others in order; none for a single seed."""
+    by_seed = {s["seed"]: s for s in summaries}
+    by_seed[main["seed"]] = seed_summary(main)
+    check_setting(main, list(by_seed.values()))
+    ordered = [by_seed[main["seed"]]]
+    ordered += [by_seed[seed] for seed in sorted(by_seed) if seed != main["seed"]]
+    out = {k: v for k, v in main.items() if k != "over_seeds"}
+    if len(ordered) > 1:
+        out["over_seeds"] = {"seeds": [s["seed"] for s in ordered], "runs": ordered}
+    return out
+
+
+def over_seeds(differences: Sequence[float]) -> tuple[str, str]:
+    """Paired per-seed differences: their mean with its 95% t interval over the seeds, and
+    whether that interval excludes 0."""
+    _, lower, upper = t_interval(differences)
+    return t_interval_text(differences), yes_no(lower > 0 or upper < 0)
+
+
+def seeds_note(report: Mapping[str, Any]) -> str:
+    """The header's paragraph on the seeds (empty for a single seed)."""
+    runs = report.get("over_seeds", {}).get("runs", [])
+    if len(runs) < 2:
+        return ""
+    commands = "; ".join(f"seed {r['seed']}: `{r['command']}` ({r['wall_s']:.0f} s)" for r in runs)
+    return (
+        f" **Over split seeds**: the whole benchmark ran once per seed ({len(runs)} seeds; "
+        f"{commands}). {SEED_CHANGES} Each problem's tables end with the held-out HV over the "
+        "seeds (mean ± sample sd) and each method's difference to the weighted-sum grid paired "
+        f"by seed, with its 95% Student t interval over the seeds ({len(runs) - 1} degrees of "
+        "freedom): the interval that counts the split and the tuning's own randomness, which "
+        "the bootstrap over the held-out requests does not. The tables above the seeds "
+        f"sections are seed {runs[0]['seed']}'s."
     )
-    parser.add_argument("--bootstrap-seed", type=int, default=0)
-    parser.add_argument(
-        "--no-speed",
-        dest="speed",
-        action="store_false",
-        help="keep the stored DPP timing rows of results/moo.json (say so) instead of timing",
+
+
+def seeds_section(runs: Sequence[Mapping[str, Any]], name: str) -> list[str]:
+    """Problem `name` over the seeds' summaries `runs` (the main seed first): nothing for
+    a single seed."""
+    if len(runs) < 2:
+        return []
+    n = len(runs)
+    seeds = ", ".join(str(r["seed"]) for r in runs)
+    problems = [next(p for p in r["problems"] if p["name"] == name) for r in runs]
+    lines = [
+        f"#### {name}: over split seeds ({n} seeds: {seeds})",
+        "",
+        f"| method | HV held out, mean ± sd | Δ HV vs weighted-sum, seeds {seeds} "
+        f"| Δ HV vs weighted-sum, mean [95% t interval over seeds] | {SIG} "
+        "| ahead of weighted-sum |",
+        "|---|---:|---:|---:|---|---:|",
+    ]
+    above: list[str] = []
+    below: list[str] = []
+    for method in problems[0]["hv_test"]:
+        hv = [p["hv_test"][method] for p in problems]
+        if method == BASELINE:
+            lines.append(f"| {method} | {mean_sd_text(hv)} | (baseline) | (baseline) | | |")
+            continue
+        diffs = [p["hv_test"][method] - p["hv_test"][BASELINE] for p in problems]
+        text, sig = over_seeds(diffs)
+        if sig == "yes":
+            (above if float(np.mean(diffs)) > 0 else below).append(method)
+        lines.append(
+            f"| {method} | {mean_sd_text(hv)} | {', '.join(f'{d:+.4f}' for d in diffs)} | "
+            f"{text} | {sig} | {sum(d > 0 for d in diffs)}/{n} |"
+        )
+    lines.append("")
+    verdict = (
+        f"Over the {n} seeds, significantly above the weighted-sum grid: "
+        f"{', '.join(above) or 'none'}; significantly below: {', '.join(below) or 'none'}"
+        "; every other method's interval holds 0."
     )
-    parser.add_argument("--render", action="store_true", help="only rewrite moo.md from moo.json")
-    args = parser.parse_args()
-    if args.render:
-        (RESULTS / "moo.md").write_text(markdown(json.loads((RESULTS / "moo.json").read_text())))
-        return
+    pairs = [p["nsga2_vs_grid"] for p in problems]
+    if all(pair is not None for pair in pairs):
+        diffs = [pair["hv_test"] - pair["grid_hv_test"] for pair in pairs]
+        text, sig = over_seeds(diffs)
+        points = sorted({pair["grid_points"] for pair in pairs})
+        verdict += (
+            f" {pairs[0]['method']} minus the weighted-sum grid of "
+            f"{'/'.join(str(p) for p in points)} points, held out, paired by seed: "
+            f"{', '.join(f'{d:+.4f}' for d in diffs)}; mean {text} (95% t interval over "
+            f"the seeds; {SIG}: {sig})."
+        )
+    return [*lines, verdict, ""]
+
+
+def write_results(report: dict[str, Any]) -> None:
+    text = markdown(report)
+    print(text)
+    (RESULTS / "moo.md").write_text(text)
+    (RESULTS / "moo.json").write_text(json.dumps(report, indent=2))
+
+
+def run_seed(
+    seed: int, args: argparse.Namespace, nsga2_budget: int, figures: Path
+) -> dict[str, Any]:
+    """The whole benchmark with one seed (the split and the methods' own seeds): its
+    report, without the DPP timing, the machine and the command; plots into `figures`."""
     started = time.perf_counter()
-    nsga2_budget = 100 if args.quick else args.nsga2_budget
     checkpoints = [c for c in (30, 100, 200, 400, 600, 1000, 2000) if c <= nsga2_budget]
     report: dict[str, Any] = {
         "budget": args.budget,
         "nsga2_budget": nsga2_budget,
-        "seed": args.seed,
+        "seed": seed,
         "n_requests": 80 if args.quick else 400,
         "bootstrap": {"n_resamples": args.resamples, "seed": args.bootstrap_seed, "alpha": ALPHA},
         "problems": [],
     }
-    # a smoke run leaves the stored plots alone
-    scratch = tempfile.TemporaryDirectory() if args.quick else None
-    figures = Path(scratch.name) if scratch is not None else RESULTS / "moo"
     for name, problem, note in problems(args.quick):
-        tune, test = split_problem(problem, args.seed)
-        log(f"{name}: {len(tune.requests)} to tune, {len(test.requests)} held out")
-        runs = run_problem(tune, test, args.budget, nsga2_budget, args.seed, check=args.quick)
+        tune, test = split_problem(problem, seed)
+        log(f"{name}, seed {seed}: {len(tune.requests)} to tune, {len(test.requests)} held out")
+        runs = run_problem(tune, test, args.budget, nsga2_budget, seed, check=args.quick)
         plot(name, runs, figures)
         grid, grid_requests = grid_at(tune, test, [c for c in checkpoints if c in GRID_AT])
         start = time.perf_counter()
@@ -901,30 +1082,103 @@ def main() -> None:
             }
         )
     plot_convergence(report, figures)
-    if scratch is not None:
-        scratch.cleanup()
+    report["wall_s"] = time.perf_counter() - started
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--budget", type=int, default=30)
+    parser.add_argument("--nsga2-budget", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=None,
+        help="run the whole benchmark once per seed (default: --seed alone); the first "
+        "seed's report is the main tables, every seed's goes to the per-seed store",
+    )
+    parser.add_argument(
+        "--keep-stored",
+        action="store_true",
+        help="keep the main report of results/moo.json (its seed's tables and plots): "
+        "these seeds only join the seeds section (seeds may so run in separate processes)",
+    )
+    parser.add_argument(
+        "--resamples", type=int, default=N_RESAMPLES, help="paired bootstrap resamples (B)"
+    )
+    parser.add_argument("--bootstrap-seed", type=int, default=0)
+    parser.add_argument(
+        "--no-speed",
+        dest="speed",
+        action="store_false",
+        help="keep the stored DPP timing rows of results/moo.json (say so) instead of timing",
+    )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="only rewrite moo.md (and moo.json's seeds) from moo.json and the per-seed store",
+    )
+    args = parser.parse_args()
     stored = RESULTS / "moo.json"
+    if args.render:
+        write_results(collect(json.loads(stored.read_text()), SEED_STORE))
+        return
+    seeds: list[int] = args.seeds if args.seeds is not None else [args.seed]
+    if len(set(seeds)) != len(seeds):
+        parser.error(f"--seeds repeats a seed: {seeds}")
+    main_report = json.loads(stored.read_text()) if args.keep_stored else None
+    if main_report is not None and main_report["seed"] in seeds:
+        parser.error(f"--keep-stored: seed {main_report['seed']} is the stored main run")
+    if args.quick and args.keep_stored:
+        parser.error("--quick writes nothing: --keep-stored has nothing to join")
+    nsga2_budget = 100 if args.quick else args.nsga2_budget
+    dpp_started = time.perf_counter()
     if args.speed or not stored.exists():
         log("DPP speed:")
-        report["dpp_speed"] = dpp_speed(args.quick)
-        report["dpp_speed_note"] = ""
+        dpp_rows, dpp_note = dpp_speed(args.quick), ""
     else:
-        report["dpp_speed"] = json.loads(stored.read_text())["dpp_speed"]
-        report["dpp_speed_note"] = (
+        dpp_rows = json.loads(stored.read_text())["dpp_speed"]
+        dpp_note = (
             " Not re-timed in this run (`--no-speed`, the CPU was shared with other jobs): "
             "these rows are the stored ones of the previous run."
         )
-    report["wall_s"] = time.perf_counter() - started
-    report["machine"] = (
+    machine = (
         f"{os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}, "
         f"numpy {np.__version__}, pymoo {pymoo.__version__}"
     )
-    report["command"] = "python benchmarks/bench_moo.py" + " ".join(["", *sys.argv[1:]])
-    text = markdown(report)
-    print(text)
-    if not args.quick:
-        (RESULTS / "moo.md").write_text(text)
-        (RESULTS / "moo.json").write_text(json.dumps(report, indent=2))
+    command = "python benchmarks/bench_moo.py" + " ".join(["", *sys.argv[1:]])
+    dpp_s = time.perf_counter() - dpp_started  # counted in the first seed's wall time
+    reports = []
+    for i, seed in enumerate(seeds):
+        # only the main report's plots are kept: a smoke run and the other seeds leave the
+        # stored plots alone
+        keep_plots = i == 0 and main_report is None and not args.quick
+        scratch = None if keep_plots else tempfile.TemporaryDirectory()
+        figures = RESULTS / "moo" if scratch is None else Path(scratch.name)
+        run = run_seed(seed, args, nsga2_budget, figures)
+        if scratch is not None:
+            scratch.cleanup()
+        report = {k: v for k, v in run.items() if k != "wall_s"}
+        report.update(
+            dpp_speed=dpp_rows,
+            dpp_speed_note=dpp_note,
+            wall_s=run["wall_s"] + (dpp_s if i == 0 else 0.0),
+            machine=machine,
+            command=command,
+        )
+        if not args.quick:
+            store_seed(report, SEED_STORE)
+        log(f"seed {seed}: {report['wall_s']:.0f} s")
+        reports.append(report)
+    if args.quick:  # the seeds of this run alone
+        print(markdown(pool(reports[0], [seed_summary(r) for r in reports])))
+        return
+    if main_report is None:
+        main_report = reports[0]
+    write_results(collect(main_report, SEED_STORE))
 
 
 if __name__ == "__main__":
