@@ -12,10 +12,18 @@ of co-visitation, two-tower and sequential), on all test users and on the cold (
 test item) and long-tail (1 to 5 train interactions) slices.
 
     .venv/bin/python benchmarks/bench_learned_merge.py      # -> results/learned_merge.md/json
+    .venv/bin/python benchmarks/bench_learned_merge.py --seeds 0 1 2 3 4   # + training seeds
+    .venv/bin/python benchmarks/bench_learned_merge.py --render
+
+With several `--seeds`, the first seed's model gives the tables; every seed trains the
+merge again (its training users drawn and LightGBM's seed) and the seeds section pairs
+each seed with co-visitation and the stored quota merge (mean ± sd, the t interval over
+the seeds and the users' bootstrap of the seed-averaged figures).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -27,6 +35,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import torch
+from numpy.typing import NDArray
 
 from bench_recommend import (
     HOLD_OUT,
@@ -60,6 +69,9 @@ from paretorec.retrieve.recommend import (
     TrainingData,
     split_sequences,
 )
+from recommend_seeds import seed_averaged
+from significance import SIG, yes_no
+from spread import mean_sd_text
 
 MERGE_USERS = 10000
 STORED = "stored quota merge (4 generators)"
@@ -67,6 +79,15 @@ STORED_COVISITATION = "stored co-visitation"
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[SEED], help="training seeds of the merge"
+    )
+    parser.add_argument("--render", action="store_true", help="only the md from the json")
+    args = parser.parse_args()
+    if args.render:
+        render(json.loads((RESULTS / "learned_merge.json").read_text()))
+        return
     started = time.perf_counter()
     torch.set_num_threads(2)
     dataset = load_builtin(BuiltinDataset.AMAZON_GAMES)
@@ -119,18 +140,24 @@ def main() -> None:
     )
     generator_seconds = time.perf_counter() - start
     pool = np.setdiff1d(with_valid[[train[u].size > 0 for u in with_valid.tolist()]], sample)
-    chosen = np.sort(np.random.default_rng(SEED + 18).choice(pool, MERGE_USERS, replace=False))
-    log(f"training the learned merge on the valid items of {chosen.size} users")
-    start = time.perf_counter()
-    learned = LearnedMerge.fit(
-        generators,
-        vectors,
-        train,
-        [train[u] for u in chosen.tolist()],
-        valid_items[chosen],
-        config=MergeConfig(seed=SEED, threads=2),
-    )
-    merge_seconds = time.perf_counter() - start
+
+    def fit_merge(seed: int) -> tuple[LearnedMerge, NDArray[np.int64], float]:
+        """The merge trained with `seed` (its training users drawn, LightGBM's seed)."""
+        rng = np.random.default_rng(SEED + 18 + seed)
+        chosen = np.sort(rng.choice(pool, MERGE_USERS, replace=False))
+        log(f"seed {seed}: training the learned merge on the valid items of {chosen.size} users")
+        start = time.perf_counter()
+        learned = LearnedMerge.fit(
+            generators,
+            vectors,
+            train,
+            [train[u] for u in chosen.tolist()],
+            valid_items[chosen],
+            config=MergeConfig(seed=seed, threads=2),
+        )
+        return learned, chosen, time.perf_counter() - start
+
+    learned, chosen, merge_seconds = fit_merge(args.seeds[0])
     valid = {
         LEARNED: metrics_of(
             learned.rank(generators, vectors, valid_histories, k=K)[0], valid_relevance
@@ -169,6 +196,12 @@ def main() -> None:
         (LEARNED, name) for name in (STORED_COVISITATION, STORED) if name in per_user
     ]
     importance = learned.booster.feature_importance("gain")
+    seed_lists = {args.seeds[0]: per_user[LEARNED]}
+    for seed in args.seeds[1:]:
+        other, _, _ = fit_merge(seed)
+        seed_lists[seed] = per_user_of(
+            other.rank(generators, vectors, test_histories, k=K)[0], test_relevance
+        )
     report: dict[str, Any] = {
         "users": n_users,
         "items": n_items,
@@ -197,6 +230,7 @@ def main() -> None:
             "learned_rank": learned_seconds,
             "wall": time.perf_counter() - started,
         },
+        "seeds": seeds_section(seed_lists, per_user) if len(seed_lists) > 1 else None,
         "machine": f"{os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}",
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
     }
@@ -204,6 +238,61 @@ def main() -> None:
     (RESULTS / "learned_merge.json").write_text(json.dumps(report, indent=2) + "\n")
     render(report)
     log(json.dumps(report["test"]))
+
+
+def seeds_section(seed_lists: dict[int, dict[str, Any]], per_user: PerUser) -> dict[str, Any]:
+    """Each seed's test figures, and the merge against co-visitation and the stored quota
+    merge (neither depends on the merge's seed) paired per user and by seed."""
+    seeds = sorted(seed_lists)
+    lists = [seed_lists[s] for s in seeds]
+    compared = []
+    for baseline in [b for b in ("covisitation", STORED) if b in per_user]:
+        for metric in ("ndcg@10", "recall@10"):
+            found = seed_averaged(
+                [x[metric] for x in lists], [per_user[baseline][metric]] * len(lists)
+            )
+            compared.append({"b": baseline, "metric": metric, **found})
+    return {
+        "seeds": seeds,
+        "test": {
+            metric: [float(x[metric].mean()) for x in lists]
+            for metric in ("ndcg@10", "recall@10", "recall@50")
+        },
+        "comparisons": compared,
+    }
+
+
+def render_seeds(found: dict[str, Any] | None) -> list[str]:
+    if not found:
+        return []
+    n = len(found["seeds"])
+    test = found["test"]
+    lines = [
+        f"### Training seeds of the merge ({n}: {', '.join(map(str, found['seeds']))})",
+        "",
+        "The tables above are the first seed's model. Each seed trains the merge again (its "
+        f"{MERGE_USERS:,} training users drawn and LightGBM's seed; the generators, split and "
+        "slices stay). Over the seeds: NDCG@10 "
+        + mean_sd_text(test["ndcg@10"])
+        + ", Recall@10 "
+        + mean_sd_text(test["recall@10"])
+        + ", Recall@50 "
+        + mean_sd_text(test["recall@50"])
+        + ".",
+        "",
+        f"Learned merge minus b, all test users: each user's figure averaged over the seeds with its 95% paired bootstrap interval over the users, and the 95% Student t interval of the per-seed differences over the seeds; *{SIG}*: both exclude 0.",
+        "",
+        f"| b | metric | Δ [95% CI over users] | 95% t over seeds | {SIG} | Δ by seed | ahead |",
+        "|---|---|---:|---:|---:|---|---:|",
+    ]
+    for c in found["comparisons"]:
+        _, low, high = c["t_over_seeds"]
+        both = bool(c["significant"]) and (low > 0 or high < 0)
+        by_seed = " ".join(f"{d:+.4f}" for d in c["per_seed"])
+        lines.append(
+            f"| {c['b']} | {c['metric']} | {c['difference']:+.4f} [{c['lower']:+.4f}, {c['upper']:+.4f}] | [{low:+.4f}, {high:+.4f}] | {yes_no(both)} | {by_seed} | {c['ahead']}/{n} |"
+        )
+    return [*lines, ""]
 
 
 def render(report: dict[str, Any]) -> None:
@@ -226,6 +315,7 @@ def render(report: dict[str, Any]) -> None:
         + top_gains(report["feature_gain_share"])
         + ".",
         "",
+        *render_seeds(report.get("seeds")),
     ]
     (RESULTS / "learned_merge.md").write_text("\n".join(lines))
 

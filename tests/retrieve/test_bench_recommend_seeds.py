@@ -126,3 +126,21 @@ def test_convergence_pairs_after_with_before_and_recbole() -> None:
     vs_recbole = found[("two-tower", "RecBole SASRec", "ndcg@10")]
     assert vs_recbole["per_seed"] == pytest.approx([0.0, -0.125])
     assert vs_recbole["ahead"] == 0 and not vs_recbole["significant"]
+
+
+def test_learned_merge_seeds_pair_each_seed_with_the_fixed_baselines() -> None:
+    merge = load_bench_script("bench_learned_merge", "bench_learned_merge_under_test")
+    covis = lists([0.0, 0.5, 0.0, 1.0])
+    seed_lists = {0: lists([1.0, 0.5, 0.0, 1.0]), 1: lists([0.5, 0.5, 0.5, 1.0])}
+    for values in seed_lists.values():
+        values["recall@50"] = values["recall@10"]
+    found = merge.seeds_section(seed_lists, {"covisitation": covis})
+    assert found["seeds"] == [0, 1]
+    assert found["test"]["ndcg@10"] == [0.625, 0.625]
+    ndcg = next(c for c in found["comparisons"] if c["metric"] == "ndcg@10")
+    assert ndcg["b"] == "covisitation" and ndcg["per_seed"] == pytest.approx([0.25, 0.25])
+    assert ndcg["t_over_seeds"] == pytest.approx((0.25, 0.25, 0.25))
+    text = "\n".join(merge.render_seeds(found))
+    assert "### Training seeds of the merge (2: 0, 1)" in text
+    assert "| covisitation | ndcg@10 | +0.2500 [" in text and "| +0.2500 +0.2500 | 2/2 |" in text
+    assert merge.render_seeds(None) == []
