@@ -856,7 +856,7 @@ SEED_CHANGES = (
     "The seed draws the split of each problem's requests into the tuning and the held-out "
     "half, NSGA-II's run (initial population and variation) and PE-LTR's training (its "
     "mini-batches); the problems themselves (the simulated shop, the sampled queries and "
-    "users, their candidates) and the bootstrap's resamples stay the same, so the grids, "
+    "users, their candidates) and the bootstrap's seed stay the same, so the grids, "
     "MMR, DPP and the ε-constraint search change with the split alone."
 )
 SETTING = ("budget", "nsga2_budget", "n_requests")  # what the pooled seeds must share
@@ -899,7 +899,9 @@ def store_seed(report: Mapping[str, Any], store: Path) -> Path:
     """One seed's report into the per-seed store (`store`/seed-N.json)."""
     store.mkdir(parents=True, exist_ok=True)
     path = store / f"seed-{report['seed']}.json"
-    path.write_text(json.dumps({k: v for k, v in report.items() if k != "over_seeds"}, indent=2))
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")  # parallel seeds read it
+    partial.write_text(json.dumps({k: v for k, v in report.items() if k != "over_seeds"}, indent=2))
+    partial.replace(path)
     return path
 
 
@@ -972,8 +974,8 @@ def seeds_note(report: Mapping[str, Any]) -> str:
         "seeds (mean ± sample sd) and each method's difference to the weighted-sum grid paired "
         f"by seed, with its 95% Student t interval over the seeds ({len(runs) - 1} degrees of "
         "freedom): the interval that counts the split and the tuning's own randomness, which "
-        "the bootstrap over the held-out requests does not. The tables above the seeds "
-        f"sections are seed {runs[0]['seed']}'s."
+        "the bootstrap over the held-out requests does not. Everything but the seeds "
+        f"sections (tables, convergence, reading) is seed {runs[0]['seed']}'s."
     )
 
 
@@ -1012,7 +1014,11 @@ def seeds_section(runs: Sequence[Mapping[str, Any]], name: str) -> list[str]:
     verdict = (
         f"Over the {n} seeds, significantly above the weighted-sum grid: "
         f"{', '.join(above) or 'none'}; significantly below: {', '.join(below) or 'none'}"
-        "; every other method's interval holds 0."
+        + (
+            "; every other method's interval holds 0."
+            if len(above) + len(below) < len(problems[0]["hv_test"]) - 1  # less the baseline
+            else "."
+        )
     )
     pairs = [p["nsga2_vs_grid"] for p in problems]
     if all(pair is not None for pair in pairs):

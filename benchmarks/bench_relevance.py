@@ -489,7 +489,7 @@ def reading(r: dict[str, Any], seeds: list[str]) -> list[str]:
         f"{'pushed off-topic items up' if np.mean(shop_today) > first['off_topic_top3'] else 'kept it'} "
         f"(to {np.mean(shop_today):.3f} at the default weights; {min(shop_today):.3f} to "
         f"{max(shop_today):.3f} across seeds) and the relevance objective "
-        f"{'repairs that' if repairs else 'lowers it'} (OURS {np.mean(shop_ours):.3f}), "
+        f"{'repairs that' if repairs else 'lowers it' if np.mean(shop_ours) < np.mean(shop_today) else 'does not lower it'} (OURS {np.mean(shop_ours):.3f}), "
         f"{'lower than TODAY on every seed' if holds else 'but not lower on every seed'}"
         + (f" ({lower_in}/{len(seeds)}); {shop_verdict}" if shop_verdict else "")
         + "; OURS' "
