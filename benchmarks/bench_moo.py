@@ -1141,6 +1141,13 @@ def main() -> None:
     if args.quick and args.keep_stored:
         parser.error("--quick writes nothing: --keep-stored has nothing to join")
     nsga2_budget = 100 if args.quick else args.nsga2_budget
+    if main_report is not None:  # refuse before hours of work, not after
+        mine = {"budget": args.budget, "nsga2_budget": nsga2_budget, "n_requests": 400}
+        theirs = {key: main_report.get(key) for key in SETTING}
+        if mine != theirs:
+            parser.error(
+                f"--keep-stored: this run's setting {mine} is not the stored run's {theirs}"
+            )
     dpp_started = time.perf_counter()
     if args.speed or not stored.exists():
         log("DPP speed:")

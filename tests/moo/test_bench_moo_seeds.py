@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -160,3 +161,16 @@ def test_collect_pools_the_store(moo: ModuleType, tmp_path: Path) -> None:
     moo.store_seed(odd, tmp_path)
     with pytest.raises(ValueError, match="seed 1 ran another setting"):
         moo.collect(stored, tmp_path)
+
+
+def test_keep_stored_refuses_another_setting_before_running(
+    moo: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A seed run to be pooled with the stored one but with another budget stops at once
+    (the stored moo.json ran a budget of 30), before any work or any file is written."""
+    argv = ["bench_moo.py", "--seeds", "5", "--keep-stored", "--budget", "20", "--no-speed"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as stopped:
+        moo.main()
+    assert stopped.value.code == 2
+    assert "is not the stored run's" in capsys.readouterr().err
