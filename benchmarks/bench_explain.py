@@ -58,7 +58,7 @@ from paretorec.policy import Algorithm, PreferencePolicy, SimulatorSpec, Simulat
 from paretorec.policy.recipe import train_in_simulator
 from paretorec.preference import simplex_grid
 from significance import SIG, yes_no
-from spread import t_interval, t_interval_text
+from spread import t_interval_verdict
 
 RESULTS = Path(__file__).resolve().parent / "results"
 WORK = Path(__file__).resolve().parent / ".work" / "explain"
@@ -302,8 +302,7 @@ def shown(name: str) -> str:
 def over_seeds(differences: list[float]) -> tuple[str, bool]:
     """NEW - OLD's mean over the seeds with its 95% t interval (3 decimals), and whether
     the interval excludes 0 (from its unrounded bounds)."""
-    _, lower, upper = t_interval(differences)
-    return t_interval_text(differences, digits=3), bool(lower > 0 or upper < 0)
+    return t_interval_verdict(differences, digits=3)
 
 
 def markdown(

@@ -53,7 +53,7 @@ from paretorec.moo.simulated import problem_from_simulator
 from paretorec.preference import simplex_grid
 from paretorec.simulate import RankingEnv, WorldConfig, generate_world, world_from_catalog
 from significance import SIG, yes_no
-from spread import t_interval, t_interval_text
+from spread import t_interval, t_interval_verdict
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OBJECTIVES = "clicks,revenue,diversity,fairness"
@@ -284,8 +284,8 @@ def interval_cells(changes: list[float]) -> tuple[str, str]:
     empty with fewer than 2 seeds."""
     if len(changes) < 2:
         return "", ""
-    _, lower, upper = t_interval(changes)
-    return t_interval_text(changes, digits=1), yes_no(lower > 0 or upper < 0)
+    text, significant = t_interval_verdict(changes, digits=1)
+    return text, yes_no(significant)
 
 
 def direction(changes: list[float]) -> str:

@@ -43,7 +43,7 @@ from paretorec.simulate import UniformRandomPolicy, generate_world
 from paretorec.simulate.config import WorldConfig
 from paretorec.simulate.dataset import simulate_logs
 from significance import SIG, yes_no
-from spread import t_interval, t_interval_text
+from spread import t_interval_verdict
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ITEMS, USERS, SESSIONS, LIST = 30, 300, 2000, 3
@@ -178,8 +178,8 @@ def over_seeds(differences: list[float]) -> tuple[str, str]:
     the "sig. at 95%" cell (from the unrounded bounds); "—" for both with one seed."""
     if len(differences) < 2:
         return "—", "—"
-    _, lower, upper = t_interval(differences)
-    return t_interval_text(differences), yes_no(lower > 0 or upper < 0)
+    text, significant = t_interval_verdict(differences)
+    return text, yes_no(significant)
 
 
 def _catalog_lines(catalogs: dict[str, Any]) -> list[str]:
@@ -307,11 +307,10 @@ def _verdict(differences: list[float]) -> str:
     if len(differences) < 2:
         return ""
     n = len(differences)
-    _, lower, upper = t_interval(differences)
-    significant = lower > 0 or upper < 0
+    text, significant = t_interval_verdict(differences)
     return (
         f"; loop ahead in {sum(d > 0 for d in differences)}/{n} seeds; loop − frozen over the "
-        f"{n} seeds, 95% t interval: {t_interval_text(differences)}, "
+        f"{n} seeds, 95% t interval: {text}, "
         + ("significant at 95%" if significant else "holds 0: not significant at 95%")
     )
 

@@ -91,7 +91,7 @@ from paretorec.moo.sources import SourceConfig, problem_from_dataset
 from paretorec.moo.tradeoff import make_result
 from paretorec.simulate import WorldConfig, generate_world
 from significance import SIG, yes_no
-from spread import mean_sd_text, t_interval, t_interval_text
+from spread import mean_sd_text, t_interval_verdict
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SEED_STORE = Path(__file__).resolve().parent / ".work" / "moo"  # seed-N.json: one seed's report
@@ -958,8 +958,8 @@ def pool(main: Mapping[str, Any], summaries: Sequence[Mapping[str, Any]]) -> dic
 def over_seeds(differences: Sequence[float]) -> tuple[str, str]:
     """Paired per-seed differences: their mean with its 95% t interval over the seeds, and
     whether that interval excludes 0."""
-    _, lower, upper = t_interval(differences)
-    return t_interval_text(differences), yes_no(lower > 0 or upper < 0)
+    text, significant = t_interval_verdict(differences)
+    return text, yes_no(significant)
 
 
 def seeds_note(report: Mapping[str, Any]) -> str:

@@ -42,7 +42,7 @@ from paretorec.rank import (
 )
 from paretorec.simulate import WorldConfig
 from significance import SIG, yes_no
-from spread import mean_sd_text, t_interval, t_interval_text
+from spread import mean_sd_text, t_interval, t_interval_verdict
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -193,10 +193,10 @@ def against_single_task(rows: list[dict[str, Any]], data: str) -> list[str]:
         if len(diffs) < 2:
             continue
         ahead = sum(d > 0 for d in diffs)
-        _, lower, upper = t_interval(diffs)
+        text, significant = t_interval_verdict(diffs)
         lines.append(
-            f"| {model} | {task} | {mean_sd_text(diffs, sign='+')} | {t_interval_text(diffs)} "
-            f"| {yes_no(lower > 0 or upper < 0)} | {ahead}/{len(diffs)} |"
+            f"| {model} | {task} | {mean_sd_text(diffs, sign='+')} | {text} "
+            f"| {yes_no(significant)} | {ahead}/{len(diffs)} |"
         )
     return lines if len(lines) > 2 else []
 

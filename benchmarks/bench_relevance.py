@@ -57,7 +57,7 @@ from paretorec.policy.rewards import list_ndcg, list_objective_values
 from paretorec.policy.simulator import list_facts
 from paretorec.simulate.sessions import MAX_GRADE
 from significance import SIG, yes_no
-from spread import t_interval, t_interval_text
+from spread import t_interval, t_interval_verdict
 
 METRICS = ("ndcg_search", "off_topic_top3", "clicks", "revenue", "diversity")
 
@@ -412,8 +412,7 @@ def seed_differences(r: dict[str, Any], where: str, key: str, seeds: list[str]) 
 def over_seeds(differences: list[float]) -> tuple[str, bool]:
     """The per-seed differences' mean with its 95% t interval over the seeds (3 decimals,
     as the table's), and whether it excludes 0 (from the unrounded bounds)."""
-    _, lower, upper = t_interval(differences)
-    return t_interval_text(differences, digits=3), bool(lower > 0 or upper < 0)
+    return t_interval_verdict(differences, digits=3)
 
 
 def over_seeds_verdict(differences: list[float]) -> str:

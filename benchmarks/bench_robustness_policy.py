@@ -51,7 +51,7 @@ from paretorec.robustness.simulator import (
     TrafficStress,
 )
 from significance import SIG, yes_no
-from spread import t_interval, t_interval_text
+from spread import t_interval, t_interval_text, t_interval_verdict
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NAME = "robustness_policy"
@@ -164,8 +164,8 @@ def interval_cells(values: list[float], digits: int = 3) -> tuple[str, str]:
     fewer than 2 seeds)."""
     if len(values) < 2:
         return "", ""
-    _, lower, upper = t_interval(values)
-    return t_interval_text(values, digits), yes_no(lower > 0 or upper < 0)
+    text, significant = t_interval_verdict(values, digits)
+    return text, yes_no(significant)
 
 
 def percent_interval(values: list[float]) -> str:

@@ -50,7 +50,7 @@ from paretorec.rank.config import LabelLoss
 from paretorec.rank.simulated import truth_for
 from paretorec.simulate import WorldConfig
 from significance import SIG, yes_no
-from spread import t_interval
+from spread import t_interval_verdict
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NAME = "robustness_ranker"
@@ -156,8 +156,8 @@ def paired_lines(found: dict[str, Any]) -> list[str]:
             cells = []
             for key in ("auc", "true_mae"):
                 diff = np.subtract(row[name]["values"][key], base[key]).tolist()
-                mean, low, high = t_interval(diff)
-                cells += [f"{mean:+.4f} [{low:+.4f}, {high:+.4f}]", yes_no(low > 0 or high < 0)]
+                text, significant = t_interval_verdict(diff)
+                cells += [text, yes_no(significant)]
             lines.append(f"| {row['noise']:.0%} | {name} | " + " | ".join(cells) + " |")
     return lines
 

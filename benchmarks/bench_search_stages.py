@@ -72,7 +72,7 @@ from paretorec.retrieve.spelling import SpellCorrector
 from paretorec.retrieve.tuning import per_query_scores, tune_fusion_weight
 from paretorec.types import Dataset, Judgments
 from significance import SIG, yes_no
-from spread import mean_sd_text, t_interval, t_interval_text
+from spread import mean_sd_text, t_interval_verdict
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work" / "search"
@@ -343,9 +343,9 @@ def seed_differences(mine: ScoresBySeed, theirs: ScoresBySeed) -> list[dict[str,
             a, b = _paired(mine[seed][m], theirs[seed][m])
             differences.append(float(np.mean(a)) - float(np.mean(b)))
             row[f"seed {seed}"] = f"{differences[-1]:+.4f}"
-        _, lower, upper = t_interval(differences)
-        row["mean over seeds [95% t CI]"] = t_interval_text(differences)
-        row[SIG] = yes_no(lower > 0 or upper < 0)
+        text, significant = t_interval_verdict(differences)
+        row["mean over seeds [95% t CI]"] = text
+        row[SIG] = yes_no(significant)
         queries = list(mine[seeds[0]][m])
         averaged = [float(np.mean([mine[s][m][q] for s in seeds])) for q in queries]
         baseline = [float(np.mean([theirs[s][m][q] for s in seeds])) for q in queries]

@@ -44,3 +44,10 @@ def t_interval_text(differences: Sequence[float], digits: int = 4) -> str:
     """`+0.0123 [+0.0050, +0.0190]`: the mean difference over seeds and its 95% t interval."""
     mean, lower, upper = t_interval(differences)
     return f"{mean:+.{digits}f} [{lower:+.{digits}f}, {upper:+.{digits}f}]"
+
+
+def t_interval_verdict(differences: Sequence[float], digits: int = 4) -> tuple[str, bool]:
+    """`t_interval_text` and whether that interval excludes 0 (from its unrounded bounds):
+    the cells of a "Δ over seeds | sig. at 95%" pair."""
+    _, lower, upper = t_interval(differences)
+    return t_interval_text(differences, digits), bool(lower > 0 or upper < 0)

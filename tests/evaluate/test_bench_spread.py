@@ -32,3 +32,10 @@ def test_mean_sd_cells() -> None:
     assert spread.mean_sd_text([0.1]) == "0.1000"
     assert spread.mean_sd_text([1.0, 2.0, 3.0], digits=1) == "2.0 ± 1.0"
     assert spread.mean_sd_text([1.0, 3.0], digits=1, sign="+") == "+2.0 ± 1.4"
+
+
+def test_t_interval_verdict_reads_the_unrounded_bounds() -> None:
+    assert spread.t_interval_verdict([1.0, 2.0, 3.0], digits=2) == ("+2.00 [-0.48, +4.48]", False)
+    assert spread.t_interval_verdict([0.04, 0.05, 0.06]) == ("+0.0500 [+0.0252, +0.0748]", True)
+    # bounds of 0.00001: significant, although they print as +0.0000
+    assert spread.t_interval_verdict([1e-5, 1e-5]) == ("+0.0000 [+0.0000, +0.0000]", True)

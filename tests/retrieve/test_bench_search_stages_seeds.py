@@ -11,6 +11,7 @@ from paretorec.retrieve.second_stage import TrainingReport
 from tests.bench_scripts import load_bench_script
 
 stages = load_bench_script("bench_search_stages", "bench_search_stages_seeds_under_test")
+spread = load_bench_script("spread", "bench_spread_for_stages")
 
 # t(0.975, 2 df) = 4.302653: with 3 seeds whose differences have sd 0.01, the interval's
 # half width is 4.302653 * 0.01 / sqrt(3) = 0.024841
@@ -40,7 +41,7 @@ def char() -> dict[int, dict[str, dict[str, float]]]:
 
 
 def test_hand_checked_half_width() -> None:
-    mean, lower, upper = stages.t_interval(NDCG_DIFFS)
+    mean, lower, upper = spread.t_interval(NDCG_DIFFS)
     assert mean == pytest.approx(0.02)
     assert upper - mean == pytest.approx(HALF, abs=1e-6)
     assert mean - lower == pytest.approx(0.0248414, abs=1e-6)
